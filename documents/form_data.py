@@ -1,4 +1,4 @@
-"""What a form prints: the case data as the documents layer sees it, and the text of each field box."""
+"""What a form prints: the case data as documents sees it, and each field box's text."""
 
 from __future__ import annotations
 

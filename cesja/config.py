@@ -1,0 +1,116 @@
+"""Settings: read once from the environment (and `.env`), checked, handed down typed."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from cesja.errors import ConfigurationError
+
+log = logging.getLogger(__name__)
+
+Role = Literal["registrar", "staff", "intake"]
+ROLES: tuple[Role, ...] = ("registrar", "staff", "intake")
+DEV_API_KEYS = "registrar:dev-registrar,staff:dev-staff,intake:dev-intake"
+
+
+class Settings(BaseSettings):
+    """Everything the service can be told; the names are CONTRACT.md section 1 with `CESJA_`."""
+
+    model_config = SettingsConfigDict(env_prefix="CESJA_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    data_dir: Path = Path("./var")
+    database_url: str | None = None
+    api_keys: str | None = None
+    secret_key: str | None = Field(default=None, repr=False)
+    webhook_url: str | None = None
+    webhook_secret: str | None = Field(default=None, repr=False)
+    public_url: str = "http://127.0.0.1:8000"
+    document_deadline_days: int = Field(default=14, ge=1, le=365)
+    max_upload_mb: int = Field(default=50, ge=1, le=1024)
+    max_pages: int = Field(default=200, ge=1, le=5000)
+    # Where the signed originals go back to; printed in every form's instructions.
+    return_postal_address: str = "Cesja – dział obsługi, ul. Przykładowa 1, 00-001 Warszawa"
+    return_fax: str = "+48 22 000 00 00"
+    # When true, a faxed or e-mailed page clears its checks only provisionally: the transfer
+    # waits for the original by post (or an upload by staff of the original).
+    require_original: bool = False
+    # Scale-out: a directory every machine mounts. Defaults to `<data_dir>/scans`.
+    scan_dir: Path | None = None
+    workers: int = Field(default=2, ge=0, le=64)
+    tessdata: Path | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.webhook_url and not self.webhook_secret:
+            raise ConfigurationError(
+                "CESJA_WEBHOOK_SECRET is required when CESJA_WEBHOOK_URL is set "
+                "(a Standard Webhooks secret, whsec_<base64>)"
+            )
+        if self.webhook_secret and not self.webhook_secret.startswith("whsec_"):
+            raise ConfigurationError("CESJA_WEBHOOK_SECRET must look like whsec_<base64>")
+        if self.env == "production":
+            if not self.api_keys:
+                raise ConfigurationError("CESJA_API_KEYS must be set in production")
+            if set(self.role_of_key) & {"dev-registrar", "dev-staff", "dev-intake"}:
+                raise ConfigurationError("development API keys are refused in production")
+            if not self.secret_key or len(self.secret_key) < 32:
+                raise ConfigurationError(
+                    "CESJA_SECRET_KEY must be set to at least 32 random characters in production"
+                )
+        return self
+
+    @cached_property
+    def role_of_key(self) -> dict[str, Role]:
+        """API key → role, from `role:key` pairs."""
+        pairs = self.api_keys or DEV_API_KEYS
+        keys: dict[str, Role] = {}
+        for item in pairs.split(","):
+            role, sep, key = item.strip().partition(":")
+            if not sep or role not in ROLES or not key:
+                raise ConfigurationError(
+                    f"CESJA_API_KEYS: {item.strip()!r} is not role:key with a role of "
+                    f"{', '.join(ROLES)}"
+                )
+            keys[key] = role  # type: ignore[assignment]
+        return keys
+
+    @property
+    def using_dev_keys(self) -> bool:
+        return not self.api_keys
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'cesja.sqlite3').resolve()}"
+
+    @property
+    def scan_store_dir(self) -> Path:
+        return self.scan_dir or self.data_dir / "scans"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
+
+    @cached_property
+    def secret(self) -> bytes:
+        """The key for QR codes and customer links; generated once into the data dir in dev."""
+        if self.secret_key:
+            return self.secret_key.encode()
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            # O_EXCL: two processes starting at once must not write two different secrets.
+            try:
+                with path.open("x") as f:
+                    f.write(secrets.token_urlsafe(48))
+                path.chmod(0o600)
+            except FileExistsError:
+                pass
+        return path.read_text().strip().encode()

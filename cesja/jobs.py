@@ -1,0 +1,179 @@
+"""Background work kept in the database: enqueued in the same transaction as its cause.
+
+A job is leased by one worker at a time (row locks with SKIP LOCKED on PostgreSQL; SQLite's
+single writer serialises claims). A worker that dies leaves its lease to run out, and the job
+runs again: handlers are idempotent. Workers on several machines share one database.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, or_
+from sqlmodel import Session, col, select
+
+from cesja.models import JobRow, utcnow
+
+log = logging.getLogger("cesja.jobs")
+
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """How one kind of job runs: its lease, how often it is retried, and how long between."""
+
+    name: str
+    lease: timedelta
+    max_attempts: int
+    retry_after: Callable[[int], timedelta]
+
+
+def enqueue(session: Session, kind: str, ref: str, *, run_at: datetime | None = None) -> JobRow:
+    job = JobRow(kind=kind, ref=ref, run_at=run_at or utcnow())
+    session.add(job)
+    return job
+
+
+def claim(engine: Engine, kinds: dict[str, JobKind], *, worker: str = WORKER_ID) -> JobRow | None:
+    """Lease the oldest due job of these kinds, or None when there is nothing to do."""
+    now = utcnow()
+    with Session(engine, expire_on_commit=False) as session:
+        stmt = (
+            select(JobRow)
+            .where(col(JobRow.done_at).is_(None))
+            .where(col(JobRow.kind).in_(list(kinds)))
+            .where(JobRow.run_at <= now)
+            .where(or_(col(JobRow.leased_until).is_(None), col(JobRow.leased_until) < now))
+            .order_by(col(JobRow.run_at), col(JobRow.id))
+            .limit(1)
+        )
+        if engine.dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        job = session.exec(stmt).first()
+        if job is None:
+            session.rollback()
+            return None
+        job.leased_until = now + kinds[job.kind].lease
+        job.leased_by = worker
+        job.attempts += 1
+        session.add(job)
+        session.commit()
+        return job
+
+
+def finish(engine: Engine, job: JobRow) -> None:
+    with Session(engine) as session:
+        row = session.get(JobRow, job.id)
+        if row is not None:
+            row.done_at = utcnow()
+            row.leased_until = None
+            session.add(row)
+            session.commit()
+
+
+def fail(engine: Engine, job: JobRow, kind: JobKind, error: str) -> bool:
+    """Record a failed attempt; schedule the next one, or give up. True if it will run again."""
+    with Session(engine) as session:
+        row = session.get(JobRow, job.id)
+        if row is None:
+            return False
+        row.last_error = error[:2000]
+        row.leased_until = None
+        retry = row.attempts < kind.max_attempts
+        if retry:
+            row.run_at = utcnow() + kind.retry_after(row.attempts)
+        else:
+            row.done_at = utcnow()
+        session.add(row)
+        session.commit()
+        return retry
+
+
+def release_dead_leases(engine: Engine) -> int:
+    """Free leases held by earlier processes of this host (a crash or a kill), so their jobs
+    run at once after a restart instead of after the lease runs out."""
+    host = socket.gethostname()
+    freed = 0
+    with Session(engine) as session:
+        for job in session.exec(
+            select(JobRow)
+            .where(col(JobRow.done_at).is_(None))
+            .where(col(JobRow.leased_by).startswith(f"{host}:"))
+        ):
+            pid = int((job.leased_by or ":0").rsplit(":", 1)[1] or 0)
+            if pid != os.getpid() and not _alive(pid):
+                job.leased_until = None
+                job.leased_by = None
+                session.add(job)
+                freed += 1
+        session.commit()
+    return freed
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+Handler = Callable[[JobRow], None]
+
+
+class Worker(threading.Thread):
+    """A thread that claims and runs jobs until stopped."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        kinds: dict[str, JobKind],
+        handlers: dict[str, Handler],
+        wake: threading.Event,
+        stop: threading.Event,
+        *,
+        name: str,
+        poll_seconds: float = 1.0,
+    ):
+        super().__init__(name=name, daemon=True)
+        self.engine = engine
+        self.kinds = kinds
+        self.handlers = handlers
+        self.wake = wake
+        self.stop = stop
+        self.poll_seconds = poll_seconds
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            if not self.run_one():
+                self.wake.wait(self.poll_seconds)
+                self.wake.clear()
+
+    def run_one(self) -> bool:
+        """Run one due job if there is one; True if it ran."""
+        try:
+            job = claim(self.engine, self.kinds)
+        except Exception:
+            log.exception("could not claim a job")
+            return False
+        if job is None:
+            return False
+        try:
+            self.handlers[job.kind](job)
+        except Exception as err:
+            log.exception("job %s %s failed (attempt %d)", job.kind, job.ref, job.attempts)
+            fail(self.engine, job, self.kinds[job.kind], f"{type(err).__name__}: {err}")
+        else:
+            finish(self.engine, job)
+        return True

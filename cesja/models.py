@@ -1,0 +1,173 @@
+"""Database rows: what was received and decided. The rules live in `workflow`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from cesja.db_types import UTCDateTime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(**kw: Any) -> Any:
+    return Field(sa_column=Column(UTCDateTime(timezone=True), **kw))
+
+
+class CaseRow(SQLModel, table=True):
+    """One cesja: domains, both registrants, and where the case stands."""
+
+    __tablename__ = "cases"
+
+    id: str = Field(primary_key=True, max_length=16)
+    state: str = Field(index=True, max_length=32)
+    external_ref: str | None = Field(default=None, index=True, max_length=200)
+    domains: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    current_registrant: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    new_registrant: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    form_version: int = 1
+    deadline: datetime = _ts(nullable=False)
+    customer_token: str = Field(unique=True, max_length=64)
+    created_at: datetime = _ts(nullable=False)
+    updated_at: datetime = _ts(nullable=False)
+    # Optimistic locking: two staff deciding at once cannot both write on the same version.
+    lock_version: int = Field(default=1)
+
+    __mapper_args__ = {"version_id_col": "lock_version"}
+
+
+class CaseDomainRow(SQLModel, table=True):
+    """A domain of a case, as its own row so that `?domain=` is an indexed look-up."""
+
+    __tablename__ = "case_domains"
+
+    case_id: str = Field(foreign_key="cases.id", primary_key=True, max_length=16)
+    domain: str = Field(primary_key=True, index=True, max_length=253)
+
+
+class FormVersionRow(SQLModel, table=True):
+    """The data each form version printed, so an older page can still be shown and explained."""
+
+    __tablename__ = "form_versions"
+
+    case_id: str = Field(foreign_key="cases.id", primary_key=True, max_length=16)
+    version: int = Field(primary_key=True)
+    data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _ts(nullable=False)
+
+
+class ScanRow(SQLModel, table=True):
+    """One received file: stored by its sha256 before it is answered."""
+
+    __tablename__ = "scans"
+
+    id: str = Field(primary_key=True, max_length=32)
+    sha256: str = Field(unique=True, max_length=64)
+    channel: str = Field(max_length=16)
+    sender: str | None = Field(default=None, max_length=320)
+    media_type: str = Field(max_length=64)
+    size: int
+    status: str = Field(default="queued", index=True, max_length=16)
+    error: str | None = None
+    received_at: datetime = _ts(nullable=False)
+    processed_at: datetime | None = _ts(nullable=True)
+
+
+class PageRow(SQLModel, table=True):
+    """What one page of a scan turned out to be, with its reading."""
+
+    __tablename__ = "pages"
+    __table_args__ = (UniqueConstraint("scan_id", "index"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    scan_id: str = Field(foreign_key="scans.id", index=True, max_length=32)
+    index: int
+    outcome: str = Field(max_length=16)
+    case_id: str | None = Field(default=None, index=True, max_length=16)
+    party: str | None = Field(default=None, max_length=32)
+    form_version: int | None = None
+    reading: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _ts(nullable=False)
+
+
+class EvidenceRow(SQLModel, table=True):
+    """Images kept for review: the aligned page and its zone crops (PNG)."""
+
+    __tablename__ = "evidence"
+
+    page_id: int = Field(foreign_key="pages.id", primary_key=True)
+    name: str = Field(primary_key=True, max_length=64)
+    png: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class DecisionRow(SQLModel, table=True):
+    """A staff decision on one check of one form version."""
+
+    __tablename__ = "decisions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(foreign_key="cases.id", index=True, max_length=16)
+    form_version: int
+    check_name: str = Field(max_length=64)
+    decision: str = Field(max_length=8)
+    reason: str
+    actor: str = Field(max_length=64)
+    at: datetime = _ts(nullable=False)
+
+
+class EventRow(SQLModel, table=True):
+    """One entry of a case's audit trail, hash-chained to the one before."""
+
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("case_id", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(foreign_key="cases.id", index=True, max_length=16)
+    seq: int
+    type: str = Field(max_length=64)
+    actor: str = Field(max_length=64)
+    at: datetime = _ts(nullable=False)
+    data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class JobRow(SQLModel, table=True):
+    """A unit of background work, committed in the same transaction as what caused it.
+
+    Workers lease a job; a job whose worker died is leased again once the lease runs out.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_due", "done_at", "run_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    ref: str = Field(max_length=64)
+    run_at: datetime = _ts(nullable=False)
+    attempts: int = 0
+    leased_until: datetime | None = _ts(nullable=True)
+    leased_by: str | None = Field(default=None, max_length=128)
+    last_error: str | None = None
+    done_at: datetime | None = _ts(nullable=True)
+
+
+class WebhookDeliveryRow(SQLModel, table=True):
+    """One `cesja.transfer_ready` notice: one webhook-id, however often it is tried."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: str = Field(primary_key=True, max_length=40)
+    case_id: str = Field(foreign_key="cases.id", index=True, max_length=16)
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", index=True, max_length=16)
+    attempts: int = 0
+    last_status: int | None = None
+    last_error: str | None = None
+    created_at: datetime = _ts(nullable=False)
+    delivered_at: datetime | None = _ts(nullable=True)

@@ -1,0 +1,163 @@
+"""The API's bodies: what comes in (checked field by field) and what goes out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cesja import identifiers
+
+MAX_DOMAINS = 5
+MAX_REPRESENTATIVES = 4
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_min_length=1)
+
+
+class AddressIn(_In):
+    street: str = Field(max_length=100)
+    postal_code: str = Field(max_length=16)
+    city: str = Field(max_length=60)
+    country: str = Field(min_length=2, max_length=2, pattern=r"^[A-Z]{2}$")
+
+
+class RegistrantIn(_In):
+    kind: Literal["person", "company"]
+    name: str = Field(max_length=160)
+    pesel: str | None = None
+    nip: str | None = None
+    regon: str | None = None
+    krs: str | None = None
+    representatives: list[str] = Field(default_factory=list, max_length=MAX_REPRESENTATIVES)
+    address: AddressIn
+    email: str = Field(max_length=254)
+    phone: str | None = Field(default=None, max_length=32)
+
+
+class CaseCreate(_In):
+    domains: list[str] = Field(min_length=1, max_length=MAX_DOMAINS)
+    current_registrant: RegistrantIn
+    new_registrant: RegistrantIn
+    external_ref: str | None = Field(default=None, max_length=200)
+
+
+class CaseReissue(_In):
+    domains: list[str] | None = Field(default=None, min_length=1, max_length=MAX_DOMAINS)
+    current_registrant: RegistrantIn | None = None
+    new_registrant: RegistrantIn | None = None
+
+
+class FieldProblem(BaseModel):
+    field: str
+    message: str
+
+
+def _check(problems: list[FieldProblem], path: str, check: Callable[[str], str], value: str) -> str:
+    try:
+        return check(value)
+    except ValueError as err:
+        problems.append(FieldProblem(field=path, message=str(err)))
+        return value
+
+
+def registrant_problems(party: RegistrantIn, path: str) -> list[FieldProblem]:
+    """What is wrong with one registrant beyond types and lengths: identifiers and formats."""
+    problems: list[FieldProblem] = []
+    in_pl = party.address.country == "PL"
+    if party.kind == "person" and in_pl and not party.pesel:
+        problems.append(FieldProblem(field=f"{path}.pesel", message="required for a person in PL"))
+    if party.kind == "company" and in_pl:
+        if not party.nip:
+            problems.append(
+                FieldProblem(field=f"{path}.nip", message="required for a company in PL")
+            )
+        if not party.representatives:
+            problems.append(
+                FieldProblem(
+                    field=f"{path}.representatives",
+                    message="at least one person who signs for the company is required",
+                )
+            )
+    if party.kind == "person" and (party.nip or party.regon or party.krs or party.representatives):
+        problems.append(
+            FieldProblem(
+                field=f"{path}.kind",
+                message="a person has no NIP, REGON, KRS or representatives; use kind company",
+            )
+        )
+    for name, check in (
+        ("pesel", identifiers.check_pesel),
+        ("nip", identifiers.check_nip),
+        ("regon", identifiers.check_regon),
+        ("krs", identifiers.check_krs),
+    ):
+        value = getattr(party, name)
+        if value is not None:
+            _check(problems, f"{path}.{name}", check, value)
+    if in_pl:
+        _check(
+            problems,
+            f"{path}.address.postal_code",
+            identifiers.check_pl_postal_code,
+            party.address.postal_code,
+        )
+    _check(problems, f"{path}.email", identifiers.check_email, party.email)
+    if party.phone is not None:
+        _check(problems, f"{path}.phone", identifiers.check_phone, party.phone)
+    for i, rep in enumerate(party.representatives):
+        if len(rep) > 80:
+            problems.append(
+                FieldProblem(
+                    field=f"{path}.representatives.{i}", message="longer than 80 characters"
+                )
+            )
+    return problems
+
+
+def normalised_domains(domains: list[str], problems: list[FieldProblem]) -> list[str]:
+    """Domains in their Unicode form, checked, duplicates refused."""
+    seen: dict[str, int] = {}
+    result = []
+    for i, raw in enumerate(domains):
+        name = _check(problems, f"domains.{i}", identifiers.check_domain, raw)
+        if name in seen:
+            problems.append(
+                FieldProblem(
+                    field=f"domains.{i}", message=f"the same domain as domains.{seen[name]}"
+                )
+            )
+        seen.setdefault(name, i)
+        result.append(name)
+    return result
+
+
+class CheckPublic(BaseModel):
+    name: str
+    status: Literal["pending", "passed", "failed", "accepted"]
+    detail: str
+    provisional: bool = False
+
+
+class CasePublic(BaseModel):
+    id: str
+    state: str
+    transfer_allowed: bool
+    domains: list[str]
+    external_ref: str | None
+    current_registrant: dict[str, object]
+    new_registrant: dict[str, object]
+    form_version: int
+    deadline: datetime
+    customer_url: str
+    checks: list[CheckPublic]
+    created_at: datetime
+    updated_at: datetime
+
+
+class CaseList(BaseModel):
+    items: list[CasePublic]
+    count: int

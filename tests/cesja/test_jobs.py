@@ -1,0 +1,87 @@
+"""Jobs in the database: leased once, retried, and resumed after the worker that held them died."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from cesja import jobs
+from cesja.db import make_engine, migrate
+from cesja.models import JobRow
+
+KINDS = {
+    "echo": jobs.JobKind(
+        "echo", lease=timedelta(minutes=5), max_attempts=2, retry_after=lambda n: timedelta(0)
+    ),
+}
+
+
+def _engine(url: str) -> Engine:
+    migrate(url)
+    return make_engine(url)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Engine:
+    if request.param == "sqlite":
+        return _engine(f"sqlite:///{tmp_path / 'jobs.sqlite3'}")
+    return _engine(request.getfixturevalue("pg_url"))
+
+
+def _add(engine: Engine, n: int) -> None:
+    with Session(engine) as session:
+        for i in range(n):
+            jobs.enqueue(session, "echo", f"ref-{i}")
+        session.commit()
+
+
+def test_each_job_is_claimed_by_exactly_one_of_many_workers(engine: Engine) -> None:
+    _add(engine, 30)
+    claimed: list[str] = []
+    lock = threading.Lock()
+
+    def work(name: str) -> None:
+        while (job := jobs.claim(engine, KINDS, worker=name)) is not None:
+            with lock:
+                claimed.append(job.ref)
+            jobs.finish(engine, job)
+
+    threads = [threading.Thread(target=work, args=(f"host:{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(claimed) == sorted(f"ref-{i}" for i in range(30))
+
+
+def test_a_failing_job_is_retried_then_given_up(engine: Engine) -> None:
+    _add(engine, 1)
+    job = jobs.claim(engine, KINDS)
+    assert job is not None
+    assert jobs.fail(engine, job, KINDS["echo"], "boom") is True
+    again = jobs.claim(engine, KINDS)
+    assert again is not None and again.attempts == 2
+    assert jobs.fail(engine, again, KINDS["echo"], "boom") is False
+    assert jobs.claim(engine, KINDS) is None
+    with Session(engine) as session:
+        row = session.get(JobRow, job.id)
+        assert row is not None and row.done_at is not None and row.last_error == "boom"
+
+
+def test_a_job_held_by_a_dead_process_runs_again(engine: Engine) -> None:
+    """GIVEN a job leased by a process of this host that no longer exists
+    WHEN the service starts again THEN the job is claimable at once."""
+    _add(engine, 1)
+    import socket
+
+    dead = f"{socket.gethostname()}:999999"
+    assert jobs.claim(engine, KINDS, worker=dead) is not None
+    assert jobs.claim(engine, KINDS) is None  # still leased
+    assert jobs.release_dead_leases(engine) == 1
+    job = jobs.claim(engine, KINDS)
+    assert job is not None and job.attempts == 2
