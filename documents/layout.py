@@ -67,6 +67,20 @@ class Box:
         return Box(self.x + mm, self.y + mm, self.w - 2 * mm, self.h - 2 * mm)
 
 
+@dataclass(frozen=True)
+class TextStyle:
+    """How a value is set in its box: the largest size, how far it may shrink, how many lines.
+
+    A value that does not fit at `min_pt` in `max_lines` is refused when the case is created,
+    so nothing is ever cut off or printed too small to read back.
+    """
+
+    font: str
+    max_pt: float
+    min_pt: float
+    max_lines: int = 1
+
+
 # Solid black squares in the four corners: the reader finds them and maps the scan onto
 # this page with a homography. Order: top-left, top-right, bottom-right, bottom-left.
 MARKER_SIZE_MM = 8.0
@@ -78,44 +92,81 @@ MARKERS: tuple[Box, Box, Box, Box] = (
 )
 
 # 24 mm: a QR code must be at least 20 mm wide to survive standard-resolution fax (DESIGN.md).
-QR_CODE = Box(168.0, 20.0, 24.0, 24.0)
+# The quiet zone (4 modules, about 3.3 mm) stays clear of the top-right marker.
+QR_CODE = Box(164.0, 21.0, 24.0, 24.0)
+QR_QUIET_ZONE_MODULES = 4
 
-TITLE = Box(22.0, 12.0, 140.0, 12.0)
-# The printed case number: the fallback route when the QR code cannot be read.
-CASE_NUMBER = Box(22.0, 26.0, 100.0, 7.0)
-PAGE_LABEL = Box(22.0, 34.0, 140.0, 5.0)
+TITLE = Box(22.0, 11.0, 138.0, 8.0)
+PAGE_LABEL = Box(22.0, 20.0, 138.0, 5.0)
+# The printed case number, form version and page: the route when the QR code is unreadable.
+CASE_NUMBER = Box(22.0, 27.0, 138.0, 9.0)
+CASE_NUMBER_STYLE = TextStyle("DejaVuSansMono-Bold", 15.0, 15.0)
 
-DOMAINS = Box(50.0, 43.0, 140.0, 13.0)
 LABEL_COLUMN_X = 22.0
+LABEL_PT = 7.5
+
+DOMAINS = Box(50.0, 49.0, 140.0, 14.5)
 
 # Each party block repeats the same field boxes, shifted down.
-PARTY_BLOCK_TOP: dict[Party, float] = {"current_registrant": 58.0, "new_registrant": 104.0}
+PARTY_BLOCK_TOP: dict[Party, float] = {"current_registrant": 65.0, "new_registrant": 116.0}
 PARTY_HEADING_HEIGHT_MM = 5.0
 
 # Field boxes within a party block, relative to the block's top (below its heading).
 _PARTY_FIELDS: dict[str, Box] = {
-    "name": Box(50.0, 0.0, 140.0, 9.0),
-    "id_number": Box(50.0, 10.0, 42.0, 5.0),
-    "regon": Box(110.0, 10.0, 30.0, 5.0),
-    "krs": Box(155.0, 10.0, 35.0, 5.0),
-    "representatives": Box(50.0, 16.0, 140.0, 5.0),
-    "street": Box(50.0, 22.0, 140.0, 5.0),
-    "postal_city": Box(50.0, 28.0, 140.0, 5.0),
-    "email": Box(50.0, 34.0, 74.0, 5.0),
-    "phone": Box(140.0, 34.0, 50.0, 5.0),
+    "name": Box(50.0, 0.0, 140.0, 10.0),
+    "id_number": Box(50.0, 11.0, 40.0, 5.0),
+    "regon": Box(106.0, 11.0, 32.0, 5.0),
+    "krs": Box(152.0, 11.0, 38.0, 5.0),
+    "representatives": Box(50.0, 17.0, 140.0, 9.5),
+    "street": Box(50.0, 27.5, 140.0, 5.0),
+    "postal_city": Box(50.0, 33.5, 140.0, 5.0),
+    "email": Box(50.0, 39.5, 82.0, 5.0),
+    "phone": Box(146.0, 39.5, 44.0, 5.0),
 }
 PARTY_FIELD_NAMES: tuple[str, ...] = tuple(_PARTY_FIELDS)
 
-DECLARATION = Box(22.0, 150.0, 168.0, 52.0)
+# Where each value's label starts (the label's words are in `wording`).
+PARTY_LABEL_X: dict[str, float] = {
+    "name": LABEL_COLUMN_X,
+    "id_number": LABEL_COLUMN_X,
+    "regon": 93.0,
+    "krs": 141.0,
+    "representatives": LABEL_COLUMN_X,
+    "street": LABEL_COLUMN_X,
+    "postal_city": LABEL_COLUMN_X,
+    "email": LABEL_COLUMN_X,
+    "phone": 134.0,
+}
+
+_VALUE = TextStyle("DejaVuSans", 11.0, 7.0)
+_VALUE_2 = TextStyle("DejaVuSans", 11.0, 7.0, max_lines=2)
+_NUMBER = TextStyle("DejaVuSansMono", 11.0, 9.0)
+
+#: How each field's value is set; keys as in `FIELD_BOXES` without the party prefix.
+FIELD_STYLES: dict[str, TextStyle] = {
+    "domains": TextStyle("DejaVuSans", 11.0, 8.0, max_lines=3),
+    "name": _VALUE_2,
+    "id_number": _NUMBER,
+    "regon": _NUMBER,
+    "krs": _NUMBER,
+    "representatives": _VALUE_2,
+    "street": _VALUE,
+    "postal_city": _VALUE,
+    "email": _VALUE,
+    "phone": TextStyle("DejaVuSans", 11.0, 8.0),
+}
+
+DECLARATION = Box(22.0, 168.0, 168.0, 36.0)
 
 # Where the party signs, and where a company stamps. Each is a PDF signature field or widget
 # in the generated form, and the ink detector looks only inside these.
-SIGNATURE = Box(22.0, 206.0, 84.0, 34.0)
-STAMP = Box(112.0, 206.0, 78.0, 34.0)
+SIGNATURE = Box(22.0, 207.0, 84.0, 32.0)
+STAMP = Box(112.0, 207.0, 78.0, 32.0)
+BOX_CAPTION_Y = 240.0
 # "Firma nie posiada pieczęci": a tick box a company without a stamp marks instead.
-NO_STAMP_TICK = Box(112.0, 242.5, 4.5, 4.5)
+NO_STAMP_TICK = Box(112.0, 244.0, 4.5, 4.5)
 
-INSTRUCTIONS = Box(22.0, 250.0, 168.0, 26.0)
+INSTRUCTIONS = Box(22.0, 250.5, 168.0, 27.0)
 
 
 def party_field_box(party: Party, field: str) -> Box:
@@ -138,3 +189,8 @@ def field_boxes() -> dict[str, Box]:
 
 
 FIELD_BOXES: dict[str, Box] = field_boxes()
+
+
+def field_style(field: str) -> TextStyle:
+    """The style of a field named like `FIELD_BOXES` (`new_registrant.email`, `domains`)."""
+    return FIELD_STYLES[field.rsplit(".", 1)[-1]]

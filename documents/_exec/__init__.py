@@ -1,0 +1,1 @@
+"""Thin wrappers around the external programs the documents layer runs, one module each."""

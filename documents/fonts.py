@@ -1,0 +1,110 @@
+"""Fonts with Polish letters (Debian's DejaVu), and setting a value so that it fits its box."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+
+from documents.errors import DoesNotFit, ToolMissing
+from documents.layout import MM_TO_PT, Box, TextStyle
+
+FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+FONT_FILES = {
+    "DejaVuSans": "DejaVuSans.ttf",
+    "DejaVuSans-Bold": "DejaVuSans-Bold.ttf",
+    "DejaVuSansMono": "DejaVuSansMono.ttf",
+    "DejaVuSansMono-Bold": "DejaVuSansMono-Bold.ttf",
+}
+INSTALL_HINT = "install fonts-dejavu-core (apt-get install fonts-dejavu-core)"
+LINE_SPACING = 1.2
+SHRINK_STEP_PT = 0.5
+
+
+def check_fonts() -> str | None:
+    """None when every font the form uses is installed, else what is missing and how to fix it."""
+    missing = [name for name in FONT_FILES.values() if not (FONT_DIR / name).is_file()]
+    if missing:
+        return f"missing {', '.join(missing)} in {FONT_DIR}: {INSTALL_HINT}"
+    return None
+
+
+@cache
+def register_fonts() -> None:
+    """Register the fonts with reportlab once per process (parsing a TTF takes milliseconds)."""
+    problem = check_fonts()
+    if problem:
+        raise ToolMissing(problem)
+    for name, file in FONT_FILES.items():
+        pdfmetrics.registerFont(TTFont(name, str(FONT_DIR / file)))
+
+
+def text_width_pt(text: str, font: str, size: float) -> float:
+    register_fonts()
+    return float(pdfmetrics.stringWidth(text, font, size))
+
+
+@dataclass(frozen=True)
+class FittedText:
+    """A value broken into lines at the size that lets it fit its box."""
+
+    lines: tuple[str, ...]
+    size: float
+
+    @property
+    def line_height_pt(self) -> float:
+        return self.size * LINE_SPACING
+
+
+def _wrap(text: str, font: str, size: float, width_pt: float) -> list[str] | None:
+    """Greedy wrap at spaces; None when a single word is wider than the box."""
+    lines: list[str] = []
+    current = ""
+    for word in text.split(" "):
+        candidate = f"{current} {word}" if current else word
+        if text_width_pt(candidate, font, size) <= width_pt:
+            current = candidate
+            continue
+        if not current or text_width_pt(word, font, size) > width_pt:
+            return None
+        lines.append(current)
+        current = word
+    lines.append(current)
+    return lines
+
+
+def fit_text(field: str, text: str, box: Box, style: TextStyle) -> FittedText:
+    """The largest size, down to `style.min_pt`, at which `text` fits `box` in its lines.
+
+    Joining the lines with single spaces gives back `text` exactly, so the PDF's text layer
+    holds the value as submitted. Raises DoesNotFit naming `field` when no size works.
+    """
+    width_pt = box.w * MM_TO_PT
+    height_pt = box.h * MM_TO_PT
+    size = style.max_pt
+    while size >= style.min_pt - 1e-9:
+        max_lines = min(style.max_lines, int(height_pt // (size * LINE_SPACING)) or 1)
+        if max_lines == 1:
+            if text_width_pt(text, style.font, size) <= width_pt:
+                return FittedText((text,), size)
+        else:
+            lines = _wrap(text, style.font, size, width_pt)
+            if lines is not None and len(lines) <= max_lines:
+                return FittedText(tuple(lines), size)
+        size -= SHRINK_STEP_PT
+    raise DoesNotFit(
+        field,
+        f"too long to print on the form ({len(text)} characters; the box takes about "
+        f"{max_characters(box, style)} at the smallest readable size)",
+    )
+
+
+def max_characters(box: Box, style: TextStyle) -> int:
+    """Roughly how many average characters fit the box at the smallest size: for messages."""
+    sample = "abcdefghijklmnopqrstuvwxyz0123"
+    per_char = text_width_pt(sample, style.font, style.min_pt) / len(sample)
+    lines = min(style.max_lines, max(1, int(box.h * MM_TO_PT // (style.min_pt * LINE_SPACING))))
+    return int(box.w * MM_TO_PT / per_char) * lines

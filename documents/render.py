@@ -1,0 +1,242 @@
+"""Rendering a case's form: one A4 page per party, every box placed from `layout`."""
+
+from __future__ import annotations
+
+import io
+
+from reportlab.lib.utils import simpleSplit
+from reportlab.pdfbase.pdfdoc import PDFArray, PDFDictionary, PDFName, PDFString
+from reportlab.pdfgen.canvas import Canvas
+
+from documents import layout, page_code, wording
+from documents.errors import DoesNotFit
+from documents.fonts import FittedText, fit_text, register_fonts
+from documents.form_data import FormData, PartyData, printed_values
+from documents.layout import MM_TO_PT, PAGE_HEIGHT_MM, PAGE_OF_PARTY, PARTIES, Box, Party
+
+PAGE_SIZE = (layout.PAGE_WIDTH_MM * MM_TO_PT, PAGE_HEIGHT_MM * MM_TO_PT)
+# DejaVu's ascent is 0.928 em, its descent 0.236: this centres a line in its 1.2 em slot.
+_BASELINE_EM = 0.946
+_PRINT_FLAG = 4  # /F 4: the widget is printed
+
+
+def signature_field_name(party: Party) -> str:
+    return f"{party}_signature"
+
+
+def stamp_field_name(party: Party) -> str:
+    return f"{party}_stamp"
+
+
+def fitted_values(form: FormData) -> dict[str, FittedText]:
+    """Every field's value set for its box; DoesNotFit for the first one that cannot be."""
+    return {
+        name: fit_text(name, text, layout.FIELD_BOXES[name], layout.field_style(name))
+        for name, text in printed_values(form).items()
+    }
+
+
+def layout_problems(form: FormData) -> list[DoesNotFit]:
+    """Every value that cannot be printed readably, so that a case is refused before it exists."""
+    problems = []
+    for name, text in printed_values(form).items():
+        try:
+            fit_text(name, text, layout.FIELD_BOXES[name], layout.field_style(name))
+        except DoesNotFit as err:
+            problems.append(err)
+    return problems
+
+
+def render_form(form: FormData, key: bytes) -> bytes:
+    """The whole form as PDF bytes: page 1 for the current registrant, page 2 for the new one."""
+    register_fonts()
+    values = fitted_values(form)
+    out = io.BytesIO()
+    canvas = Canvas(out, pagesize=PAGE_SIZE, invariant=True, pageCompression=1)
+    canvas.setTitle(f"Cesja {form.case_id}, wersja {form.form_version}")
+    canvas.setAuthor("Cesja")
+    for party in PARTIES:
+        _draw_page(canvas, form, party, values, key)
+        canvas.showPage()
+    canvas.save()
+    return out.getvalue()
+
+
+def render_page(form: FormData, party: Party, key: bytes) -> bytes:
+    """A one-page PDF of `party`'s page alone: what the reader compares a scan with."""
+    register_fonts()
+    values = fitted_values(form)
+    out = io.BytesIO()
+    canvas = Canvas(out, pagesize=PAGE_SIZE, invariant=True, pageCompression=0)
+    _draw_page(canvas, form, party, values, key)
+    canvas.showPage()
+    canvas.save()
+    return out.getvalue()
+
+
+def _top(mm_from_top: float) -> float:
+    """A y coordinate in PDF points from one in millimetres from the top of the page."""
+    return (PAGE_HEIGHT_MM - mm_from_top) * MM_TO_PT
+
+
+def _draw_page(
+    canvas: Canvas, form: FormData, party: Party, values: dict[str, FittedText], key: bytes
+) -> None:
+    signer = form.party(party)
+    _markers(canvas)
+    _qr(canvas, page_code.encode(page_code.PageCode(form.case_id, form.form_version, party), key))
+
+    canvas.setFillGray(0)
+    canvas.setFont("DejaVuSans-Bold", 14)
+    canvas.drawString(layout.TITLE.x * MM_TO_PT, _top(layout.TITLE.y + 6), wording.TITLE)
+    canvas.setFont("DejaVuSans", 9)
+    canvas.drawString(
+        layout.PAGE_LABEL.x * MM_TO_PT, _top(layout.PAGE_LABEL.y + 3.8), wording.PAGE_LABELS[party]
+    )
+    style = layout.CASE_NUMBER_STYLE
+    canvas.setFont(style.font, style.max_pt)
+    canvas.drawString(
+        layout.CASE_NUMBER.x * MM_TO_PT,
+        _top(layout.CASE_NUMBER.y + 6.8),
+        case_number_text(form.case_id, form.form_version, PAGE_OF_PARTY[party]),
+    )
+
+    _label(canvas, wording.DOMAINS_LABEL, layout.LABEL_COLUMN_X, layout.DOMAINS, bold=True)
+    _value(canvas, layout.DOMAINS, values["domains"], layout.field_style("domains").font)
+    for block_party in PARTIES:
+        _party_block(
+            canvas, block_party, form.party(block_party), values, signs=block_party == party
+        )
+
+    _paragraph(canvas, wording.DECLARATIONS[party], layout.DECLARATION, "DejaVuSans", 8.2)
+
+    _signature_box(canvas, party, signer)
+    _paragraph(
+        canvas,
+        wording.instructions(
+            form.send_to.postal_address,
+            form.send_to.fax_number,
+            form.deadline.strftime("%d.%m.%Y"),
+            form.send_to.customer_url,
+        ),
+        layout.INSTRUCTIONS,
+        "DejaVuSans",
+        7.2,
+    )
+
+
+def case_number_text(case_id: str, form_version: int, page: int) -> str:
+    """The printed fallback route: read by OCR when the QR code is not."""
+    return f"{case_id}  v{form_version}  s{page}/2"
+
+
+def _markers(canvas: Canvas) -> None:
+    canvas.setFillGray(0)
+    for box in layout.MARKERS:
+        x0, y0, x1, y1 = box.pdf_rect()
+        canvas.rect(x0, y0, x1 - x0, y1 - y0, stroke=0, fill=1)
+
+
+def _qr(canvas: Canvas, text: str) -> None:
+    """The page code as a QR symbol filling `layout.QR_CODE`, drawn as runs of dark modules."""
+    modules = page_code.qr_modules(text)
+    n = modules.shape[0]
+    x0, _, _, y1 = layout.QR_CODE.pdf_rect()
+    step = layout.QR_CODE.w * MM_TO_PT / n
+    canvas.setFillGray(0)
+    path = canvas.beginPath()
+    for row in range(n):
+        col = 0
+        while col < n:
+            if not modules[row, col]:
+                col += 1
+                continue
+            start = col
+            while col < n and modules[row, col]:
+                col += 1
+            path.rect(x0 + start * step, y1 - (row + 1) * step, (col - start) * step, step)
+    canvas.drawPath(path, stroke=0, fill=1)
+
+
+def _label(canvas: Canvas, text: str, x_mm: float, box: Box, *, bold: bool = False) -> None:
+    canvas.setFont("DejaVuSans-Bold" if bold else "DejaVuSans", layout.LABEL_PT)
+    canvas.setFillGray(0.25)
+    canvas.drawString(x_mm * MM_TO_PT, _top(box.y + 3.6), text)
+    canvas.setFillGray(0)
+
+
+def _value(canvas: Canvas, box: Box, fitted: FittedText, font: str) -> None:
+    canvas.setFont(font, fitted.size)
+    total = fitted.line_height_pt * len(fitted.lines)
+    top = box.y * MM_TO_PT + (box.h * MM_TO_PT - total) / 2
+    for i, line in enumerate(fitted.lines):
+        baseline = top + i * fitted.line_height_pt + _BASELINE_EM * fitted.size
+        canvas.drawString(box.x * MM_TO_PT, PAGE_SIZE[1] - baseline, line)
+
+
+def _party_block(
+    canvas: Canvas, party: Party, data: PartyData, values: dict[str, FittedText], *, signs: bool
+) -> None:
+    top = layout.PARTY_BLOCK_TOP[party]
+    canvas.setStrokeGray(0)
+    canvas.setLineWidth(0.6)
+    canvas.line(layout.LABEL_COLUMN_X * MM_TO_PT, _top(top), 190 * MM_TO_PT, _top(top))
+    canvas.setFont("DejaVuSans-Bold", 9.5)
+    heading = wording.PARTY_HEADINGS[party]
+    if signs:
+        heading = f"{heading} – {wording.SIGNS_HERE}"
+    canvas.drawString(layout.LABEL_COLUMN_X * MM_TO_PT, _top(top + 3.9), heading)
+    for field in layout.PARTY_FIELD_NAMES:
+        box = layout.party_field_box(party, field)
+        _label(canvas, wording.field_label(field, data.kind), layout.PARTY_LABEL_X[field], box)
+        _value(canvas, box, values[f"{party}.{field}"], layout.field_style(field).font)
+
+
+def _paragraph(canvas: Canvas, text: str, box: Box, font: str, size: float) -> None:
+    lines = simpleSplit(text, font, size, box.w * MM_TO_PT)
+    canvas.setFont(font, size)
+    leading = size * 1.25
+    for i, line in enumerate(lines):
+        canvas.drawString(box.x * MM_TO_PT, _top(box.y) - size - i * leading, line)
+
+
+def _signature_box(canvas: Canvas, party: Party, signer: PartyData) -> None:
+    canvas.setStrokeGray(0)
+    canvas.setLineWidth(0.8)
+    x0, y0, x1, y1 = layout.SIGNATURE.pdf_rect()
+    canvas.rect(x0, y0, x1 - x0, y1 - y0, stroke=1, fill=0)
+    canvas.setFont("DejaVuSans", 7)
+    canvas.drawString(x0, _top(layout.BOX_CAPTION_Y + 2.6), wording.SIGNATURE_CAPTIONS[signer.kind])
+    _widget(canvas, signature_field_name(party), layout.SIGNATURE, "Sig")
+    if signer.kind != "company":
+        return
+    x0, y0, x1, y1 = layout.STAMP.pdf_rect()
+    canvas.rect(x0, y0, x1 - x0, y1 - y0, stroke=1, fill=0)
+    canvas.drawString(x0, _top(layout.BOX_CAPTION_Y + 2.6), wording.STAMP_CAPTION)
+    tx0, ty0, tx1, ty1 = layout.NO_STAMP_TICK.pdf_rect()
+    canvas.rect(tx0, ty0, tx1 - tx0, ty1 - ty0, stroke=1, fill=0)
+    canvas.drawString(tx1 + 1.5 * MM_TO_PT, ty0 + 1.2 * MM_TO_PT, wording.NO_STAMP)
+    _widget(canvas, stamp_field_name(party), layout.STAMP, "Btn")
+
+
+def _widget(canvas: Canvas, name: str, box: Box, field_type: str) -> None:
+    """A form field over `box`: `Sig` for a signature, `Btn` (push button) for the stamp.
+
+    reportlab's AcroForm has no signature fields, so the widget is built as its own fields
+    are (an annotation on the page, referenced from /AcroForm /Fields).
+    """
+    widget = {
+        "Type": PDFName("Annot"),
+        "Subtype": PDFName("Widget"),
+        "FT": PDFName(field_type),
+        "T": PDFString(name),
+        "Rect": PDFArray(list(box.pdf_rect())),
+        "F": _PRINT_FLAG,
+        "P": canvas._doc.thisPageRef(),
+    }
+    if field_type == "Btn":
+        widget["Ff"] = 1 << 16  # push button: a placeholder, never a value
+    annotation = PDFDictionary(widget)
+    canvas._addAnnotation(annotation)
+    form = canvas.acroForm
+    form.fields.append(form.getRef(annotation))
