@@ -8,7 +8,7 @@ from documents.errors import DocumentsError, DoesNotFit, InvalidCode, ToolMissin
 from documents.fonts import check_fonts
 from documents.form_data import Address, FormData, PartyData, SendTo, printed_values
 from documents.page_code import PageCode
-from documents.render import layout_problems, render_form, render_page
+from documents.render import layout_problems, render_form, render_page, value_boxes
 
 check_pdftoppm = pdftoppm.check
 
@@ -28,4 +28,5 @@ __all__ = [
     "printed_values",
     "render_form",
     "render_page",
+    "value_boxes",
 ]

@@ -1,7 +1,7 @@
 """The documents layer's errors, each with a stable code; `cesja` maps them to answers.
 
 DocumentsError            code, message
-├── DoesNotFit            a value too long to print readably in its box
+├── DoesNotFit            a value too long, or in letters the font lacks, to print readably
 ├── InvalidCode           a QR payload that is not ours or whose MAC is wrong
 └── ToolMissing           an external program (pdftoppm) or font is not installed
 """

@@ -47,6 +47,13 @@ def text_width_pt(text: str, font: str, size: float) -> float:
     return float(pdfmetrics.stringWidth(text, font, size))
 
 
+def unprintable(text: str, font: str) -> str:
+    """The characters of `text` that `font` has no glyph for (they would print as boxes)."""
+    register_fonts()
+    glyphs = pdfmetrics.getFont(font).face.charToGlyph
+    return "".join(sorted({c for c in text if ord(c) not in glyphs}))
+
+
 @dataclass(frozen=True)
 class FittedText:
     """A value broken into lines at the size that lets it fit its box."""
@@ -82,6 +89,9 @@ def fit_text(field: str, text: str, box: Box, style: TextStyle) -> FittedText:
     Joining the lines with single spaces gives back `text` exactly, so the PDF's text layer
     holds the value as submitted. Raises DoesNotFit naming `field` when no size works.
     """
+    missing = unprintable(text, style.font)
+    if missing:
+        raise DoesNotFit(field, f"contains characters the form cannot print: {missing!r}")
     width_pt = box.w * MM_TO_PT
     height_pt = box.h * MM_TO_PT
     size = style.max_pt

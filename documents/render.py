@@ -10,7 +10,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from documents import layout, page_code, wording
 from documents.errors import DoesNotFit
-from documents.fonts import FittedText, fit_text, register_fonts
+from documents.fonts import FittedText, fit_text, register_fonts, text_width_pt
 from documents.form_data import FormData, PartyData, printed_values
 from documents.layout import MM_TO_PT, PAGE_HEIGHT_MM, PAGE_OF_PARTY, PARTIES, Box, Party
 
@@ -36,6 +36,30 @@ def fitted_values(form: FormData) -> dict[str, FittedText]:
     }
 
 
+def value_boxes(form: FormData) -> dict[str, Box]:
+    """Where each value's ink actually is: its box narrowed to the printed lines.
+
+    The reader crops these (plus a margin) so that no label or neighbouring value gets in.
+    """
+    boxes = {}
+    for name, fitted in fitted_values(form).items():
+        box = layout.FIELD_BOXES[name]
+        font = layout.field_style(name).font
+        width_pt = max(text_width_pt(line, font, fitted.size) for line in fitted.lines)
+        height_pt = fitted.line_height_pt * len(fitted.lines)
+        top_pt = box.y * MM_TO_PT + (box.h * MM_TO_PT - height_pt) / 2
+        boxes[name] = Box(box.x, top_pt / MM_TO_PT, width_pt / MM_TO_PT, height_pt / MM_TO_PT)
+    return boxes
+
+
+def case_number_box(form: FormData, party: Party) -> Box:
+    """Where the printed case number's ink is (see `value_boxes`)."""
+    style = layout.CASE_NUMBER_STYLE
+    text = case_number_text(form.case_id, form.form_version, PAGE_OF_PARTY[party])
+    width_mm = text_width_pt(text, style.font, style.max_pt) / MM_TO_PT
+    return Box(layout.CASE_NUMBER.x, layout.CASE_NUMBER.y, width_mm, layout.CASE_NUMBER.h)
+
+
 def layout_problems(form: FormData) -> list[DoesNotFit]:
     """Every value that cannot be printed readably, so that a case is refused before it exists."""
     problems = []
@@ -52,7 +76,9 @@ def render_form(form: FormData, key: bytes) -> bytes:
     register_fonts()
     values = fitted_values(form)
     out = io.BytesIO()
-    canvas = Canvas(out, pagesize=PAGE_SIZE, invariant=True, pageCompression=1)
+    canvas = Canvas(
+        out, pagesize=PAGE_SIZE, invariant=True, pageCompression=1, initialFontName="DejaVuSans"
+    )
     canvas.setTitle(f"Cesja {form.case_id}, wersja {form.form_version}")
     canvas.setAuthor("Cesja")
     for party in PARTIES:
@@ -67,7 +93,9 @@ def render_page(form: FormData, party: Party, key: bytes) -> bytes:
     register_fonts()
     values = fitted_values(form)
     out = io.BytesIO()
-    canvas = Canvas(out, pagesize=PAGE_SIZE, invariant=True, pageCompression=0)
+    canvas = Canvas(
+        out, pagesize=PAGE_SIZE, invariant=True, pageCompression=0, initialFontName="DejaVuSans"
+    )
     _draw_page(canvas, form, party, values, key)
     canvas.showPage()
     canvas.save()
@@ -127,7 +155,7 @@ def _draw_page(
 
 def case_number_text(case_id: str, form_version: int, page: int) -> str:
     """The printed fallback route: read by OCR when the QR code is not."""
-    return f"{case_id}  v{form_version}  s{page}/2"
+    return f"{case_id}  wersja {form_version}  strona {page}/2"
 
 
 def _markers(canvas: Canvas) -> None:
