@@ -1,0 +1,222 @@
+"""The checks of CONTRACT.md section 3: a pure function of page evidence and staff decisions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+Party = Literal["current_registrant", "new_registrant"]
+PartyKind = Literal["person", "company"]
+Channel = Literal["post", "fax", "email", "upload"]
+CheckStatus = Literal["pending", "passed", "failed", "accepted"]
+Outcome = Literal["transfer_ready", "in_review", "awaiting_documents"]
+
+PARTIES: tuple[Party, ...] = ("current_registrant", "new_registrant")
+CHECKS = ("page_received", "fields_match", "signature_present", "stamp_present", "unaltered")
+
+# A page that came by post or was uploaded is the original; fax and e-mail carry a copy.
+ORIGINAL_CHANNELS: frozenset[str] = frozenset({"post", "upload"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Evidence:
+    """What was read from one page routed to a party of a case."""
+
+    party: Party
+    form_version: int
+    channel: Channel
+    received_at: datetime
+    scan_id: str
+    page_index: int  # position in its scan, counted from 0
+    code_valid: bool  # False when routed by its printed case number: the QR code was unreadable
+    fields_match: bool
+    signature_present: bool
+    stamp_present: bool | None  # None on a person's page, which has no stamp box
+    unaltered: bool
+    mismatched_fields: tuple[str, ...] = ()
+    altered_fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decision:
+    """A member of staff accepting or rejecting one check, with a reason."""
+
+    check: str  # the full name, e.g. "current_registrant.signature_present"
+    decision: Literal["accept", "reject"]
+    reason: str
+    actor: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check as back office and the customer see it."""
+
+    name: str
+    status: CheckStatus
+    detail: str
+    provisional: bool = False
+
+
+def check_names(kinds: Mapping[Party, PartyKind]) -> list[str]:
+    """The checks a case has, in the order they are shown: a person has no stamp check."""
+    return [f"{p}.{check}" for p in PARTIES if p in kinds for check in _of(kinds[p])]
+
+
+def compute_checks(
+    kinds: Mapping[Party, PartyKind],
+    form_version: int,
+    evidence: Iterable[Evidence],
+    decisions: Iterable[Decision],
+    *,
+    require_original: bool,
+) -> list[Check]:
+    """Every check of the case, from the pages of `form_version` and the staff decisions.
+
+    Each party's checks are read from one page, its best: a signature on one page and clean
+    fields on another must never add up to a pass, or two half-forged pages would make a whole.
+    """
+    pages = [e for e in evidence if e.form_version == form_version and e.party in kinds]
+    latest = _latest_decisions(decisions)
+    checks = []
+    for party in PARTIES:
+        if party not in kinds:
+            continue
+        kind = kinds[party]
+        page = best_page(
+            [e for e in pages if e.party == party], kind=kind, require_original=require_original
+        )
+        for check in _of(kind):
+            name = f"{party}.{check}"
+            from_evidence = _from_page(name, party, check, page, require_original)
+            checks.append(_apply_decision(from_evidence, latest.get(name), page))
+    return checks
+
+
+def best_page(
+    pages: Sequence[Evidence], *, kind: PartyKind, require_original: bool = False
+) -> Evidence | None:
+    """The page passing the most checks; a tie goes to an original when originals are
+    required (a faxed copy sent after the posted form must not make it provisional again),
+    then to the latest received."""
+
+    def rank(page: Evidence) -> tuple[int, bool, datetime, str, int]:
+        is_original = require_original and page.channel in ORIGINAL_CHANNELS
+        return (_passes(page, kind), is_original, page.received_at, page.scan_id, page.page_index)
+
+    return max(pages, key=rank, default=None)
+
+
+def overall(checks: Iterable[Check]) -> Outcome:
+    """Where the checks put the case: a failure needs back office, anything open needs pages."""
+    checks = list(checks)
+    if any(c.status == "failed" for c in checks):
+        return "in_review"
+    # No checks at all means nothing was verified, which is not the same as all verified.
+    if checks and all(c.status in ("passed", "accepted") and not c.provisional for c in checks):
+        return "transfer_ready"
+    return "awaiting_documents"
+
+
+def _of(kind: PartyKind) -> tuple[str, ...]:
+    return CHECKS if kind == "company" else tuple(c for c in CHECKS if c != "stamp_present")
+
+
+def _passes(page: Evidence, kind: PartyKind) -> int:
+    return sum(_result(page, check) for check in _of(kind))
+
+
+def _latest_decisions(decisions: Iterable[Decision]) -> dict[str, Decision]:
+    latest: dict[str, Decision] = {}
+    # Sorting is stable, so of two decisions at the same instant the one given later wins.
+    for decision in sorted(decisions, key=lambda d: d.at):
+        latest[decision.check] = decision
+    return latest
+
+
+def _apply_decision(check: Check, decision: Decision | None, page: Evidence | None) -> Check:
+    if decision is None:
+        return check
+    if decision.decision == "accept":
+        return Check(check.name, "accepted", f"Accepted by back office: {decision.reason}")
+    if page is not None and page.received_at > decision.at:
+        # The party sent a page after the rejection: judge the new page on its own.
+        return check
+    return Check(check.name, "failed", f"Rejected by back office: {decision.reason}")
+
+
+def _from_page(
+    name: str, party: Party, check: str, page: Evidence | None, require_original: bool
+) -> Check:
+    who = party.replace("_", " ")
+    if page is None:
+        if check == "page_received":
+            return Check(name, "pending", f"No page from the {who} received yet.")
+        return Check(name, "pending", f"Waiting for the {who}'s page: no page received yet.")
+
+    where = f"page {page.page_index + 1} of scan {page.scan_id}"
+    passed, failed = _SENTENCES[check]
+    if not _result(page, check):
+        return Check(name, "failed", _sentence(failed, where=where, fields=_fields(page, check)))
+    provisional = require_original and page.channel not in ORIGINAL_CHANNELS
+    channel = _CHANNEL_WORDS[page.channel]
+    detail = _sentence(passed, where=where, channel=channel)
+    if provisional:
+        detail += f" It came {channel}; the original by post is awaited."
+    return Check(name, "passed", detail, provisional=provisional)
+
+
+def _result(page: Evidence, check: str) -> bool:
+    results = {
+        "page_received": page.code_valid,
+        "fields_match": page.fields_match,
+        "signature_present": page.signature_present,
+        "stamp_present": page.stamp_present is True,
+        "unaltered": page.unaltered,
+    }
+    return results[check]
+
+
+def _fields(page: Evidence, check: str) -> str:
+    names = page.mismatched_fields if check == "fields_match" else page.altered_fields
+    return ": " + ", ".join(names) if names else ""
+
+
+def _sentence(template: str, **values: str) -> str:
+    text = template.format(**values)
+    return text[0].upper() + text[1:]
+
+
+_CHANNEL_WORDS = {
+    "post": "by post",
+    "fax": "by fax",
+    "email": "by e-mail",
+    "upload": "as an upload",
+}
+
+# (passed, failed) sentences per check; {where} names the page, {fields} the fields concerned.
+_SENTENCES: dict[str, tuple[str, str]] = {
+    "page_received": (
+        "Received: {where}, {channel}.",
+        "{where} was matched by its printed case number because its code could not be "
+        "verified; back office may accept it.",
+    ),
+    "fields_match": (
+        "The printed values on {where} match the case.",
+        "On {where} the printed values do not match the case{fields}.",
+    ),
+    "signature_present": (
+        "A signature was found on {where}.",
+        "No signature was found in the signature box on {where}.",
+    ),
+    "stamp_present": (
+        "A company stamp was found on {where}.",
+        "No company stamp was found in the stamp box on {where}.",
+    ),
+    "unaltered": (
+        "No handwritten changes to the printed values on {where}.",
+        "Handwritten changes were found on {where}{fields}.",
+    ),
+}
