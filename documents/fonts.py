@@ -96,8 +96,10 @@ def fit_text(field: str, text: str, box: Box, style: TextStyle) -> FittedText:
     height_pt = box.h * MM_TO_PT
     size = style.max_pt
     while size >= style.min_pt - 1e-9:
-        max_lines = min(style.max_lines, int(height_pt // (size * LINE_SPACING)) or 1)
-        if max_lines == 1:
+        max_lines = min(style.max_lines, int(height_pt // (size * LINE_SPACING)))
+        if max_lines == 0:
+            pass  # even one line is taller than the box: smaller
+        elif max_lines == 1:
             if text_width_pt(text, style.font, size) <= width_pt:
                 return FittedText((text,), size)
         else:

@@ -1,0 +1,38 @@
+"""From received scan bytes to page images to `PageReading`s: route, align, read, find ink.
+
+Imports only `documents`; takes its options (secret, tessdata path) as arguments.
+"""
+
+from ocr._exec.tesseract import check as check_tesseract
+from ocr.errors import (
+    CorruptFile,
+    EncryptedFile,
+    OcrError,
+    ToolMissing,
+    TooManyPages,
+    UnsupportedType,
+)
+from ocr.fields import FieldReading
+from ocr.ink import InkFinding
+from ocr.pages import FileInfo, PageImage, iter_pages, probe_file, sniff
+from ocr.reading import Lookup, PageReading, read_page
+
+__all__ = [
+    "CorruptFile",
+    "EncryptedFile",
+    "FieldReading",
+    "FileInfo",
+    "InkFinding",
+    "Lookup",
+    "OcrError",
+    "PageImage",
+    "PageReading",
+    "TooManyPages",
+    "ToolMissing",
+    "UnsupportedType",
+    "check_tesseract",
+    "iter_pages",
+    "probe_file",
+    "read_page",
+    "sniff",
+]

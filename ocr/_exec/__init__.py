@@ -1,0 +1,1 @@
+"""Thin wrappers around the external engines the reader runs, one module each."""

@@ -1,0 +1,214 @@
+"""Aligning a scan to the form's layout: find the four corner markers, fit a homography.
+
+The markers are solid 8 mm squares; nothing else on the form (QR finder patterns are 2.5 mm,
+text is thin, stamps and signatures are not solid) looks like one. Their rectangle is not
+square (182 × 269 mm between centres), so it tells portrait from landscape; whether the page
+is upside down is told by where the QR code is.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from documents import layout
+from documents.layout import Box
+
+# Work at low resolution to find the markers; refine their centres at full resolution.
+SEARCH_DPI = 75.0
+_MARKER_CENTRES_MM = np.array([b.centre for b in layout.MARKERS], dtype=np.float64)
+_WIDTH_MM = _MARKER_CENTRES_MM[1, 0] - _MARKER_CENTRES_MM[0, 0]
+_HEIGHT_MM = _MARKER_CENTRES_MM[3, 1] - _MARKER_CENTRES_MM[0, 1]
+_ASPECT = _WIDTH_MM / _HEIGHT_MM
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A dark square blob found on the page, in full-resolution pixels."""
+
+    x: float
+    y: float
+    side: float
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """Where the layout lies on the scan: `to_image` maps millimetres to scan pixels."""
+
+    to_image: np.ndarray
+    markers: tuple[Marker, Marker, Marker, Marker]  # in layout order: TL, TR, BR, BL
+
+    def image_point(self, x_mm: float, y_mm: float) -> tuple[float, float]:
+        p = self.to_image @ np.array([x_mm, y_mm, 1.0])
+        return (float(p[0] / p[2]), float(p[1] / p[2]))
+
+    @property
+    def px_per_mm(self) -> float:
+        """The scan's scale near the page centre (pixels per millimetre of the layout)."""
+        cx, cy = layout.PAGE_WIDTH_MM / 2, layout.PAGE_HEIGHT_MM / 2
+        x0, y0 = self.image_point(cx, cy)
+        x1, y1 = self.image_point(cx + 10, cy)
+        return math.hypot(x1 - x0, y1 - y0) / 10
+
+    def warp(
+        self, image: np.ndarray, box: Box, px_per_mm: float, *, border: int = 255
+    ) -> np.ndarray:
+        """The part of the scan under `box`, resampled upright at `px_per_mm`."""
+        width = max(1, round(box.w * px_per_mm))
+        height = max(1, round(box.h * px_per_mm))
+        # Output pixel (u, v) is layout point (box.x + u / s, box.y + v / s).
+        out_to_mm = np.array(
+            [[1 / px_per_mm, 0, box.x], [0, 1 / px_per_mm, box.y], [0, 0, 1]], dtype=np.float64
+        )
+        out_to_image = self.to_image @ out_to_mm
+        return cv2.warpPerspective(
+            image,
+            out_to_image,
+            (width, height),
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=border,
+        )
+
+    def warp_page(self, image: np.ndarray, dpi: float) -> np.ndarray:
+        page = Box(0.0, 0.0, layout.PAGE_WIDTH_MM, layout.PAGE_HEIGHT_MM)
+        return self.warp(image, page, dpi / 25.4)
+
+
+def flatten_illumination(gray: np.ndarray, dpi: float) -> np.ndarray:
+    """The page with uneven light removed: each pixel divided by the paper's local brightness.
+
+    The paper's brightness is the local maximum over a window wider than any printed mark
+    (markers are 8 mm), estimated at low resolution: a phone photo's vignetting and a dark
+    table around the page both come out white, ink stays dark.
+    """
+    scale = min(1.0, SEARCH_DPI / dpi)
+    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    window = max(3, int(14 / 25.4 * dpi * scale) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (window, window))
+    paper = cv2.dilate(small, kernel)
+    paper = cv2.GaussianBlur(paper, (0, 0), window / 2)
+    paper = cv2.resize(paper, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_LINEAR)
+    return cv2.divide(gray, np.maximum(paper, 40), scale=255)
+
+
+def find_markers(flat: np.ndarray, dpi: float) -> list[Marker]:
+    """Solid, square, marker-sized dark blobs, biggest first (full-resolution coordinates)."""
+    scale = min(1.0, SEARCH_DPI / dpi)
+    small = cv2.resize(flat, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    ink = (small < 110).astype(np.uint8)
+    count, _, stats, centroids = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    side = layout.MARKER_SIZE_MM / 25.4 * dpi * scale
+    found = []
+    for i in range(1, count):
+        w, h, area = (int(v) for v in stats[i][2:])
+        if not (0.45 * side <= w <= 1.8 * side and 0.45 * side <= h <= 1.8 * side):
+            continue
+        if max(w, h) > 1.5 * min(w, h) or area < 0.6 * w * h:
+            continue
+        if not 0.2 * side * side <= area <= 3.0 * side * side:
+            continue
+        cx, cy = centroids[i]
+        found.append(Marker(cx / scale, cy / scale, math.sqrt(area) / scale))
+    found.sort(key=lambda m: -m.side)
+    return found[:12]
+
+
+def _convex_order(points: np.ndarray) -> np.ndarray:
+    """Indices of four points in clockwise order (image y down), starting anywhere."""
+    centre = points.mean(axis=0)
+    angles = np.arctan2(points[:, 1] - centre[1], points[:, 0] - centre[0])
+    return np.argsort(angles)
+
+
+def _quad_cost(markers: tuple[Marker, ...]) -> tuple[float, tuple[int, ...]] | None:
+    """How far four markers are from the layout's marker rectangle (lower is better)."""
+    pts = np.array([(m.x, m.y) for m in markers])
+    order = _convex_order(pts)
+    quad = pts[order]
+    sides = [float(np.linalg.norm(quad[(i + 1) % 4] - quad[i])) for i in range(4)]
+    if min(sides) <= 0:
+        return None
+    across = ((sides[0] + sides[2]) / 2, (sides[1] + sides[3]) / 2)
+    opposite = max(
+        sides[0] / sides[2], sides[2] / sides[0], sides[1] / sides[3], sides[3] / sides[1]
+    )
+    if opposite > 1.45:
+        return None
+    aspect = min(across) / max(across)
+    if not 0.5 <= aspect <= 0.9:
+        return None
+    sizes = [m.side for m in markers]
+    if max(sizes) > 1.8 * min(sizes):
+        return None
+    # A marker is 8 mm against 182 mm between the centres along the short side.
+    relative = (sum(sizes) / 4) / min(across)
+    expected = layout.MARKER_SIZE_MM / _WIDTH_MM
+    if not 0.55 * expected <= relative <= 1.8 * expected:
+        return None
+    cost = (
+        abs(math.log(aspect / _ASPECT))
+        + abs(math.log(opposite))
+        + abs(math.log(relative / expected))
+    )
+    return cost, tuple(int(i) for i in order)
+
+
+def candidate_alignments(flat: np.ndarray, dpi: float) -> list[Alignment]:
+    """The two readings of the best marker rectangle: upright and turned by 180°.
+
+    Which side is the top is decided by the caller (from the QR code's position, or by which
+    alignment shows a QR-like pattern in the QR box). Empty when no marker rectangle is found.
+    """
+    markers = find_markers(flat, dpi)
+    best: tuple[float, list[Marker]] | None = None
+    for combo in itertools.combinations(markers, 4):
+        scored = _quad_cost(combo)
+        if scored is None:
+            continue
+        cost, order = scored
+        if best is None or cost < best[0]:
+            best = (cost, [combo[i] for i in order])
+    if best is None:
+        return []
+    ring = [_refine(flat, m) for m in best[1]]
+    # In clockwise order, the layout's top edge (TL→TR) is a short side.
+    d01 = math.hypot(ring[1].x - ring[0].x, ring[1].y - ring[0].y)
+    d12 = math.hypot(ring[2].x - ring[1].x, ring[2].y - ring[1].y)
+    start = 0 if d01 < d12 else 1
+    upright = [ring[(start + k) % 4] for k in range(4)]
+    turned = upright[2:] + upright[:2]
+    return [_alignment(upright), _alignment(turned)]
+
+
+def _alignment(markers: list[Marker]) -> Alignment:
+    image_pts = np.array([(m.x, m.y) for m in markers], dtype=np.float32)
+    matrix = cv2.getPerspectiveTransform(_MARKER_CENTRES_MM.astype(np.float32), image_pts)
+    return Alignment(to_image=matrix, markers=(markers[0], markers[1], markers[2], markers[3]))
+
+
+def _refine(flat: np.ndarray, marker: Marker) -> Marker:
+    """The marker's centre at full resolution: the centroid of its dark pixels nearby."""
+    r = int(marker.side * 1.1) + 2
+    x0, y0 = max(0, int(marker.x) - r), max(0, int(marker.y) - r)
+    x1, y1 = min(flat.shape[1], int(marker.x) + r + 1), min(flat.shape[0], int(marker.y) + r + 1)
+    crop = flat[y0:y1, x0:x1]
+    if crop.size == 0:
+        return marker
+    ink = (crop < 110).astype(np.uint8)
+    count, _, stats, centroids = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    if count < 2:
+        return marker
+    biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    cx, cy = centroids[biggest]
+    return Marker(x0 + float(cx), y0 + float(cy), math.sqrt(float(stats[biggest, 4])))
+
+
+def nearest_marker(alignment: Alignment, x: float, y: float) -> int:
+    """Index (layout order) of the marker nearest to an image point."""
+    distances = [math.hypot(m.x - x, m.y - y) for m in alignment.markers]
+    return int(np.argmin(distances))

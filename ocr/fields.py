@@ -1,0 +1,287 @@
+"""Reading the printed values back and comparing them with what the case holds.
+
+Comparison forgives what OCR confuses in the form's own font — `@`/`©`, capital I and small
+l (both a plain bar in DejaVu Sans), `0`/`O` outside numbers, letter case, dashes and
+spaces — and nothing that would turn a value into a different name, number or domain.
+A value that does not match on the first read is read again from a differently prepared
+image; a read that matches is an honest reading of the ink, so any match counts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from documents.form_data import EMPTY
+from documents.layout import Box
+from ocr._exec import tesseract
+from ocr.align import Alignment
+from ocr.route import parse_case_number
+from ocr.verify import verify
+
+Verdict = Literal["match", "mismatch", "empty"]
+Kind = Literal["text", "digits", "phone", "email", "domain", "case_number"]
+
+# Zones are read at 300 dpi: tesseract's sweet spot for 11 pt text.
+OCR_PX_PER_MM = 300 / 25.4
+_MARGIN_MM = (1.6, 0.6)  # around the printed text: alignment error, without the neighbours
+
+_ASCII_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+# What each kind of value can be printed with: tesseract then never reads `©` for `@`, or
+# a colon for a digit.
+WHITELISTS: dict[str, str] = {
+    "digits": "0123456789",
+    "phone": "+0123456789 ()-",
+    "email": _ASCII_LETTERS + "0123456789.@_+-",
+}
+# Letters OCR reads in place of digits in a field printed in digits only: safe to map back,
+# as no digit is ever mapped to another digit.
+_LETTER_TO_DIGIT = str.maketrans("OoDQIl|i!SsBZzGbgqT", "0000111115582266997")
+# Glyphs that are the same shape in DejaVu Sans, folded on both sides of the comparison.
+_COMMON_FOLD = str.maketrans(
+    {"I": "l", "|": "l", "©": "@", "®": "@", "—": "-", "–": "-", "‐": "-", "‒": "-", "−": "-"}
+)
+_ZERO_FOLD = str.maketrans({"0": "o"})
+# In names and addresses a diacritic is not what tells one person or street from another
+# (identity rests on PESEL/NIP, compared digit by digit), and at fax resolution ź, ż and z
+# are the same blob. Domains keep theirs: żółw.pl and zolw.pl are different domains.
+_DIACRITIC_FOLD = str.maketrans("ąćęłńóśźż", "acelnoszz")
+_TEXT_PUNCTUATION = set(".,-'\"„”“`")
+_EDGE_JUNK = " .,:;'\"`_~-‘’"
+
+
+@dataclass(frozen=True)
+class FieldReading:
+    """One printed value: what it should say, what was read, and the verdict."""
+
+    name: str
+    expected: str
+    read: str
+    score: float
+    verdict: Verdict
+    confidence: float
+    # "read:<model>": the text read is the value; "alternatives": it lined up only with some
+    # characters taken from tesseract's alternatives (how many: `alternatives_used`).
+    method: str = "read:pol"
+    alternatives_used: int = 0
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "expected": self.expected,
+            "read": self.read,
+            "score": round(self.score, 3),
+            "verdict": self.verdict,
+            "confidence": round(self.confidence, 1),
+            "method": self.method,
+            "alternatives_used": self.alternatives_used,
+        }
+
+
+def field_kind(name: str) -> Kind:
+    short = name.rsplit(".", 1)[-1]
+    if name == "domains":
+        return "domain"
+    if name == "case_number":
+        return "case_number"
+    if short in ("id_number", "regon", "krs"):
+        return "digits"
+    if short == "phone":
+        return "phone"
+    if short == "email":
+        return "email"
+    return "text"
+
+
+def _fold_char(kind: Kind, ch: str) -> str:
+    """One character as it is compared ("" when it is not compared at all)."""
+    if ch.isspace():
+        return ""
+    if kind == "phone":
+        ch = ch.translate(_LETTER_TO_DIGIT)
+        return ch if ch.isdigit() or ch == "+" else ""
+    folded = ch.translate(_COMMON_FOLD).lower().translate(_ZERO_FOLD)
+    if kind == "text":
+        # Nor do dots, commas, dashes and quotes: "Sp. z o.o." and "Sp z oo" are one company.
+        folded = folded.translate(_DIACRITIC_FOLD)
+        return "" if folded in _TEXT_PUNCTUATION else folded
+    return folded
+
+
+def canonical(kind: Kind, text: str) -> str:
+    """The form of a value that is compared: what OCR cannot tell apart is made equal."""
+    text = unicodedata.normalize("NFC", text)
+    if kind == "digits":
+        return re.sub(r"[^0-9]", "", text.translate(_LETTER_TO_DIGIT))
+    if kind == "case_number":
+        number = parse_case_number(text)
+        return number.case_id if number else ""
+    if kind == "domain":
+        return "".join(text.translate(_COMMON_FOLD).lower().split()).strip(_EDGE_JUNK)
+    return "".join(_fold_char(kind, ch) for ch in text).strip(_EDGE_JUNK)
+
+
+def compare(kind: Kind, expected: str, read: str) -> tuple[Verdict, float]:
+    """`match` only when the canonical forms are equal; the score is for people to look at."""
+    want, got = canonical(kind, expected), canonical(kind, read)
+    score = difflib.SequenceMatcher(None, want, got, autojunk=False).ratio() if want else 0.0
+    if kind == "email" and _same_address(expected, got):
+        return "match", score
+    if kind == "case_number":
+        return _same_number(expected, read), score
+    return ("match" if want and want == got else "mismatch"), score
+
+
+def _same_number(expected: str, read: str) -> Verdict:
+    """The printed case number names this case and, where readable, this version and page."""
+    want, got = parse_case_number(expected), parse_case_number(read)
+    if want is None or got is None or got.case_id != want.case_id:
+        return "mismatch"
+    for part in ("form_version", "page"):
+        if getattr(got, part) is not None and getattr(got, part) != getattr(want, part):
+            return "mismatch"
+    return "match"
+
+
+def _same_address(expected: str, got: str) -> bool:
+    """An address read with its `@` mangled (DejaVu's `@` reads as Q, G, ©, Q©…).
+
+    Both the part before and the part after the `@` must read exactly; only the one glyph
+    between them may come out as one to three other characters.
+    """
+    local, at, domain = expected.rpartition("@")
+    if not at:
+        return False
+    head, tail = canonical("email", local), canonical("email", domain)
+    middle = len(got) - len(head) - len(tail)
+    return 1 <= middle <= 3 and got.startswith(head) and got.endswith(tail)
+
+
+def _lines_of(box: Box) -> int:
+    return max(1, round(box.h / 4.6))
+
+
+def _preparations(crop: np.ndarray, bilevel: bool) -> list[Callable[[], np.ndarray]]:
+    """Ways to present a zone to tesseract, likeliest first; later ones only on a mismatch."""
+
+    def as_is() -> np.ndarray:
+        return crop
+
+    def smoothed() -> np.ndarray:
+        # A fax's jagged black-and-white edges, softened into the grey edges tesseract's
+        # model was trained on.
+        return cv2.GaussianBlur(crop, (0, 0), 1.1)
+
+    def binarised() -> np.ndarray:
+        blurred = cv2.GaussianBlur(crop, (3, 3), 0)
+        _, out = cv2.threshold(blurred, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        return out
+
+    def thickened() -> np.ndarray:
+        # Thin fax strokes broken by thresholding: close the gaps, then read.
+        return cv2.erode(binarised(), np.ones((2, 2), np.uint8))
+
+    if bilevel:
+        return [smoothed, as_is, thickened]
+    return [as_is, binarised, smoothed]
+
+
+def read_field(
+    gray: np.ndarray,
+    alignment: Alignment,
+    name: str,
+    expected: str,
+    text_box: Box,
+    *,
+    bilevel: bool = False,
+    tessdata: Path | None,
+) -> FieldReading:
+    """Read one value from its zone and judge it against `expected`."""
+    if expected == EMPTY:
+        return FieldReading(name, expected, "", 1.0, "empty", 100.0)
+    kind = field_kind(name)
+    zone = Box(
+        text_box.x - _MARGIN_MM[0],
+        text_box.y - _MARGIN_MM[1],
+        text_box.w + 2 * _MARGIN_MM[0],
+        text_box.h + 2 * _MARGIN_MM[1],
+    )
+    crop = alignment.warp(gray, zone, OCR_PX_PER_MM)
+    best: FieldReading | None = None
+    best_image = crop
+    for image, language in _attempts(
+        crop, bilevel, ascii_only=expected.isascii(), tessdata=tessdata
+    ):
+        line = tesseract.read_zone(
+            image,
+            dpi=300,
+            lines=_lines_of(text_box),
+            whitelist=WHITELISTS.get(kind, ""),
+            tessdata=tessdata,
+            language=language,
+        )
+        verdict, score = compare(kind, expected, line.text)
+        reading = FieldReading(
+            name, expected, line.text, score, verdict, line.confidence, method=f"read:{language}"
+        )
+        if verdict == "match":
+            return reading
+        if best is None or score > best.score:
+            best, best_image = reading, image
+    assert best is not None
+    if kind in VERIFIABLE:
+        return _verified(best, kind, best_image, lines=_lines_of(text_box), tessdata=tessdata)
+    return best
+
+
+def _attempts(
+    crop: np.ndarray, bilevel: bool, *, ascii_only: bool, tessdata: Path | None
+) -> Iterator[tuple[np.ndarray, str]]:
+    """Images and models to read a zone with, likeliest first; later ones only on a mismatch.
+
+    Polish first; for a value in plain ASCII (e-mail, phone, most domains) the English model
+    too, which reads `@` and digits more surely. Each is an honest reading of the same ink.
+    """
+    preparations = _preparations(crop, bilevel)
+    for prepare in preparations:
+        yield prepare(), tesseract.LANGUAGE
+    if ascii_only and tesseract.has_language(SECOND_LANGUAGE, tessdata):
+        for prepare in preparations[:2]:
+            yield prepare(), SECOND_LANGUAGE
+
+
+# Identifiers, domains and the case number must read exactly: one character is another
+# person, another domain or another case. Names, addresses, e-mail and phone may be verified.
+VERIFIABLE: frozenset[Kind] = frozenset({"text", "email", "phone"})
+SECOND_LANGUAGE = "eng"
+
+
+def _verified(
+    reading: FieldReading, kind: Kind, image: np.ndarray, *, lines: int, tessdata: Path | None
+) -> FieldReading:
+    """The reading, turned into a match when the expected value lines up with what
+    tesseract saw, allowing a few characters from its alternatives (see `ocr.verify`)."""
+    line, symbols = tesseract.read_symbols(image, dpi=300, lines=lines, tessdata=tessdata)
+    while symbols and symbols[0].best in _EDGE_JUNK:
+        symbols = symbols[1:]
+    while symbols and symbols[-1].best in _EDGE_JUNK:
+        symbols = symbols[:-1]
+    used = verify(
+        unicodedata.normalize("NFC", reading.expected),
+        symbols,
+        lambda ch: _fold_char(kind, ch),
+        wildcard="@" if kind == "email" else None,
+    )
+    if used is None:
+        return reading
+    return dataclasses.replace(
+        reading, read=line.text, verdict="match", method="alternatives", alternatives_used=used
+    )

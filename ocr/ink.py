@@ -1,0 +1,220 @@
+"""Ink the blank form does not have: signatures, stamps, ticks and handwritten alterations.
+
+The expected page (our own PDF, rendered) is compared with the aligned scan zone by zone.
+Each zone is first re-registered locally (a photo's alignment may be off by a millimetre at
+the edges), the expected ink is widened a little for blur, and what remains is the party's
+ink. Specks and fax streaks are removed; nothing here depends on colour.
+What is a stamp and what a signature is told by shape (`ocr.stamps`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from documents import layout
+from documents.layout import Box
+from ocr.stamps import Stamp, find_stamps, footprint_of
+
+INK_DPI = 150.0
+PX_PER_MM = INK_DPI / 25.4
+MM2_PER_PX = 1 / PX_PER_MM**2
+# On an illumination-flattened page (paper = 255, sensor noise σ ≤ 8): light enough to keep a
+# pale red stamp as ink, dark enough that noise never is.
+INK_LEVEL = 205
+_SPECK_MM2 = 0.35
+_SEARCH_MM = 1.5
+_EXPECTED_GROWTH_PX = 2
+# Legitimate vertical lines on the form are at most 32 mm long (the signature box's sides);
+# a fax streak runs the length of the page.
+STREAK_MIN_MM = 60.0
+
+
+@dataclass(frozen=True)
+class InkFinding:
+    """Ink found in one zone beyond what the form printed there."""
+
+    present: bool
+    ink_mm2: float
+    width_mm: float
+    height_mm: float
+    detail: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "present": self.present,
+            "ink_mm2": round(self.ink_mm2, 1),
+            "width_mm": round(self.width_mm, 1),
+            "height_mm": round(self.height_mm, 1),
+            "detail": self.detail,
+        }
+
+
+def remove_streaks(gray: np.ndarray, dpi: float) -> tuple[np.ndarray, int]:
+    """The scan with vertical streaks (dirt on a fax's scanner glass) painted white.
+
+    Done in the scan's own pixel grid, where a streak is exactly vertical, and on rows
+    averaged in fours: a streak stays dark, and the search costs a quarter.
+    Returns the cleaned image and the number of streak columns found.
+    """
+    rows = 4
+    length = int(STREAK_MIN_MM / 25.4 * dpi / rows)
+    if gray.shape[0] // rows <= length:
+        return gray, 0
+    squeezed = cv2.resize(
+        gray, (gray.shape[1], gray.shape[0] // rows), interpolation=cv2.INTER_AREA
+    )
+    ink = (squeezed < 128).astype(np.uint8)
+    streaks = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((length, 1), np.uint8))
+    columns = int(np.count_nonzero(streaks.any(axis=0)))
+    if columns == 0:
+        return gray, 0
+    streaks = cv2.dilate(streaks, np.ones((3, 3), np.uint8))
+    mask = cv2.resize(streaks, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_NEAREST)
+    cleaned = gray.copy()
+    cleaned[mask > 0] = 255
+    return cleaned, columns
+
+
+def ink_mask(page: np.ndarray) -> np.ndarray:
+    return (page < INK_LEVEL).astype(np.uint8)
+
+
+def _crop(image: np.ndarray, box: Box, pad_mm: float = 0.0) -> np.ndarray:
+    padded = Box(box.x - pad_mm, box.y - pad_mm, box.w + 2 * pad_mm, box.h + 2 * pad_mm)
+    x0, y0, x1, y1 = padded.pixels(INK_DPI)
+    return image[max(0, y0) : y1, max(0, x0) : x1]
+
+
+def extra_ink(observed: np.ndarray, expected: np.ndarray, box: Box) -> np.ndarray:
+    """The party's ink in `box`: observed ink not explained by the expected page nearby.
+
+    `observed` and `expected` are ink masks of the whole page at INK_DPI. The expected zone is
+    shifted by up to 1.5 mm to where it best matches the scan before it is subtracted.
+    """
+    search = round(_SEARCH_MM * PX_PER_MM)
+    seen = _crop(observed, box, _SEARCH_MM)
+    want = _crop(expected, box)
+    dy, dx = search, search
+    if want.any() and seen.shape[0] >= want.shape[0] and seen.shape[1] >= want.shape[1]:
+        score = cv2.matchTemplate(seen.astype(np.float32), want.astype(np.float32), cv2.TM_CCORR)
+        _, _, _, (dx, dy) = cv2.minMaxLoc(score)
+    zone = seen[dy : dy + want.shape[0], dx : dx + want.shape[1]]
+    want = want[: zone.shape[0], : zone.shape[1]]
+    grown = cv2.dilate(want, np.ones((2 * _EXPECTED_GROWTH_PX + 1,) * 2, np.uint8))
+    extra = zone & (1 - grown)
+    return _without_specks(extra)
+
+
+def _without_specks(mask: np.ndarray) -> np.ndarray:
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    keep = np.zeros(count, dtype=np.uint8)
+    keep[1:] = stats[1:, cv2.CC_STAT_AREA] * MM2_PER_PX >= _SPECK_MM2
+    return keep[labels]
+
+
+def measure(mask: np.ndarray) -> tuple[float, float, float]:
+    """Ink area (mm²) and the width and height (mm) of what it spans."""
+    area = float(np.count_nonzero(mask)) * MM2_PER_PX
+    if area == 0:
+        return 0.0, 0.0, 0.0
+    ys, xs = np.nonzero(mask)
+    return area, (xs.max() - xs.min() + 1) / PX_PER_MM, (ys.max() - ys.min() + 1) / PX_PER_MM
+
+
+# Signature and stamp are judged together over one area: a stamp often covers part of the
+# signature box, and its ink there must not pass for a signature.
+SIGNING_AREA = Box(20.0, 198.0, 172.0, 52.0)
+ALTERATION_MIN_MM2 = 3.0
+
+
+def _sub(mask: np.ndarray, outer: Box, inner: Box) -> np.ndarray:
+    """The part of a mask cropped at `outer` that lies under `inner`."""
+    x0 = round((inner.x - outer.x) * PX_PER_MM)
+    y0 = round((inner.y - outer.y) * PX_PER_MM)
+    x1 = x0 + round(inner.w * PX_PER_MM)
+    y1 = y0 + round(inner.h * PX_PER_MM)
+    return mask[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)]
+
+
+@dataclass(frozen=True)
+class SigningInk:
+    """What the party put in the signing area: the signature, and for a company the stamp."""
+
+    signature: InkFinding
+    stamp: InkFinding | None
+    extra: np.ndarray  # the party's ink over SIGNING_AREA, for evidence
+    stamps: list[Stamp]
+
+
+def signing_ink(observed: np.ndarray, expected: np.ndarray, *, company: bool) -> SigningInk:
+    extra = extra_ink(observed, expected, SIGNING_AREA)
+    stamps = find_stamps(extra, PX_PER_MM)
+    footprint = footprint_of(stamps, extra.shape)
+    box = layout.SIGNATURE.inset(0.6)
+    signature = signature_finding(
+        _sub(extra, SIGNING_AREA, box), _sub(footprint, SIGNING_AREA, box)
+    )
+    found_stamp = None
+    if company:
+        tick = extra_ink(observed, expected, layout.NO_STAMP_TICK.inset(0.4))
+        found_stamp = stamp_finding(stamps, tick, extra & (1 - footprint))
+    return SigningInk(signature, found_stamp, extra, stamps)
+
+
+def signature_finding(extra: np.ndarray, stamp: np.ndarray) -> InkFinding:
+    """Handwriting in the signature box: enough ink, spread like a signature, not a stamp."""
+    ink = _without_specks(extra & (1 - stamp))
+    area, width, height = measure(ink)
+    present = area >= 10.0 and width >= 12.0 and height >= 3.0
+    masked = float(np.count_nonzero(extra & stamp)) * MM2_PER_PX
+    detail = f"{area:.0f} mm² of handwriting spanning {width:.0f}×{height:.0f} mm"
+    if masked:
+        detail += f" (a stamp's {masked:.0f} mm² of ink over the box left aside)"
+    return InkFinding(present, area, width, height, detail)
+
+
+def stamp_finding(stamps: list[Stamp], tick: np.ndarray, other: np.ndarray) -> InkFinding:
+    """A stamp impression in the signing area, or the printed "no stamp" box ticked."""
+    if stamps:
+        best = max(stamps, key=lambda s: s.width_mm * s.height_mm)
+        area = float(np.count_nonzero(best.footprint)) * MM2_PER_PX
+        return InkFinding(
+            True,
+            area,
+            best.width_mm,
+            best.height_mm,
+            f"a {best.kind} stamp of {best.width_mm:.0f}×{best.height_mm:.0f} mm",
+        )
+    tick_area, tick_w, tick_h = measure(tick)
+    if tick_area >= 2.0:
+        return InkFinding(True, tick_area, tick_w, tick_h, "the “no stamp” box is ticked")
+    loose, lw, lh = measure(other)
+    detail = "no stamp, and the “no stamp” box is not ticked"
+    if loose:
+        detail += f" ({loose:.0f} mm² of other ink: handwriting, not a stamp)"
+    return InkFinding(False, loose, lw, lh, detail)
+
+
+def alterations(
+    observed: np.ndarray, expected: np.ndarray, zones: dict[str, Box]
+) -> dict[str, InkFinding]:
+    """Handwriting, crossing out or overwriting in each printed field's zone."""
+    found = {}
+    for name, zone in zones.items():
+        extra = extra_ink(observed, expected, zone)
+        area, width, height = measure(extra)
+        present = area >= ALTERATION_MIN_MM2 and max(width, height) >= 2.0
+        detail = f"{area:.1f} mm² of ink the form did not print" if area else "clean"
+        found[name] = InkFinding(present, area, width, height, detail)
+    return found
+
+
+def field_zones() -> dict[str, Box]:
+    """The zones the alteration check looks at: each field's whole box, a little wider."""
+    return {
+        name: Box(box.x - 1.0, box.y - 0.5, box.w + 2.0, box.h + 1.0)
+        for name, box in layout.FIELD_BOXES.items()
+    }

@@ -1,0 +1,374 @@
+"""Reading one page: route it, align it, read its values, find its ink. The pipeline's list.
+
+Each step is a small function; `read_page` runs them in order and turns what they find into
+a `PageReading`, the evidence the case's checks are computed from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import cv2
+import numpy as np
+
+from documents import FormData, InvalidCode, layout, page_code, printed_values, render_page
+from documents import value_boxes as printed_value_boxes
+from documents._exec import pdftoppm
+from documents.layout import Party
+from documents.render import case_number_box, case_number_text
+from ocr import align, ink, route
+from ocr._exec import tesseract
+from ocr.fields import OCR_PX_PER_MM, FieldReading, read_field
+
+if TYPE_CHECKING:
+    from ocr.pages import PageImage
+
+Outcome = Literal["matched", "unmatched", "blank", "stale_version", "invalid_code"]
+Lookup = Callable[[str], FormData | None]
+
+EVIDENCE_DPI = 100.0
+_BLANK_MAX_INK_MM2 = 25.0
+
+
+@dataclass
+class PageReading:
+    """What one page turned out to be and, for a page of a case, what was seen on it."""
+
+    index: int
+    outcome: Outcome
+    detail: str = ""
+    case_id: str | None = None
+    party: Party | None = None
+    form_version: int | None = None
+    routed_by: Literal["qr", "case_number"] | None = None
+    aligned: bool = False
+    fields: dict[str, FieldReading] = field(default_factory=dict)
+    signature: ink.InkFinding | None = None
+    stamp: ink.InkFinding | None = None
+    alterations: dict[str, ink.InkFinding] = field(default_factory=dict)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    evidence: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def code_valid(self) -> bool:
+        return self.routed_by == "qr"
+
+    @property
+    def fields_match(self) -> bool:
+        return bool(self.fields) and all(f.verdict != "mismatch" for f in self.fields.values())
+
+    @property
+    def signature_present(self) -> bool:
+        return self.signature is not None and self.signature.present
+
+    @property
+    def stamp_present(self) -> bool | None:
+        return None if self.stamp is None else self.stamp.present
+
+    @property
+    def altered_fields(self) -> list[str]:
+        return [name for name, found in self.alterations.items() if found.present]
+
+    @property
+    def unaltered(self) -> bool:
+        return self.aligned and not self.altered_fields
+
+    def to_dict(self) -> dict[str, object]:
+        """The reading as stored with the page (JSON); the evidence images are kept apart."""
+        return {
+            "outcome": self.outcome,
+            "detail": self.detail,
+            "routed_by": self.routed_by,
+            "code_valid": self.code_valid,
+            "aligned": self.aligned,
+            "fields_match": self.fields_match,
+            "signature_present": self.signature_present,
+            "stamp_present": self.stamp_present,
+            "unaltered": self.unaltered,
+            "altered_fields": self.altered_fields,
+            "fields": {name: f.to_dict() for name, f in self.fields.items()},
+            "signature": self.signature.to_dict() if self.signature else None,
+            "stamp": self.stamp.to_dict() if self.stamp else None,
+            "alterations": {
+                name: found.to_dict() for name, found in self.alterations.items() if found.ink_mm2
+            },
+            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+        }
+
+    def evidence_images(self) -> dict[str, bytes]:
+        return dict(self.evidence)
+
+
+class _Clock:
+    def __init__(self, reading: PageReading):
+        self.reading = reading
+        self.last = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.reading.timings_ms[step] = (now - self.last) * 1000
+        self.last = now
+
+
+def read_page(
+    page: PageImage, *, key: bytes, lookup: Lookup, tessdata: Path | None = None
+) -> PageReading:
+    """Everything the service can tell about one page of a received file."""
+    reading = PageReading(index=page.index, outcome="unmatched")
+    clock = _Clock(reading)
+    flat = align.flatten_illumination(page.gray, page.dpi)
+    clean, streaks = ink.remove_streaks(flat, page.dpi)
+    codes = route.find_codes(page.gray)
+    clock.lap("route")
+    alignments = align.candidate_alignments(clean, page.dpi)
+    alignment = _upright(alignments, codes, clean)
+    clock.lap("align")
+    if alignment is None:
+        return _unaligned(reading, clean, page.dpi, codes, key)
+    reading.aligned = True
+    ours = [c for c in codes if c.text.startswith(f"{page_code.PREFIX}:")]
+    if not ours:
+        ours = [
+            c
+            for c in route.read_code_in_box(clean, alignment)
+            if c.text.startswith(f"{page_code.PREFIX}:")
+        ]
+    code = _verify(reading, ours, key)
+    if reading.outcome == "invalid_code":
+        return reading
+    if code is None:
+        code = _route_by_case_number(reading, clean, alignment, tessdata)
+        if code is None:
+            reading.detail = "no readable page code and no readable case number"
+            _keep_page_image(reading, clean, alignment)
+            return reading
+    clock.lap("code")
+    form = lookup(code.case_id)
+    if form is None:
+        reading.detail = f"the page names case {code.case_id}, which does not exist"
+        return reading
+    reading.case_id, reading.party, reading.form_version = (
+        code.case_id,
+        code.party,
+        code.form_version,
+    )
+    if code.form_version < form.form_version:
+        reading.outcome = "stale_version"
+        reading.detail = (
+            f"printed from form version {code.form_version}; the case is at version "
+            f"{form.form_version}, so this page no longer counts"
+        )
+        return reading
+    if code.form_version > form.form_version:
+        reading.outcome = "invalid_code"
+        reading.detail = f"the page claims form version {code.form_version}, never issued"
+        return reading
+    reading.outcome = "matched"
+    _read_fields(reading, clean, alignment, form, tessdata, bilevel=page.bilevel)
+    clock.lap("fields")
+    _find_ink(reading, clean, alignment, form, code.party, key)
+    clock.lap("ink")
+    _keep_evidence(reading, clean, alignment, form)
+    clock.lap("evidence")
+    if streaks:
+        reading.detail = f"{streaks} streak column(s) removed"
+    return reading
+
+
+def _upright(
+    alignments: list[align.Alignment], codes: list[route.FoundCode], page: np.ndarray
+) -> align.Alignment | None:
+    """Of the two ways the marker rectangle can lie, the one with the QR code top right."""
+    if not alignments:
+        return None
+    for code in codes:
+        for candidate in alignments:
+            if align.nearest_marker(candidate, *code.centre) == 1:
+                return candidate
+
+    # No code read: the QR box of the right reading is about half dark, finely patterned.
+    def qr_likeness(candidate: align.Alignment) -> float:
+        crop = candidate.warp(page, layout.QR_CODE, px_per_mm=4.0)
+        dark = float(np.mean(crop < 128))
+        return -abs(dark - 0.5)
+
+    return max(alignments, key=qr_likeness)
+
+
+def _verify(
+    reading: PageReading, codes: list[route.FoundCode], key: bytes
+) -> page_code.PageCode | None:
+    """The first code on the page whose MAC holds; a code of ours that fails is a forgery."""
+    failure = None
+    for found in codes:
+        try:
+            code = page_code.decode(found.text, key)
+        except InvalidCode as err:
+            failure = err
+            continue
+        reading.routed_by = "qr"
+        return code
+    if failure is not None:
+        reading.outcome = "invalid_code"
+        reading.detail = failure.message
+    return None
+
+
+def _route_by_case_number(
+    reading: PageReading, page: np.ndarray, alignment: align.Alignment, tessdata: Path | None
+) -> page_code.PageCode | None:
+    """The fallback route: the case number printed in readable text under the title."""
+    crop = alignment.warp(page, layout.CASE_NUMBER, OCR_PX_PER_MM)
+    number = route.parse_case_number(tesseract.read_zone(crop, dpi=300, tessdata=tessdata).text)
+    if number is None or number.page not in layout.PARTY_OF_PAGE or not number.form_version:
+        return None
+    reading.routed_by = "case_number"
+    reading.detail = "the QR code could not be read; routed by the printed case number"
+    return page_code.PageCode(
+        case_id=number.case_id,
+        form_version=number.form_version,
+        party=layout.PARTY_OF_PAGE[number.page],
+    )
+
+
+def _unaligned(
+    reading: PageReading,
+    page: np.ndarray,
+    dpi: float,
+    codes: list[route.FoundCode],
+    key: bytes,
+) -> PageReading:
+    """A page without the form's corner markers: blank, foreign, or ours but unusable."""
+    ours = [c for c in codes if c.text.startswith(f"{page_code.PREFIX}:")]
+    code = _verify(reading, ours, key)
+    if reading.outcome == "invalid_code":
+        return reading
+    if code is not None:
+        reading.outcome = "matched"
+        reading.case_id, reading.party, reading.form_version = (
+            code.case_id,
+            code.party,
+            code.form_version,
+        )
+        reading.detail = (
+            "the page code was read, but the corner markers were not found: the page "
+            "cannot be checked; send it again, whole and unfolded"
+        )
+        return reading
+    if _ink_mm2(page, dpi) < _BLANK_MAX_INK_MM2:
+        reading.outcome = "blank"
+        reading.detail = "no ink on the page"
+    else:
+        reading.detail = "not a page of a Cesja form (no page code, no corner markers)"
+    return reading
+
+
+def _ink_mm2(page: np.ndarray, dpi: float) -> float:
+    """Ink on a page, ignoring specks smaller than a square millimetre."""
+    scale = min(1.0, 75.0 / dpi)
+    small = cv2.resize(page, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    mask = (small < 128).astype(np.uint8)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    mm2_per_px = (25.4 / (dpi * scale)) ** 2
+    areas = stats[1:, cv2.CC_STAT_AREA] * mm2_per_px
+    return float(areas[areas >= 1.0].sum())
+
+
+def _read_fields(
+    reading: PageReading,
+    page: np.ndarray,
+    alignment: align.Alignment,
+    form: FormData,
+    tessdata: Path | None,
+    *,
+    bilevel: bool,
+) -> None:
+    boxes = printed_value_boxes(form)
+    for name, expected in printed_values(form).items():
+        reading.fields[name] = read_field(
+            page, alignment, name, expected, boxes[name], bilevel=bilevel, tessdata=tessdata
+        )
+    # The printed case number must agree with the code: a QR code pasted from another case
+    # routes the page there, and this is where it shows.
+    assert reading.party is not None
+    expected_number = case_number_text(
+        form.case_id, form.form_version, layout.PAGE_OF_PARTY[reading.party]
+    )
+    reading.fields["case_number"] = read_field(
+        page,
+        alignment,
+        "case_number",
+        expected_number,
+        case_number_box(form, reading.party),
+        bilevel=bilevel,
+        tessdata=tessdata,
+    )
+
+
+_expected_cache: OrderedDict[tuple[str, int, str, str], np.ndarray] = OrderedDict()
+_expected_lock = threading.Lock()
+_EXPECTED_CACHE_SIZE = 32
+
+
+def expected_ink(form: FormData, party: Party, key: bytes) -> np.ndarray:
+    """The ink mask of the page as printed, at INK_DPI; cached (a case's pages come together)."""
+    cache_key = (form.case_id, form.form_version, party, hashlib.sha256(key).hexdigest())
+    with _expected_lock:
+        if cache_key in _expected_cache:
+            _expected_cache.move_to_end(cache_key)
+            return _expected_cache[cache_key]
+    rendered = pdftoppm.render_gray(render_page(form, party, key), 1, ink.INK_DPI)
+    mask = ink.ink_mask(rendered)
+    with _expected_lock:
+        _expected_cache[cache_key] = mask
+        while len(_expected_cache) > _EXPECTED_CACHE_SIZE:
+            _expected_cache.popitem(last=False)
+    return mask
+
+
+def _find_ink(
+    reading: PageReading,
+    page: np.ndarray,
+    alignment: align.Alignment,
+    form: FormData,
+    party: Party,
+    key: bytes,
+) -> None:
+    expected = expected_ink(form, party, key)
+    observed = ink.ink_mask(alignment.warp_page(page, ink.INK_DPI))
+    h, w = min(expected.shape[0], observed.shape[0]), min(expected.shape[1], observed.shape[1])
+    expected, observed = expected[:h, :w], observed[:h, :w]
+    signing = ink.signing_ink(observed, expected, company=form.party(party).kind == "company")
+    reading.signature = signing.signature
+    reading.stamp = signing.stamp
+    reading.alterations = ink.alterations(observed, expected, ink.field_zones())
+    reading.evidence["party_ink.png"] = _png(255 - signing.extra * 255)
+
+
+def _keep_evidence(
+    reading: PageReading, page: np.ndarray, alignment: align.Alignment, form: FormData
+) -> None:
+    """The aligned page and each zone's crop, for the person who reviews the page."""
+    _keep_page_image(reading, page, alignment)
+    zones = dict(ink.field_zones())
+    zones["case_number"] = layout.CASE_NUMBER
+    zones["signing_area"] = ink.SIGNING_AREA
+    for name, box in zones.items():
+        if name in reading.fields or name == "signing_area":
+            reading.evidence[f"zone/{name}.png"] = _png(alignment.warp(page, box, 8.0))
+
+
+def _keep_page_image(reading: PageReading, page: np.ndarray, alignment: align.Alignment) -> None:
+    reading.evidence["page.png"] = _png(alignment.warp_page(page, EVIDENCE_DPI))
+
+
+def _png(image: np.ndarray) -> bytes:
+    ok, data = cv2.imencode(".png", image.astype(np.uint8))
+    return data.tobytes() if ok else b""
