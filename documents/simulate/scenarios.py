@@ -1,0 +1,395 @@
+"""The catalogue of pages that come back, genuine and forged, with what a correct reader concludes.
+
+`expect` holds plain strings. `outcome` is the page's outcome (CONTRACT.md section 5:
+`matched`, `unmatched`, `blank`, `stale_version`, `invalid_code`). For a matched page, `case`
+says whose case it routes to (`own`, or `other` for a code copied from another case),
+`failed_checks` lists the checks of CONTRACT.md section 3 that must fail for the scenario's
+party (every other check of that party must pass), and `may_fail` those a careful reader may
+also fail without being wrong.
+
+Each scenario draws its variety from `rng` (scan settings, signature, stamp shape, colour and
+place, which value is altered), so many seeds give many different pages with the same
+expectation.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from documents import page_code
+from documents.form_data import EMPTY, FormData, PartyData, printed_values
+from documents.layout import Party
+from documents.render import render_page
+from documents.simulate.capture import (
+    Capture,
+    blank_page,
+    fax,
+    foreign_page,
+    photograph,
+    rotate,
+    scan,
+)
+from documents.simulate.frauds import edited_value_form, paste_qr, with_one_character_changed
+from documents.simulate.ink import cross_out_and_write, sign, tick_no_stamp, write_in
+from documents.simulate.paper import Paper, print_page
+from documents.simulate.stamp import stamp
+
+Build = Callable[["Sitting"], Capture]
+
+
+@dataclass(frozen=True)
+class Sitting:
+    """What one scenario is made from: the case's form, the service's key, the dice."""
+
+    form: FormData
+    key: bytes
+    rng: np.random.Generator
+    party: Party
+    other_form: FormData | None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One kind of page that comes back, and what a correct reader concludes from it."""
+
+    name: str
+    party: Party | None  # whose page it is; None for a page of no case
+    expect: dict[str, Any]
+    description: str
+    build: Build = field(repr=False, compare=False)
+
+
+def make(
+    scenario: Scenario | str,
+    form: FormData,
+    key: bytes,
+    rng: np.random.Generator,
+    other_form: FormData | None = None,
+) -> Capture:
+    """The page `scenario` describes, for the case `form`, as it reaches the service.
+
+    `other_form` is the case a copied QR code comes from (`fraud-copied-qr`); without it a
+    case the reader has never seen is made up (`other_case`).
+    """
+    chosen = SCENARIOS[scenario] if isinstance(scenario, str) else scenario
+    # A page of no case has no party; its builder never looks at this one.
+    party = chosen.party or "current_registrant"
+    return chosen.build(Sitting(form, key, rng, party, other_form))
+
+
+def matched(*failed: str, may_fail: tuple[str, ...] = (), case: str = "own") -> dict[str, Any]:
+    return {
+        "outcome": "matched",
+        "case": case,
+        "failed_checks": list(failed),
+        "may_fail": list(may_fail),
+    }
+
+
+# --- printing and filling in ------------------------------------------------------------
+
+
+@lru_cache(maxsize=4)
+def _printed_sheet(pdf: bytes) -> Paper:
+    # Printing (pdftoppm at 300 dpi) costs about 0.1 s; benchmarks print one page many times.
+    return print_page(pdf, 1)
+
+
+def printed(form: FormData, party: Party, key: bytes) -> Paper:
+    """A fresh printout of `party`'s page of `form`, to write on."""
+    return _printed_sheet(render_page(form, party, key)).copy()
+
+
+def fill_in(paper: Paper, rng: np.random.Generator, signer: PartyData) -> None:
+    """What a party does with its page: sign it and, for a company, stamp it."""
+    sign(paper, rng)
+    if signer.kind == "company":
+        company_stamp(paper, rng, signer)
+
+
+def company_stamp(paper: Paper, rng: np.random.Generator, company: PartyData) -> None:
+    """The company's stamp: round or rectangular, blue or red, now and then over the signature."""
+    address = f"{company.address.street}, {company.address.postal_code} {company.address.city}"
+    stamp(
+        paper,
+        rng,
+        company.name,
+        company.nip or "",
+        shape="round" if rng.random() < 0.5 else "rect",
+        colour="blue" if rng.random() < 0.7 else "red",
+        overlap_signature=bool(rng.random() < 0.3),
+        address=address,
+    )
+
+
+def signed(sitting: Sitting, form: FormData | None = None) -> Paper:
+    """The page printed from `form` (the case's own by default), signed and stamped."""
+    paper = printed(form or sitting.form, sitting.party, sitting.key)
+    fill_in(paper, sitting.rng, sitting.form.party(sitting.party))
+    return paper
+
+
+def office_scan(paper: Paper, rng: np.random.Generator) -> Capture:
+    """An everyday office scan: 200 or 300 dpi, grey, now and then JPEG-compressed."""
+    dpi = float(rng.choice([200, 300]))
+    quality = int(rng.integers(75, 95)) if rng.random() < 0.5 else None
+    return scan(paper, rng, dpi=dpi, jpeg_quality=quality)
+
+
+# --- values someone might change ---------------------------------------------------------
+
+_NAMES = ("Jan Kowalski", "Anna Nowak-Wiśniewska", "Piotr Zieliński", "Łucja Wójcik")
+_STREETS = ("ul. Długa 5", "ul. Polna 12/3", "al. Róż 7")
+_PLACES = ("00-950 Warszawa, PL", "50-001 Wrocław, PL", "61-896 Poznań, PL")
+_EMAILS = ("kontakt@example.org", "jan.k@example.net")
+# What people write into a field the form left empty (printed as "—").
+_ADDITIONS = {
+    "id_number": "5213017228",
+    "regon": "012345675",
+    "krs": "0000654321",
+    "representatives": "Jan Kowalski",
+    "phone": "+48 601 234 567",
+}
+ALTERABLE_FIELDS = ("name", "id_number", "street", "postal_city", "email")
+
+
+def plausible_change(field_name: str, old: str, rng: np.random.Generator) -> str:
+    """A different value for a party's `field_name` that a forger might put there."""
+    if field_name == "id_number":
+        digits = list(old if old.isdigit() else "92110804566")
+        for position in rng.choice(len(digits), 2, replace=False):
+            digits[position] = str((int(digits[position]) + int(rng.integers(1, 10))) % 10)
+        return "".join(digits)
+    choices = {
+        "name": _NAMES,
+        "street": _STREETS,
+        "postal_city": _PLACES,
+        "email": _EMAILS,
+    }[field_name]
+    others = [c for c in choices if c != old]
+    return others[int(rng.integers(len(others)))]
+
+
+def other_case(form: FormData, rng: np.random.Generator) -> FormData:
+    """Another case, as a forger's source of a genuine code: another id, other domains and
+    another new registrant, so that nothing printed on `form` matches it."""
+    alphabet = string.ascii_uppercase + string.digits
+    letters = "".join(alphabet[i] for i in rng.integers(0, len(alphabet), 8))
+    buyer = replace(form.new_registrant, name=_NAMES[int(rng.integers(len(_NAMES)))])
+    return replace(
+        form,
+        case_id=f"CS-{letters[:4]}-{letters[4:]}",
+        domains=("sklep-rowerowy.pl",),
+        new_registrant=buyer,
+    )
+
+
+# --- the scenarios ------------------------------------------------------------------------
+
+
+def _genuine_scan_300(s: Sitting) -> Capture:
+    quality = int(s.rng.integers(80, 96)) if s.rng.random() < 0.5 else None
+    return scan(signed(s), s.rng, dpi=300, jpeg_quality=quality)
+
+
+def _genuine_scan_200_colour(s: Sitting) -> Capture:
+    return scan(signed(s), s.rng, dpi=200, colour=True, jpeg_quality=int(s.rng.integers(75, 93)))
+
+
+def _genuine_scan(s: Sitting) -> Capture:
+    return office_scan(signed(s), s.rng)
+
+
+def _genuine_fax_standard(s: Sitting) -> Capture:
+    return fax(signed(s), s.rng, fine=False)
+
+
+def _genuine_fax_fine(s: Sitting) -> Capture:
+    return fax(signed(s), s.rng, fine=True, halftone=bool(s.rng.random() < 0.3))
+
+
+def _genuine_photo(s: Sitting) -> Capture:
+    return photograph(signed(s), s.rng)
+
+
+def _genuine_upside_down(s: Sitting) -> Capture:
+    return rotate(office_scan(signed(s), s.rng), 2)
+
+
+def _no_stamp_ticked(s: Sitting) -> Capture:
+    paper = printed(s.form, s.party, s.key)
+    sign(paper, s.rng)
+    tick_no_stamp(paper, s.rng)
+    return office_scan(paper, s.rng)
+
+
+def _missing_signature(s: Sitting) -> Capture:
+    paper = printed(s.form, s.party, s.key)
+    signer = s.form.party(s.party)
+    if signer.kind == "company":
+        company_stamp(paper, s.rng, signer)
+    return office_scan(paper, s.rng)
+
+
+def _missing_stamp(s: Sitting) -> Capture:
+    if s.form.party(s.party).kind != "company":
+        raise ValueError(f"fraud-missing-stamp needs a company as {s.party}")
+    paper = printed(s.form, s.party, s.key)
+    sign(paper, s.rng)
+    return office_scan(paper, s.rng)
+
+
+def _party_field(s: Sitting) -> tuple[str, str]:
+    """One of the scenario party's printed values: its field key and its text."""
+    name = ALTERABLE_FIELDS[int(s.rng.integers(len(ALTERABLE_FIELDS)))]
+    key = f"{s.party}.{name}"
+    return key, printed_values(s.form)[key]
+
+
+def _crossed_out(s: Sitting) -> Capture:
+    paper = signed(s)
+    key, old = _party_field(s)
+    cross_out_and_write(paper, s.rng, key, plausible_change(key.split(".")[1], old, s.rng))
+    return office_scan(paper, s.rng)
+
+
+def _written_in(s: Sitting) -> Capture:
+    paper = signed(s)
+    values = printed_values(s.form)
+    empty = [key for key, text in values.items() if text == EMPTY and key.startswith(s.party)]
+    if empty and s.rng.random() < 0.7:
+        key = empty[int(s.rng.integers(len(empty)))]
+        addition = _ADDITIONS[key.split(".")[1]]
+    else:
+        key, addition = (
+            "domains",
+            ", " + ("sklep-rowerowy.pl", "drugi.com.pl")[int(s.rng.integers(2))],
+        )
+    write_in(paper, s.rng, key, addition)
+    return office_scan(paper, s.rng)
+
+
+def _edited_pdf(s: Sitting) -> Capture:
+    key, old = _party_field(s)
+    edited = edited_value_form(s.form, key, plausible_change(key.split(".")[1], old, s.rng))
+    return office_scan(signed(s, edited), s.rng)
+
+
+def _copied_qr(s: Sitting) -> Capture:
+    source = s.other_form or other_case(s.form, s.rng)
+    code = page_code.PageCode(source.case_id, source.form_version, s.party)
+    paper = signed(s)
+    paste_qr(paper, page_code.encode(code, s.key))
+    return office_scan(paper, s.rng)
+
+
+def _altered_qr(s: Sitting) -> Capture:
+    code = page_code.PageCode(s.form.case_id, s.form.form_version, s.party)
+    paper = signed(s)
+    paste_qr(paper, with_one_character_changed(page_code.encode(code, s.key), s.rng))
+    return office_scan(paper, s.rng)
+
+
+def _blank(s: Sitting) -> Capture:
+    return blank_page(s.rng, dpi=float(s.rng.choice([200, 300])))
+
+
+def _foreign(s: Sitting) -> Capture:
+    url = f"https://example.com/faktura/{int(s.rng.integers(10_000, 99_999))}"
+    return foreign_page(s.rng, dpi=200, qr_text=url if s.rng.random() < 0.6 else None)
+
+
+_CR: Party = "current_registrant"
+_NR: Party = "new_registrant"
+
+CATALOGUE: tuple[Scenario, ...] = (
+    Scenario(
+        "genuine-scan-300dpi", _CR, matched(), "signed, stamped, 300 dpi grey", _genuine_scan_300
+    ),
+    Scenario(
+        "genuine-scan-200dpi-colour",
+        _CR,
+        matched(),
+        "signed, stamped, 200 dpi colour JPEG",
+        _genuine_scan_200_colour,
+    ),
+    Scenario(
+        "genuine-scan-new-registrant", _NR, matched(), "a person's signed page", _genuine_scan
+    ),
+    Scenario("genuine-fax-standard", _CR, matched(), "204 × 98 dpi fax", _genuine_fax_standard),
+    Scenario("genuine-fax-fine", _NR, matched(), "204 × 196 dpi fax", _genuine_fax_fine),
+    Scenario("genuine-photo", _NR, matched(), "a phone photo on a table", _genuine_photo),
+    Scenario("genuine-upside-down", _CR, matched(), "fed upside down", _genuine_upside_down),
+    Scenario(
+        "genuine-company-no-stamp-ticked",
+        _CR,
+        matched(),
+        "signed, no stamp, the no-stamp box ticked",
+        _no_stamp_ticked,
+    ),
+    Scenario(
+        "fraud-missing-signature",
+        _NR,
+        matched("signature_present"),
+        "not signed",
+        _missing_signature,
+    ),
+    Scenario(
+        "fraud-missing-stamp",
+        _CR,
+        matched("stamp_present"),
+        "a company's page signed but neither stamped nor ticked",
+        _missing_stamp,
+    ),
+    Scenario(
+        "fraud-crossed-out-value",
+        _NR,
+        matched("unaltered", may_fail=("fields_match",)),
+        "a printed value crossed out and another written above or after it",
+        _crossed_out,
+    ),
+    Scenario(
+        "fraud-written-in-value",
+        _NR,
+        matched("unaltered", may_fail=("fields_match",)),
+        "handwriting added to an empty field or after the domains",
+        _written_in,
+    ),
+    Scenario(
+        "fraud-edited-pdf-value",
+        _NR,
+        matched("fields_match", may_fail=("unaltered",)),
+        "a value changed in the PDF before printing, the code left valid",
+        _edited_pdf,
+    ),
+    Scenario(
+        "fraud-copied-qr",
+        _NR,
+        matched("fields_match", case="other"),
+        "the QR code of another case's page pasted over this one",
+        _copied_qr,
+    ),
+    Scenario(
+        "fraud-altered-qr",
+        _CR,
+        {"outcome": "invalid_code"},
+        "the QR code reprinted with one character changed",
+        _altered_qr,
+    ),
+    Scenario("blank-page", None, {"outcome": "blank"}, "a blank sheet scanned", _blank),
+    Scenario(
+        "foreign-page",
+        None,
+        {"outcome": "unmatched"},
+        "a letter of no case, sometimes with a QR code of its own",
+        _foreign,
+    ),
+)
+
+SCENARIOS: dict[str, Scenario] = {s.name: s for s in CATALOGUE}
