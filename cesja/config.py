@@ -46,6 +46,13 @@ class Settings(BaseSettings):
     scan_dir: Path | None = None
     workers: int = Field(default=2, ge=0, le=64)
     tessdata: Path | None = None
+    # The transfer-ready notice: how long one POST may take, how often it is tried, and a factor
+    # on every wait between attempts (0 in tests: the same schedule without the waiting).
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    webhook_max_attempts: int = Field(default=16, ge=1, le=100)
+    webhook_retry_scale: float = Field(default=1.0, ge=0, le=100)
+    # How often the workers look for cases past their deadline or half-way to it.
+    deadline_check_seconds: float = Field(default=60.0, gt=0, le=86400)
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

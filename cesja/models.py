@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Integer, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from cesja.db_types import UTCDateTime
@@ -17,6 +17,11 @@ def utcnow() -> datetime:
 
 def _ts(**kw: Any) -> Any:
     return Field(sa_column=Column(UTCDateTime(timezone=True), **kw))
+
+
+# The case row's version column: SQLAlchemy bumps it on every update and refuses an update
+# whose version was changed underneath it (optimistic locking).
+_case_lock_version = Column("lock_version", Integer, nullable=False)
 
 
 class CaseRow(SQLModel, table=True):
@@ -36,9 +41,9 @@ class CaseRow(SQLModel, table=True):
     created_at: datetime = _ts(nullable=False)
     updated_at: datetime = _ts(nullable=False)
     # Optimistic locking: two staff deciding at once cannot both write on the same version.
-    lock_version: int = Field(default=1)
+    lock_version: int = Field(default=1, sa_column=_case_lock_version)
 
-    __mapper_args__ = {"version_id_col": "lock_version"}
+    __mapper_args__ = {"version_id_col": _case_lock_version}
 
 
 class CaseDomainRow(SQLModel, table=True):
@@ -171,3 +176,30 @@ class WebhookDeliveryRow(SQLModel, table=True):
     last_error: str | None = None
     created_at: datetime = _ts(nullable=False)
     delivered_at: datetime | None = _ts(nullable=True)
+    last_attempt_at: datetime | None = _ts(nullable=True)
+    # When the next attempt is due while pending: what staff see, not what schedules it (a job).
+    next_attempt_at: datetime | None = _ts(nullable=True)
+
+
+class WebhookAttemptRow(SQLModel, table=True):
+    """One POST of a notice: when, and what the receiver answered (never the secret)."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: str = Field(foreign_key="webhook_deliveries.id", index=True, max_length=40)
+    number: int  # counted from 1, again from 1 after staff re-send the notice
+    at: datetime = _ts(nullable=False)
+    outcome: str = Field(max_length=16)
+    status_code: int | None = None
+    error: str | None = None
+
+
+class PeriodicTaskRow(SQLModel, table=True):
+    """When a periodic job is next due. Workers on every machine race to move `next_run_at`
+    forward; the one whose conditional update wins enqueues that run's job."""
+
+    __tablename__ = "periodic_tasks"
+
+    name: str = Field(primary_key=True, max_length=32)
+    next_run_at: datetime = _ts(nullable=False)

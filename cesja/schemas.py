@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from cesja import identifiers
 
@@ -14,25 +15,38 @@ MAX_DOMAINS = 5
 MAX_REPRESENTATIVES = 4
 
 
+def _one_line(value: str) -> str:
+    """One line of text as it will be printed: NFC, single spaces, no control characters."""
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") and c != " " for c in value):
+        raise ValueError("must be a single line of text without control characters")
+    value = " ".join(unicodedata.normalize("NFC", value).split())
+    if not value:
+        raise ValueError("must not be blank")
+    return value
+
+
+Line = Annotated[str, AfterValidator(_one_line)]
+
+
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_min_length=1)
 
 
 class AddressIn(_In):
-    street: str = Field(max_length=100)
-    postal_code: str = Field(max_length=16)
-    city: str = Field(max_length=60)
+    street: Line = Field(max_length=80)
+    postal_code: Line = Field(max_length=16)
+    city: Line = Field(max_length=60)
     country: str = Field(min_length=2, max_length=2, pattern=r"^[A-Z]{2}$")
 
 
 class RegistrantIn(_In):
     kind: Literal["person", "company"]
-    name: str = Field(max_length=160)
+    name: Line = Field(max_length=160)
     pesel: str | None = None
     nip: str | None = None
     regon: str | None = None
     krs: str | None = None
-    representatives: list[str] = Field(default_factory=list, max_length=MAX_REPRESENTATIVES)
+    representatives: list[Line] = Field(default_factory=list, max_length=MAX_REPRESENTATIVES)
     address: AddressIn
     email: str = Field(max_length=254)
     phone: str | None = Field(default=None, max_length=32)
@@ -64,9 +78,11 @@ def _check(problems: list[FieldProblem], path: str, check: Callable[[str], str],
         return value
 
 
-def registrant_problems(party: RegistrantIn, path: str) -> list[FieldProblem]:
-    """What is wrong with one registrant beyond types and lengths: identifiers and formats."""
-    problems: list[FieldProblem] = []
+def normalised_registrant(
+    party: RegistrantIn, path: str, problems: list[FieldProblem]
+) -> dict[str, object]:
+    """One registrant checked beyond types and lengths, in canonical form (identifiers
+    compact, e-mail normalised); what is wrong is added to `problems` by field path."""
     in_pl = party.address.country == "PL"
     if party.kind == "person" and in_pl and not party.pesel:
         problems.append(FieldProblem(field=f"{path}.pesel", message="required for a person in PL"))
@@ -89,6 +105,11 @@ def registrant_problems(party: RegistrantIn, path: str) -> list[FieldProblem]:
                 message="a person has no NIP, REGON, KRS or representatives; use kind company",
             )
         )
+    if party.kind == "company" and party.pesel:
+        problems.append(
+            FieldProblem(field=f"{path}.pesel", message="a company has no PESEL; give its NIP")
+        )
+    data = party.model_dump(mode="json", exclude_unset=True)
     for name, check in (
         ("pesel", identifiers.check_pesel),
         ("nip", identifiers.check_nip),
@@ -97,17 +118,17 @@ def registrant_problems(party: RegistrantIn, path: str) -> list[FieldProblem]:
     ):
         value = getattr(party, name)
         if value is not None:
-            _check(problems, f"{path}.{name}", check, value)
+            data[name] = _check(problems, f"{path}.{name}", check, value)
     if in_pl:
-        _check(
+        data["address"]["postal_code"] = _check(
             problems,
             f"{path}.address.postal_code",
             identifiers.check_pl_postal_code,
             party.address.postal_code,
         )
-    _check(problems, f"{path}.email", identifiers.check_email, party.email)
+    data["email"] = _check(problems, f"{path}.email", identifiers.check_email, party.email)
     if party.phone is not None:
-        _check(problems, f"{path}.phone", identifiers.check_phone, party.phone)
+        data["phone"] = _check(problems, f"{path}.phone", identifiers.check_phone, party.phone)
     for i, rep in enumerate(party.representatives):
         if len(rep) > 80:
             problems.append(
@@ -115,7 +136,7 @@ def registrant_problems(party: RegistrantIn, path: str) -> list[FieldProblem]:
                     field=f"{path}.representatives.{i}", message="longer than 80 characters"
                 )
             )
-    return problems
+    return data
 
 
 def normalised_domains(domains: list[str], problems: list[FieldProblem]) -> list[str]:

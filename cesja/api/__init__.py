@@ -1,0 +1,1 @@
+"""The HTTP API of CONTRACT.md: thin routes over the application's services."""

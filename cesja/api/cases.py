@@ -1,0 +1,112 @@
+"""Routes for cases: create, read, list, reissue, and the form PDF."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+from sqlmodel import Session
+
+from cesja import cases, lifecycle
+from cesja.api.deps import RegistrarOrStaff, SessionDep, SettingsDep
+from cesja.config import Settings
+from cesja.evidence import case_checks
+from cesja.forms import customer_url, form_pdf
+from cesja.models import CaseRow
+from cesja.schemas import CaseCreate, CaseList, CasePublic, CaseReissue, CheckPublic
+from workflow import transfer_allowed
+
+router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
+
+
+def case_public(session: Session, case: CaseRow, settings: Settings) -> CasePublic:
+    checks = case_checks(session, case, require_original=settings.require_original)
+    return CasePublic(
+        id=case.id,
+        state=case.state,
+        transfer_allowed=transfer_allowed(case.state),
+        domains=case.domains,
+        external_ref=case.external_ref,
+        current_registrant=case.current_registrant,
+        new_registrant=case.new_registrant,
+        form_version=case.form_version,
+        deadline=case.deadline,
+        customer_url=customer_url(settings, case),
+        checks=[
+            CheckPublic(name=c.name, status=c.status, detail=c.detail, provisional=c.provisional)
+            for c in checks
+        ],
+        created_at=case.created_at,
+        updated_at=case.updated_at,
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=CasePublic)
+def create_case(
+    body: CaseCreate, caller: RegistrarOrStaff, session: SessionDep, settings: SettingsDep
+) -> CasePublic:
+    case = cases.create_case(
+        session, body, actor=caller.actor, deadline_days=settings.document_deadline_days
+    )
+    return case_public(session, case, settings)
+
+
+@router.get("", response_model=CaseList)
+def list_cases(
+    caller: RegistrarOrStaff,
+    session: SessionDep,
+    settings: SettingsDep,
+    state: str | None = None,
+    domain: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> CaseList:
+    if domain:
+        domain = cases.lookup_domain(domain)
+    rows, total = cases.list_cases(session, state=state, domain=domain, limit=limit, offset=offset)
+    return CaseList(items=[case_public(session, c, settings) for c in rows], count=total)
+
+
+@router.get("/{case_id}", response_model=CasePublic)
+def get_case(
+    case_id: str, caller: RegistrarOrStaff, session: SessionDep, settings: SettingsDep
+) -> CasePublic:
+    return case_public(session, cases.get_case(session, case_id), settings)
+
+
+@router.post("/{case_id}/reissue", response_model=CasePublic)
+def reissue(
+    case_id: str,
+    body: CaseReissue,
+    caller: RegistrarOrStaff,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> CasePublic:
+    case = cases.get_case(session, case_id, for_update=True)
+    cases.reissue(session, case, body, actor=caller.actor)
+    lifecycle.reevaluate(session, settings, case, actor=caller.actor)
+    session.commit()  # before the answer: the default session scope commits after it
+    return case_public(session, case, settings)
+
+
+@router.get(
+    "/{case_id}/form.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def form(
+    case_id: str, caller: RegistrarOrStaff, session: SessionDep, settings: SettingsDep
+) -> Response:
+    case = cases.get_case(session, case_id)
+    return pdf_response(form_pdf(case, settings), case)
+
+
+def pdf_response(pdf: bytes, case: CaseRow) -> Response:
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="cesja-{case.id}-v{case.form_version}.pdf"',
+            "Cache-Control": "no-store",
+        },
+    )

@@ -1,0 +1,99 @@
+"""Routes for scans: upload (intake, staff) and status."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, UploadFile
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlmodel import Session, col, select
+
+from cesja import intake
+from cesja.api.deps import IntakeOrStaff, RuntimeDep, SessionDep
+from cesja.errors import NotFound
+from cesja.models import PageRow, ScanRow
+
+router = APIRouter(prefix="/api/v1/scans", tags=["scans"])
+
+_CHUNK = 1024 * 1024
+
+
+class ScanPage(BaseModel):
+    index: int
+    case_id: str | None
+    party: str | None
+    form_version: int | None
+    outcome: str
+
+
+class ScanPublic(BaseModel):
+    id: str
+    sha256: str
+    status: str
+    channel: str
+    sender: str | None
+    media_type: str
+    received_at: datetime
+    error: str | None
+    pages: list[ScanPage]
+
+
+def scan_public(session: Session, scan: ScanRow) -> ScanPublic:
+    pages = session.exec(
+        select(PageRow).where(PageRow.scan_id == scan.id).order_by(col(PageRow.index))
+    ).all()
+    return ScanPublic(
+        id=scan.id,
+        sha256=scan.sha256,
+        status=scan.status,
+        channel=scan.channel,
+        sender=scan.sender,
+        media_type=scan.media_type,
+        received_at=scan.received_at,
+        error=scan.error,
+        pages=[
+            ScanPage(
+                index=p.index,
+                case_id=p.case_id,
+                party=p.party,
+                form_version=p.form_version,
+                outcome=p.outcome,
+            )
+            for p in pages
+        ],
+    )
+
+
+def _chunks(upload: UploadFile) -> Iterator[bytes]:
+    while chunk := upload.file.read(_CHUNK):
+        yield chunk
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=ScanPublic,
+    responses={200: {"model": ScanPublic, "description": "the same bytes were received before"}},
+)
+def upload_scan(
+    caller: IntakeOrStaff,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    file: Annotated[UploadFile, File(description="PDF, TIFF (fax G3/G4 too), PNG or JPEG")],
+    channel: Annotated[str, Form(pattern="^(post|fax|email|upload)$")],
+    sender: Annotated[str | None, Form(max_length=320)] = None,
+) -> JSONResponse:
+    received = intake.receive(runtime, _chunks(file), channel=channel, sender=sender)
+    body = scan_public(session, received.scan).model_dump(mode="json")
+    return JSONResponse(body, status_code=202 if received.new else 200)
+
+
+@router.get("/{scan_id}", response_model=ScanPublic)
+def get_scan(scan_id: str, caller: IntakeOrStaff, session: SessionDep) -> ScanPublic:
+    scan = session.get(ScanRow, scan_id)
+    if scan is None:
+        raise NotFound(f"no scan {scan_id}")
+    return scan_public(session, scan)

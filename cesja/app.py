@@ -1,0 +1,49 @@
+"""The FastAPI application: routes, error mapping, and the runtime it serves from."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from cesja import workers
+from cesja.api import actions, cases, errors, health, scans, webhooks
+from cesja.api.limits import UploadLimit
+from cesja.config import Settings
+from cesja.runtime import Runtime, open_runtime
+from cesja.web import customer
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+    runtime = runtime or open_runtime(settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # `cesja serve` needs no second process: the workers run beside the API
+        # (CESJA_WORKERS of them, none in tests), with the scheduler of periodic jobs.
+        stop = workers.start(runtime, runtime.settings.workers, periodic=True)
+        try:
+            yield
+        finally:
+            stop()
+
+    app = FastAPI(
+        title="Cesja",
+        version="1",
+        summary="Changing a domain's subscriber on paper: forms out, scans in, verified.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(cases.router)
+    app.include_router(actions.router)
+    app.include_router(webhooks.router)
+    app.include_router(scans.router)
+    app.include_router(customer.router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.add_middleware(UploadLimit, max_bytes=runtime.settings.max_upload_bytes)
+    return app

@@ -1,0 +1,68 @@
+"""Appending to a case's hash-chained audit trail, and verifying it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from cesja.models import EventRow, utcnow
+from workflow.audit import GENESIS, BrokenLink, event_hash, verify_chain
+
+
+def _content(
+    case_id: str, seq: int, type_: str, actor: str, at: datetime, data: dict[str, Any]
+) -> dict[str, Any]:
+    return {"case_id": case_id, "seq": seq, "type": type_, "actor": actor, "at": at, "data": data}
+
+
+def append(
+    session: Session,
+    case_id: str,
+    type_: str,
+    actor: str,
+    data: dict[str, Any],
+    *,
+    at: datetime | None = None,
+) -> EventRow:
+    """Add the next event of a case, chained to the one before, in the caller's transaction.
+
+    (case_id, seq) is unique, so two writers racing for the same seq cannot both commit.
+    """
+    at = at or utcnow()
+    last = session.exec(
+        select(EventRow).where(EventRow.case_id == case_id).order_by(col(EventRow.seq).desc())
+    ).first()
+    seq = last.seq + 1 if last else 1
+    prev = last.hash if last else GENESIS
+    row = EventRow(
+        case_id=case_id,
+        seq=seq,
+        type=type_,
+        actor=actor,
+        at=at,
+        data=data,
+        prev_hash=prev,
+        hash=event_hash(prev, _content(case_id, seq, type_, actor, at, data)),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def events(session: Session, case_id: str) -> list[EventRow]:
+    return list(
+        session.exec(
+            select(EventRow).where(EventRow.case_id == case_id).order_by(col(EventRow.seq))
+        )
+    )
+
+
+def verify_case(session: Session, case_id: str) -> BrokenLink | None:
+    return verify_chain(events(session, case_id))
+
+
+def all_case_ids(session: Session) -> Iterator[str]:
+    yield from session.exec(select(EventRow.case_id).distinct())

@@ -1,0 +1,234 @@
+"""Cases: create, read, list and reissue, each change recorded in the audit trail."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from cesja import audit_log, lifecycle
+from cesja.errors import BadInput, NotFound
+from cesja.forms import printable
+from cesja.models import CaseDomainRow, CaseRow, FormVersionRow, utcnow
+from cesja.schemas import (
+    CaseCreate,
+    CaseReissue,
+    FieldProblem,
+    normalised_domains,
+    normalised_registrant,
+)
+from documents import DoesNotFit, layout_problems
+from workflow import can_reissue
+
+# Crockford's base32 without I, L, O, U: nothing to confuse when read aloud or by OCR.
+_CASE_ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+class InvalidCase(BadInput):
+    """The case data breaks a rule; `problems` names each field by its path."""
+
+    code = "invalid_case"
+
+    def __init__(self, problems: list[FieldProblem]):
+        super().__init__(f"{len(problems)} field(s) are invalid")
+        self.problems = problems
+
+
+def new_case_id() -> str:
+    chars = "".join(secrets.choice(_CASE_ID_ALPHABET) for _ in range(8))
+    return f"CS-{chars[:4]}-{chars[4:]}"
+
+
+def new_customer_token() -> str:
+    # 192 bits: a link that cannot be guessed or enumerated.
+    return secrets.token_urlsafe(24)
+
+
+# Where a value the form cannot print came from, by the form's field name.
+_INPUT_OF_PRINTED_FIELD = {
+    "name": "name",
+    "regon": "regon",
+    "krs": "krs",
+    "representatives": "representatives",
+    "street": "address.street",
+    "postal_city": "address.city",
+    "email": "email",
+    "phone": "phone",
+}
+
+
+def _checked(body: CaseCreate | CaseReissue, current: CaseRow | None = None) -> dict[str, Any]:
+    """The case's data after the rules, or InvalidCase naming every bad field."""
+    problems: list[FieldProblem] = []
+    data: dict[str, Any] = {}
+    if body.domains is not None:
+        data["domains"] = normalised_domains(body.domains, problems)
+    for party in ("current_registrant", "new_registrant"):
+        registrant = getattr(body, party)
+        if registrant is not None:
+            data[party] = normalised_registrant(registrant, party, problems)
+    if problems:
+        raise InvalidCase(problems)
+    if current is not None:
+        data.setdefault("domains", current.domains)
+        data.setdefault("current_registrant", current.current_registrant)
+        data.setdefault("new_registrant", current.new_registrant)
+    problems = [_printing_problem(data, err) for err in layout_problems(printable(data))]
+    if problems:
+        raise InvalidCase(problems)
+    return data
+
+
+def _printing_problem(data: dict[str, Any], err: DoesNotFit) -> FieldProblem:
+    """A value the form cannot print, named by the path it was sent under."""
+    if err.field == "domains":
+        return FieldProblem(field="domains", message=f"together, {err.reason}")
+    party, _, printed = err.field.partition(".")
+    if printed == "id_number":
+        source = "nip" if data[party]["kind"] == "company" else "pesel"
+    else:
+        source = _INPUT_OF_PRINTED_FIELD[printed]
+    return FieldProblem(field=f"{party}.{source}", message=err.reason)
+
+
+def create_case(session: Session, body: CaseCreate, *, actor: str, deadline_days: int) -> CaseRow:
+    data = _checked(body)
+    now = utcnow()
+    # Midnight UTC `deadline_days` after the day of creation, as CONTRACT.md's example shows.
+    deadline = (now + timedelta(days=deadline_days)).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    case = CaseRow(
+        id=new_case_id(),
+        state="awaiting_documents",
+        external_ref=body.external_ref,
+        domains=data["domains"],
+        current_registrant=data["current_registrant"],
+        new_registrant=data["new_registrant"],
+        form_version=1,
+        deadline=deadline,
+        customer_token=new_customer_token(),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(case)
+    _record_form_version(session, case, now)
+    session.flush()
+    audit_log.append(
+        session,
+        case.id,
+        "case_created",
+        actor,
+        {"after": _snapshot(case), "deadline": deadline.isoformat()},
+        at=now,
+    )
+    return case
+
+
+def reissue(session: Session, case: CaseRow, body: CaseReissue, *, actor: str) -> CaseRow:
+    """Corrected data and a new form version: pages of older versions stop counting.
+
+    Only while documents are still being collected (`workflow.can_reissue`); the case goes
+    back to awaiting_documents. The caller holds the case row locked, then re-evaluates it.
+    """
+    if not can_reissue(case.state):
+        raise lifecycle.TransitionRefused(case.state, "reissue")
+    data = _checked(body, current=case)
+    before = _snapshot(case)
+    now = utcnow()
+    lifecycle.send(case, "reissue")
+    case.domains = data["domains"]
+    case.current_registrant = data["current_registrant"]
+    case.new_registrant = data["new_registrant"]
+    case.form_version += 1
+    case.updated_at = now
+    session.add(case)
+    _record_form_version(session, case, now)
+    session.flush()
+    audit_log.append(
+        session,
+        case.id,
+        "form_reissued",
+        actor,
+        {"event": "reissue", "before": before, "after": _snapshot(case)},
+        at=now,
+    )
+    return case
+
+
+def _snapshot(case: CaseRow) -> dict[str, Any]:
+    return {
+        "domains": case.domains,
+        "current_registrant": case.current_registrant,
+        "new_registrant": case.new_registrant,
+        "form_version": case.form_version,
+        "state": case.state,
+    }
+
+
+def _record_form_version(session: Session, case: CaseRow, now: datetime) -> None:
+    # The domain index follows the current form's domains.
+    for row in session.exec(select(CaseDomainRow).where(CaseDomainRow.case_id == case.id)):
+        session.delete(row)
+    session.flush()
+    for domain in case.domains:
+        session.add(CaseDomainRow(case_id=case.id, domain=domain))
+    session.add(
+        FormVersionRow(
+            case_id=case.id,
+            version=case.form_version,
+            data={
+                "domains": case.domains,
+                "current_registrant": case.current_registrant,
+                "new_registrant": case.new_registrant,
+                "deadline": case.deadline.isoformat(),
+            },
+            created_at=now,
+        )
+    )
+
+
+def get_case(session: Session, case_id: str, *, for_update: bool = False) -> CaseRow:
+    stmt = select(CaseRow).where(CaseRow.id == case_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    case = session.exec(stmt).first()
+    if case is None:
+        raise NotFound(f"no case {case_id}")
+    return case
+
+
+def case_by_token(session: Session, token: str) -> CaseRow:
+    case = session.exec(select(CaseRow).where(CaseRow.customer_token == token)).first()
+    if case is None:
+        raise NotFound("this link is not valid; ask the registrar for a new one")
+    return case
+
+
+def list_cases(
+    session: Session, *, state: str | None, domain: str | None, limit: int, offset: int
+) -> tuple[list[CaseRow], int]:
+    stmt = select(CaseRow)
+    if state:
+        stmt = stmt.where(CaseRow.state == state)
+    if domain:
+        stmt = stmt.where(
+            col(CaseRow.id).in_(select(CaseDomainRow.case_id).where(CaseDomainRow.domain == domain))
+        )
+    total = session.exec(select(func.count()).select_from(stmt.subquery())).one()
+    rows = session.exec(
+        stmt.order_by(col(CaseRow.created_at).desc()).limit(limit).offset(offset)
+    ).all()
+    return list(rows), total
+
+
+def lookup_domain(raw: str) -> str:
+    """A domain from a query, in the form cases store (Unicode), or a 422 naming it."""
+    problems: list[FieldProblem] = []
+    domains = normalised_domains([raw], problems)
+    if problems:
+        raise InvalidCase([FieldProblem(field="domain", message=problems[0].message)])
+    return domains[0]

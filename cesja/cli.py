@@ -1,0 +1,183 @@
+"""The `cesja` command: serve, doctor, and the operator's tools."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from cesja.config import Settings
+from cesja.errors import CesjaError
+
+if TYPE_CHECKING:
+    from cesja.runtime import Runtime
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+app = typer.Typer(help="Cesja: the domain transfer paper process, verified.", no_args_is_help=True)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except (CesjaError, ValueError) as err:
+        typer.echo(f"configuration error: {err}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+) -> None:
+    """Run the HTTP service and its background workers on the configured database."""
+    import uvicorn
+
+    from cesja.app import create_app
+
+    _logging()
+    settings = _settings()
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@app.command()
+def doctor() -> None:
+    """Check every external dependency and say how to install what is missing."""
+    from cesja.doctor import run_checks
+
+    ok = True
+    for result in run_checks(_settings()):
+        mark = "ok " if result.ok else "MISSING"
+        typer.echo(f"[{mark}] {result.name}: {result.detail}")
+        ok = ok and result.ok
+    raise typer.Exit(0 if ok else 1)
+
+
+Channel = Annotated[str, typer.Option(help="post, fax, email or upload")]
+
+
+@app.command()
+def worker() -> None:
+    """Run only the background workers (scale-out: several machines, one database)."""
+    import signal
+    import threading
+
+    from cesja import workers
+    from cesja.runtime import open_runtime
+
+    _logging()
+    settings = _settings()
+    runtime = open_runtime(settings)
+    stop_all = workers.start(runtime, max(settings.workers, 1), periodic=True)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stopped.wait()
+    stop_all()
+
+
+@app.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)],
+    channel: Channel = "upload",
+    wait: Annotated[bool, typer.Option(help="read the pages here before returning")] = True,
+) -> None:
+    """Take scan files as if uploaded, and (by default) read them at once."""
+    from cesja import intake, workers
+    from cesja.hot_folder import file_chunks
+    from cesja.runtime import open_runtime
+
+    _logging()
+    runtime = open_runtime(_settings())
+    failed = False
+    scan_ids = []
+    for path in files:
+        try:
+            received = intake.receive(runtime, file_chunks(path), channel=channel, sender=None)
+        except CesjaError as err:
+            typer.echo(f"{path}: refused: {err.message}", err=True)
+            failed = True
+            continue
+        note = "" if received.new else " (already received)"
+        typer.echo(f"{path}: scan {received.scan.id}{note}")
+        scan_ids.append(received.scan.id)
+    if wait:
+        workers.drain(runtime)
+        _print_pages(runtime, scan_ids)
+    raise typer.Exit(1 if failed else 0)
+
+
+def _print_pages(runtime: Runtime, scan_ids: list[str]) -> None:
+    from sqlmodel import Session, col, select
+
+    from cesja.models import PageRow
+
+    with Session(runtime.engine) as session:
+        pages = session.exec(
+            select(PageRow)
+            .where(col(PageRow.scan_id).in_(scan_ids))
+            .order_by(col(PageRow.scan_id), col(PageRow.index))
+        )
+        for page in pages:
+            routed = f" → {page.case_id} {page.party} v{page.form_version}" if page.case_id else ""
+            typer.echo(f"  {page.scan_id} page {page.index + 1}: {page.outcome}{routed}")
+
+
+@app.command()
+def watch(
+    folder: Annotated[Path, typer.Argument(file_okay=False)],
+    channel: Channel = "post",
+    interval: Annotated[float, typer.Option(help="seconds between looks")] = 1.0,
+) -> None:
+    """Watch a hot folder: take files once they stop growing, move them to done/ or failed/."""
+    from cesja.hot_folder import HotFolder
+    from cesja.runtime import open_runtime
+
+    _logging()
+    folder.mkdir(parents=True, exist_ok=True)
+    HotFolder(open_runtime(_settings()), folder, channel=channel).run(interval=interval)
+
+
+audit_app = typer.Typer(help="The audit trail.")
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(case: Annotated[str | None, typer.Option(help="only this case")] = None) -> None:
+    """Recompute every case's hash chain and name the first broken event."""
+    from sqlmodel import Session
+
+    from cesja import audit_log
+    from cesja.runtime import open_runtime
+
+    runtime = open_runtime(_settings())
+    broken = 0
+    with Session(runtime.engine) as session:
+        ids = [case] if case else list(audit_log.all_case_ids(session))
+        for case_id in ids:
+            link = audit_log.verify_case(session, case_id)
+            if link is not None:
+                broken += 1
+                typer.echo(f"{case_id}: BROKEN at event {link.seq}: {link.reason}")
+    typer.echo(f"{len(ids)} case(s) checked, {broken} broken")
+    raise typer.Exit(1 if broken else 0)
+
+
+def _logging() -> None:
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+
+
+def main() -> None:
+    try:
+        app()
+    except CesjaError as err:
+        typer.echo(f"error: {err.message}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

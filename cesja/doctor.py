@@ -1,0 +1,58 @@
+"""`cesja doctor`: is every external piece the service needs present, and how to get it if not."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import text
+
+from cesja.config import Settings
+from cesja.db import make_engine
+from documents import check_fonts, check_pdftoppm
+from ocr import check_tesseract
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    ok: bool
+    detail: str
+
+
+def _result(name: str, problem: str | None, ok_detail: str) -> CheckResult:
+    return CheckResult(name, problem is None, problem or ok_detail)
+
+
+def run_checks(settings: Settings) -> Iterator[CheckResult]:
+    yield _result(
+        "tesseract",
+        check_tesseract(settings.tessdata),
+        "tesserocr loads and the Polish model (pol) is present",
+    )
+    yield _result("pdftoppm", check_pdftoppm(), "poppler-utils is installed")
+    yield _result("fonts", check_fonts(), "DejaVu Sans with Polish letters is present")
+    try:
+        engine = make_engine(settings.sqlalchemy_url)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        yield CheckResult("database", True, settings.sqlalchemy_url.split("@")[-1])
+    except Exception as err:
+        yield CheckResult("database", False, f"cannot connect: {type(err).__name__}: {err}")
+    store = settings.scan_store_dir
+    try:
+        store.mkdir(parents=True, exist_ok=True)
+        probe = store / ".doctor"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+        yield CheckResult("scan store", True, f"{store} is writable")
+    except OSError as err:
+        yield CheckResult("scan store", False, f"{store} is not writable: {err}")
+    chromium = shutil.which("chromium")
+    yield CheckResult(
+        "chromium (tests only)",
+        True,
+        chromium or "not installed; only the browser tests need it: apt-get install chromium",
+    )

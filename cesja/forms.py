@@ -1,0 +1,65 @@
+"""From a case row to what its form prints, and the PDF itself."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from cesja.config import Settings
+from cesja.models import CaseRow
+from documents import Address, FormData, PartyData, SendTo, render_form
+
+
+def party_data(raw: dict[str, Any]) -> PartyData:
+    addr = raw["address"]
+    return PartyData(
+        kind=raw["kind"],
+        name=raw["name"],
+        address=Address(addr["street"], addr["postal_code"], addr["city"], addr["country"]),
+        email=raw["email"],
+        phone=raw.get("phone"),
+        pesel=raw.get("pesel"),
+        nip=raw.get("nip"),
+        regon=raw.get("regon"),
+        krs=raw.get("krs"),
+        representatives=tuple(raw.get("representatives") or ()),
+    )
+
+
+def printable(data: dict[str, Any]) -> FormData:
+    """Case data as the form would print it, to check that it fits before a case exists."""
+    return FormData(
+        case_id="CS-0000-0000",
+        form_version=1,
+        domains=tuple(data["domains"]),
+        current_registrant=party_data(data["current_registrant"]),
+        new_registrant=party_data(data["new_registrant"]),
+        deadline=date(2000, 1, 1),
+        send_to=SendTo(postal_address="", fax_number="", customer_url=""),
+    )
+
+
+def customer_url(settings: Settings, case: CaseRow) -> str:
+    return f"{settings.public_url.rstrip('/')}/c/{case.customer_token}"
+
+
+def form_data(case: CaseRow, settings: Settings) -> FormData:
+    """The current form version of a case, as the documents layer prints and reads it."""
+    return FormData(
+        case_id=case.id,
+        form_version=case.form_version,
+        domains=tuple(case.domains),
+        current_registrant=party_data(case.current_registrant),
+        new_registrant=party_data(case.new_registrant),
+        # The deadline is a midnight; the last day to send is the day before it.
+        deadline=(case.deadline - timedelta(microseconds=1)).date(),
+        send_to=SendTo(
+            postal_address=settings.return_postal_address,
+            fax_number=settings.return_fax,
+            customer_url=customer_url(settings, case),
+        ),
+    )
+
+
+def form_pdf(case: CaseRow, settings: Settings) -> bytes:
+    return render_form(form_data(case, settings), settings.secret)

@@ -1,0 +1,96 @@
+"""Receiving scans: store the bytes durably, then record the scan and its job in one transaction."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from cesja import jobs
+from cesja.errors import BadInput
+from cesja.models import ScanRow, utcnow
+from cesja.processing import PROCESS_SCAN
+from cesja.runtime import Runtime
+from ocr import OcrError, probe_file
+
+log = logging.getLogger("cesja.intake")
+
+CHANNELS = ("post", "fax", "email", "upload")
+# What the sender is told for each kind of file the reader refuses.
+_STATUS_OF_REFUSAL = {
+    "unsupported_type": 415,
+    "corrupt_file": 422,
+    "encrypted_file": 422,
+    "too_many_pages": 422,
+}
+
+
+@dataclass(frozen=True)
+class Received:
+    scan: ScanRow
+    new: bool
+
+
+def new_scan_id() -> str:
+    return "SC-" + secrets.token_hex(8).upper()
+
+
+def receive(
+    runtime: Runtime, chunks: Iterable[bytes], *, channel: str, sender: str | None
+) -> Received:
+    """Take one file: 413 over the limit, 415/422 when it is not a scan we can read.
+
+    The same bytes again are the same scan, answered without processing them twice.
+    """
+    if channel not in CHANNELS:
+        raise BadInput(f"channel must be one of {', '.join(CHANNELS)}", code="invalid_channel")
+    settings = runtime.settings
+    stored = runtime.store.put_chunks(chunks, max_bytes=settings.max_upload_bytes)
+    if stored.size == 0:
+        raise BadInput("the file is empty", code="empty_file")
+    with Session(runtime.engine, expire_on_commit=False) as session:
+        existing = session.exec(select(ScanRow).where(ScanRow.sha256 == stored.sha256)).first()
+        if existing is not None:
+            return Received(existing, new=False)
+    try:
+        info = probe_file(stored.path, max_pages=settings.max_pages)
+    except OcrError as err:
+        # Refused files are not kept: the sender still has them and is told what is wrong.
+        stored.path.unlink(missing_ok=True)
+        raise BadInput(
+            err.message, code=err.code, http_status=_STATUS_OF_REFUSAL.get(err.code, 422)
+        ) from None
+    scan = ScanRow(
+        id=new_scan_id(),
+        sha256=stored.sha256,
+        channel=channel,
+        sender=sender,
+        media_type=info.media_type,
+        size=stored.size,
+        status="queued",
+        received_at=utcnow(),
+    )
+    try:
+        with Session(runtime.engine, expire_on_commit=False) as session:
+            session.add(scan)
+            jobs.enqueue(session, PROCESS_SCAN, scan.id)
+            session.commit()
+    except IntegrityError:
+        # The same bytes arrived twice at the same moment: the other request recorded them.
+        with Session(runtime.engine, expire_on_commit=False) as session:
+            existing = session.exec(select(ScanRow).where(ScanRow.sha256 == stored.sha256)).one()
+        return Received(existing, new=False)
+    runtime.work_ready.set()
+    log.info(
+        "scan %s received: %s, %d bytes, %d page(s), channel %s",
+        scan.id,
+        info.media_type,
+        stored.size,
+        info.page_count,
+        channel,
+    )
+    return Received(scan, new=True)

@@ -1,0 +1,1 @@
+"""Pages for people: the customer's page behind an unguessable link, and the back-office UI."""

@@ -1,0 +1,54 @@
+"""Staff sign in to the web UI with their API key; the browser then holds a signed cookie.
+
+The cookie holds the role and the key's fingerprint, never the key. It is HttpOnly and
+SameSite=Strict, and every form post must come from our own origin.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+
+from fastapi import Request
+
+from cesja.api.deps import Caller, caller_for_key
+from cesja.config import Settings
+
+COOKIE = "cesja_staff"
+LIFETIME_SECONDS = 8 * 3600
+
+
+def _mac(secret: bytes, payload: str) -> str:
+    digest = hmac.new(secret, b"staff-session|" + payload.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def sign_in(settings: Settings, key: str) -> tuple[Caller, str] | None:
+    """The staff caller and cookie value for a key, or None if the key is not a staff key."""
+    caller = caller_for_key(settings, key)
+    if caller is None or caller.role != "staff":
+        return None
+    payload = f"{caller.actor}|{int(time.time()) + LIFETIME_SECONDS}"
+    return caller, f"{payload}|{_mac(settings.secret, payload)}"
+
+
+def staff_from_cookie(settings: Settings, request: Request) -> Caller | None:
+    value = request.cookies.get(COOKIE)
+    if not value or value.count("|") != 2:
+        return None
+    actor, expires, mac = value.split("|")
+    if not hmac.compare_digest(mac, _mac(settings.secret, f"{actor}|{expires}")):
+        return None
+    if not expires.isdigit() or int(expires) < time.time() or not actor.startswith("staff:"):
+        return None
+    return Caller(role="staff", actor=actor)
+
+
+def same_origin(request: Request) -> bool:
+    """A form post from our own pages (browsers send Origin on POST)."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return request.headers.get("sec-fetch-site") in (None, "same-origin")
+    return origin.rstrip("/") == str(request.base_url).rstrip("/")

@@ -1,0 +1,79 @@
+"""Settings: the contract's variables, and what production refuses."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cesja.config import Settings
+from cesja.errors import ConfigurationError
+
+STRONG_SECRET = "s" * 40
+
+
+def test_defaults_are_the_embedded_development_setup(data_dir: Path) -> None:
+    settings = Settings()
+    assert settings.sqlalchemy_url.startswith("sqlite:///")
+    assert settings.scan_store_dir == data_dir / "scans"
+    assert settings.using_dev_keys
+    assert settings.role_of_key == {
+        "dev-registrar": "registrar",
+        "dev-staff": "staff",
+        "dev-intake": "intake",
+    }
+    assert settings.document_deadline_days == 14 and settings.max_upload_mb == 50
+
+
+def test_the_development_secret_is_generated_once_and_kept(data_dir: Path) -> None:
+    first = Settings().secret
+    assert len(first) >= 32
+    assert Settings().secret == first
+    assert (data_dir / "secret_key").stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"CESJA_ENV": "production", "CESJA_SECRET_KEY": STRONG_SECRET}, "CESJA_API_KEYS"),
+        (
+            {
+                "CESJA_ENV": "production",
+                "CESJA_SECRET_KEY": STRONG_SECRET,
+                "CESJA_API_KEYS": "registrar:dev-registrar,staff:k2",
+            },
+            "development API keys",
+        ),
+        ({"CESJA_ENV": "production", "CESJA_API_KEYS": "staff:a-long-key"}, "CESJA_SECRET_KEY"),
+        (
+            {"CESJA_ENV": "production", "CESJA_API_KEYS": "staff:k", "CESJA_SECRET_KEY": "short"},
+            "at least 32",
+        ),
+        ({"CESJA_WEBHOOK_URL": "https://registrar.example/hook"}, "CESJA_WEBHOOK_SECRET"),
+        ({"CESJA_API_KEYS": "admin:k1"}, "role:key"),
+    ],
+)
+def test_unsafe_settings_are_refused_with_what_to_set(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], message: str
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises((ConfigurationError, ValueError), match=message):
+        Settings().role_of_key
+
+
+def test_serve_refuses_to_start_in_production_with_development_keys(data_dir: Path) -> None:
+    """GIVEN production mode without keys WHEN `cesja serve` starts THEN it exits at once with
+    a message naming the setting, before listening on any port."""
+    done = subprocess.run(
+        [sys.executable, "-m", "cesja.cli", "serve", "--port", "0"],
+        env={"CESJA_ENV": "production", "CESJA_DATA_DIR": str(data_dir), "PATH": "/usr/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "CESJA_API_KEYS" in done.stderr
