@@ -21,6 +21,9 @@ from documents.errors import InvalidCode
 from documents.layout import PAGE_OF_PARTY, PARTY_OF_PAGE, Party
 
 PREFIX = "CESJA1"
+# Digits and only the letters that no digit or other letter resembles, in print, on a fax or
+# read aloud (no O/D/Q, I/L/J, Z, S, B, G, A, T, U). 23**8 case ids.
+CASE_ID_ALPHABET = "0123456789CEFHKMNPRVWXY"
 _PARTY_CODE: dict[Party, str] = {"current_registrant": "CR", "new_registrant": "NR"}
 _PARTY_OF_CODE = {code: party for party, code in _PARTY_CODE.items()}
 _PAYLOAD = re.compile(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
+from pathlib import Path
 
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase.pdfdoc import PDFArray, PDFDictionary, PDFName, PDFString
@@ -10,7 +12,15 @@ from reportlab.pdfgen.canvas import Canvas
 
 from documents import layout, page_code, wording
 from documents.errors import DoesNotFit
-from documents.fonts import FittedText, fit_text, register_fonts, text_width_pt
+from documents.fonts import (
+    FONT_DIR,
+    FONT_FILES,
+    LINE_SPACING,
+    FittedText,
+    fit_text,
+    register_fonts,
+    text_width_pt,
+)
 from documents.form_data import FormData, PartyData, printed_values
 from documents.layout import MM_TO_PT, PAGE_HEIGHT_MM, PAGE_OF_PARTY, PARTIES, Box, Party
 
@@ -18,6 +28,7 @@ PAGE_SIZE = (layout.PAGE_WIDTH_MM * MM_TO_PT, PAGE_HEIGHT_MM * MM_TO_PT)
 # DejaVu's ascent is 0.928 em, its descent 0.236: this centres a line in its 1.2 em slot.
 _BASELINE_EM = 0.946
 _PRINT_FLAG = 4  # /F 4: the widget is printed
+CASE_NUMBER_BASELINE_MM = 6.8
 
 
 def signature_field_name(party: Party) -> str:
@@ -50,6 +61,50 @@ def value_boxes(form: FormData) -> dict[str, Box]:
         top_pt = box.y * MM_TO_PT + (box.h * MM_TO_PT - height_pt) / 2
         boxes[name] = Box(box.x, top_pt / MM_TO_PT, width_pt / MM_TO_PT, height_pt / MM_TO_PT)
     return boxes
+
+
+@dataclass(frozen=True)
+class PrintedLine:
+    """A one-line value as printed: its font, its size, and where each character is."""
+
+    text: str
+    font_file: Path
+    size_pt: float
+    characters: tuple[Box, ...]
+
+
+def printed_line(form: FormData, name: str) -> PrintedLine | None:
+    """How a one-line value is set, character by character; None for a wrapped value."""
+    fitted = fitted_values(form)[name]
+    if len(fitted.lines) != 1:
+        return None
+    box = layout.FIELD_BOXES[name]
+    return _set_line(fitted.lines[0], box, layout.field_style(name).font, fitted.size)
+
+
+def printed_case_number(form: FormData, party: Party) -> PrintedLine:
+    """How the case number is set on `party`'s page, character by character."""
+    style = layout.CASE_NUMBER_STYLE
+    text = case_number_text(form.case_id, form.form_version, PAGE_OF_PARTY[party])
+    return _set_line(
+        text, layout.CASE_NUMBER, style.font, style.max_pt, baseline_mm=CASE_NUMBER_BASELINE_MM
+    )
+
+
+def _set_line(
+    line: str, box: Box, font: str, size: float, *, baseline_mm: float | None = None
+) -> PrintedLine:
+    height_pt = size * LINE_SPACING
+    if baseline_mm is None:  # centred in the box, as `_value` draws it
+        top_mm = (box.y * MM_TO_PT + (box.h * MM_TO_PT - height_pt) / 2) / MM_TO_PT
+    else:  # drawn on a baseline, as the case number is
+        top_mm = box.y + baseline_mm - _BASELINE_EM * size / MM_TO_PT
+    edges = [box.x + text_width_pt(line[:i], font, size) / MM_TO_PT for i in range(len(line) + 1)]
+    characters = tuple(
+        Box(edges[i], top_mm, edges[i + 1] - edges[i], height_pt / MM_TO_PT)
+        for i in range(len(line))
+    )
+    return PrintedLine(line, FONT_DIR / FONT_FILES[font], size, characters)
 
 
 def case_number_box(form: FormData, party: Party) -> Box:
@@ -125,7 +180,7 @@ def _draw_page(
     canvas.setFont(style.font, style.max_pt)
     canvas.drawString(
         layout.CASE_NUMBER.x * MM_TO_PT,
-        _top(layout.CASE_NUMBER.y + 6.8),
+        _top(layout.CASE_NUMBER.y + CASE_NUMBER_BASELINE_MM),
         case_number_text(form.case_id, form.form_version, PAGE_OF_PARTY[party]),
     )
 

@@ -23,16 +23,20 @@ import numpy as np
 
 from documents.form_data import EMPTY
 from documents.layout import Box
+from documents.page_code import CASE_ID_ALPHABET
+from documents.render import PrintedLine
 from ocr._exec import tesseract
 from ocr.align import Alignment
+from ocr.glyphs import DIGITS, read_character
 from ocr.route import parse_case_number
 from ocr.verify import verify
 
 Verdict = Literal["match", "mismatch", "empty"]
 Kind = Literal["text", "digits", "phone", "email", "domain", "case_number"]
 
-# Zones are read at 300 dpi: tesseract's sweet spot for 11 pt text.
-OCR_PX_PER_MM = 300 / 25.4
+# Zones are read at 300 dpi: tesseract's sweet spot for 12 pt text.
+OCR_DPI = 300
+OCR_PX_PER_MM = OCR_DPI / 25.4
 _MARGIN_MM = (1.6, 0.6)  # around the printed text: alignment error, without the neighbours
 
 _ASCII_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -108,7 +112,10 @@ def _fold_char(kind: Kind, ch: str) -> str:
     if kind == "phone":
         ch = ch.translate(_LETTER_TO_DIGIT)
         return ch if ch.isdigit() or ch == "+" else ""
-    folded = ch.translate(_COMMON_FOLD).lower().translate(_ZERO_FOLD)
+    folded = ch.translate(_COMMON_FOLD).lower()
+    if kind == "domain":
+        return folded
+    folded = folded.translate(_ZERO_FOLD)
     if kind == "text":
         # Nor do dots, commas, dashes and quotes: "Sp. z o.o." and "Sp z oo" are one company.
         folded = folded.translate(_DIACRITIC_FOLD)
@@ -124,8 +131,6 @@ def canonical(kind: Kind, text: str) -> str:
     if kind == "case_number":
         number = parse_case_number(text)
         return number.case_id if number else ""
-    if kind == "domain":
-        return "".join(text.translate(_COMMON_FOLD).lower().split()).strip(_EDGE_JUNK)
     return "".join(_fold_char(kind, ch) for ch in text).strip(_EDGE_JUNK)
 
 
@@ -201,16 +206,19 @@ def read_field(
     expected: str,
     text_box: Box,
     *,
+    offset: tuple[float, float] = (0.0, 0.0),
+    printed: PrintedLine | None = None,
     bilevel: bool = False,
     tessdata: Path | None,
 ) -> FieldReading:
-    """Read one value from its zone and judge it against `expected`."""
+    """Read one value from its zone (moved by `offset` mm, where the printing really is) and
+    judge it against `expected`."""
     if expected == EMPTY:
         return FieldReading(name, expected, "", 1.0, "empty", 100.0)
     kind = field_kind(name)
     zone = Box(
-        text_box.x - _MARGIN_MM[0],
-        text_box.y - _MARGIN_MM[1],
+        text_box.x + offset[0] - _MARGIN_MM[0],
+        text_box.y + offset[1] - _MARGIN_MM[1],
         text_box.w + 2 * _MARGIN_MM[0],
         text_box.h + 2 * _MARGIN_MM[1],
     )
@@ -237,9 +245,38 @@ def read_field(
         if best is None or score > best.score:
             best, best_image = reading, image
     assert best is not None
-    if kind in VERIFIABLE:
+    if kind in VERIFIABLE or kind in VERIFIABLE_JUNK:
         return _verified(best, kind, best_image, lines=_lines_of(text_box), tessdata=tessdata)
+    if printed is not None and (kind == "case_number" or printed.text.isdigit()):
+        return _character_by_character(best, kind, gray, alignment, printed, offset)
     return best
+
+
+def _character_by_character(
+    reading: FieldReading,
+    kind: Kind,
+    gray: np.ndarray,
+    alignment: Alignment,
+    printed: PrintedLine,
+    offset: tuple[float, float],
+) -> FieldReading:
+    """A number or case id read again one printed character at a time, each from its own
+    place, against the font's own shapes (see `ocr.glyphs`). Each must read exactly as printed.
+    """
+    if kind == "digits":
+        places, alphabet = list(range(len(printed.text))), DIGITS
+    else:  # the case number: its id, "CS-XXXX-XXXX", is what must agree with the code
+        places, alphabet = [3, 4, 5, 6, 8, 9, 10, 11], CASE_ID_ALPHABET
+    read = []
+    for i in places:
+        cell = printed.characters[i]
+        zone = Box(cell.x + offset[0] - 0.4, cell.y + offset[1] - 0.6, cell.w + 0.8, cell.h + 1.2)
+        place = alignment.warp(gray, zone, OCR_PX_PER_MM)
+        read.append(read_character(place, printed.font_file, printed.size_pt, OCR_DPI, alphabet))
+    text = "".join(read)
+    if text != "".join(printed.text[i] for i in places):
+        return reading
+    return dataclasses.replace(reading, verdict="match", method="character by character")
 
 
 def _attempts(
@@ -258,9 +295,11 @@ def _attempts(
             yield prepare(), SECOND_LANGUAGE
 
 
-# Identifiers, domains and the case number must read exactly: one character is another
-# person, another domain or another case. Names, addresses, e-mail and phone may be verified.
+# Identifiers and the case number must read exactly: one character is another person or
+# another case. Names, addresses, e-mail and phone may be verified against alternatives; a
+# domain only where a character was read as something no domain holds (`]` for `p`).
 VERIFIABLE: frozenset[Kind] = frozenset({"text", "email", "phone"})
+VERIFIABLE_JUNK: frozenset[Kind] = frozenset({"domain"})
 SECOND_LANGUAGE = "eng"
 
 
@@ -279,6 +318,7 @@ def _verified(
         symbols,
         lambda ch: _fold_char(kind, ch),
         wildcard="@" if kind == "email" else None,
+        junk_only=kind in VERIFIABLE_JUNK,
     )
     if used is None:
         return reading

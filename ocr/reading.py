@@ -22,10 +22,15 @@ from documents import FormData, InvalidCode, layout, page_code, printed_values, 
 from documents import value_boxes as printed_value_boxes
 from documents._exec import pdftoppm
 from documents.layout import Party
-from documents.render import case_number_box, case_number_text
+from documents.render import (
+    case_number_box,
+    case_number_text,
+    printed_case_number,
+    printed_line,
+)
 from ocr import align, ink, route
 from ocr._exec import tesseract
-from ocr.fields import OCR_PX_PER_MM, FieldReading, read_field
+from ocr.fields import OCR_PX_PER_MM, FieldReading, field_kind, read_field
 
 if TYPE_CHECKING:
     from ocr.pages import PageImage
@@ -124,28 +129,35 @@ def read_page(
     reading = PageReading(index=page.index, outcome="unmatched")
     clock = _Clock(reading)
     flat = align.flatten_illumination(page.gray, page.dpi)
-    clean, streaks = ink.remove_streaks(flat, page.dpi)
-    codes = route.find_codes(page.gray)
+    # Streaks are a fax's: dirt on the sender's glass. Looked for elsewhere, the edge of a
+    # photographed page or a shadow would pass for one.
+    clean, streaks = ink.remove_streaks(flat, page.dpi) if page.bilevel else (flat, 0)
+    codes = [c for c in route.find_codes(page.gray) if c.text.startswith(f"{page_code.PREFIX}:")]
     clock.lap("route")
-    alignments = align.candidate_alignments(clean, page.dpi)
-    alignment = _upright(alignments, codes, clean)
+    candidates = _upright_first(align.candidate_alignments(clean, page.dpi), codes, clean)
     clock.lap("align")
-    if alignment is None:
+    if not candidates:
         return _unaligned(reading, clean, page.dpi, codes, key)
     reading.aligned = True
-    ours = [c for c in codes if c.text.startswith(f"{page_code.PREFIX}:")]
-    if not ours:
-        ours = [
-            c
-            for c in route.read_code_in_box(clean, alignment)
-            if c.text.startswith(f"{page_code.PREFIX}:")
-        ]
-    code = _verify(reading, ours, key)
+    alignment = candidates[0]
+    if not codes:
+        # Look again where the layout puts the code, on each way up the page may lie.
+        for candidate in candidates:
+            found = route.read_code_in_box(clean, candidate)
+            codes = [c for c in found if c.text.startswith(f"{page_code.PREFIX}:")]
+            if codes:
+                alignment = candidate
+                break
+    code = _verify(reading, codes, key)
     if reading.outcome == "invalid_code":
         return reading
     if code is None:
-        code = _route_by_case_number(reading, clean, alignment, tessdata)
-        if code is None:
+        for candidate in candidates:
+            code = _route_by_case_number(reading, clean, candidate, tessdata)
+            if code is not None:
+                alignment = candidate
+                break
+        else:
             reading.detail = "no readable page code and no readable case number"
             _keep_page_image(reading, clean, alignment)
             return reading
@@ -171,9 +183,11 @@ def read_page(
         reading.detail = f"the page claims form version {code.form_version}, never issued"
         return reading
     reading.outcome = "matched"
-    _read_fields(reading, clean, alignment, form, tessdata, bilevel=page.bilevel)
+    masks = _ink_masks(clean, alignment, form, code.party, key)
+    clock.lap("masks")
+    _read_fields(reading, clean, alignment, form, masks, tessdata, bilevel=page.bilevel)
     clock.lap("fields")
-    _find_ink(reading, clean, alignment, form, code.party, key)
+    _find_ink(reading, masks, company=form.party(code.party).kind == "company")
     clock.lap("ink")
     _keep_evidence(reading, clean, alignment, form)
     clock.lap("evidence")
@@ -182,24 +196,21 @@ def read_page(
     return reading
 
 
-def _upright(
+def _upright_first(
     alignments: list[align.Alignment], codes: list[route.FoundCode], page: np.ndarray
-) -> align.Alignment | None:
-    """Of the two ways the marker rectangle can lie, the one with the QR code top right."""
-    if not alignments:
-        return None
+) -> list[align.Alignment]:
+    """The ways the marker rectangle can lie, likeliest first: the one with our QR code
+    top right; without a code, the one whose QR box looks most like a QR symbol."""
     for code in codes:
         for candidate in alignments:
             if align.nearest_marker(candidate, *code.centre) == 1:
-                return candidate
+                return [candidate] + [a for a in alignments if a is not candidate]
 
-    # No code read: the QR box of the right reading is about half dark, finely patterned.
     def qr_likeness(candidate: align.Alignment) -> float:
         crop = candidate.warp(page, layout.QR_CODE, px_per_mm=4.0)
-        dark = float(np.mean(crop < 128))
-        return -abs(dark - 0.5)
+        return -abs(float(np.mean(crop < 128)) - 0.5)
 
-    return max(alignments, key=qr_likeness)
+    return sorted(alignments, key=qr_likeness, reverse=True)
 
 
 def _verify(
@@ -281,35 +292,61 @@ def _ink_mm2(page: np.ndarray, dpi: float) -> float:
     return float(areas[areas >= 1.0].sum())
 
 
+@dataclass(frozen=True)
+class _Masks:
+    """Ink of the aligned scan and of the page as printed, both at INK_DPI."""
+
+    observed: np.ndarray
+    expected: np.ndarray
+
+
+def _ink_masks(
+    page: np.ndarray, alignment: align.Alignment, form: FormData, party: Party, key: bytes
+) -> _Masks:
+    expected = expected_ink(form, party, key)
+    observed = ink.ink_mask(alignment.warp_page(page, ink.INK_DPI))
+    h, w = min(expected.shape[0], observed.shape[0]), min(expected.shape[1], observed.shape[1])
+    return _Masks(observed[:h, :w], expected[:h, :w])
+
+
 def _read_fields(
     reading: PageReading,
     page: np.ndarray,
     alignment: align.Alignment,
     form: FormData,
+    masks: _Masks,
     tessdata: Path | None,
     *,
     bilevel: bool,
 ) -> None:
+    assert reading.party is not None
     boxes = printed_value_boxes(form)
-    for name, expected in printed_values(form).items():
-        reading.fields[name] = read_field(
-            page, alignment, name, expected, boxes[name], bilevel=bilevel, tessdata=tessdata
-        )
+    values = printed_values(form)
     # The printed case number must agree with the code: a QR code pasted from another case
     # routes the page there, and this is where it shows.
-    assert reading.party is not None
-    expected_number = case_number_text(
+    values["case_number"] = case_number_text(
         form.case_id, form.form_version, layout.PAGE_OF_PARTY[reading.party]
     )
-    reading.fields["case_number"] = read_field(
-        page,
-        alignment,
-        "case_number",
-        expected_number,
-        case_number_box(form, reading.party),
-        bilevel=bilevel,
-        tessdata=tessdata,
-    )
+    boxes["case_number"] = case_number_box(form, reading.party)
+    # Where each character of the numbers is, to read them one by one if need be.
+    printed = {
+        name: line
+        for name in values
+        if field_kind(name) == "digits" and (line := printed_line(form, name)) is not None
+    }
+    printed["case_number"] = printed_case_number(form, reading.party)
+    for name, expected in values.items():
+        reading.fields[name] = read_field(
+            page,
+            alignment,
+            name,
+            expected,
+            boxes[name],
+            offset=ink.local_offset(masks.observed, masks.expected, boxes[name]),
+            printed=printed.get(name),
+            bilevel=bilevel,
+            tessdata=tessdata,
+        )
 
 
 _expected_cache: OrderedDict[tuple[str, int, str, str], np.ndarray] = OrderedDict()
@@ -333,22 +370,11 @@ def expected_ink(form: FormData, party: Party, key: bytes) -> np.ndarray:
     return mask
 
 
-def _find_ink(
-    reading: PageReading,
-    page: np.ndarray,
-    alignment: align.Alignment,
-    form: FormData,
-    party: Party,
-    key: bytes,
-) -> None:
-    expected = expected_ink(form, party, key)
-    observed = ink.ink_mask(alignment.warp_page(page, ink.INK_DPI))
-    h, w = min(expected.shape[0], observed.shape[0]), min(expected.shape[1], observed.shape[1])
-    expected, observed = expected[:h, :w], observed[:h, :w]
-    signing = ink.signing_ink(observed, expected, company=form.party(party).kind == "company")
+def _find_ink(reading: PageReading, masks: _Masks, *, company: bool) -> None:
+    signing = ink.signing_ink(masks.observed, masks.expected, company=company)
     reading.signature = signing.signature
     reading.stamp = signing.stamp
-    reading.alterations = ink.alterations(observed, expected, ink.field_zones())
+    reading.alterations = ink.alterations(masks.observed, masks.expected, ink.field_zones())
     reading.evidence["party_ink.png"] = _png(255 - signing.extra * 255)
 
 

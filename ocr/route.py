@@ -36,8 +36,9 @@ QR_SEARCH_BOX = Box(
 _CASE_ID = re.compile(r"([0-9A-Z]{4})-([0-9A-Z]{4})")
 _VERSION = re.compile(r"WERSJA([0-9OIL]{1,4})")
 _PAGE = re.compile(r"STR[O0]NA([12IL])/")
-# Case ids use Crockford's alphabet, which has no I, L or O: OCR's reading of 1 and 0.
-_CROCKFORD_FOLD = str.maketrans("OIL", "011")
+# Case ids are written in digits and the letters CEFHKMNPRVWXY only (cesja.cases): a letter
+# outside them, read where an id is printed, is the digit it resembles.
+CASE_ID_FOLD = str.maketrans("ODQILJZSBGAT", "000111258647")
 
 
 @dataclass(frozen=True)
@@ -55,13 +56,13 @@ def parse_case_number(text: str) -> PrintedNumber | None:
     found = _CASE_ID.search(folded)
     if found is None:
         return None
-    first, second = (g.translate(_CROCKFORD_FOLD) for g in found.groups())
+    first, second = (g.translate(CASE_ID_FOLD) for g in found.groups())
     version = _VERSION.search(folded[found.end() :])
     page = _PAGE.search(folded[found.end() :])
     return PrintedNumber(
         f"CS-{first}-{second}",
-        int(version.group(1).translate(_CROCKFORD_FOLD)) if version else None,
-        int(page.group(1).translate(_CROCKFORD_FOLD)) if page else None,
+        int(version.group(1).translate(CASE_ID_FOLD)) if version else None,
+        int(page.group(1).translate(CASE_ID_FOLD)) if page else None,
     )
 
 

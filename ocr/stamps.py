@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 ROUND_RADIUS_MM = (10.0, 20.0)
+RING_COVERAGE = 0.55
 FRAME_LINE_MIN_MM = 25.0
 FRAME_HEIGHT_MM = (7.0, 40.0)
 LETTER_HEIGHT_MM = (1.2, 6.0)
@@ -71,7 +72,8 @@ def _round(ink: np.ndarray, ppm: float) -> list[Stamp]:
     if circles is None:
         return []
     found = []
-    for x, y, r in sorted(circles.reshape(-1, 3).tolist(), key=lambda c: -c[2])[:4]:
+    # HoughCircles lists the best-supported circles first.
+    for x, y, r in circles.reshape(-1, 3).tolist()[:8]:
         radius = _best_ring(ink, x, y, r, ppm)
         if radius is None:
             continue
@@ -95,13 +97,20 @@ def _coverage(ink: np.ndarray, x: float, y: float, r: float, ppm: float) -> floa
 
 
 def _best_ring(ink: np.ndarray, x: float, y: float, r: float, ppm: float) -> float | None:
-    """The radius near `r` whose circle is best inked, if it is inked well enough to be a ring."""
+    """The outer radius of a stamp whose ring passes near (x, y, r), if it is inked well enough
+    to be a ring. Round stamps have two rings: whichever was found, the outer one bounds it."""
     best, best_r = 0.0, r
     for dr in np.arange(-1.5, 1.6, 0.5) * ppm:
         cover = _coverage(ink, x, y, r + dr, ppm)
         if cover > best:
             best, best_r = cover, r + dr
-    return float(best_r) if best >= 0.55 else None
+    if best < RING_COVERAGE:
+        return None
+    outer = best_r
+    for dr in np.arange(2.0, 8.5, 0.5) * ppm:
+        if _coverage(ink, x, y, best_r + dr, ppm) >= RING_COVERAGE:
+            outer = best_r + dr
+    return float(outer)
 
 
 def _framed(ink: np.ndarray, ppm: float) -> list[Stamp]:

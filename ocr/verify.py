@@ -28,16 +28,20 @@ def verify(
     canon: Callable[[str], str],
     *,
     wildcard: str | None = None,
+    junk_only: bool = False,
 ) -> int | None:
     """How many characters had to come from alternatives for `expected` to line up with
     `symbols`, or None when it does not line up within the allowance.
 
     `canon` maps one character to its compared form ("" for what is not compared, such as
     spaces and punctuation in a name). `wildcard` is an expected character that may be read
-    as one to three arbitrary symbols (the `@` of an e-mail address).
+    as one to three arbitrary symbols (the `@` of an e-mail address). With `junk_only`, only a
+    character read as something that cannot be part of the value at all (a bracket, a colon)
+    may be replaced by an alternative: a letter or digit read is never overruled.
     """
     wanted = [c for c in (canon(ch) if ch != wildcard else ch for ch in expected) if c]
     seen = [([canon(c) for c, _ in s.choices], [conf for _, conf in s.choices]) for s in symbols]
+    overrulable = [not (junk_only and s.best.isalnum()) for s in symbols]
     n, m = len(wanted), len(seen)
     if n == 0:
         return None
@@ -61,7 +65,7 @@ def verify(
             forms, weights = seen[j]
             if forms[0] == wanted[i]:
                 cost[i + 1][j + 1] = min(cost[i + 1][j + 1], here)
-            elif any(
+            elif overrulable[j] and any(
                 form == wanted[i] and weight >= MIN_ALTERNATIVE_CONFIDENCE
                 for form, weight in zip(forms[1:], weights[1:], strict=True)
             ):

@@ -82,11 +82,14 @@ def read_zone(
     tessdata: Path | None = None,
     language: str = LANGUAGE,
 ) -> LineText:
-    """Read a greyscale crop that holds `lines` lines of printed text (black on white)."""
+    """Read a greyscale crop that holds `lines` lines of printed text (black on white);
+    `lines=0`: a single character."""
     import tesserocr
 
     api = _api(tessdata, language)
-    psm = tesserocr.PSM.SINGLE_LINE if lines == 1 else tesserocr.PSM.SINGLE_BLOCK
+    psm = {0: tesserocr.PSM.SINGLE_CHAR, 1: tesserocr.PSM.SINGLE_LINE}.get(
+        lines, tesserocr.PSM.SINGLE_BLOCK
+    )
     api.SetPageSegMode(psm)  # type: ignore[attr-defined]
     api.SetVariable("tessedit_char_whitelist", whitelist)  # type: ignore[attr-defined]
     api.SetImage(Image.fromarray(image))  # type: ignore[attr-defined]
@@ -128,8 +131,9 @@ def read_symbols(
         iterator = api.GetIterator()  # type: ignore[attr-defined]
         for result in tesserocr.iterate_level(iterator, level):
             choices = tuple(
-                (choice.GetUTF8Text(), float(choice.Confidence()))
-                for choice in result.GetChoiceIterator()
+                (text, float(choice.Confidence()))
+                for choice in (result.GetChoiceIterator() or ())
+                if (text := choice.GetUTF8Text())
             )
             if choices:
                 symbols.append(Symbol(choices))

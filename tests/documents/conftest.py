@@ -11,7 +11,7 @@ from documents.form_data import Address, FormData, PartyData, SendTo
 SECRET_KEY = b"test-secret-key-for-page-codes"
 
 
-def make_sample_form(case_id: str = "CS-7K2M-Q9XR", form_version: int = 1) -> FormData:
+def make_sample_form(case_id: str = "CS-7K2M-P9XR", form_version: int = 1) -> FormData:
     """The case of CONTRACT.md: a company assigns two domains to a person, Polish letters."""
     return FormData(
         case_id=case_id,

@@ -45,8 +45,8 @@ def test_two_a4_pages_each_printing_all_the_case_data(pdf: bytes, sample_form: F
         for name, value in printed_values(sample_form).items():
             assert value in text, f"{name}: {value!r} is not in the text layer"
     first, second = (_flat(p.extract_text()) for p in reader.pages)
-    assert "CS-7K2M-Q9XR wersja 1 strona 1/2" in first
-    assert "CS-7K2M-Q9XR wersja 1 strona 2/2" in second
+    assert "CS-7K2M-P9XR wersja 1 strona 1/2" in first
+    assert "CS-7K2M-P9XR wersja 1 strona 2/2" in second
     assert "przenoszę na nowego abonenta" in first
     assert "przyjmuję przeniesienie" in second
     assert "06.12.2026" in first and "+48 22 100 20 30" in first
@@ -102,7 +102,7 @@ def test_the_qr_code_decodes_from_the_printed_page_and_is_at_least_20_mm(
         found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
         assert len(found) == 1
         code = codes.decode(found[0].text, secret_key)
-        assert (code.case_id, code.form_version, code.party) == ("CS-7K2M-Q9XR", 1, party)
+        assert (code.case_id, code.form_version, code.party) == ("CS-7K2M-P9XR", 1, party)
         position = found[0].position
         width_mm = (position.top_right.x - position.top_left.x) / 150 * 25.4
         assert width_mm >= 20.0
@@ -111,7 +111,7 @@ def test_the_qr_code_decodes_from_the_printed_page_and_is_at_least_20_mm(
 def test_one_changed_character_breaks_the_mac(secret_key: bytes) -> None:
     """GIVEN a genuine page code WHEN any one character after the prefix is changed
     THEN decoding refuses it as altered (not as someone else's code)."""
-    text = codes.encode(codes.PageCode("CS-7K2M-Q9XR", 3, "new_registrant"), secret_key)
+    text = codes.encode(codes.PageCode("CS-7K2M-P9XR", 3, "new_registrant"), secret_key)
     start = len(codes.PREFIX) + 1
     for i in range(start, len(text)):
         if text[i] in ":-":

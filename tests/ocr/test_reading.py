@@ -1,0 +1,110 @@
+"""Reading pages back: every simulated kind of page, genuine and forged, as files.
+
+GIVEN a page the simulator makes (signed, stamped, scanned, faxed, photographed, forged),
+written as the file a sender would send, WHEN the reader reads it, THEN it is routed to its
+case and a genuine page passes every check, while each fraud fails the check that catches it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from documents import FormData
+from documents.simulate import CATALOGUE, SCENARIOS, Scenario, other_case
+from tests.documents.conftest import SECRET_KEY, make_sample_form
+from tests.ocr.judge import failed_checks, run
+
+# A standard-resolution fax (98 lines per inch) now and then loses a pale blue stamp or
+# a line of text: such a page goes to a person, and is judged over several pages below.
+STANDARD_FAX = "genuine-fax-standard"
+SEEDS = (0, 1)
+
+
+@pytest.fixture(scope="module")
+def forms() -> tuple[FormData, FormData]:
+    form = make_sample_form()
+    return form, other_case(form, np.random.default_rng(999))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize(
+    "scenario", [s for s in CATALOGUE if s.name != STANDARD_FAX], ids=lambda s: s.name
+)
+def test_each_kind_of_page_is_judged_as_it_should_be(
+    scenario: Scenario, seed: int, forms: tuple[FormData, FormData], tmp_path: Path
+) -> None:
+    form, other = forms
+    judged = run(scenario, seed, form, other, SECRET_KEY, tmp_path)
+    assert judged.ok, f"{scenario.name} (seed {seed}): {'; '.join(judged.problems)}"
+
+
+def test_standard_fax_pages_route_and_mostly_pass(
+    forms: tuple[FormData, FormData], tmp_path: Path
+) -> None:
+    """GIVEN six signed and stamped pages faxed at 204 × 98 dpi THEN every one is routed to
+    its case and its party, at least four pass every check, and what fails is only what
+    a fax can destroy (the stamp, or a value's text)."""
+    form, other = forms
+    passed = 0
+    for seed in range(6):
+        judged = run(SCENARIOS[STANDARD_FAX], seed, form, other, SECRET_KEY, tmp_path)
+        reading = judged.reading
+        assert reading.outcome == "matched" and reading.code_valid, reading.detail
+        assert (reading.case_id, reading.party) == (form.case_id, "current_registrant")
+        assert failed_checks(reading) <= {"stamp_present", "fields_match"}, judged.problems
+        passed += judged.ok
+    assert passed >= 4
+
+
+def test_a_page_without_a_readable_code_is_routed_by_its_printed_case_number(
+    forms: tuple[FormData, FormData], tmp_path: Path
+) -> None:
+    """GIVEN a genuine page whose QR code was torn off THEN the printed case number routes
+    it, and page_received fails (a person must confirm a page no code vouches for)."""
+    import cv2
+
+    from documents import layout
+    from documents.simulate import scan, sign, stamp, to_png
+    from documents.simulate.scenarios import printed
+    from ocr import iter_pages, read_page
+
+    form, _ = forms
+    rng = np.random.default_rng(7)
+    paper = printed(form, "current_registrant", SECRET_KEY)
+    sign(paper, rng)
+    stamp(paper, rng, form.current_registrant.name, form.current_registrant.nip or "")
+    x0, y0, x1, y1 = paper.box_px(layout.QR_CODE)
+    cv2.rectangle(paper.pixels, (x0 - 20, y0 - 20), (x1 + 20, y1 + 20), (255, 255, 255), -1)
+    path = tmp_path / "torn-qr.png"
+    path.write_bytes(to_png(scan(paper, rng, dpi=300)))
+    page = next(iter_pages(path, max_pages=1))
+    reading = read_page(page, key=SECRET_KEY, lookup={form.case_id: form}.get)
+    assert reading.outcome == "matched"
+    assert (reading.case_id, reading.party, reading.routed_by) == (
+        form.case_id,
+        "current_registrant",
+        "case_number",
+    )
+    assert failed_checks(reading) == {"page_received"}
+
+
+def test_a_page_of_an_old_form_version_is_stale(
+    forms: tuple[FormData, FormData], tmp_path: Path
+) -> None:
+    form, other = forms
+    judged = run(SCENARIOS["genuine-scan-new-registrant"], 3, form, other, SECRET_KEY, tmp_path)
+    assert judged.ok
+    from dataclasses import replace
+
+    from ocr import iter_pages, read_page
+
+    newer = replace(form, form_version=form.form_version + 1)
+    path = next(tmp_path.glob("genuine-scan-new-registrant-3.*"))
+    reading = read_page(
+        next(iter_pages(path, max_pages=1)), key=SECRET_KEY, lookup={form.case_id: newer}.get
+    )
+    assert reading.outcome == "stale_version"
+    assert "version 1" in reading.detail and "version 2" in reading.detail
