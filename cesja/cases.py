@@ -21,10 +21,8 @@ from cesja.schemas import (
     normalised_registrant,
 )
 from documents import DoesNotFit, layout_problems
+from documents.page_code import CASE_ID_ALPHABET
 from workflow import can_reissue
-
-# Crockford's base32 without I, L, O, U: nothing to confuse when read aloud or by OCR.
-_CASE_ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
 class InvalidCase(BadInput):
@@ -38,7 +36,7 @@ class InvalidCase(BadInput):
 
 
 def new_case_id() -> str:
-    chars = "".join(secrets.choice(_CASE_ID_ALPHABET) for _ in range(8))
+    chars = "".join(secrets.choice(CASE_ID_ALPHABET) for _ in range(8))
     return f"CS-{chars[:4]}-{chars[4:]}"
 
 
