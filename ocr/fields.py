@@ -82,9 +82,9 @@ class FieldReading:
         return {
             "expected": self.expected,
             "read": self.read,
-            "score": round(self.score, 3),
+            "score": round(float(self.score), 3),
             "verdict": self.verdict,
-            "confidence": round(self.confidence, 1),
+            "confidence": round(float(self.confidence), 1),
             "method": self.method,
             "alternatives_used": self.alternatives_used,
         }

@@ -16,7 +16,7 @@ import numpy as np
 
 from documents import layout
 from documents.layout import Box
-from ocr.stamps import Stamp, find_stamps, footprint_of
+from ocr.stamps import Stamp, find_stamps, footprint_of, pen_strokes
 
 INK_DPI = 150.0
 PX_PER_MM = INK_DPI / 25.4
@@ -43,11 +43,12 @@ class InkFinding:
     detail: str
 
     def to_dict(self) -> dict[str, object]:
+        # Plain Python values: numpy's bool and float64 are not JSON.
         return {
-            "present": self.present,
-            "ink_mm2": round(self.ink_mm2, 1),
-            "width_mm": round(self.width_mm, 1),
-            "height_mm": round(self.height_mm, 1),
+            "present": bool(self.present),
+            "ink_mm2": round(float(self.ink_mm2), 1),
+            "width_mm": round(float(self.width_mm), 1),
+            "height_mm": round(float(self.height_mm), 1),
             "detail": self.detail,
         }
 
@@ -101,6 +102,14 @@ def extra_ink(observed: np.ndarray, expected: np.ndarray, box: Box) -> np.ndarra
     `observed` and `expected` are ink masks of the whole page at INK_DPI. The expected zone is
     shifted by up to 1.5 mm to where it best matches the scan before it is subtracted.
     """
+    return _without_specks(extra_ink_and_blind_spots(observed, expected, box)[0])
+
+
+def extra_ink_and_blind_spots(
+    observed: np.ndarray, expected: np.ndarray, box: Box
+) -> tuple[np.ndarray, np.ndarray]:
+    """`extra_ink` with its specks still in (a faxed stamp's ring may be only dots), and
+    where ink could not be told: the bands along the form's own lines."""
     search = round(_SEARCH_MM * PX_PER_MM)
     seen = _crop(observed, box, _SEARCH_MM)
     want = _crop(expected, box)
@@ -113,8 +122,8 @@ def extra_ink(observed: np.ndarray, expected: np.ndarray, box: Box) -> np.ndarra
     zone = seen[dy : dy + want.shape[0], dx : dx + want.shape[1]]
     want = want[: zone.shape[0], : zone.shape[1]]
     grown = cv2.dilate(want, np.ones((2 * _EXPECTED_GROWTH_PX + 1,) * 2, np.uint8))
-    extra = zone & (1 - grown) & (1 - _line_bands(want))
-    return _without_specks(extra)
+    bands = _line_bands(want)
+    return zone & (1 - grown) & (1 - bands), bands
 
 
 def _line_bands(expected: np.ndarray) -> np.ndarray:
@@ -165,7 +174,11 @@ def measure(mask: np.ndarray) -> tuple[float, float, float]:
     if area == 0:
         return 0.0, 0.0, 0.0
     ys, xs = np.nonzero(mask)
-    return area, (xs.max() - xs.min() + 1) / PX_PER_MM, (ys.max() - ys.min() + 1) / PX_PER_MM
+    return (
+        area,
+        float(xs.max() - xs.min() + 1) / PX_PER_MM,
+        float(ys.max() - ys.min() + 1) / PX_PER_MM,
+    )
 
 
 # Signature and stamp are judged together over one area: a stamp often covers part of the
@@ -194,8 +207,9 @@ class SigningInk:
 
 
 def signing_ink(observed: np.ndarray, expected: np.ndarray, *, company: bool) -> SigningInk:
-    extra = extra_ink(observed, expected, SIGNING_AREA)
-    stamps = find_stamps(extra, PX_PER_MM)
+    dotted, blind = extra_ink_and_blind_spots(observed, expected, SIGNING_AREA)
+    extra = _without_specks(dotted)
+    stamps = find_stamps(extra, PX_PER_MM, blind=blind, dotted=dotted)
     footprint = footprint_of(stamps, extra.shape)
     box = layout.SIGNATURE.inset(0.6)
     signature = signature_finding(
@@ -209,8 +223,9 @@ def signing_ink(observed: np.ndarray, expected: np.ndarray, *, company: bool) ->
 
 
 def signature_finding(extra: np.ndarray, stamp: np.ndarray) -> InkFinding:
-    """Handwriting in the signature box: enough ink, spread like a signature, not a stamp."""
-    ink = _without_specks(extra & (1 - stamp))
+    """Handwriting in the signature box: enough ink, spread like a signature, not a stamp —
+    neither a stamp found whole nor the letters, dashes and arcs a faint one leaves."""
+    ink = pen_strokes(_without_specks(extra & (1 - stamp)), PX_PER_MM)
     area, width, height = measure(ink)
     present = area >= 10.0 and width >= 12.0 and height >= 3.0
     masked = float(np.count_nonzero(extra & stamp)) * MM2_PER_PX

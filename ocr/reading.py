@@ -71,15 +71,15 @@ class PageReading:
 
     @property
     def signature_present(self) -> bool:
-        return self.signature is not None and self.signature.present
+        return self.signature is not None and bool(self.signature.present)
 
     @property
     def stamp_present(self) -> bool | None:
-        return None if self.stamp is None else self.stamp.present
+        return None if self.stamp is None else bool(self.stamp.present)
 
     @property
     def altered_fields(self) -> list[str]:
-        return [name for name, found in self.alterations.items() if found.present]
+        return [name for name, found in self.alterations.items() if bool(found.present)]
 
     @property
     def unaltered(self) -> bool:
@@ -128,7 +128,8 @@ def read_page(
     """Everything the service can tell about one page of a received file."""
     reading = PageReading(index=page.index, outcome="unmatched")
     clock = _Clock(reading)
-    flat = align.flatten_illumination(page.gray, page.dpi)
+    # A black-and-white page has no uneven light to take out.
+    flat = page.gray if page.bilevel else align.flatten_illumination(page.gray, page.dpi)
     # Streaks are a fax's: dirt on the sender's glass. Looked for elsewhere, the edge of a
     # photographed page or a shadow would pass for one.
     clean, streaks = ink.remove_streaks(flat, page.dpi) if page.bilevel else (flat, 0)

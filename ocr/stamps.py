@@ -20,6 +20,8 @@ FRAME_LINE_MIN_MM = 25.0
 FRAME_HEIGHT_MM = (7.0, 40.0)
 LETTER_HEIGHT_MM = (1.2, 6.0)
 TEXT_ROW_MIN_MM = 18.0
+MIN_LETTERS = 8
+MIN_LETTERS_PER_HEIGHT = 0.5  # letters per letter-height of the row's length
 
 
 @dataclass(frozen=True)
@@ -32,15 +34,72 @@ class Stamp:
     height_mm: float
 
 
-def find_stamps(ink: np.ndarray, px_per_mm: float) -> list[Stamp]:
-    """Every stamp impression in a mask of the party's ink (1 = ink)."""
+def find_stamps(
+    ink: np.ndarray,
+    px_per_mm: float,
+    *,
+    blind: np.ndarray | None = None,
+    dotted: np.ndarray | None = None,
+) -> list[Stamp]:
+    """Every stamp impression in a mask of the party's ink (1 = ink, specks removed).
+
+    `dotted` is the same ink with its specks: a faxed ring may be nothing but dots. `blind`
+    marks where ink could not be told (along the form's own box edges): a ring crossing it
+    is not held to have gaps there."""
     found: list[Stamp] = []
     covered = np.zeros_like(ink)
-    for finder in (_round, _framed, _text_block):
+    blind = np.zeros_like(ink) if blind is None else blind
+    for stamp in _round(ink if dotted is None else dotted, px_per_mm, blind):
+        found.append(stamp)
+        covered |= stamp.footprint
+    for finder in (_framed, _text_block):
         for stamp in finder(ink & (1 - covered), px_per_mm):
             found.append(stamp)
             covered |= stamp.footprint
     return found
+
+
+def pen_strokes(ink: np.ndarray, ppm: float) -> np.ndarray:
+    """The marks that can be a pen's: what is left when the pieces a stamp leaves behind are
+    taken out — marks of a letter's size, straight rules (a frame's dashes) and arcs of a
+    stamp-sized circle (a ring). A signature's strokes are long and curve every which way."""
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    keep = np.zeros(len(stats), dtype=np.uint8)
+    for i in range(1, len(stats)):
+        w, h = stats[i, cv2.CC_STAT_WIDTH], stats[i, cv2.CC_STAT_HEIGHT]
+        if max(w, h) < LETTER_HEIGHT_MM[1] * 0.75 * ppm:
+            continue
+        points = np.column_stack(np.nonzero(labels == i)[::-1]).astype(np.float32)
+        if _straight(points, ppm) or _ring_arc(points, ppm):
+            continue
+        keep[i] = 1
+    return keep[labels]
+
+
+def _straight(points: np.ndarray, ppm: float) -> bool:
+    vx, vy, x0, y0 = cv2.fitLine(points, cv2.DIST_L2, 0, 0.01, 0.01).ravel()
+    distance = np.abs((points[:, 0] - x0) * vy - (points[:, 1] - y0) * vx)
+    return float(np.percentile(distance, 95)) <= 0.6 * ppm
+
+
+def _ring_arc(points: np.ndarray, ppm: float) -> bool:
+    """Points along an arc of a circle the size of a stamp's ring (least squares fit)."""
+    if len(points) < 10:
+        return False
+    x, y = points[:, 0].astype(np.float64), points[:, 1].astype(np.float64)
+    design = np.column_stack([x, y, np.ones_like(x)])
+    solution, *_ = np.linalg.lstsq(design, x * x + y * y, rcond=None)
+    cx, cy = solution[0] / 2, solution[1] / 2
+    radius_sq = solution[2] + cx * cx + cy * cy
+    if radius_sq <= 0:
+        return False
+    radius = math.sqrt(radius_sq)
+    residual = np.abs(np.hypot(x - cx, y - cy) - radius)
+    low, high = ROUND_RADIUS_MM
+    return (
+        low * 0.9 * ppm <= radius <= high * 1.1 * ppm
+        and float(np.percentile(residual, 95)) <= 0.6 * ppm
+    )
 
 
 def footprint_of(stamps: list[Stamp], shape: tuple[int, ...]) -> np.ndarray:
@@ -50,7 +109,7 @@ def footprint_of(stamps: list[Stamp], shape: tuple[int, ...]) -> np.ndarray:
     return mask
 
 
-def _round(ink: np.ndarray, ppm: float) -> list[Stamp]:
+def _round(ink: np.ndarray, ppm: float, blind: np.ndarray) -> list[Stamp]:
     """Rings: a circle of the right size along which most of the circumference is inked."""
     if ink.sum() < 40 * ppm:
         return []
@@ -71,10 +130,12 @@ def _round(ink: np.ndarray, ppm: float) -> list[Stamp]:
         return []
     if circles is None:
         return []
+    # Ink within 0.6 mm of a circle counts: a faxed ring is a dotted one.
+    near = cv2.dilate(ink, np.ones((3, 3), np.uint8), iterations=max(1, round(0.6 * ppm / 2)))
     found = []
     # HoughCircles lists the best-supported circles first.
     for x, y, r in circles.reshape(-1, 3).tolist()[:8]:
-        radius = _best_ring(ink, x, y, r, ppm)
+        radius = _best_ring(near, blind, x, y, r, ppm)
         if radius is None:
             continue
         mask = np.zeros_like(ink)
@@ -84,56 +145,94 @@ def _round(ink: np.ndarray, ppm: float) -> list[Stamp]:
     return found
 
 
-def _coverage(ink: np.ndarray, x: float, y: float, r: float, ppm: float) -> float:
-    """Share of the circle's circumference with ink within 0.6 mm of it."""
-    near = cv2.dilate(ink, np.ones((3, 3), np.uint8), iterations=max(1, round(0.6 * ppm / 2)))
+def _coverage(near: np.ndarray, blind: np.ndarray, x: float, y: float, r: float) -> float:
+    """Share of the circle's circumference with ink near it, of the part that can be seen."""
     angles = np.linspace(0, 2 * math.pi, 180, endpoint=False)
     xs = np.round(x + r * np.cos(angles)).astype(int)
     ys = np.round(y + r * np.sin(angles)).astype(int)
-    inside = (xs >= 0) & (ys >= 0) & (xs < ink.shape[1]) & (ys < ink.shape[0])
-    if inside.sum() < 90:
+    inside = (xs >= 0) & (ys >= 0) & (xs < near.shape[1]) & (ys < near.shape[0])
+    xs, ys = xs[inside], ys[inside]
+    seen = blind[ys, xs] == 0
+    if seen.sum() < 90:
         return 0.0
-    return float(near[ys[inside], xs[inside]].mean())
+    return float(near[ys[seen], xs[seen]].mean())
 
 
-def _best_ring(ink: np.ndarray, x: float, y: float, r: float, ppm: float) -> float | None:
+def _best_ring(
+    near: np.ndarray, blind: np.ndarray, x: float, y: float, r: float, ppm: float
+) -> float | None:
     """The outer radius of a stamp whose ring passes near (x, y, r), if it is inked well enough
     to be a ring. Round stamps have two rings: whichever was found, the outer one bounds it."""
     best, best_r = 0.0, r
     for dr in np.arange(-1.5, 1.6, 0.5) * ppm:
-        cover = _coverage(ink, x, y, r + dr, ppm)
+        cover = _coverage(near, blind, x, y, r + dr)
         if cover > best:
             best, best_r = cover, r + dr
     if best < RING_COVERAGE:
         return None
     outer = best_r
     for dr in np.arange(2.0, 8.5, 0.5) * ppm:
-        if _coverage(ink, x, y, best_r + dr, ppm) >= RING_COVERAGE:
+        if _coverage(near, blind, x, y, best_r + dr) >= RING_COVERAGE:
             outer = best_r + dr
     return float(outer)
 
 
-def _framed(ink: np.ndarray, ppm: float) -> list[Stamp]:
-    """Frames: two long, nearly horizontal lines one above the other, with ink between."""
+def _level_lines(ink: np.ndarray, ppm: float) -> list[tuple[float, float, float, float]]:
+    """Long, nearly level rules (x0, y at x0, x1, y at x1) really drawn there.
+
+    A frame printed with worn rubber, or sent by fax, comes out dashed: the line search
+    bridges gaps of a few millimetres, and each line found must then be inked along most of
+    its length, within half a millimetre of it. Handwriting is not.
+    """
     try:
-        lines = cv2.HoughLinesP(
+        found = cv2.HoughLinesP(
             ink * 255,
             rho=1,
-            theta=math.pi / 360,
-            threshold=round(12 * ppm),
+            theta=math.pi / 720,
+            threshold=round(0.4 * FRAME_LINE_MIN_MM * ppm),
             minLineLength=round(FRAME_LINE_MIN_MM * ppm),
-            maxLineGap=round(2.5 * ppm),
+            maxLineGap=round(5 * ppm),
         )
-    except cv2.error:
+    except cv2.error:  # OpenCV raises on odd inputs; a missed frame is better than a crash
         return []
-    if lines is None:
+    if found is None:
         return []
-    level = [
-        (x0, y0, x1, y1)
-        for x0, y0, x1, y1 in lines.reshape(-1, 4).tolist()
-        if abs(math.degrees(math.atan2(y1 - y0, x1 - x0))) <= 8
-        or abs(abs(math.degrees(math.atan2(y1 - y0, x1 - x0))) - 180) <= 8
-    ]
+    near = cv2.dilate(ink, np.ones((3, 3), np.uint8), iterations=max(1, round(0.5 * ppm / 2)))
+    rules = []
+    for x0, y0, x1, y1 in found.reshape(-1, 4).tolist():
+        if x1 < x0:
+            x0, y0, x1, y1 = x1, y1, x0, y0
+        if abs(y1 - y0) > 0.14 * (x1 - x0):  # steeper than 8°: not a stamp's edge
+            continue
+        xs = np.arange(x0, x1 + 1)
+        ys = np.round(y0 + (y1 - y0) * (xs - x0) / max(1, x1 - x0)).astype(int)
+        if _drawn_alone(ink, near, xs, ys, ppm):
+            rules.append((float(x0), float(y0), float(x1), float(y1)))
+    return rules
+
+
+def _drawn_alone(
+    ink: np.ndarray, near: np.ndarray, xs: np.ndarray, ys: np.ndarray, ppm: float
+) -> bool:
+    """Inked along most of the line, and with ink close to it on one side at most: a frame's
+    edge has its text on the inside, a millimetre or more away, and nothing outside; the
+    baseline of a signature's cursive has letters rising above and falling below it."""
+    inside = (ys >= 0) & (ys < ink.shape[0])
+    xs, ys = xs[inside], ys[inside]
+    if len(xs) == 0 or float(near[ys, xs].mean()) < 0.6:
+        return False
+    band = np.arange(round(0.9 * ppm), round(2.0 * ppm) + 1)
+    above_y = np.clip(ys[:, None] - band[None, :], 0, ink.shape[0] - 1)
+    below_y = np.clip(ys[:, None] + band[None, :], 0, ink.shape[0] - 1)
+    above = ink[above_y, xs[:, None]].any(axis=1)
+    below = ink[below_y, xs[:, None]].any(axis=1)
+    return min(float(above.mean()), float(below.mean())) <= 0.15
+
+
+def _framed(ink: np.ndarray, ppm: float) -> list[Stamp]:
+    """Frames: two long level lines one above the other with ink between, or one such line
+    along a row of letters (the rest of a faint frame lost, as on a fax)."""
+    level = _level_lines(ink, ppm)
     found = []
     used: set[int] = set()
     for i, top in enumerate(level):
@@ -144,7 +243,44 @@ def _framed(ink: np.ndarray, ppm: float) -> list[Stamp]:
             if frame is not None:
                 found.append(frame)
                 used |= {i, j}
-    return found
+    if found:
+        return found
+    rows = _text_rows(ink, ppm)
+    for row in rows:
+        for line in level:
+            stamp = _line_along_row(ink, line, row, rows, ppm)
+            if stamp is not None:
+                return [stamp]
+    return []
+
+
+def _line_along_row(
+    ink: np.ndarray,
+    line: tuple[float, float, float, float],
+    row: _Row,
+    rows: list[_Row],
+    ppm: float,
+) -> Stamp | None:
+    """A frame edge and a line of the stamp's text, side by side. The footprint reaches as
+    far beyond the text as a stamp is tall, on the side away from the edge, and as wide as
+    the edge and every line of text within it."""
+    line_y = (line[1] + line[3]) / 2
+    distance_mm = abs(line_y - row.y) / ppm
+    overlap = min(line[2], row.x1) - max(line[0], row.x0)
+    if not 1.5 <= distance_mm <= 12 or overlap < 0.6 * (row.x1 - row.x0):
+        return None
+    reach = round(16 * ppm)
+    pad = round(2.5 * ppm)
+    if line_y < row.y:  # the top edge: the stamp goes on down
+        y0, y1 = round(min(line[1], line[3])) - pad, round(row.y) + reach
+    else:
+        y0, y1 = round(row.y) - reach, round(max(line[1], line[3])) + pad
+    beside = [r for r in rows if y0 <= r.y <= y1 and r.x1 > line[0] and r.x0 < line[2]]
+    x0 = round(min([line[0]] + [r.x0 for r in beside])) - pad
+    x1 = round(max([line[2]] + [r.x1 for r in beside])) + pad
+    mask = np.zeros_like(ink)
+    mask[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)] = 1
+    return Stamp("framed", mask, (x1 - x0) / ppm, (y1 - y0) / ppm)
 
 
 def _frame_between(
@@ -156,63 +292,101 @@ def _frame_between(
         return None
     left = max(min(top[0], top[2]), min(bottom[0], bottom[2]))
     right = min(max(top[0], top[2]), max(bottom[0], bottom[2]))
-    shorter = min(abs(top[2] - top[0]), abs(bottom[2] - bottom[0]))
-    if right - left < 0.6 * shorter:
+    lengths = sorted((abs(top[2] - top[0]), abs(bottom[2] - bottom[0])))
+    # A frame's two edges are about as long as each other and lie over each other; a
+    # signature's underline below a stamp is neither.
+    if lengths[0] < 0.6 * lengths[1] or right - left < 0.6 * lengths[0]:
         return None
-    x0 = round(min(top[0], top[2], bottom[0], bottom[2]))
-    x1 = round(max(top[0], top[2], bottom[0], bottom[2]))
+    x0, x1 = round(left), round(right)
     inner = ink[round(t_y + ppm) : round(b_y - ppm), x0:x1]
     if inner.size == 0 or not 0.02 <= float(inner.mean()) <= 0.5:
         return None  # a frame holds text; two strokes of a signature hold little or a scrawl
     mask = np.zeros_like(ink)
-    pad = round(1.5 * ppm)
+    pad = round(2.5 * ppm)
     mask[max(0, round(t_y) - pad) : round(b_y) + pad, max(0, x0 - pad) : x1 + pad] = 1
     return Stamp("framed", mask, (x1 - x0) / ppm, gap_mm)
 
 
-def _text_block(ink: np.ndarray, ppm: float) -> list[Stamp]:
-    """Two or more rows of letters of one height: a stamp without a frame."""
-    count, labels, stats, centroids = cv2.connectedComponentsWithStats(ink, connectivity=8)
+@dataclass(frozen=True)
+class _Row:
+    """Letters of one height on one line."""
+
+    members: tuple[int, ...]  # component labels
+    y: float
+    x0: float
+    x1: float
+
+
+Components = tuple[np.ndarray, np.ndarray, np.ndarray]  # labels, stats, centroids
+
+
+def _text_rows(ink: np.ndarray, ppm: float, *, components: Components | None = None) -> list[_Row]:
+    """Rows of at least five letter-sized marks spanning TEXT_ROW_MIN_MM or more."""
+    _, stats, centroids = components or _components(ink)
     h_min, h_max = (h * ppm for h in LETTER_HEIGHT_MM)
     letters = [
         i
-        for i in range(1, count)
+        for i in range(1, len(stats))
         if h_min <= stats[i, cv2.CC_STAT_HEIGHT] <= h_max
         and stats[i, cv2.CC_STAT_WIDTH] <= 12 * ppm
         and stats[i, cv2.CC_STAT_AREA]
         >= 0.12 * stats[i, cv2.CC_STAT_WIDTH] * stats[i, cv2.CC_STAT_HEIGHT]
     ]
-    if len(letters) < 8:
-        return []
-    # Rows: letters whose centres share a line, spanning enough width.
+    # Chain each letter to a row whose last letter is just before it and at its height:
+    # step by step, a row of text may slope, as a stamp pressed askew does.
     rows: list[list[int]] = []
-    for i in sorted(letters, key=lambda k: centroids[k][1]):
+    for i in sorted(letters, key=lambda k: centroids[k][0]):
+        height = stats[i, cv2.CC_STAT_HEIGHT]
         for row in rows:
             last = row[-1]
-            height = stats[last, cv2.CC_STAT_HEIGHT]
-            same_line = abs(centroids[i][1] - centroids[last][1]) <= 0.6 * height
-            similar = 0.6 <= stats[i, cv2.CC_STAT_HEIGHT] / height <= 1.7
-            if same_line and similar:
+            gap = stats[i, cv2.CC_STAT_LEFT] - (
+                stats[last, cv2.CC_STAT_LEFT] + stats[last, cv2.CC_STAT_WIDTH]
+            )
+            same_line = abs(centroids[i][1] - centroids[last][1]) <= 0.5 * height
+            similar = 0.6 <= height / stats[last, cv2.CC_STAT_HEIGHT] <= 1.7
+            if same_line and similar and gap <= 2.5 * height:
                 row.append(i)
                 break
         else:
             rows.append([i])
-    long_rows = []
+    found = []
     for row in rows:
-        xs = [stats[k, cv2.CC_STAT_LEFT] for k in row] + [
-            stats[k, cv2.CC_STAT_LEFT] + stats[k, cv2.CC_STAT_WIDTH] for k in row
-        ]
-        if len(row) >= 5 and (max(xs) - min(xs)) >= TEXT_ROW_MIN_MM * ppm:
-            long_rows.append(row)
-    if len(long_rows) < 2:
+        heights = np.array([stats[k, cv2.CC_STAT_HEIGHT] for k in row], dtype=float)
+        typical = float(np.median(heights))
+        # Printed letters are of one height and close together; the pieces a fax leaves of a
+        # signature are neither.
+        same = [k for k, h in zip(row, heights, strict=True) if 0.7 <= h / typical <= 1.4]
+        if len(same) < MIN_LETTERS:
+            continue
+        x0 = float(min(stats[k, cv2.CC_STAT_LEFT] for k in same))
+        x1 = float(max(stats[k, cv2.CC_STAT_LEFT] + stats[k, cv2.CC_STAT_WIDTH] for k in same))
+        dense = len(same) / max(1.0, (x1 - x0) / typical) >= MIN_LETTERS_PER_HEIGHT
+        if dense and x1 - x0 >= TEXT_ROW_MIN_MM * ppm:
+            y = float(np.mean([centroids[k][1] for k in same]))
+            found.append(_Row(tuple(same), y, x0, x1))
+    return found
+
+
+def _components(ink: np.ndarray) -> Components:
+    _, labels, stats, centroids = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    return labels, stats, centroids
+
+
+def _text_block(ink: np.ndarray, ppm: float) -> list[Stamp]:
+    """Two or more rows of letters of one height: a stamp without a frame."""
+    components = _components(ink)
+    rows = _text_rows(ink, ppm, components=components)
+    if len(rows) < 2:
         return []
-    members = [k for row in long_rows for k in row]
+    labels = components[0]
+    members = [k for row in rows for k in row.members]
     points = np.concatenate(
         [np.column_stack(np.nonzero(labels == k)[::-1]) for k in members]
     ).astype(np.int32)
     hull = cv2.convexHull(points)
     mask = np.zeros_like(ink)
     cv2.fillConvexPoly(mask, hull, 1)
-    mask = cv2.dilate(mask, np.ones((3, 3), np.uint8), iterations=round(1.0 * ppm))
+    # Out to where a frame around the text would be (padding and the frame's own width).
+    mask = cv2.dilate(mask, np.ones((3, 3), np.uint8), iterations=round(3.0 * ppm))
     _, _, w, h = cv2.boundingRect(hull)
     return [Stamp("text", mask, w / ppm, h / ppm)]

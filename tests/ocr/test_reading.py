@@ -7,6 +7,7 @@ case and a genuine page passes every check, while each fraud fails the check tha
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,8 @@ def test_each_kind_of_page_is_judged_as_it_should_be(
     form, other = forms
     judged = run(scenario, seed, form, other, SECRET_KEY, tmp_path)
     assert judged.ok, f"{scenario.name} (seed {seed}): {'; '.join(judged.problems)}"
+    # What is stored with the page is plain JSON.
+    assert json.loads(json.dumps(judged.reading.to_dict()))["outcome"] == judged.reading.outcome
 
 
 def test_standard_fax_pages_route_and_mostly_pass(
@@ -108,3 +111,31 @@ def test_a_page_of_an_old_form_version_is_stale(
     )
     assert reading.outcome == "stale_version"
     assert "version 1" in reading.detail and "version 2" in reading.detail
+
+
+@pytest.mark.parametrize("fine", [False, True], ids=["standard", "fine"])
+def test_a_faxed_stamp_never_passes_for_a_missing_signature_or_the_reverse(
+    fine: bool, forms: tuple[FormData, FormData], tmp_path: Path
+) -> None:
+    """GIVEN company pages faxed after being only stamped (no signature), or only signed (no
+    stamp) — a fax leaves a stamp faint and broken, in pieces that could look like a pen's —
+    THEN not one of them passes the check the party skipped."""
+    from documents.simulate import fax, sign
+    from documents.simulate.scenarios import company_stamp, printed
+    from tests.ocr.judge import as_file, read_file
+
+    form, _ = forms
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        stamped = printed(form, "current_registrant", SECRET_KEY)
+        company_stamp(stamped, rng, form.current_registrant)
+        signed = printed(form, "current_registrant", SECRET_KEY)
+        sign(signed, rng)
+        for name, paper, skipped in (
+            ("stamped", stamped, "signature_present"),
+            ("signed", signed, "stamp_present"),
+        ):
+            path = as_file(fax(paper, rng, fine=fine), tmp_path, f"{name}-{seed}", rng)
+            reading = read_file(path, [form], SECRET_KEY)[0]
+            assert reading.outcome == "matched", reading.detail
+            assert skipped in failed_checks(reading), f"{name} page, seed {seed}"
