@@ -14,7 +14,7 @@ from cesja.api import actions, cases, errors, health, scans, webhooks
 from cesja.api.limits import UploadLimit
 from cesja.config import Settings
 from cesja.runtime import Runtime, open_runtime
-from cesja.web import customer
+from cesja.web import back_office, customer
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(webhooks.router)
     app.include_router(scans.router)
     app.include_router(customer.router)
+    back_office.install(app)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_middleware(UploadLimit, max_bytes=runtime.settings.max_upload_bytes)
     return app

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -10,7 +9,7 @@ from fastapi import APIRouter, Depends
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
-from cesja import audit_log, cases, lifecycle
+from cesja import audit_log, cases, staff_actions
 from cesja.api.cases import case_public
 from cesja.api.deps import (
     Registrar,
@@ -29,20 +28,11 @@ router = APIRouter(prefix="/api/v1/cases", tags=["back office"])
 # and a failed commit must become an error answer, not a silent loss after a 200.
 WriteSession = Annotated[Session, Depends(get_session, scope="function")]
 
-MAX_REASON = 2000
-
-
-def _reason(value: str) -> str:
-    """Free text for the audit trail: NFC, trimmed, line breaks kept, no other control."""
-    value = unicodedata.normalize("NFC", value).strip()
-    if not value:
-        raise ValueError("must not be blank: say why")
-    if any(unicodedata.category(c) in ("Cc", "Cf") and c not in "\n\t" for c in value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
-Reason = Annotated[str, Field(max_length=MAX_REASON), AfterValidator(_reason)]
+Reason = Annotated[
+    str,
+    Field(max_length=staff_actions.MAX_REASON),
+    AfterValidator(staff_actions.clean_reason),
+]
 
 
 class _In(BaseModel):
@@ -78,9 +68,8 @@ def decide_check(
     settings: SettingsDep,
 ) -> CasePublic:
     """Accept or reject one check of the current form version, with a reason."""
-    case = cases.get_case(session, case_id, for_update=True)
-    lifecycle.decide_check(
-        session, settings, case, name, body.decision, body.reason, actor=caller.actor
+    case = staff_actions.decide_check(
+        session, settings, case_id, name, body.decision, body.reason, actor=caller.actor
     )
     return case_public(session, case, settings)
 
@@ -89,8 +78,7 @@ def decide_check(
 def reject(
     case_id: str, body: ReasonIn, caller: Staff, session: WriteSession, settings: SettingsDep
 ) -> CasePublic:
-    case = cases.get_case(session, case_id, for_update=True)
-    lifecycle.transition(session, settings, case, "reject", actor=caller.actor, reason=body.reason)
+    case = staff_actions.reject_case(session, settings, case_id, body.reason, actor=caller.actor)
     return case_public(session, case, settings)
 
 
@@ -102,8 +90,7 @@ def cancel(
     session: WriteSession,
     settings: SettingsDep,
 ) -> CasePublic:
-    case = cases.get_case(session, case_id, for_update=True)
-    lifecycle.transition(session, settings, case, "cancel", actor=caller.actor, reason=body.reason)
+    case = staff_actions.cancel_case(session, settings, case_id, body.reason, actor=caller.actor)
     return case_public(session, case, settings)
 
 
@@ -112,8 +99,7 @@ def transfer_completed(
     case_id: str, caller: Registrar, session: WriteSession, settings: SettingsDep
 ) -> CasePublic:
     """The registrar executed the transfer: only from transfer_ready."""
-    case = cases.get_case(session, case_id, for_update=True)
-    lifecycle.transition(session, settings, case, "complete", actor=caller.actor)
+    case = staff_actions.confirm_transfer(session, settings, case_id, actor=caller.actor)
     return case_public(session, case, settings)
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sqlmodel import Session
 
-from cesja import webhooks
+from cesja import staff_actions, webhooks
 from cesja.api.actions import WriteSession
 from cesja.api.deps import RuntimeDep, SessionDep, Staff
 from cesja.models import WebhookDeliveryRow
@@ -75,7 +75,7 @@ def list_deliveries(
     status: Status | None = None,
     case_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> DeliveryList:
     """Notices, newest first; `?status=dead` for those that need staff."""
     page = webhooks.list_deliveries(
@@ -96,8 +96,5 @@ def resend(
     delivery_id: str, caller: Staff, session: WriteSession, runtime: RuntimeDep
 ) -> DeliveryDetail:
     """Send a dead or gone notice again: the same webhook-id, attempts counted from 1."""
-    delivery = webhooks.resend(session, delivery_id, actor=caller.actor)
-    detail = _detail(session, delivery)
-    session.commit()
-    runtime.work_ready.set()
-    return detail
+    delivery = staff_actions.resend_notice(session, runtime, delivery_id, actor=caller.actor)
+    return _detail(session, delivery)

@@ -1,0 +1,500 @@
+"""The back-office web UI: the work queue, a case under review, loose pages, stuck notices.
+
+Routes stay thin: what a page shows comes from `review`, what a button does from
+`staff_actions`, the same functions the JSON API calls. Nothing is done by GET; every post
+is checked for our origin and the staff cookie, then answered with a redirect to the page it
+changed (post/redirect/get), or with that page and a message saying why nothing changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, FastAPI, Form, Query, Request, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session
+
+from cesja import cases, staff_actions
+from cesja.api.actions import WriteSession
+from cesja.api.cases import pdf_response
+from cesja.api.deps import Caller, RuntimeDep, SessionDep, SettingsDep, caller_for_key
+from cesja.config import Settings
+from cesja.errors import CesjaError, NotFound
+from cesja.forms import customer_url, form_pdf
+from cesja.models import ScanRow
+from cesja.web import review
+from cesja.web.office_auth import (
+    SIGN_IN,
+    ForeignOrigin,
+    SignInNeeded,
+    StaffImage,
+    StaffPage,
+    StaffPost,
+    safe_next,
+    signed_in,
+)
+from cesja.web.office_labels import GLOBALS, NOTICE_STATUSES, STATES
+from cesja.web.staff_session import COOKIE, LIFETIME_SECONDS, same_origin, sign_in
+from cesja.web.templating import TEMPLATES
+
+log = logging.getLogger("cesja.web")
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 100
+
+# Pages hold personal data (PESEL, addresses) and scans: never cached, framed or referred on.
+PAGE_HEADERS = {
+    "Cache-Control": "private, no-store",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self'; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+}
+IMAGE_HEADERS = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
+
+# What the page says after a post went through; only these fixed sentences, never text
+# taken from the address.
+DONE = {
+    "accept": "Sprawdzenie zaakceptowane.",
+    "reject": "Sprawdzenie odrzucone.",
+    "case_rejected": "Sprawa odrzucona.",
+    "case_cancelled": "Sprawa anulowana.",
+    "resent": "Powiadomienie zostanie wysłane ponownie.",
+    "signed_out": "Wylogowano.",
+}
+REASON_PROBLEMS = {
+    "blank": "Podaj powód: bez niego decyzja nie zostanie zapisana.",
+    "too_long": f"Powód może mieć najwyżej {staff_actions.MAX_REASON} znaków.",
+    "control_characters": "Powód zawiera niedozwolone znaki sterujące.",
+}
+DECISION_OF: dict[str, Literal["accept", "reject"]] = {"accept": "accept", "reject": "reject"}
+CHANGED_MEANWHILE = (
+    "Sprawa zmieniła się w międzyczasie: sprawdź jej obecny stan i spróbuj ponownie."
+)
+
+
+def install(app: FastAPI) -> None:
+    """The UI's routes, and its answers to a missing sign-in and a foreign form post."""
+    app.include_router(router)
+
+    @app.exception_handler(SignInNeeded)
+    async def _to_sign_in(_: Request, exc: SignInNeeded) -> Response:
+        return RedirectResponse(exc.location, status_code=303, headers=PAGE_HEADERS)
+
+    @app.exception_handler(ForeignOrigin)
+    async def _foreign(request: Request, _: ForeignOrigin) -> Response:
+        return _page(
+            request,
+            "office_message.html",
+            {"heading": "Odmowa", "problem": "Ten formularz nie został wysłany z tej strony."},
+            status=403,
+        )
+
+
+def _page(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    staff: Caller | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    done = request.query_params.get("done")
+    response = TEMPLATES.TemplateResponse(
+        request,
+        template,
+        {**GLOBALS, "staff": staff, "notice": DONE.get(done or ""), **context},
+        status_code=status,
+    )
+    response.headers.update(PAGE_HEADERS)
+    return response
+
+
+def _see(path: str, **query: str) -> RedirectResponse:
+    target = f"{path}?{urlencode(query)}" if query else path
+    return RedirectResponse(target, status_code=303, headers=PAGE_HEADERS)
+
+
+# --- signing in and out ---------------------------------------------------------------------
+
+
+@router.get(SIGN_IN, response_class=HTMLResponse)
+def sign_in_form(request: Request, settings: SettingsDep, next: str | None = None) -> Response:
+    if signed_in(settings, request) is not None:
+        return _see(safe_next(next))
+    return _page(request, "office_sign_in.html", {"next": safe_next(next)})
+
+
+@router.post(SIGN_IN, response_class=HTMLResponse)
+def sign_in_post(
+    request: Request,
+    settings: SettingsDep,
+    key: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    if not same_origin(request):
+        raise ForeignOrigin()
+    signed = sign_in(settings, key.strip())
+    if signed is None:
+        known = caller_for_key(settings, key.strip())
+        problem = (
+            "Ten klucz nie należy do pracownika biura: panel jest tylko dla roli „staff”."
+            if known is not None
+            else "Nieprawidłowy klucz."
+        )
+        return _page(
+            request,
+            "office_sign_in.html",
+            {"next": safe_next(next), "problem": problem},
+            status=401 if known is None else 403,
+        )
+    caller, cookie = signed
+    log.info("%s signed in to the back office", caller.actor)
+    response = _see(safe_next(next))
+    response.set_cookie(
+        COOKIE,
+        cookie,
+        max_age=LIFETIME_SECONDS,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post("/sign-out")
+def sign_out(request: Request) -> Response:
+    if not same_origin(request):
+        raise ForeignOrigin()
+    response = _see(SIGN_IN, done="signed_out")
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+    return response
+
+
+# --- the work queue -------------------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse)
+def work_queue(
+    request: Request,
+    staff: StaffPage,
+    session: SessionDep,
+    settings: SettingsDep,
+    state: str = "",
+    q: str = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    state = state if state in STATES else ""
+    queue = review.work_queue(
+        session,
+        require_original=settings.require_original,
+        state=state or None,
+        search=q,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
+    more = page * PAGE_SIZE < queue.count
+    return _page(
+        request,
+        "office_queue.html",
+        {
+            "section": "queue",
+            "queue": queue,
+            "state": state,
+            "q": q,
+            "page": page,
+            "newer": urlencode({"state": state, "q": q, "page": page - 1}) if page > 1 else None,
+            "older": urlencode({"state": state, "q": q, "page": page + 1}) if more else None,
+        },
+        staff=staff,
+    )
+
+
+# --- a case under review ----------------------------------------------------------------------
+
+
+def _case_page(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    staff: Caller,
+    case_id: str,
+    *,
+    problem: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    try:
+        case = cases.get_case(session, case_id)
+    except NotFound:
+        return _page(
+            request,
+            "office_message.html",
+            {"heading": "Nie ma takiej sprawy", "problem": f"Nie znaleziono sprawy {case_id}."},
+            staff=staff,
+            status=404,
+        )
+    return _page(
+        request,
+        "office_case.html",
+        {
+            "section": "case",
+            "case": case,
+            "customer_url": customer_url(settings, case),
+            "review": review.case_review(session, case, require_original=settings.require_original),
+            "problem": problem,
+        },
+        staff=staff,
+        status=status,
+    )
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+def case_page(
+    case_id: str, request: Request, staff: StaffPage, session: SessionDep, settings: SettingsDep
+) -> Response:
+    return _case_page(request, session, settings, staff, case_id)
+
+
+@router.get("/cases/{case_id}/form.pdf")
+def case_form(
+    case_id: str, staff: StaffPage, session: SessionDep, settings: SettingsDep
+) -> Response:
+    case = cases.get_case(session, case_id)
+    return pdf_response(form_pdf(case, settings), case)
+
+
+def _act(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    staff: Caller,
+    case_id: str,
+    action: Callable[[], object],
+    *,
+    done: str,
+) -> Response:
+    """Do one staff action in this request's transaction; on a refusal, the case page says why."""
+    try:
+        action()
+        session.commit()
+        return _see(f"/cases/{case_id}", done=done)
+    except staff_actions.InvalidReason as err:
+        problem, status = REASON_PROBLEMS[err.problem], 422
+    except CesjaError as err:  # the 409 sentence of `workflow.needs`, or what is missing
+        problem, status = f"Nic nie zmieniono. {err.message}", err.http_status
+    except StaleDataError:
+        problem, status = CHANGED_MEANWHILE, 409
+    session.rollback()
+    return _case_refused(request, session, settings, staff, case_id, problem, status)
+
+
+def _case_refused(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    staff: Caller,
+    case_id: str,
+    problem: str,
+    status: int,
+) -> Response:
+    """The case page saying why nothing changed, under the case's own address: htmx would
+    otherwise show the address of the post, which a reload cannot open."""
+    response = _case_page(
+        request, session, settings, staff, case_id, problem=problem, status=status
+    )
+    response.headers["HX-Push-Url"] = f"/cases/{case_id}"
+    return response
+
+
+@router.post("/cases/{case_id}/checks/{check}")
+def decide_check(
+    case_id: str,
+    check: str,
+    request: Request,
+    staff: StaffPost,
+    session: WriteSession,
+    settings: SettingsDep,
+    decision: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    choice = DECISION_OF.get(decision)
+    if choice is None:
+        problem = "Wybierz decyzję: akceptuj albo odrzuć."
+        return _case_refused(request, session, settings, staff, case_id, problem, 422)
+    return _act(
+        request,
+        session,
+        settings,
+        staff,
+        case_id,
+        lambda: staff_actions.decide_check(
+            session,
+            settings,
+            case_id,
+            check,
+            choice,
+            reason,
+            actor=staff.actor,
+        ),
+        done=choice,
+    )
+
+
+@router.post("/cases/{case_id}/reject")
+def reject_case(
+    case_id: str,
+    request: Request,
+    staff: StaffPost,
+    session: WriteSession,
+    settings: SettingsDep,
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    return _act(
+        request,
+        session,
+        settings,
+        staff,
+        case_id,
+        lambda: staff_actions.reject_case(session, settings, case_id, reason, actor=staff.actor),
+        done="case_rejected",
+    )
+
+
+@router.post("/cases/{case_id}/cancel")
+def cancel_case(
+    case_id: str,
+    request: Request,
+    staff: StaffPost,
+    session: WriteSession,
+    settings: SettingsDep,
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    return _act(
+        request,
+        session,
+        settings,
+        staff,
+        case_id,
+        lambda: staff_actions.cancel_case(session, settings, case_id, reason, actor=staff.actor),
+        done="case_cancelled",
+    )
+
+
+# --- what was received but counts for no case -------------------------------------------------
+
+
+@router.get("/unmatched", response_class=HTMLResponse)
+def unmatched(
+    request: Request,
+    staff: StaffPage,
+    session: SessionDep,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    loose = review.loose_pages(session, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    return _page(
+        request,
+        "office_unmatched.html",
+        {
+            "section": "unmatched",
+            "loose": loose,
+            "page": page,
+            "newer": page - 1 if page > 1 else None,
+            "older": page + 1 if page * PAGE_SIZE < loose.count else None,
+        },
+        staff=staff,
+    )
+
+
+@router.get("/scans/{scan_id}/file")
+def scan_file(
+    scan_id: str, staff: StaffImage, session: SessionDep, runtime: RuntimeDep
+) -> Response:
+    """The file as it was received, to download: the one way to see a page nothing was kept of."""
+    scan = session.get(ScanRow, scan_id)
+    if scan is None:
+        raise NotFound(f"no scan {scan_id}")
+    path = runtime.store.path_of(scan.sha256)
+    if not path.is_file():
+        raise NotFound(f"the file of scan {scan_id} is not in the scan store")
+    return FileResponse(
+        path,
+        media_type=scan.media_type,
+        filename=scan.id + (mimetypes.guess_extension(scan.media_type) or ""),
+        content_disposition_type="attachment",
+        headers={**IMAGE_HEADERS, "Content-Security-Policy": "sandbox"},
+    )
+
+
+@router.get("/evidence/{page_id}/{name:path}")
+def evidence(page_id: int, name: str, staff: StaffImage, session: SessionDep) -> Response:
+    png = review.evidence_png(session, page_id, name)
+    if png is None:
+        raise NotFound(f"page {page_id} has no image {name!r}")
+    return Response(png, media_type="image/png", headers=IMAGE_HEADERS)
+
+
+# --- transfer-ready notices -------------------------------------------------------------------
+
+
+@router.get("/webhooks", response_class=HTMLResponse)
+def notices(request: Request, staff: StaffPage, session: SessionDep, status: str = "") -> Response:
+    return _notices_page(request, session, staff, status)
+
+
+def _notices_page(
+    request: Request,
+    session: Session,
+    staff: Caller,
+    status: str,
+    *,
+    problem: str | None = None,
+    code: int = 200,
+) -> HTMLResponse:
+    status = status if status in NOTICE_STATUSES else ""
+    return _page(
+        request,
+        "office_webhooks.html",
+        {
+            "section": "webhooks",
+            "deliveries": review.notices(session, status=status or None),
+            "status": status,
+            "problem": problem,
+        },
+        staff=staff,
+        status=code,
+    )
+
+
+@router.post("/webhooks/{delivery_id}/resend")
+def resend_notice(
+    delivery_id: str,
+    request: Request,
+    staff: StaffPost,
+    session: WriteSession,
+    runtime: RuntimeDep,
+) -> Response:
+    try:
+        staff_actions.resend_notice(session, runtime, delivery_id, actor=staff.actor)
+    except CesjaError as err:
+        session.rollback()
+        refused = _notices_page(
+            request,
+            session,
+            staff,
+            "",
+            problem=f"Nic nie zmieniono. {err.message}",
+            code=err.http_status,
+        )
+        refused.headers["HX-Push-Url"] = "/webhooks"
+        return refused
+    return _see("/webhooks", done="resent")

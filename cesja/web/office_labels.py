@@ -1,0 +1,190 @@
+"""Polish words for the back office: states, outcomes, fields, audit events and who did them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from cesja.web.templating import CHECK_LABELS
+
+OFFICE_TZ = ZoneInfo("Europe/Warsaw")
+
+STATES = {
+    "awaiting_documents": "czeka na dokumenty",
+    "in_review": "do weryfikacji",
+    "transfer_ready": "gotowa do cesji",
+    "completed": "cesja wykonana",
+    "rejected": "odrzucona",
+    "cancelled": "anulowana",
+    "expired": "termin minął",
+}
+CHECK_STATUSES = {
+    "pending": "oczekuje",
+    "passed": "spełnione",
+    "failed": "niespełnione",
+    "accepted": "zaakceptowane",
+}
+PARTIES = {"current_registrant": "obecny abonent", "new_registrant": "nowy abonent"}
+OUTCOMES = {
+    "matched": "przypisana do sprawy",
+    "unmatched": "nie rozpoznano",
+    "blank": "pusta kartka",
+    "stale_version": "nieaktualna wersja formularza",
+    "invalid_code": "nieprawidłowy kod QR",
+}
+CHANNELS = {"post": "poczta", "fax": "faks", "email": "e-mail", "upload": "przesłany plik"}
+ROUTED_BY = {"qr": "kod QR", "case_number": "numer sprawy (kod nieczytelny)"}
+VERDICTS = {"match": "zgodne", "mismatch": "NIEZGODNE", "empty": "puste"}
+SCAN_STATUSES = {
+    "queued": "w kolejce",
+    "processing": "w trakcie",
+    "done": "odczytany",
+    "failed": "nie do odczytania",
+}
+NOTICE_STATUSES = {
+    "pending": "w kolejce do wysłania",
+    "delivered": "dostarczone",
+    "gone": "odbiorca odmówił (410)",
+    "dead": "niedostarczone",
+    "withdrawn": "wycofane",
+}
+FIELDS = {
+    "domains": "domeny",
+    "case_number": "numer sprawy",
+    "name": "nazwa / imię i nazwisko",
+    "regon": "REGON",
+    "krs": "KRS",
+    "representatives": "reprezentanci",
+    "street": "ulica",
+    "postal_city": "kod i miejscowość",
+    "email": "e-mail",
+    "phone": "telefon",
+}
+EVENTS = {
+    "case_created": "sprawa założona",
+    "form_reissued": "formularz wydany ponownie",
+    "page_read": "strona odczytana",
+    "state_changed": "zmiana stanu",
+    "check_decided": "decyzja pracownika",
+    "deadline_reminder": "przypomnienie o terminie",
+    "webhook_scheduled": "powiadomienie zaplanowane",
+    "webhook_skipped": "powiadomienie pominięte",
+    "webhook_delivered": "powiadomienie dostarczone",
+    "webhook_gone": "powiadomienie odrzucone",
+    "webhook_dead": "powiadomienie niedostarczone",
+    "webhook_withdrawn": "powiadomienie wycofane",
+    "webhook_resent": "powiadomienie wysłane ponownie",
+}
+DECISIONS = {"accept": "akceptacja", "reject": "odrzucenie"}
+SYSTEM_ACTORS = {
+    "system:reader": "system (odczyt skanów)",
+    "system:webhooks": "system (powiadomienia)",
+    "system:deadlines": "system (terminy)",
+}
+ROLES = {"staff": "pracownik", "registrar": "rejestrator", "intake": "przyjmowanie skanów"}
+
+
+def field_label(short: str, kind: str | None) -> str:
+    """A printed field's name; the identity number is a PESEL for a person, a NIP for a firm."""
+    if short == "id_number":
+        return {"person": "PESEL", "company": "NIP"}.get(kind or "", "PESEL / NIP")
+    return FIELDS.get(short, short)
+
+
+def check_label(name: str) -> str:
+    party, _, short = name.partition(".")
+    return f"{PARTIES.get(party, party)}: {CHECK_LABELS.get(short, short)}"
+
+
+def actor_label(actor: str) -> str:
+    if actor in SYSTEM_ACTORS:
+        return SYSTEM_ACTORS[actor]
+    role, _, fingerprint = actor.partition(":")
+    return f"{ROLES.get(role, role)} {fingerprint}".strip()
+
+
+def local_time(value: datetime | None) -> str:
+    return value.astimezone(OFFICE_TZ).strftime("%d.%m.%Y %H:%M:%S") if value else ""
+
+
+def _change(data: Mapping[str, Any], labels: Mapping[str, str] | None = None) -> str:
+    before, after = data.get("before"), data.get("after")
+    if labels is not None:
+        before, after = labels.get(str(before), before), labels.get(str(after), after)
+    return f"{before} → {after}"
+
+
+def _yes_no(value: object) -> str:
+    return {True: "tak", False: "nie", None: "—"}.get(value, str(value))  # type: ignore[call-overload]
+
+
+def event_summary(type_: str, data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """What an audit event says, as label/value lines a person reads at a glance."""
+    lines: list[tuple[str, str]] = []
+    if type_ == "state_changed":
+        lines.append(("stan", _change(data, STATES)))
+    elif type_ == "check_decided":
+        lines += [
+            ("sprawdzenie", check_label(str(data.get("check")))),
+            ("decyzja", DECISIONS.get(str(data.get("decision")), str(data.get("decision")))),
+            ("status", _change(data, CHECK_STATUSES)),
+            ("wersja formularza", str(data.get("form_version"))),
+        ]
+    elif type_ == "page_read":
+        lines += [
+            ("skan", f"{data.get('scan_id')}, strona {int(data.get('page_index') or 0) + 1}"),
+            ("kanał", CHANNELS.get(str(data.get("channel")), str(data.get("channel")))),
+            ("strona", PARTIES.get(str(data.get("party")), str(data.get("party")))),
+            ("wynik", OUTCOMES.get(str(data.get("outcome")), str(data.get("outcome")))),
+            ("podpis", _yes_no(data.get("signature_present"))),
+        ]
+        if data.get("stamp_present") is not None:
+            lines.append(("pieczęć", _yes_no(data.get("stamp_present"))))
+        if data.get("mismatched_fields"):
+            lines.append(("niezgodne pola", ", ".join(data["mismatched_fields"])))
+        if data.get("altered_fields"):
+            lines.append(("odręczne zmiany", ", ".join(data["altered_fields"])))
+    elif type_ == "case_created":
+        lines.append(("termin", str(data.get("deadline", ""))[:10]))
+    elif type_ == "form_reissued":
+        before, after = data.get("before") or {}, data.get("after") or {}
+        lines.append(("wersja", f"{before.get('form_version')} → {after.get('form_version')}"))
+    elif type_ == "deadline_reminder":
+        lines.append(
+            ("otwarte sprawdzenia", ", ".join(map(check_label, data.get("open_checks", []))))
+        )
+    elif type_.startswith("webhook_"):
+        if "webhook_id" in data:
+            lines.append(("powiadomienie", str(data["webhook_id"])))
+        if "before" in data:
+            lines.append(("status", _change(data, NOTICE_STATUSES)))
+        for key, label in (("attempts", "próby"), ("status_code", "odpowiedź"), ("error", "błąd")):
+            if data.get(key) is not None:
+                lines.append((label, str(data[key])))
+    else:
+        lines += [(key, str(value)) for key, value in data.items()]
+    if data.get("reason"):
+        lines.append(("powód", str(data["reason"])))
+    return lines
+
+
+GLOBALS = {
+    "office_states": STATES,
+    "office_check_statuses": CHECK_STATUSES,
+    "office_parties": PARTIES,
+    "outcomes": OUTCOMES,
+    "channels": CHANNELS,
+    "routed_by": ROUTED_BY,
+    "verdicts": VERDICTS,
+    "scan_statuses": SCAN_STATUSES,
+    "notice_statuses": NOTICE_STATUSES,
+    "event_labels": EVENTS,
+    "decision_labels": DECISIONS,
+    "field_label": field_label,
+    "check_label": check_label,
+    "actor_label": actor_label,
+    "local_time": local_time,
+    "event_summary": event_summary,
+}

@@ -1,0 +1,329 @@
+"""What the back-office pages show: the queue, a case under review, loose pages, stuck notices."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy import case as when
+from sqlmodel import Session, col, select
+
+from cesja import audit_log, cases
+from cesja.errors import BadInput
+from cesja.evidence import case_checks, case_evidence
+from cesja.models import (
+    CaseDomainRow,
+    CaseRow,
+    DecisionRow,
+    EventRow,
+    EvidenceRow,
+    FormVersionRow,
+    PageRow,
+    ScanRow,
+    WebhookDeliveryRow,
+)
+from cesja.webhooks import RESENDABLE
+from documents import layout
+from workflow import PARTIES, BrokenLink, Check, best_page, is_final
+
+# The evidence images a page may have (`ocr.reading`): a fixed list, so that no name a
+# browser sends is ever more than a key looked up in this set.
+EVIDENCE_NAMES = frozenset(
+    {
+        "page.png",
+        "party_ink.png",
+        "zone/signing_area.png",
+        "zone/case_number.png",
+        *(f"zone/{name}.png" for name in layout.FIELD_BOXES),
+    }
+)
+
+# Pages that reached no case (or no longer count for one): nothing received may drop from sight.
+UNROUTED_OUTCOMES = ("unmatched", "invalid_code", "blank", "stale_version")
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    case: CaseRow
+    failed: list[Check]
+    open: list[Check]  # pending, or passed only provisionally
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    rows: list[QueueRow]
+    count: int
+
+
+def work_queue(
+    session: Session,
+    *,
+    require_original: bool,
+    state: str | None,
+    search: str | None,
+    limit: int,
+    offset: int,
+) -> QueuePage:
+    """Cases that need a person first (longest waiting on top), then the rest, newest first."""
+    stmt = select(CaseRow)
+    if state:
+        stmt = stmt.where(CaseRow.state == state)
+    if search and search.strip():
+        stmt = stmt.where(_matching(search.strip()))
+    count = session.exec(select(func.count()).select_from(stmt.subquery())).one()
+    in_review = col(CaseRow.state) == "in_review"
+    rows = session.exec(
+        stmt.order_by(
+            when((in_review, 0), else_=1),
+            when((in_review, CaseRow.updated_at), else_=None),
+            col(CaseRow.created_at).desc(),
+        )
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    queue = []
+    for case in rows:
+        checks = (
+            []
+            if is_final(case.state)
+            else case_checks(session, case, require_original=require_original)
+        )
+        queue.append(
+            QueueRow(
+                case=case,
+                failed=[c for c in checks if c.status == "failed"],
+                open=[c for c in checks if c.status == "pending" or c.provisional],
+            )
+        )
+    return QueuePage(queue, count)
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _matching(search: str) -> ColumnElement[bool]:
+    """A case whose id, external reference or one of whose domains contains the text."""
+    try:
+        domain = cases.lookup_domain(search)  # xn--… typed or pasted: stored as Unicode
+    except BadInput:
+        domain = search.lower()
+    return or_(
+        col(CaseRow.id).ilike(_like(search), escape="\\"),
+        col(CaseRow.external_ref).ilike(_like(search), escape="\\"),
+        col(CaseRow.id).in_(
+            select(CaseDomainRow.case_id).where(
+                col(CaseDomainRow.domain).like(_like(domain), escape="\\")
+            )
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class FieldView:
+    name: str
+    party: str | None  # None for the domains and the case number
+    short: str  # the field within its party, e.g. "email"
+    expected: str
+    read: str
+    verdict: str
+    confidence: float | None
+    zone: str | None  # the evidence name of its crop, when kept
+
+
+@dataclass(frozen=True)
+class PageView:
+    page: PageRow
+    scan: ScanRow
+    counts: bool  # a matched page of the case's current form version
+    used_for_checks: bool  # the party's best page, the one its checks were read from
+    kinds: dict[str, str]  # party → person/company, as that page's form version printed them
+    fields: list[FieldView]
+    images: frozenset[str]
+
+    @property
+    def reading(self) -> dict[str, Any]:
+        return self.page.reading
+
+
+@dataclass(frozen=True)
+class CheckView:
+    check: Check
+    party: str
+    short: str
+    decisions: list[DecisionRow]  # staff decisions on it for the current version, oldest first
+
+
+@dataclass(frozen=True)
+class CaseReview:
+    case: CaseRow
+    checks: list[CheckView]
+    current_pages: list[PageView]
+    older_pages: list[PageView]
+    events: list[EventRow]
+    broken: BrokenLink | None
+    open: bool  # checks can still be decided, the case rejected or cancelled
+
+
+def case_review(session: Session, case: CaseRow, *, require_original: bool) -> CaseReview:
+    checks = case_checks(session, case, require_original=require_original)
+    decisions: dict[str, list[DecisionRow]] = defaultdict(list)
+    for d in session.exec(
+        select(DecisionRow)
+        .where(DecisionRow.case_id == case.id)
+        .where(DecisionRow.form_version == case.form_version)
+        .order_by(col(DecisionRow.at), col(DecisionRow.id))
+    ):
+        decisions[d.check_name].append(d)
+    views = []
+    for check in checks:
+        party, _, short = check.name.partition(".")
+        views.append(CheckView(check, party, short, decisions.get(check.name, [])))
+    pages = _pages_of(session, case, require_original=require_original)
+    events = audit_log.events(session, case.id)
+    return CaseReview(
+        case=case,
+        checks=views,
+        current_pages=[p for p in pages if p.counts],
+        older_pages=[p for p in pages if not p.counts],
+        events=events,
+        broken=audit_log.verify_case(session, case.id),
+        open=not is_final(case.state),
+    )
+
+
+def _pages_of(session: Session, case: CaseRow, *, require_original: bool) -> list[PageView]:
+    rows = session.exec(
+        select(PageRow, ScanRow)
+        .join(ScanRow, PageRow.scan_id == ScanRow.id)  # type: ignore[arg-type]
+        .where(PageRow.case_id == case.id)
+        .order_by(col(ScanRow.received_at).desc(), col(PageRow.index))
+    ).all()
+    kinds_of = {
+        v.version: {str(p): str(v.data[p]["kind"]) for p in PARTIES}
+        for v in session.exec(select(FormVersionRow).where(FormVersionRow.case_id == case.id))
+    }
+    best = _best_pages(session, case, require_original=require_original)
+    images = evidence_names(session, [page.id for page, _ in rows if page.id is not None])
+    views = []
+    for page, scan in rows:
+        counts = page.outcome == "matched" and page.form_version == case.form_version
+        views.append(
+            PageView(
+                page=page,
+                scan=scan,
+                counts=counts,
+                used_for_checks=counts and (scan.id, page.index) in best,
+                kinds=kinds_of.get(page.form_version or 0, {}),
+                fields=_fields(page),
+                images=images.get(page.id or 0, frozenset()),
+            )
+        )
+    return views
+
+
+def _best_pages(session: Session, case: CaseRow, *, require_original: bool) -> set[tuple[str, int]]:
+    evidence = case_evidence(session, case)
+    chosen = set()
+    for party in PARTIES:
+        page = best_page(
+            [e for e in evidence if e.party == party],
+            kind=getattr(case, party)["kind"],
+            require_original=require_original,
+        )
+        if page is not None:
+            chosen.add((page.scan_id, page.page_index))
+    return chosen
+
+
+def _fields(page: PageRow) -> list[FieldView]:
+    fields: dict[str, dict[str, Any]] = page.reading.get("fields") or {}
+    views = []
+    for name, f in fields.items():
+        party, dot, short = name.partition(".")
+        views.append(
+            FieldView(
+                name=name,
+                party=party if dot else None,
+                short=short if dot else name,
+                expected=str(f.get("expected") or ""),
+                read=str(f.get("read") or ""),
+                verdict=str(f.get("verdict") or ""),
+                confidence=f.get("confidence"),
+                zone=f"zone/{name}.png",
+            )
+        )
+    return views
+
+
+def evidence_names(session: Session, page_ids: list[int]) -> dict[int, frozenset[str]]:
+    """Which images each page has, without loading the images."""
+    if not page_ids:
+        return {}
+    found: dict[int, set[str]] = defaultdict(set)
+    for page_id, name in session.exec(
+        select(EvidenceRow.page_id, EvidenceRow.name).where(col(EvidenceRow.page_id).in_(page_ids))
+    ):
+        found[page_id].add(name)
+    return {page_id: frozenset(names) for page_id, names in found.items()}
+
+
+def evidence_png(session: Session, page_id: int, name: str) -> bytes | None:
+    if name not in EVIDENCE_NAMES:
+        return None
+    row = session.get(EvidenceRow, (page_id, name))
+    return row.png if row is not None else None
+
+
+@dataclass(frozen=True)
+class LoosePage:
+    page: PageRow
+    scan: ScanRow
+    images: frozenset[str]
+
+
+@dataclass(frozen=True)
+class LoosePages:
+    pages: list[LoosePage]
+    count: int
+    failed_scans: list[ScanRow] = field(default_factory=list)
+
+
+def loose_pages(session: Session, *, limit: int, offset: int) -> LoosePages:
+    """Pages that count for no case, newest first, and files that could not be read at all."""
+    stmt = (
+        select(PageRow, ScanRow)
+        .join(ScanRow, PageRow.scan_id == ScanRow.id)  # type: ignore[arg-type]
+        .where(col(PageRow.outcome).in_(UNROUTED_OUTCOMES))
+    )
+    count = session.exec(select(func.count()).select_from(stmt.subquery())).one()
+    rows = session.exec(
+        stmt.order_by(col(ScanRow.received_at).desc(), col(ScanRow.id), col(PageRow.index))
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    images = evidence_names(session, [page.id for page, _ in rows if page.id is not None])
+    failed = session.exec(
+        select(ScanRow).where(ScanRow.status == "failed").order_by(col(ScanRow.received_at).desc())
+    ).all()
+    return LoosePages(
+        pages=[LoosePage(page, scan, images.get(page.id or 0, frozenset())) for page, scan in rows],
+        count=count,
+        failed_scans=list(failed),
+    )
+
+
+def notices(session: Session, *, status: str | None) -> list[WebhookDeliveryRow]:
+    """Transfer-ready notices: by default those only a person can move (dead or gone)."""
+    statuses = (status,) if status else RESENDABLE
+    return list(
+        session.exec(
+            select(WebhookDeliveryRow)
+            .where(col(WebhookDeliveryRow.status).in_(statuses))
+            .order_by(col(WebhookDeliveryRow.created_at).desc())
+            .limit(500)
+        )
+    )

@@ -1,0 +1,268 @@
+"""Who gets into the back office: staff sign in with their key and hold a signed cookie; no page,
+image or post works without it, with another role's key, or from another site."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from cesja.config import Settings
+from cesja.models import EvidenceRow, PageRow, ScanRow, utcnow
+from cesja.web.staff_session import COOKIE, _mac
+from tests.cesja.flow import case_in, create_case, event_types, runtime_of
+from tests.cesja.web.conftest import ORIGIN, sign_in
+from tests.conftest import REGISTRAR, STAFF
+
+PAGES = ["/", "/cases/{case}", "/cases/{case}/form.pdf", "/unmatched", "/webhooks"]
+FILES = ["/evidence/{page}/page.png", "/scans/{scan}/file"]
+POSTS: list[tuple[str, dict[str, str]]] = [
+    (
+        "/cases/{case}/checks/new_registrant.signature_present",
+        {"decision": "accept", "reason": "x"},
+    ),
+    ("/cases/{case}/reject", {"reason": "x"}),
+    ("/cases/{case}/cancel", {"reason": "x"}),
+    ("/webhooks/WH-NONE/resend", {}),
+]
+
+
+def _stored_page(client: TestClient) -> tuple[int, str]:
+    """A scan with one page and its image in the database, as the reader stores them."""
+    with Session(runtime_of(client).engine) as session:
+        scan = ScanRow(
+            id="SC-TEST",
+            sha256="0" * 64,
+            channel="fax",
+            media_type="image/png",
+            size=1,
+            received_at=utcnow(),
+        )
+        page = PageRow(
+            scan_id=scan.id,
+            index=0,
+            outcome="unmatched",
+            reading={},
+            created_at=utcnow(),
+        )
+        session.add(scan)
+        session.flush()
+        session.add(page)
+        session.flush()
+        assert page.id is not None
+        session.add(EvidenceRow(page_id=page.id, name="page.png", png=b"\x89PNG"))
+        session.commit()
+        return page.id, scan.id
+
+
+def _urls(templates: list[str], case: str, page: int = 1, scan: str = "SC-TEST") -> list[str]:
+    return [t.format(case=case, page=page, scan=scan) for t in templates]
+
+
+def test_staff_sign_in_with_their_key_and_the_cookie_never_holds_it(client: TestClient) -> None:
+    """GIVEN the sign-in form
+    WHEN staff send their key
+    THEN they are sent to the queue with an HttpOnly, SameSite=Strict cookie that names their
+    role and key fingerprint (as the API's audit trail does), never the key itself.
+    """
+    form = client.get("/sign-in")
+    assert form.status_code == 200
+    assert 'type="password"' in form.text
+
+    answer = sign_in(client)
+
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/"
+    cookie = answer.headers["set-cookie"]
+    assert cookie.startswith(f"{COOKIE}=staff:")
+    assert "httponly" in cookie.lower()
+    assert "samesite=strict" in cookie.lower()
+    assert "dev-staff" not in cookie
+    assert client.get("/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("key", "status", "message"),
+    [
+        ("not-a-key", 401, "Nieprawidłowy klucz"),
+        ("dev-registrar", 403, "nie należy do pracownika"),
+        ("dev-intake", 403, "nie należy do pracownika"),
+    ],
+)
+def test_a_wrong_or_non_staff_key_is_told_so_and_gets_no_cookie(
+    client: TestClient, key: str, status: int, message: str
+) -> None:
+    """GIVEN the sign-in form
+    WHEN someone sends an unknown key, or the key of the registrar or the fax gateway
+    THEN the form comes back saying why, and no session cookie is set.
+    """
+    answer = sign_in(client, key)
+
+    assert answer.status_code == status
+    assert message in answer.text
+    assert "set-cookie" not in answer.headers
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_nothing_opens_without_the_staff_cookie(client: TestClient) -> None:
+    """GIVEN a case and a stored page image, and a caller who is not signed in (with or
+    without a registrar's or even the staff API key as a bearer token)
+    WHEN it asks for any back-office page, image or file
+    THEN pages send it to sign in (and back afterwards), images and files answer 401.
+    """
+    case = create_case(client)["id"]
+    page_id, _ = _stored_page(client)
+    for headers in ({}, REGISTRAR, STAFF):
+        for url in _urls(PAGES, case, page_id):
+            answer = client.get(url, headers=headers, follow_redirects=False)
+            assert answer.status_code == 303, url
+            assert answer.headers["location"].startswith("/sign-in"), url
+        for url in _urls(FILES, case, page_id):
+            assert client.get(url, headers=headers).status_code == 401, url
+
+    back = client.get(f"/cases/{case}", follow_redirects=False).headers["location"]
+    assert back == f"/sign-in?next=/cases/{case}"
+
+
+def test_a_cookie_signed_for_another_role_or_tampered_with_is_refused(
+    client: TestClient,
+) -> None:
+    """GIVEN cookies made with the service's own secret for a registrar, an expired staff
+    cookie, and a staff cookie whose name was changed after signing
+    WHEN each is sent to the queue
+    THEN each is sent to sign in: only a staff cookie, intact and in time, opens the UI.
+    """
+    settings = Settings()
+    secret = settings.secret
+    signed = sign_in(client).cookies[COOKIE]
+    actor, expires, mac = signed.split("|")
+
+    def signed_as(payload: str) -> str:
+        return f"{payload}|{_mac(secret, payload)}"
+
+    forged = {
+        "registrar": signed_as(f"registrar:abcd1234|{expires}"),
+        "expired": signed_as(f"{actor}|1"),
+        "renamed": f"staff:00000000|{expires}|{mac}",
+    }
+    for name, value in forged.items():
+        client.cookies.set(COOKIE, value)
+        answer = client.get("/", follow_redirects=False)
+        assert answer.status_code == 303, name
+
+
+def test_a_removed_key_ends_its_sessions(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GIVEN staff signed in with a key
+    WHEN the service restarts with that key no longer in CESJA_API_KEYS
+    THEN their cookie no longer opens the back office.
+    """
+    from cesja.app import create_app
+
+    monkeypatch.setenv("CESJA_API_KEYS", "staff:old-staff-key-1234,registrar:r-key-1234")
+    with TestClient(create_app()) as before:
+        assert sign_in(before, "old-staff-key-1234").status_code == 303
+        cookie = before.cookies[COOKIE]
+        assert before.get("/").status_code == 200
+
+    monkeypatch.setenv("CESJA_API_KEYS", "staff:new-staff-key-5678,registrar:r-key-1234")
+    with TestClient(create_app()) as after:
+        after.cookies.set(COOKIE, cookie)
+        assert after.get("/", follow_redirects=False).status_code == 303
+
+
+def test_signing_out_ends_the_session(staff: TestClient) -> None:
+    """GIVEN staff signed in
+    WHEN they sign out
+    THEN the cookie is cleared, the sign-in form says so, and the queue needs a sign-in again.
+    """
+    answer = staff.post("/sign-out", headers=ORIGIN, follow_redirects=False)
+
+    assert answer.status_code == 303
+    assert COOKIE not in staff.cookies
+    assert "Wylogowano" in staff.get(answer.headers["location"]).text
+    assert staff.get("/", follow_redirects=False).status_code == 303
+
+
+@pytest.mark.parametrize(("path", "form"), POSTS)
+def test_a_post_from_another_site_is_refused_and_changes_nothing(
+    staff: TestClient, path: str, form: dict[str, str]
+) -> None:
+    """GIVEN signed-in staff and a case
+    WHEN a form is posted to a back-office action from another origin (or a cross-site
+    request without Origin), or without the cookie
+    THEN the first two are refused with 403, the last is sent to sign in, and the case and
+    its audit trail are as they were.
+    """
+    case = create_case(staff)["id"]
+    url = path.format(case=case)
+    trail = event_types(staff, case)
+
+    other_site = staff.post(url, data=form, headers={"Origin": "https://evil.example"})
+    cross_site = staff.post(url, data=form, headers={"Sec-Fetch-Site": "cross-site"})
+    cookie = staff.cookies[COOKIE]
+    staff.cookies.clear()
+    signed_out = staff.post(url, data=form, headers=ORIGIN, follow_redirects=False)
+    staff.cookies.set(COOKIE, cookie)
+
+    assert other_site.status_code == 403
+    assert "nie został wysłany z tej strony" in other_site.text
+    assert cross_site.status_code == 403
+    assert signed_out.status_code == 303
+    assert signed_out.headers["location"].startswith("/sign-in")
+    assert event_types(staff, case) == trail
+    assert staff.get(f"/api/v1/cases/{case}", headers=STAFF).json()["state"] == "awaiting_documents"
+
+
+def test_sign_in_and_sign_out_posts_must_come_from_our_pages(client: TestClient) -> None:
+    """GIVEN another site that posts the sign-in form (login CSRF) or the sign-out form
+    WHEN the service receives them
+    THEN both are refused and no cookie is set.
+    """
+    evil = {"Origin": "https://evil.example"}
+    signed = client.post("/sign-in", data={"key": "dev-staff"}, headers=evil)
+    out = client.post("/sign-out", headers=evil)
+
+    assert signed.status_code == 403
+    assert "set-cookie" not in signed.headers
+    assert out.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("next_", "lands_on"),
+    [
+        ("/cases/CS-0000-0000", "/cases/CS-0000-0000"),
+        ("//evil.example/phish", "/"),
+        ("https://evil.example/", "/"),
+        ("/\\evil.example", "/"),
+        ("/api/v1/cases", "/"),
+    ],
+)
+def test_after_signing_in_only_our_own_pages_are_next(
+    client: TestClient, next_: str, lands_on: str
+) -> None:
+    """GIVEN a sign-in link carrying where to go next
+    WHEN staff sign in
+    THEN they land there only if it is a back-office page of ours, else on the queue.
+    """
+    answer = client.post(
+        "/sign-in",
+        data={"key": "dev-staff", "next": next_},
+        headers=ORIGIN,
+        follow_redirects=False,
+    )
+    assert answer.headers["location"] == lands_on
+
+
+def test_pages_are_never_cached_or_framed(staff: TestClient) -> None:
+    """GIVEN signed-in staff
+    WHEN they open a page
+    THEN it forbids caching and framing and allows scripts only from the service itself.
+    """
+    case = case_in(staff, "in_review")["id"]
+    answer = staff.get(f"/cases/{case}")
+    assert answer.headers["cache-control"] == "private, no-store"
+    assert answer.headers["x-frame-options"] == "DENY"
+    assert re.search(r"script-src 'self'(;|$)", answer.headers["content-security-policy"])

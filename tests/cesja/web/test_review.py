@@ -1,0 +1,314 @@
+"""What the back-office pages show: the queue in the order a person works it, a case with its
+scans beside the expected values, pages that count for no case, and an audit trail that says
+whether it can be trusted."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+import idna
+import numpy as np
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlmodel import Session
+
+from cesja.models import EvidenceRow, PageRow, ScanRow, utcnow
+from documents.simulate import foreign_page, to_png
+from tests.cesja.flow import add_page, case_in, create_case, runtime_of
+from tests.cesja.web.seed import case_with_page, scanned_page, send_scan
+from tests.conftest import CASE_BODY, REGISTRAR
+
+CASE_LINK = re.compile(r'<a href="/cases/(CS-[0-9A-Z-]+)"><strong>')
+
+
+def queue_ids(staff: TestClient, query: str = "") -> list[str]:
+    answer = staff.get(f"/{query}")
+    assert answer.status_code == 200, answer.text
+    return CASE_LINK.findall(answer.text)
+
+
+def body_with(**changes: Any) -> dict[str, Any]:
+    return {**CASE_BODY, **changes}
+
+
+def test_the_queue_shows_cases_that_need_a_person_first(staff: TestClient) -> None:
+    """GIVEN a case waiting for documents, two in review (the first waiting longer) and a
+    cancelled one
+    WHEN staff open the queue
+    THEN the two in review come first, longest waiting on top, each saying which check failed;
+    the others follow, newest first.
+    """
+    waiting = create_case(staff)["id"]
+    long_in_review = case_in(staff, "in_review")["id"]
+    cancelled = case_in(staff, "cancelled")["id"]
+    just_in_review = case_in(staff, "in_review")["id"]
+
+    assert queue_ids(staff) == [long_in_review, just_in_review, cancelled, waiting]
+    page = staff.get("/").text
+    row = page[page.index(long_in_review) : page.index(just_in_review)]
+    assert "do weryfikacji" in row
+    assert "obecny abonent: podpis" in row
+
+
+def test_the_queue_filters_by_state_and_finds_a_case_by_domain_reference_or_number(
+    staff: TestClient,
+) -> None:
+    """GIVEN two cases with different domains and registrar references, one of them in review
+    WHEN staff filter by state, or search by a domain (as typed in Unicode, in its xn-- form,
+    or a part of it), by the registrar's reference, or by a part of the case number
+    THEN only the matching case is listed.
+    """
+    turtle = case_in(staff, "in_review")["id"]
+    other = create_case(staff, body_with(domains=["przyklad.com.pl"], external_ref="REG-77"))["id"]
+
+    assert queue_ids(staff, "?state=in_review") == [turtle]
+    assert queue_ids(staff, "?state=awaiting_documents") == [other]
+    assert queue_ids(staff, "?q=żółw.pl") == [turtle]
+    assert queue_ids(staff, "?q=" + idna.encode("żółw.pl", uts46=True).decode()) == [turtle]
+    assert queue_ids(staff, "?q=przyklad") == [other]
+    assert queue_ids(staff, "?q=reg-77") == [other]
+    assert queue_ids(staff, f"?q={other[3:7].lower()}") == [other]
+    assert queue_ids(staff, "?q=100%25") == []
+    assert "Brak spraw spełniających warunki" in staff.get("/?q=nic-takiego").text
+
+
+def test_a_case_shows_what_was_expected_and_what_was_read_beside_the_scan(
+    staff: TestClient,
+) -> None:
+    """GIVEN a case whose new registrant's page came by fax, printed by the simulator and left
+    unsigned, and read by the workers
+    WHEN staff open the case
+    THEN they see the failed signature check, the aligned page, each printed field's expected
+    and read value with its verdict and crop, the signing area with "no signature", and
+    every image the page links to opens.
+    """
+    case = case_with_page(staff, runtime_of(staff), "fraud-missing-signature")
+    assert case["state"] == "in_review"
+
+    page = staff.get(f"/cases/{case['id']}").text
+
+    check = page[page.index('data-check="new_registrant.signature_present"') :]
+    assert "niespełnione" in check[: check.index("</tr>")]
+    assert "Nowy abonent" in page and "faks od +48 22 555 01 02" in page
+    assert "sprawdzenia liczone z tej strony" in page
+    name_row = re.search(
+        r'<tr class="verdict-(\w+)">(?:(?!</tr>).)*?nazwa / imię i nazwisko'
+        r"(?:(?!</tr>).)*?Żółkiewska(?:(?!</tr>).)*?</tr>",
+        page,
+        re.S,
+    )
+    assert name_row is not None
+    assert name_row.group(0).count("Małgorzata Żółkiewska-Ćwik") >= 1
+    assert "PESEL" in page and "92110804566" in page
+    signing = page[page.index("Podpis i pieczęć") :]
+    assert "BRAK" in signing[: signing.index("</table>")]
+    images = set(re.findall(r'src="(/evidence/\d+/[^"]+)"', page))
+    assert {"page.png", "zone/signing_area.png", "zone/new_registrant.name.png"} <= {
+        i.split("/", 3)[3] for i in images
+    }
+    for url in images:
+        answer = staff.get(html.unescape(url))
+        assert answer.status_code == 200, url
+        assert answer.headers["content-type"] == "image/png"
+        assert answer.headers["cache-control"] == "private, no-store"
+        assert answer.content.startswith(b"\x89PNG")
+
+
+def test_a_mismatched_value_is_highlighted_and_never_rendered_as_markup(
+    staff: TestClient,
+) -> None:
+    """GIVEN a page whose new registrant's name was read as something else, markup included
+    WHEN staff open the case
+    THEN that field's row is marked as a mismatch with both values side by side, and what was
+    read is shown as text, not run as HTML.
+    """
+    case = create_case(staff)["id"]
+    fields = {
+        "new_registrant.name": {
+            "expected": "Małgorzata Żółkiewska-Ćwik",
+            "read": "<script>alert(1)</script> Kowalska",
+            "verdict": "mismatch",
+            "confidence": 61.0,
+        },
+        "new_registrant.email": {
+            "expected": "m.zolkiewska@example.com",
+            "read": "m.zolkiewska@example.com",
+            "verdict": "match",
+            "confidence": 93.0,
+        },
+    }
+    add_page(runtime_of(staff), case, "new_registrant", fields=fields, fields_match=False)
+
+    page = staff.get(f"/cases/{case}").text
+
+    row = re.search(r'<tr class="verdict-mismatch">.*?</tr>', page, re.S)
+    assert row is not None
+    assert "Małgorzata Żółkiewska-Ćwik" in row.group(0)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; Kowalska" in row.group(0)
+    assert "NIEZGODNE" in row.group(0)
+    assert "<script>alert(1)</script>" not in page
+    assert "Niezgodne pola: 1" in page
+
+
+def test_pages_of_an_older_form_version_are_shown_as_no_longer_counting(
+    staff: TestClient,
+) -> None:
+    """GIVEN a case with a page of form version 1, then reissued with a corrected e-mail
+    WHEN staff open the case
+    THEN that page is still shown, apart, marked as not counting because version 2 applies,
+    and no page of version 2 is listed yet.
+    """
+    case = create_case(staff)["id"]
+    add_page(runtime_of(staff), case, "new_registrant")
+    new_registrant = {**CASE_BODY["new_registrant"], "email": "malgorzata@example.com"}
+    answer = staff.post(
+        f"/api/v1/cases/{case}/reissue",
+        json={"new_registrant": new_registrant},
+        headers=REGISTRAR,
+    )
+    assert answer.status_code == 200, answer.text
+
+    page = staff.get(f"/cases/{case}").text
+
+    assert "Nie otrzymano jeszcze żadnej strony formularza w wersji 2" in page
+    older = page[page.index("Strony, które już się nie liczą (1)") :]
+    assert "NIE LICZY SIĘ" in older
+    assert "formularz w wersji 1, obowiązuje wersja 2" in older
+    assert "formularz wydany ponownie" in page
+
+
+def test_the_audit_trail_is_shown_oldest_first_and_verified(staff: TestClient) -> None:
+    """GIVEN a case created, read and cancelled
+    WHEN staff open it
+    THEN the trail lists each event oldest first with who did it, and says the chain holds.
+    """
+    case = case_in(staff, "in_review")["id"]
+    staff.post(
+        f"/api/v1/cases/{case}/cancel", json={"reason": "klient zrezygnował"}, headers=REGISTRAR
+    )
+
+    page = staff.get(f"/cases/{case}").text
+
+    trail = page[page.index('id="audit"') :]
+    kinds = re.findall(r'<tr id="event-(\d+)" class="event-(\w+)', trail)
+    assert kinds == [
+        ("1", "case_created"),
+        ("2", "page_read"),
+        ("3", "state_changed"),
+        ("4", "state_changed"),
+    ]
+    assert "rejestrator" in trail and "system (odczyt skanów)" in trail
+    assert "klient zrezygnował" in trail
+    assert "Łańcuch zdarzeń nienaruszony: 4 zdarzeń" in trail
+    assert "naruszony." not in trail
+
+
+def test_a_tampered_audit_trail_is_shown_loudly_from_the_first_broken_event(
+    staff: TestClient,
+) -> None:
+    """GIVEN a cancelled case whose cancellation reason was rewritten in the database
+    WHEN staff open it
+    THEN the page warns that the trail was tampered with from that event on, says what is
+    wrong there, and marks that event and every later one.
+    """
+    case = case_in(staff, "cancelled")["id"]
+    with runtime_of(staff).engine.begin() as conn:
+        conn.execute(
+            text("UPDATE events SET data = :data WHERE case_id = :case AND seq = 2"),
+            {
+                "data": '{"event": "cancel", "before": "awaiting_documents", '
+                '"after": "cancelled", "reason": "inny powód"}',
+                "case": case,
+            },
+        )
+
+    page = staff.get(f"/cases/{case}").text
+
+    assert "UWAGA: zapis historii tej sprawy został naruszony." in page
+    assert "od zdarzenia nr 2: its content" in page
+    assert re.search(r'<tr id="event-2" class="event-state_changed broken">', page)
+    assert re.search(r'<tr id="event-1" class="event-case_created">', page)
+    assert "Łańcuch zdarzeń nienaruszony" not in page
+
+
+def test_evidence_is_served_only_under_the_names_the_reader_keeps(staff: TestClient) -> None:
+    """GIVEN a stored page with its aligned image, a zone crop, and a row under a name the
+    reader never writes
+    WHEN staff ask for each, and for names that try to climb out of the page
+    THEN only the reader's names are served, as private PNGs; the rest are 404.
+    """
+    with Session(runtime_of(staff).engine) as session:
+        scan = ScanRow(
+            id="SC-EVIDENCE",
+            sha256="1" * 64,
+            channel="post",
+            media_type="image/png",
+            size=1,
+            received_at=utcnow(),
+        )
+        session.add(scan)
+        session.flush()
+        page = PageRow(scan_id=scan.id, index=0, outcome="blank", reading={}, created_at=utcnow())
+        session.add(page)
+        session.flush()
+        assert page.id is not None
+        page_id = page.id
+        for name in ("page.png", "zone/new_registrant.name.png", "notes.txt"):
+            session.add(EvidenceRow(page_id=page_id, name=name, png=b"\x89PNG " + name.encode()))
+        session.commit()
+
+    for name in ("page.png", "zone/new_registrant.name.png"):
+        answer = staff.get(f"/evidence/{page_id}/{name}")
+        assert answer.status_code == 200
+        assert answer.content == b"\x89PNG " + name.encode()
+        assert answer.headers["cache-control"] == "private, no-store"
+        assert answer.headers["x-content-type-options"] == "nosniff"
+    for name in ("notes.txt", "zone%2F..%2Fpage.png", "..%2F..%2Fcesja.sqlite3", "zone/nope.png"):
+        assert staff.get(f"/evidence/{page_id}/{name}").status_code == 404, name
+    assert staff.get(f"/evidence/{page_id + 1}/page.png").status_code == 404
+    assert staff.get("/evidence/x/page.png").status_code == 422
+
+
+def test_pages_that_reached_no_case_are_listed_newest_first(staff: TestClient) -> None:
+    """GIVEN a blank sheet sent by post, then a foreign letter sent by fax, and a file the
+    service could not read at all
+    WHEN staff open the list of pages without a case
+    THEN both pages are there, newest first, each with its scan, channel, sender and what it
+    turned out to be; the unreadable file is listed too, and each original can be downloaded.
+    """
+    runtime = runtime_of(staff)
+    case = create_case(staff)["id"]
+    blank = send_scan(
+        staff, runtime, scanned_page(runtime, case, "blank-page"), channel="post", sender="Poczta"
+    )
+    letter = to_png(foreign_page(np.random.default_rng(3), dpi=200, qr_text=None))
+    foreign = send_scan(staff, runtime, letter, channel="fax", sender="+48 12 000 11 22")
+    with Session(runtime.engine) as session:
+        session.add(
+            ScanRow(
+                id="SC-BROKEN",
+                sha256="2" * 64,
+                channel="email",
+                sender="ktos@example.com",
+                media_type="application/pdf",
+                size=10,
+                status="failed",
+                error="the PDF is encrypted",
+                received_at=utcnow(),
+            )
+        )
+        session.commit()
+
+    page = staff.get("/unmatched").text
+
+    assert page.index(foreign) < page.index(blank)
+    assert "pusta kartka" in page and "nie rozpoznano" in page
+    assert "+48 12 000 11 22" in page and "Poczta" in page
+    assert "SC-BROKEN" in page and "the PDF is encrypted" in page
+    original = staff.get(f"/scans/{foreign}/file")
+    assert original.status_code == 200
+    assert original.content == letter
+    assert original.headers["content-disposition"].startswith("attachment")
+    assert staff.get("/scans/SC-BROKEN/file").status_code == 404

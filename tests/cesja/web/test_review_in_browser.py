@@ -1,0 +1,111 @@
+"""A member of staff reviews a case in a real browser: Debian's chromium against the service
+under uvicorn, with a page the simulator printed, left unsigned, scanned and sent by fax."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.cesja.web.conftest import CHROMIUM_ARGS, LiveService
+from tests.cesja.web.seed import case_with_page
+
+pytestmark = pytest.mark.browser
+
+SIGNATURE = "new_registrant.signature_present"
+
+
+@pytest.fixture
+def browser(chromium_path: str) -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        # A fresh, empty profile of its own each run (playwright's launch makes one).
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1600, "height": 1000}, locale="pl-PL")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def test_staff_accept_a_missing_signature_and_see_it_in_the_trail(
+    live_service: LiveService, page: Page, tmp_path: Path
+) -> None:
+    """GIVEN a case whose new registrant's page came by fax without a signature (in_review)
+    WHEN staff sign in, find the case at the top of the queue, open it, compare the expected
+    and read values beside the scan, and accept the signature check with a reason
+    THEN the page shows the check accepted, the case back to waiting for the other party's
+    page, and the decision in the audit trail under their name; signing out locks them out.
+    """
+    case = case_with_page(live_service.api, live_service.runtime, "fraud-missing-signature")
+    assert case["state"] == "in_review"
+    case_id = case["id"]
+    # A script or style the page's CSP blocks, or a script error, shows up as a console error.
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+
+    page.goto(live_service.url + "/")
+    expect(page).to_have_url(re.compile(r"/sign-in"))
+    page.get_by_label("Klucz API").fill("dev-registrar")
+    page.get_by_role("button", name="Zaloguj").click()
+    expect(page.get_by_role("alert")).to_contain_text("nie należy do pracownika")
+    page.get_by_label("Klucz API").fill("dev-staff")
+    page.get_by_role("button", name="Zaloguj").click()
+
+    expect(page.get_by_role("heading", name="Kolejka spraw")).to_be_visible()
+    first = page.locator("table.queue tbody tr").first
+    expect(first).to_contain_text(case_id)
+    expect(first).to_contain_text("do weryfikacji")
+    expect(first).to_contain_text("nowy abonent: podpis")
+    page.get_by_role("link", name=case_id).click()
+
+    expect(page.get_by_role("heading", name=f"Sprawa {case_id}")).to_be_visible()
+    expect(page.locator("#case-state")).to_have_text("do weryfikacji")
+    scan = page.locator("#pages figure.scan img")
+    expect(scan).to_be_visible()
+    assert scan.evaluate("img => img.complete && img.naturalWidth > 500"), "the scan is shown"
+    name_row = page.locator("table.fields tr", has_text="nowy abonent: nazwa").first
+    expect(name_row).to_contain_text("Małgorzata Żółkiewska-Ćwik")
+    expect(name_row.locator("td.crop img")).to_be_visible()
+    expect(page.locator(".signing")).to_contain_text("BRAK")
+    check = page.locator(f'tr[data-check="{SIGNATURE}"]')
+    expect(check).to_contain_text("niespełnione")
+    page.screenshot(path=str(tmp_path / "case-in-review.png"), full_page=True)
+
+    check.get_by_role("textbox").fill("Podpis złożony na oryginale, okazanym w oddziale.")
+    check.get_by_role("button", name="Akceptuj").click()
+
+    expect(page.get_by_role("status")).to_have_text("Sprawdzenie zaakceptowane.")
+    expect(page).to_have_url(re.compile(rf"/cases/{case_id}\?done=accept$"))
+    assert page.evaluate("typeof window.htmx") == "object", "htmx is loaded"
+    expect(page.locator(f'tr[data-check="{SIGNATURE}"]')).to_contain_text("zaakceptowane")
+    expect(page.locator("#case-state")).to_have_text("czeka na dokumenty")
+    decision = page.locator("table.audit tr.event-check_decided")
+    expect(decision).to_contain_text("pracownik")
+    expect(decision).to_contain_text("Podpis złożony na oryginale, okazanym w oddziale.")
+    expect(page.locator(".chain-ok")).to_be_visible()
+    page.screenshot(path=str(tmp_path / "case-after-decision.png"), full_page=True)
+
+    page.get_by_role("button", name="Wyloguj").click()
+    expect(page.get_by_role("status")).to_have_text("Wylogowano.")
+    page.goto(f"{live_service.url}/cases/{case_id}")
+    expect(page).to_have_url(re.compile(r"/sign-in\?next=/cases/"))
+    # Sign-in with a wrong key answers 403, which the browser logs; nothing else may fail.
+    assert [p for p in problems if "403" not in p] == [], failed
