@@ -34,6 +34,8 @@ def run_checks(settings: Settings) -> Iterator[CheckResult]:
     yield _result("pdftoppm", check_pdftoppm(), "poppler-utils is installed")
     yield _result("fonts", check_fonts(), "DejaVu Sans with Polish letters is present")
     try:
+        if not settings.database_url:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)  # the embedded database's home
         engine = make_engine(settings.sqlalchemy_url)
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))

@@ -63,20 +63,26 @@ class HotFolder:
             if not path.is_file() or path.name.startswith("."):
                 continue
             present.add(path)
-            stat = path.stat()
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue  # renamed or removed by its writer since the folder was listed
             seen = self._seen.get(path)
             if seen is None or (seen.size, seen.mtime) != (stat.st_size, stat.st_mtime):
                 self._seen[path] = _Seen(stat.st_size, stat.st_mtime)
                 continue
             seen.stable_polls += 1
             if seen.stable_polls >= self.settle_polls:
-                taken.append((path, self._take(path)))
                 del self._seen[path]
+                outcome = self._take(path)
+                if outcome is not None:
+                    taken.append((path, outcome))
         for gone in set(self._seen) - present:
             del self._seen[gone]
         return taken
 
-    def _take(self, path: Path) -> Received | str:
+    def _take(self, path: Path) -> Received | str | None:
+        """The scan, the reason it was refused, or None when it could not be taken now."""
         try:
             result = receive(self.runtime, file_chunks(path), channel=self.channel, sender=None)
         except CesjaError as err:
@@ -87,6 +93,11 @@ class HotFolder:
             )
             log.warning("%s refused: %s", path.name, err.message)
             return err.message
+        except Exception:
+            # The store or the database failed, not the file: it stays, and is tried again
+            # once it has been seen to stand still anew; watching goes on.
+            log.exception("%s could not be taken now; it stays for the next try", path.name)
+            return None
         path.rename(_free_name(self.done, path.name))
         log.info("%s taken as scan %s", path.name, result.scan.id)
         return result

@@ -50,8 +50,6 @@ def receive(
         raise BadInput(f"channel must be one of {', '.join(CHANNELS)}", code="invalid_channel")
     settings = runtime.settings
     stored = runtime.store.put_chunks(chunks, max_bytes=settings.max_upload_bytes)
-    if stored.size == 0:
-        raise BadInput("the file is empty", code="empty_file")
     with Session(runtime.engine, expire_on_commit=False) as session:
         existing = session.exec(select(ScanRow).where(ScanRow.sha256 == stored.sha256)).first()
         if existing is not None:

@@ -182,3 +182,15 @@ class CasePublic(BaseModel):
 class CaseList(BaseModel):
     items: list[CasePublic]
     count: int
+
+
+class Problem(BaseModel):
+    """The body of every error answer: a stable code and a message saying what to do; invalid
+    input also names each bad field, and a refused transition the state and what it needs."""
+
+    model_config = ConfigDict(extra="allow")
+
+    error: str
+    message: str
+    errors: list[FieldProblem] | None = None
+    detail: list[str] | None = None

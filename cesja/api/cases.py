@@ -59,7 +59,7 @@ def list_cases(
     state: str | None = None,
     domain: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> CaseList:
     if domain:
         domain = cases.lookup_domain(domain)

@@ -59,7 +59,9 @@ def get_session(runtime: RuntimeDep) -> Iterator[Session]:
             raise
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the transaction commits before the answer is sent, so a failed commit is
+# never hidden behind a 200 and the next request sees what this one wrote.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 _bearer = HTTPBearer(auto_error=False)
 

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm.exc import StaleDataError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
 
 from cesja.cases import InvalidCase
 from cesja.errors import CesjaError
+from cesja.schemas import Problem
 from workflow import TransitionNotAllowed, needs
 
 log = logging.getLogger("cesja.api")
@@ -28,6 +34,8 @@ def problem(status: int, code: str, message: str, **extra: object) -> JSONRespon
 
 
 def install(app: FastAPI) -> None:
+    app.openapi = _documenting_errors(app, app.openapi)  # type: ignore[method-assign]
+
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [{"field": _path(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
@@ -73,3 +81,68 @@ def install(app: FastAPI) -> None:
         if headers:
             response.headers.update(headers)
         return response
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        # FastAPI's and Starlette's own refusals (a body that is not even text, an unknown
+        # path): on the API in the shape of every other error answer; elsewhere as they were.
+        if not request.url.path.startswith("/api/"):
+            return await http_exception_handler(request, exc)
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        response = problem(exc.status_code, code, str(exc.detail))
+        response.headers.update(exc.headers or {})
+        return response
+
+
+_HTTP_CODES = {400: "unreadable_body", 404: "not_found", 405: "method_not_allowed"}
+_PROBLEM = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
+def _error_answers(path: str, method: str, operation: dict[str, Any]) -> dict[str, str]:
+    """The error answers an /api/v1 operation can give, by status, with when it gives them."""
+    answers = {}
+    if "requestBody" in operation:
+        answers["400"] = "The body could not be read at all (not text in UTF-8, or cut short)."
+    if operation.get("security"):
+        answers["401"] = "No API key, or a key this service does not know."
+        answers["403"] = "The key's role may not do this."
+    if "{" in path:
+        answers["404"] = "Nothing of that id."
+        if method == "post":
+            answers["409"] = "Not possible in the state it is in; the answer says what it needs."
+    if "422" in operation.get("responses", {}):
+        answers["422"] = "Invalid input: each bad field is named, with what is wrong with it."
+    return answers
+
+
+def _documenting_errors(
+    app: FastAPI, generate: Callable[[], dict[str, Any]]
+) -> Callable[[], dict[str, Any]]:
+    """The OpenAPI document with the error answers the handlers above give: the `Problem`
+    body, where FastAPI would document its own validation error that this service never
+    sends, and 400/401/403/404/409 where they can happen."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        document = generate()
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        problem_schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(problem_schema.pop("$defs", {}))
+        schemas["Problem"] = problem_schema
+        for path, operations in document.get("paths", {}).items():
+            if not path.startswith("/api/v1/"):
+                continue
+            for method, operation in operations.items():
+                responses = operation.setdefault("responses", {})
+                for status, description in _error_answers(path, method, operation).items():
+                    own = responses.get(status, {}).get("description")
+                    if own and own != "Validation Error":  # a route's own words win
+                        description = own
+                    responses[status] = {"description": description, "content": _PROBLEM}
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(unused, None)
+        app.openapi_schema = document
+        return document
+
+    return openapi

@@ -11,10 +11,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 ENVELOPE_BYTES = 64 * 1024
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class UploadLimit:
     """Answers 413 as soon as a request body passes `max_bytes` (Content-Length or counted)."""
 
@@ -34,27 +30,33 @@ class UploadLimit:
             return
         seen = 0
         started = False
+        refused = False
 
         async def counted_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, refused
+            if seen > self.max_bytes:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _TooLarge
+                    # Answer here, then tell the app the client left: an error raised from
+                    # here would reach the app's body parser, which answers 400 for any error.
+                    if not started:
+                        await self._refuse(send)
+                        refused = True
+                    return {"type": "http.disconnect"}
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if refused:
+                return  # the 413 has been sent; what the app answers after it is dropped
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
-        try:
-            await self.app(scope, counted_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await self._refuse(send)
+        await self.app(scope, counted_receive, tracking_send)
 
     async def _refuse(self, send: Any) -> None:
         body = json.dumps(

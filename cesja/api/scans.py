@@ -15,6 +15,7 @@ from cesja import intake
 from cesja.api.deps import IntakeOrStaff, RuntimeDep, SessionDep
 from cesja.errors import NotFound
 from cesja.models import PageRow, ScanRow
+from cesja.schemas import Problem
 
 router = APIRouter(prefix="/api/v1/scans", tags=["scans"])
 
@@ -76,7 +77,12 @@ def _chunks(upload: UploadFile) -> Iterator[bytes]:
     "",
     status_code=202,
     response_model=ScanPublic,
-    responses={200: {"model": ScanPublic, "description": "the same bytes were received before"}},
+    responses={
+        200: {"model": ScanPublic, "description": "the same bytes were received before"},
+        413: {"model": Problem, "description": "larger than CESJA_MAX_UPLOAD_MB"},
+        415: {"model": Problem, "description": "not a PDF, TIFF, PNG or JPEG by its content"},
+        422: {"model": Problem, "description": "corrupt, encrypted or over the page limit"},
+    },
 )
 def upload_scan(
     caller: IntakeOrStaff,

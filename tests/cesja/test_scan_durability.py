@@ -1,0 +1,158 @@
+"""A received scan survives anything after its 202: the bytes are on disk and the scan and its
+job are committed before the answer, and a worker killed in the middle of a long scan leaves a
+job that the next worker finishes, each page stored once."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from fastapi.testclient import TestClient
+from sqlmodel import Session, col, select
+
+from cesja.db import make_engine
+from cesja.models import JobRow, PageRow, ScanRow
+from cesja.processing import PROCESS_SCAN
+from documents.simulate import to_pdf
+from tests.cesja.flow import create_case, runtime_of
+from tests.cesja.sent_pages import clean_scan, form_of, signed_form, upload
+from tests.conftest import STAFF
+
+PAGES = 8
+
+
+def test_bytes_scan_and_job_are_committed_before_the_answer(client: TestClient) -> None:
+    """GIVEN a scanner station uploading a scan
+    WHEN the 202 comes back, before any worker has run
+    THEN the bytes are in the scan store under their sha256, whole, with no temporary file
+    left, and another connection to the database sees the scan, queued, and its job, due.
+    """
+    runtime = runtime_of(client)
+    rng = np.random.default_rng(2)
+    case = create_case(client)
+    page = clean_scan(
+        signed_form(form_of(runtime, case["id"]), "new_registrant", runtime.settings.secret, rng),
+        rng,
+        dpi=200,
+    )
+    data = to_pdf([page])
+
+    answer = upload(client, data, name="scan.pdf")
+
+    assert answer.status_code == 202, answer.text
+    scan_id, sha256 = answer.json()["id"], answer.json()["sha256"]
+    assert sha256 == hashlib.sha256(data).hexdigest()
+    on_disk = runtime.settings.scan_store_dir / sha256[:2] / sha256[2:4] / sha256
+    assert on_disk.read_bytes() == data
+    assert list((runtime.settings.scan_store_dir / "tmp").iterdir()) == []
+    other = make_engine(runtime.settings.sqlalchemy_url)
+    try:
+        with Session(other) as session:
+            scan = session.get_one(ScanRow, scan_id)
+            job = session.exec(select(JobRow).where(JobRow.ref == scan_id)).one()
+    finally:
+        other.dispose()
+    assert (scan.sha256, scan.status, scan.size) == (sha256, "queued", len(data))
+    assert (job.kind, job.done_at, job.leased_by, job.attempts) == (PROCESS_SCAN, None, None, 0)
+
+
+def start_worker(log: Path) -> subprocess.Popen[bytes]:
+    """`cesja worker` on the test's data dir, one worker thread."""
+    env = {**os.environ, "CESJA_WORKERS": "1"}
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "cesja.cli", "worker"], env=env, stdout=out, stderr=out
+        )
+
+
+def wait_until(what: Callable[[], Any], log: Path, timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (value := what()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out; worker log:\n{log.read_text()[-3000:]}")
+        time.sleep(0.02)
+    return value
+
+
+def stop(worker: subprocess.Popen[bytes]) -> None:
+    if worker.poll() is None:
+        worker.terminate()
+        worker.wait(timeout=30)
+
+
+def test_worker_killed_in_the_middle_of_a_scan_finishes_it_after_a_restart(
+    client: TestClient, tmp_path: Path
+) -> None:
+    """GIVEN a scanner batch of 8 signed pages of one case, received and queued
+    WHEN `cesja worker` is SIGKILLed after it has read some pages and before the last, and
+    is started again
+    THEN the restarted worker takes the dead one's job at once and finishes the scan: it
+    ends done with each of the 8 pages stored exactly once, and the case is ready.
+    """
+    runtime = runtime_of(client)
+    key = runtime.settings.secret
+    case = create_case(client)
+    form = form_of(runtime, case["id"])
+    rng = np.random.default_rng(8)
+    both = [
+        clean_scan(signed_form(form, party, key, rng), rng)
+        for party in ("current_registrant", "new_registrant")
+    ]
+    answer = upload(client, to_pdf(both * (PAGES // 2)), name="batch.pdf")
+    assert answer.status_code == 202, answer.text
+    scan_id = answer.json()["id"]
+
+    def pages_stored() -> list[int]:
+        with Session(runtime.engine) as session:
+            return list(
+                session.exec(
+                    select(PageRow.index)
+                    .where(PageRow.scan_id == scan_id)
+                    .order_by(col(PageRow.index))
+                )
+            )
+
+    def scan_row() -> ScanRow:
+        with Session(runtime.engine) as session:
+            return session.get_one(ScanRow, scan_id)
+
+    def job_row() -> JobRow:
+        with Session(runtime.engine) as session:
+            return session.exec(select(JobRow).where(JobRow.ref == scan_id)).one()
+
+    log = tmp_path / "worker.log"
+    first = start_worker(log)
+    try:
+        wait_until(lambda: len(pages_stored()) >= 2, log)
+        first.send_signal(signal.SIGKILL)
+        assert first.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        stop(first)
+    interrupted = pages_stored()
+    assert scan_row().status == "processing"
+    assert 2 <= len(interrupted) < PAGES, "the kill came after the last page"
+    assert job_row().leased_by == f"{socket.gethostname()}:{first.pid}"
+    assert job_row().done_at is None
+
+    second = start_worker(log)
+    try:
+        wait_until(lambda: scan_row().status == "done", log)
+    finally:
+        stop(second)
+
+    assert pages_stored() == list(range(PAGES))
+    job = job_row()
+    assert job.done_at is not None and job.attempts == 2
+    scan = client.get(f"/api/v1/scans/{scan_id}", headers=STAFF).json()
+    assert [p["index"] for p in scan["pages"]] == list(range(PAGES))
+    fetched = client.get(f"/api/v1/cases/{case['id']}", headers=STAFF).json()
+    assert fetched["state"] == "transfer_ready", fetched["checks"]
