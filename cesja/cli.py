@@ -142,6 +142,42 @@ def watch(
     HotFolder(open_runtime(_settings()), folder, channel=channel).run(interval=interval)
 
 
+@app.command()
+def demo(
+    fresh: Annotated[
+        bool, typer.Option(help="use a new temporary data dir instead of the configured one")
+    ] = False,
+    out: Annotated[
+        Path, typer.Option(file_okay=False, help="where the form and the simulated scans go")
+    ] = Path("."),
+    seed: Annotated[int, typer.Option(help="fixes every choice the scan simulator makes")] = 7,
+    fraud: Annotated[bool, typer.Option(help="also send a forged variant")] = False,
+) -> None:
+    """The example case end to end: form out, pages signed and sent back, read, checked."""
+    import tempfile
+
+    from cesja import demo as run_demo
+    from cesja.runtime import open_runtime
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    settings = _settings()
+    out.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        if fresh:
+            data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cesja-demo-")))
+            settings = Settings(data_dir=data_dir, database_url=None, scan_dir=None)
+        runtime = open_runtime(settings)
+        stack.callback(runtime.engine.dispose)
+        typer.echo(f"Cesja demo, seed {seed}")
+        typer.echo(run_demo.data_dir_line(settings, fresh=fresh))
+        typer.echo(f"form: {out / run_demo.FORM_FILE}")
+        runs = run_demo.run(runtime, seed=seed, out_dir=out, fraud=fraud)
+        for case_run in runs:
+            typer.echo("")
+            for line in run_demo.report(case_run):
+                typer.echo(line)
+
+
 audit_app = typer.Typer(help="The audit trail.")
 app.add_typer(audit_app, name="audit")
 
