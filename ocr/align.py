@@ -92,6 +92,11 @@ def flatten_illumination(gray: np.ndarray, dpi: float) -> np.ndarray:
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (window, window))
     paper = cv2.dilate(small, kernel)
     paper = cv2.blur(paper, (window, window))  # a box filter: as smooth here, and O(1)
+    low, high = np.percentile(paper, (5, 95))
+    if high - low <= 20:
+        # Evenly lit (a scanner): one brightness for the whole page, through a lookup table.
+        table = np.clip(np.arange(256) * 255.0 / max(float(high), 40.0), 0, 255)
+        return cv2.LUT(gray, table.astype(np.uint8))
     paper = cv2.resize(paper, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_LINEAR)
     return cv2.divide(gray, np.maximum(paper, 40), scale=255)
 

@@ -96,23 +96,44 @@ def _crop(image: np.ndarray, box: Box, pad_mm: float = 0.0) -> np.ndarray:
     return image[max(0, y0) : y1, max(0, x0) : x1]
 
 
-def extra_ink(observed: np.ndarray, expected: np.ndarray, box: Box) -> np.ndarray:
+@dataclass(frozen=True)
+class ExpectedInk:
+    """The page as printed, at INK_DPI: its ink, that ink widened for a scan's blur, and the
+    bands along its long lines. Made once per case, form version and party."""
+
+    mask: np.ndarray
+    grown: np.ndarray
+    bands: np.ndarray
+
+    @classmethod
+    def of(cls, rendered: np.ndarray) -> ExpectedInk:
+        mask = ink_mask(rendered)
+        grown = cv2.dilate(mask, np.ones((2 * _EXPECTED_GROWTH_PX + 1,) * 2, np.uint8))
+        return cls(mask, grown, _line_bands(mask))
+
+    def cropped(self, height: int, width: int) -> ExpectedInk:
+        return ExpectedInk(
+            self.mask[:height, :width], self.grown[:height, :width], self.bands[:height, :width]
+        )
+
+
+def extra_ink(observed: np.ndarray, expected: ExpectedInk, box: Box) -> np.ndarray:
     """The party's ink in `box`: observed ink not explained by the expected page nearby.
 
-    `observed` and `expected` are ink masks of the whole page at INK_DPI. The expected zone is
+    `observed` is the ink mask of the whole aligned page at INK_DPI. The expected zone is
     shifted by up to 1.5 mm to where it best matches the scan before it is subtracted.
     """
     return _without_specks(extra_ink_and_blind_spots(observed, expected, box)[0])
 
 
 def extra_ink_and_blind_spots(
-    observed: np.ndarray, expected: np.ndarray, box: Box
+    observed: np.ndarray, expected: ExpectedInk, box: Box
 ) -> tuple[np.ndarray, np.ndarray]:
     """`extra_ink` with its specks still in (a faxed stamp's ring may be only dots), and
     where ink could not be told: the bands along the form's own lines."""
     search = round(_SEARCH_MM * PX_PER_MM)
     seen = _crop(observed, box, _SEARCH_MM)
-    want = _crop(expected, box)
+    want = _crop(expected.mask, box)
     dy, dx = search, search
     if want.any() and seen.shape[0] >= want.shape[0] and seen.shape[1] >= want.shape[1]:
         score = cv2.matchTemplate(
@@ -120,9 +141,9 @@ def extra_ink_and_blind_spots(
         )
         _, _, _, (dx, dy) = cv2.minMaxLoc(score)
     zone = seen[dy : dy + want.shape[0], dx : dx + want.shape[1]]
-    want = want[: zone.shape[0], : zone.shape[1]]
-    grown = cv2.dilate(want, np.ones((2 * _EXPECTED_GROWTH_PX + 1,) * 2, np.uint8))
-    bands = _line_bands(want)
+    height, width = zone.shape
+    grown = _crop(expected.grown, box)[:height, :width]
+    bands = _crop(expected.bands, box)[:height, :width]
     return zone & (1 - grown) & (1 - bands), bands
 
 
@@ -142,13 +163,13 @@ def _line_bands(expected: np.ndarray) -> np.ndarray:
 
 
 def local_offset(
-    observed: np.ndarray, expected: np.ndarray, box: Box, *, search_mm: float = 2.5
+    observed: np.ndarray, expected: ExpectedInk, box: Box, *, search_mm: float = 2.5
 ) -> tuple[float, float]:
     """Where the printing under `box` really is on the aligned scan, relative to the layout
     (dx, dy in mm). Corner markers fix the page as a whole; a fax that lost scan lines, or a
     photo's curled paper, moves a line of text by a millimetre or more."""
     search = round(search_mm * PX_PER_MM)
-    want = _crop(expected, box)
+    want = _crop(expected.mask, box)
     seen = _crop(observed, box, search_mm)
     if not want.any() or seen.shape[0] < want.shape[0] or seen.shape[1] < want.shape[1]:
         return 0.0, 0.0
@@ -206,7 +227,7 @@ class SigningInk:
     stamps: list[Stamp]
 
 
-def signing_ink(observed: np.ndarray, expected: np.ndarray, *, company: bool) -> SigningInk:
+def signing_ink(observed: np.ndarray, expected: ExpectedInk, *, company: bool) -> SigningInk:
     dotted, blind = extra_ink_and_blind_spots(observed, expected, SIGNING_AREA)
     extra = _without_specks(dotted)
     stamps = find_stamps(extra, PX_PER_MM, blind=blind, dotted=dotted)
@@ -217,7 +238,8 @@ def signing_ink(observed: np.ndarray, expected: np.ndarray, *, company: bool) ->
     )
     found_stamp = None
     if company:
-        tick = extra_ink(observed, expected, layout.NO_STAMP_TICK.inset(0.4))
+        # A tick overshoots its little box: look a millimetre around it.
+        tick = extra_ink(observed, expected, layout.NO_STAMP_TICK.inset(-1.0))
         found_stamp = stamp_finding(stamps, tick, extra & (1 - footprint))
     return SigningInk(signature, found_stamp, extra, stamps)
 
@@ -248,7 +270,7 @@ def stamp_finding(stamps: list[Stamp], tick: np.ndarray, other: np.ndarray) -> I
             f"a {best.kind} stamp of {best.width_mm:.0f}×{best.height_mm:.0f} mm",
         )
     tick_area, tick_w, tick_h = measure(tick)
-    if tick_area >= 2.0:
+    if tick_area >= 1.2 and max(tick_w, tick_h) >= 2.5:
         return InkFinding(True, tick_area, tick_w, tick_h, "the “no stamp” box is ticked")
     loose, lw, lh = measure(other)
     detail = "no stamp, and the “no stamp” box is not ticked"
@@ -258,7 +280,7 @@ def stamp_finding(stamps: list[Stamp], tick: np.ndarray, other: np.ndarray) -> I
 
 
 def alterations(
-    observed: np.ndarray, expected: np.ndarray, zones: dict[str, Box]
+    observed: np.ndarray, expected: ExpectedInk, zones: dict[str, Box]
 ) -> dict[str, InkFinding]:
     """Handwriting, crossing out or overwriting in each printed field's zone."""
     found = {}

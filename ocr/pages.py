@@ -9,7 +9,7 @@ greyscale with square pixels and a resolution, whatever it arrived as:
 - a scanned PDF page (one image over the whole page): that image, taken as it is
   (`ocr.scanned_pdf` tells a scan from a drawn page);
 - any other PDF page (vector, or an image pypdf cannot decode, such as JBIG2): rendered by
-  pdftoppm.
+  PDFium (documents.raster).
 
 A fax's 204×98 dpi pixels are twice as tall as wide; OCR accuracy halves unless the rows are
 stretched to square pixels first (DESIGN.md), so every page is stretched here, once.
@@ -30,14 +30,12 @@ from pypdf import PageObject, PasswordType, PdfReader
 from pypdf.errors import DependencyError
 from pypdf.generic import DictionaryObject
 
-from documents._exec import pdftoppm
+from documents import raster
 from documents.errors import DocumentsError
-from documents.errors import ToolMissing as RendererMissing
 from ocr.errors import (
     CorruptFile,
     EncryptedFile,
     OcrError,
-    ToolMissing,
     TooManyPages,
     UnsupportedType,
 )
@@ -541,12 +539,12 @@ def _check_embedded_image(image: DictionaryObject, page: int) -> None:
 
 
 def _box_area(page: PageObject) -> float:
-    box = page.mediabox  # what pdftoppm renders
+    box = page.mediabox  # what is rendered
     return float(box.width) * float(box.height)
 
 
 def _pdf_pages(path: Path, reader: PdfReader, render_dpi: int) -> Iterator[PageImage]:
-    pdf: bytes | None = None  # read for pdftoppm only when a page needs rendering
+    pdf: bytes | None = None  # read only when a page needs rendering
     for index, pdf_page in enumerate(reader.pages):
         with _decoding(f"page {index + 1} of the PDF is damaged"):
             scan = embedded_scan(pdf_page)
@@ -563,9 +561,7 @@ def _rendered_page(pdf: bytes, pdf_page: PageObject, index: int, render_dpi: int
     page_inches = _box_area(pdf_page) / 72**2
     dpi = min(float(render_dpi), math.sqrt(MAX_PAGE_PIXELS / page_inches))
     try:
-        gray = np.array(pdftoppm.render_gray(pdf, index + 1, dpi))  # writable, as every page's
-    except RendererMissing as err:
-        raise ToolMissing(err.message) from err
+        gray = raster.render_gray(pdf, index + 1, dpi)
     except DocumentsError as err:
         raise CorruptFile(f"page {index + 1} of the PDF cannot be rendered: {err.message}") from err
     return PageImage(

@@ -18,9 +18,8 @@ from typing import TYPE_CHECKING, Literal
 import cv2
 import numpy as np
 
-from documents import FormData, InvalidCode, layout, page_code, printed_values, render_page
+from documents import FormData, InvalidCode, layout, page_code, printed_values, raster, render_page
 from documents import value_boxes as printed_value_boxes
-from documents._exec import pdftoppm
 from documents.layout import Party
 from documents.render import (
     case_number_box,
@@ -298,7 +297,7 @@ class _Masks:
     """Ink of the aligned scan and of the page as printed, both at INK_DPI."""
 
     observed: np.ndarray
-    expected: np.ndarray
+    expected: ink.ExpectedInk
 
 
 def _ink_masks(
@@ -306,8 +305,9 @@ def _ink_masks(
 ) -> _Masks:
     expected = expected_ink(form, party, key)
     observed = ink.ink_mask(alignment.warp_page(page, ink.INK_DPI))
-    h, w = min(expected.shape[0], observed.shape[0]), min(expected.shape[1], observed.shape[1])
-    return _Masks(observed[:h, :w], expected[:h, :w])
+    h = min(expected.mask.shape[0], observed.shape[0])
+    w = min(expected.mask.shape[1], observed.shape[1])
+    return _Masks(observed[:h, :w], expected.cropped(h, w))
 
 
 def _read_fields(
@@ -350,25 +350,24 @@ def _read_fields(
         )
 
 
-_expected_cache: OrderedDict[tuple[str, int, str, str], np.ndarray] = OrderedDict()
+_expected_cache: OrderedDict[tuple[str, int, str, str], ink.ExpectedInk] = OrderedDict()
 _expected_lock = threading.Lock()
 _EXPECTED_CACHE_SIZE = 32
 
 
-def expected_ink(form: FormData, party: Party, key: bytes) -> np.ndarray:
-    """The ink mask of the page as printed, at INK_DPI; cached (a case's pages come together)."""
+def expected_ink(form: FormData, party: Party, key: bytes) -> ink.ExpectedInk:
+    """The ink of the page as printed, at INK_DPI; cached (a case's pages come together)."""
     cache_key = (form.case_id, form.form_version, party, hashlib.sha256(key).hexdigest())
     with _expected_lock:
         if cache_key in _expected_cache:
             _expected_cache.move_to_end(cache_key)
             return _expected_cache[cache_key]
-    rendered = pdftoppm.render_gray(render_page(form, party, key), 1, ink.INK_DPI)
-    mask = ink.ink_mask(rendered)
+    expected = ink.ExpectedInk.of(raster.render_gray(render_page(form, party, key), 1, ink.INK_DPI))
     with _expected_lock:
-        _expected_cache[cache_key] = mask
+        _expected_cache[cache_key] = expected
         while len(_expected_cache) > _EXPECTED_CACHE_SIZE:
             _expected_cache.popitem(last=False)
-    return mask
+    return expected
 
 
 def _find_ink(reading: PageReading, masks: _Masks, *, company: bool) -> None:
@@ -382,14 +381,17 @@ def _find_ink(reading: PageReading, masks: _Masks, *, company: bool) -> None:
 def _keep_evidence(
     reading: PageReading, page: np.ndarray, alignment: align.Alignment, form: FormData
 ) -> None:
-    """The aligned page and each zone's crop, for the person who reviews the page."""
+    """The aligned page, the signing area, and a close-up of each value that did not read as
+    printed or has ink on it: what the person who reviews the page needs to look at.
+    (Close-ups of values that matched would cost every page the time and the space.)"""
     _keep_page_image(reading, page, alignment)
     zones = dict(ink.field_zones())
     zones["case_number"] = layout.CASE_NUMBER
-    zones["signing_area"] = ink.SIGNING_AREA
-    for name, box in zones.items():
-        if name in reading.fields or name == "signing_area":
-            reading.evidence[f"zone/{name}.png"] = _png(alignment.warp(page, box, 8.0))
+    doubtful = {n for n, f in reading.fields.items() if f.verdict == "mismatch"}
+    doubtful |= set(reading.altered_fields)
+    for name in sorted(doubtful):
+        reading.evidence[f"zone/{name}.png"] = _png(alignment.warp(page, zones[name], 8.0))
+    reading.evidence["zone/signing_area.png"] = _png(alignment.warp(page, ink.SIGNING_AREA, 8.0))
 
 
 def _keep_page_image(reading: PageReading, page: np.ndarray, alignment: align.Alignment) -> None:

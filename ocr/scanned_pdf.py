@@ -4,7 +4,7 @@ A scanner's or fax gateway's PDF page is one image drawn over the page. Its pixe
 scan: taking them avoids resampling, and costs a JPEG or G4 decode instead of a render. A
 page is taken as a scan when its content, followed operator by operator, draws exactly one
 image over at least 90% of the visible page, turned by a multiple of a quarter, and nothing
-else visible (an invisible OCR text layer is allowed). Anything else is for pdftoppm.
+else visible (an invisible OCR text layer is allowed). Anything else is rendered.
 """
 
 from __future__ import annotations

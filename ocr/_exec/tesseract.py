@@ -94,7 +94,7 @@ def read_zone(
     api.SetVariable("tessedit_char_whitelist", whitelist)  # type: ignore[attr-defined]
     api.SetImage(Image.fromarray(image))  # type: ignore[attr-defined]
     api.SetSourceResolution(dpi)  # type: ignore[attr-defined]
-    text = api.GetUTF8Text()  # type: ignore[attr-defined]
+    text = api.GetUTF8Text() or ""  # type: ignore[attr-defined]
     confidence = api.MeanTextConf()  # type: ignore[attr-defined]
     return LineText(text=" ".join(text.split()), confidence=float(confidence))
 
@@ -124,16 +124,16 @@ def read_symbols(
     try:
         api.SetImage(Image.fromarray(image))  # type: ignore[attr-defined]
         api.SetSourceResolution(dpi)  # type: ignore[attr-defined]
-        text = api.GetUTF8Text()  # type: ignore[attr-defined]
+        text = api.GetUTF8Text() or ""  # type: ignore[attr-defined]
         confidence = float(api.MeanTextConf())  # type: ignore[attr-defined]
         symbols = []
         level = tesserocr.RIL.SYMBOL
         iterator = api.GetIterator()  # type: ignore[attr-defined]
         for result in tesserocr.iterate_level(iterator, level):
             choices = tuple(
-                (text, float(choice.Confidence()))
+                (alternative, float(choice.Confidence()))
                 for choice in (result.GetChoiceIterator() or ())
-                if (text := choice.GetUTF8Text())
+                if (alternative := choice.GetUTF8Text())
             )
             if choices:
                 symbols.append(Symbol(choices))

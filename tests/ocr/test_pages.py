@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from documents._exec import pdftoppm
-from ocr.errors import CorruptFile, EncryptedFile, ToolMissing, TooManyPages, UnsupportedType
+from ocr.errors import CorruptFile, EncryptedFile, TooManyPages, UnsupportedType
 from ocr.pages import PageImage, iter_pages, probe_file, sniff
 from tests.ocr import samples as s
 
@@ -460,22 +460,9 @@ def test_pdf_page_looks_as_a_viewer_shows_it(
     assert np.abs(ours - theirs).mean() < 8
 
 
-def test_missing_pdftoppm_is_a_missing_tool_not_a_bad_file(
-    sample: dict[str, Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """GIVEN pdftoppm is not installed WHEN a vector PDF is read THEN ToolMissing saying how
-    to install it, not CorruptFile: the file is fine and is to be read again later."""
-    monkeypatch.setattr(pdftoppm.shutil, "which", lambda name: None)
-
-    with pytest.raises(ToolMissing) as missing:
-        pages_of(sample["vector-form.pdf"])
-
-    assert "poppler-utils" in missing.value.message
-
-
 def test_vector_form_is_rendered_at_render_dpi(sample: dict[str, Path]) -> None:
-    """GIVEN our own two-page form printed to PDF WHEN read THEN both pages are rendered by
-    pdftoppm at the render resolution, A4 in size."""
+    """GIVEN our own two-page form printed to PDF WHEN read THEN both pages are rendered at
+    the render resolution, A4 in size."""
     pages = pages_of(sample["vector-form.pdf"], render_dpi=200)
 
     assert [page.index for page in pages] == [0, 1]
