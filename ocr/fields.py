@@ -239,9 +239,10 @@ def read_field(
             return by_glyph
     best: FieldReading | None = None
     best_image = crop
-    for image, language in _attempts(
-        crop, bilevel, ascii_only=expected.isascii(), tessdata=tessdata
-    ):
+    # The English model reads no Polish letters: a second reading for values without them,
+    # and for names and addresses, which are compared without their diacritics anyway.
+    second_model = expected.isascii() or kind == "text"
+    for image, language in _attempts(crop, bilevel, second_model=second_model, tessdata=tessdata):
         line = tesseract.read_zone(
             image,
             dpi=300,
@@ -321,17 +322,17 @@ def _glyph_places(kind: Kind, text: str) -> list[tuple[int, str]]:
 
 
 def _attempts(
-    crop: np.ndarray, bilevel: bool, *, ascii_only: bool, tessdata: Path | None
+    crop: np.ndarray, bilevel: bool, *, second_model: bool, tessdata: Path | None
 ) -> Iterator[tuple[np.ndarray, str]]:
     """Images and models to read a zone with, likeliest first; later ones only on a mismatch.
 
-    Polish first; for a value in plain ASCII (e-mail, phone, most domains) the English model
-    too, which reads `@` and digits more surely. Each is an honest reading of the same ink.
+    Polish first; then, where the caller allows it, the English model, which reads `@` and
+    digits more surely. Each is an honest reading of the same ink.
     """
     preparations = _preparations(crop, bilevel)
     for prepare in preparations:
         yield prepare(), tesseract.LANGUAGE
-    if ascii_only and tesseract.has_language(SECOND_LANGUAGE, tessdata):
+    if second_model and tesseract.has_language(SECOND_LANGUAGE, tessdata):
         for prepare in preparations[:2]:
             yield prepare(), SECOND_LANGUAGE
 
