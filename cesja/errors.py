@@ -1,10 +1,21 @@
 """The application's errors; `cesja.api.errors` maps these and the lower layers' to HTTP answers.
 
 CesjaError                       code, message, http_status
-├── ConfigurationError           bad settings (refused at start-up)
+├── ConfigurationError           bad settings (refused at start-up; `cesja` exits 2)
+├── Unauthenticated, Forbidden   401, 403 (cesja.api.deps)
 ├── NotFound                     404
-├── Conflict                     409, e.g. an illegal transition
+│   ├── UnknownCheck             a check the case does not have (cesja.lifecycle)
+│   └── DeliveryNotFound         (cesja.webhooks)
+├── Conflict                     409
+│   ├── TransitionRefused        an event the case's state does not allow, with what it needs
+│   ├── CaseClosed               a decision on a closed case (cesja.lifecycle)
+│   └── NotResendable            a notice that is neither dead nor gone (cesja.webhooks)
 └── BadInput                     400/413/415/422 for uploads and bodies
+    ├── InvalidCase              every bad field by its path (cesja.cases)
+    └── TooLarge                 413 (cesja.storage)
+
+The lower layers' own errors (documents.DocumentsError, ocr.OcrError, workflow's) are mapped
+where they are met: intake turns an unreadable file into BadInput with 415 or 422.
 """
 
 from __future__ import annotations
