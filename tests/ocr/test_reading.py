@@ -139,3 +139,44 @@ def test_a_faxed_stamp_never_passes_for_a_missing_signature_or_the_reverse(
             reading = read_file(path, [form], SECRET_KEY)[0]
             assert reading.outcome == "matched", reading.detail
             assert skipped in failed_checks(reading), f"{name} page, seed {seed}"
+
+
+ONE_CHARACTER_FORGERIES = [
+    ("domains", "example.pl, żótw.pl"),
+    ("domains", "ęxample.pl, żółw.pl"),
+    ("domains", "exampie.pl, żółw.pl"),
+    ("new_registrant.name", "Małgorzato Żółkiewska-Ćwik"),
+    ("new_registrant.name", "Małgorzata Żółkiewska-Ćwig"),
+    ("new_registrant.street", "ul. Świętokrzyska 38 m. 12"),
+    ("new_registrant.id_number", "92110804586"),
+]
+
+
+@pytest.mark.parametrize(("field", "forged_value"), ONE_CHARACTER_FORGERIES)
+def test_a_value_forged_by_one_character_is_never_read_as_the_case_s(
+    field: str, forged_value: str, forms: tuple[FormData, FormData], tmp_path: Path
+) -> None:
+    """GIVEN the new registrant's page printed from a PDF edited by one character — a domain
+    letter swapped for a look-alike, a letter of the name, a house number, a PESEL digit —
+    signed, then scanned or faxed at either resolution
+    THEN that value never reads as the one the case holds: the page fails fields_match."""
+    from documents.simulate import edited_value_form, fax
+    from documents.simulate.scenarios import fill_in, office_scan, printed
+    from tests.ocr.judge import as_file, read_file
+
+    form, _ = forms
+    forged = edited_value_form(form, field, forged_value)
+    captures = {
+        "scan": office_scan,
+        "fax-standard": lambda p, r: fax(p, r, fine=False),
+        "fax-fine": lambda p, r: fax(p, r, fine=True),
+    }
+    for name, capture in captures.items():
+        for seed in range(2):
+            rng = np.random.default_rng(seed)
+            paper = printed(forged, "new_registrant", SECRET_KEY)
+            fill_in(paper, rng, form.new_registrant)
+            path = as_file(capture(paper, rng), tmp_path, f"{name}-{seed}", rng)
+            reading = read_file(path, [form], SECRET_KEY)[0]
+            assert reading.outcome == "matched", reading.detail
+            assert reading.fields[field].verdict == "mismatch", (name, seed, reading.fields[field])
