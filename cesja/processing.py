@@ -69,7 +69,7 @@ def _store_reading(runtime: Runtime, scan: ScanRow, reading: PageReading) -> Non
         session.add(page)
         session.flush()
         assert page.id is not None
-        for name, png in reading.evidence_images().items():
+        for name, png in reading.evidence.items():
             session.add(EvidenceRow(page_id=page.id, name=name, png=png))
         if reading.case_id and reading.outcome == "matched":
             # Locked: staff may be deciding on the same case at this moment.

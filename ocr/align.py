@@ -46,14 +46,6 @@ class Alignment:
         p = self.to_image @ np.array([x_mm, y_mm, 1.0])
         return (float(p[0] / p[2]), float(p[1] / p[2]))
 
-    @property
-    def px_per_mm(self) -> float:
-        """The scan's scale near the page centre (pixels per millimetre of the layout)."""
-        cx, cy = layout.PAGE_WIDTH_MM / 2, layout.PAGE_HEIGHT_MM / 2
-        x0, y0 = self.image_point(cx, cy)
-        x1, y1 = self.image_point(cx + 10, cy)
-        return math.hypot(x1 - x0, y1 - y0) / 10
-
     def warp(
         self, image: np.ndarray, box: Box, px_per_mm: float, *, border: int = 255
     ) -> np.ndarray:

@@ -106,9 +106,6 @@ class PageReading:
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
         }
 
-    def evidence_images(self) -> dict[str, bytes]:
-        return dict(self.evidence)
-
 
 class _Clock:
     def __init__(self, reading: PageReading):

@@ -104,10 +104,9 @@ def read_code_in_box(gray: np.ndarray, alignment: Alignment) -> list[FoundCode]:
     upright, well-scaled crop, with a threshold chosen for just that crop.
     """
     crop = alignment.warp(gray, QR_SEARCH_BOX, px_per_mm=10.0)
-    attempts = [crop, cv2.medianBlur(crop, 3)]
-    _, otsu = cv2.threshold(cv2.medianBlur(crop, 3), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    attempts.append(otsu)
-    for image in attempts:
+    cleaned = cv2.medianBlur(crop, 3)
+    _, otsu = cv2.threshold(cleaned, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    for image in (crop, cleaned, otsu):
         found = _decode(image)
         if found:
             # Report the centre in scan pixels, as `find_codes` does.

@@ -13,6 +13,8 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from cesja.demo import EXAMPLE_CASE
+
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -21,39 +23,8 @@ REGISTRAR = {"Authorization": "Bearer dev-registrar"}
 STAFF = {"Authorization": "Bearer dev-staff"}
 INTAKE = {"Authorization": "Bearer dev-intake"}
 
-CASE_BODY: dict[str, Any] = {
-    "domains": ["example.pl", "żółw.pl"],
-    "current_registrant": {
-        "kind": "company",
-        "name": "Zażółć Gęślą Jaźń Sp. z o.o.",
-        "nip": "5260250995",
-        "regon": "012345675",
-        "krs": "0000123456",
-        "representatives": ["Grzegorz Brzęczyszczykiewicz"],
-        "address": {
-            "street": "ul. Źródlana 17/4",
-            "postal_code": "90-418",
-            "city": "Łódź",
-            "country": "PL",
-        },
-        "email": "biuro@example.pl",
-        "phone": "+48 42 123 45 67",
-    },
-    "new_registrant": {
-        "kind": "person",
-        "name": "Małgorzata Żółkiewska-Ćwik",
-        "pesel": "92110804566",
-        "address": {
-            "street": "ul. Świętokrzyska 36 m. 12",
-            "postal_code": "31-042",
-            "city": "Kraków",
-            "country": "PL",
-        },
-        "email": "m.zolkiewska@example.com",
-        "phone": None,
-    },
-    "external_ref": "REG-42",
-}
+# The contract's example case (with a REGON whose check digit holds), as the demo sends it.
+CASE_BODY: dict[str, Any] = copy.deepcopy(EXAMPLE_CASE)
 
 
 @pytest.fixture

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-from sqlmodel import Session
 
 from cesja import audit_log, cases, staff_actions
 from cesja.api.cases import case_public
@@ -17,16 +16,10 @@ from cesja.api.deps import (
     SessionDep,
     SettingsDep,
     Staff,
-    get_session,
 )
 from cesja.schemas import CasePublic
 
 router = APIRouter(prefix="/api/v1/cases", tags=["back office"])
-
-# Committed before the answer is sent (FastAPI's default scope closes a dependency only after
-# the response went out): a caller told "200" must find the change there when it asks again,
-# and a failed commit must become an error answer, not a silent loss after a 200.
-WriteSession = Annotated[Session, Depends(get_session, scope="function")]
 
 Reason = Annotated[
     str,
@@ -64,7 +57,7 @@ def decide_check(
     name: str,
     body: DecisionIn,
     caller: Staff,
-    session: WriteSession,
+    session: SessionDep,
     settings: SettingsDep,
 ) -> CasePublic:
     """Accept or reject one check of the current form version, with a reason."""
@@ -76,7 +69,7 @@ def decide_check(
 
 @router.post("/{case_id}/reject", response_model=CasePublic)
 def reject(
-    case_id: str, body: ReasonIn, caller: Staff, session: WriteSession, settings: SettingsDep
+    case_id: str, body: ReasonIn, caller: Staff, session: SessionDep, settings: SettingsDep
 ) -> CasePublic:
     case = staff_actions.reject_case(session, settings, case_id, body.reason, actor=caller.actor)
     return case_public(session, case, settings)
@@ -87,7 +80,7 @@ def cancel(
     case_id: str,
     body: ReasonIn,
     caller: RegistrarOrStaff,
-    session: WriteSession,
+    session: SessionDep,
     settings: SettingsDep,
 ) -> CasePublic:
     case = staff_actions.cancel_case(session, settings, case_id, body.reason, actor=caller.actor)
@@ -96,7 +89,7 @@ def cancel(
 
 @router.post("/{case_id}/transfer-completed", response_model=CasePublic)
 def transfer_completed(
-    case_id: str, caller: Registrar, session: WriteSession, settings: SettingsDep
+    case_id: str, caller: Registrar, session: SessionDep, settings: SettingsDep
 ) -> CasePublic:
     """The registrar executed the transfer: only from transfer_ready."""
     case = staff_actions.confirm_transfer(session, settings, case_id, actor=caller.actor)

@@ -85,7 +85,6 @@ def reissue(
     case = cases.get_case(session, case_id, for_update=True)
     cases.reissue(session, case, body, actor=caller.actor)
     lifecycle.reevaluate(session, settings, case, actor=caller.actor)
-    session.commit()  # before the answer: the default session scope commits after it
     return case_public(session, case, settings)
 
 

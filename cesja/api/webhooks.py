@@ -10,7 +10,6 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from cesja import staff_actions, webhooks
-from cesja.api.actions import WriteSession
 from cesja.api.deps import RuntimeDep, SessionDep, Staff
 from cesja.models import WebhookDeliveryRow
 
@@ -93,7 +92,7 @@ def get_delivery(delivery_id: str, caller: Staff, session: SessionDep) -> Delive
 
 @router.post("/{delivery_id}/resend", response_model=DeliveryDetail)
 def resend(
-    delivery_id: str, caller: Staff, session: WriteSession, runtime: RuntimeDep
+    delivery_id: str, caller: Staff, session: SessionDep, runtime: RuntimeDep
 ) -> DeliveryDetail:
     """Send a dead or gone notice again: the same webhook-id, attempts counted from 1."""
     delivery = staff_actions.resend_notice(session, runtime, delivery_id, actor=caller.actor)

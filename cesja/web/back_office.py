@@ -20,7 +20,6 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
 from cesja import cases, staff_actions
-from cesja.api.actions import WriteSession
 from cesja.api.cases import pdf_response
 from cesja.api.deps import Caller, RuntimeDep, SessionDep, SettingsDep, caller_for_key
 from cesja.config import Settings
@@ -322,7 +321,7 @@ def decide_check(
     check: str,
     request: Request,
     staff: StaffPost,
-    session: WriteSession,
+    session: SessionDep,
     settings: SettingsDep,
     decision: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
@@ -355,7 +354,7 @@ def reject_case(
     case_id: str,
     request: Request,
     staff: StaffPost,
-    session: WriteSession,
+    session: SessionDep,
     settings: SettingsDep,
     reason: Annotated[str, Form()] = "",
 ) -> Response:
@@ -375,7 +374,7 @@ def cancel_case(
     case_id: str,
     request: Request,
     staff: StaffPost,
-    session: WriteSession,
+    session: SessionDep,
     settings: SettingsDep,
     reason: Annotated[str, Form()] = "",
 ) -> Response:
@@ -480,7 +479,7 @@ def resend_notice(
     delivery_id: str,
     request: Request,
     staff: StaffPost,
-    session: WriteSession,
+    session: SessionDep,
     runtime: RuntimeDep,
 ) -> Response:
     try:
