@@ -15,6 +15,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -27,7 +28,7 @@ from documents.page_code import CASE_ID_ALPHABET
 from documents.render import PrintedLine
 from ocr._exec import tesseract
 from ocr.align import Alignment
-from ocr.glyphs import DIGITS, read_character
+from ocr.glyphs import DIGITS, GLYPH_LINE_DPI, LineCheck, confirm_line, read_character
 from ocr.route import parse_case_number
 from ocr.verify import verify
 
@@ -126,9 +127,14 @@ def _fold_char(kind: Kind, ch: str) -> str:
         return folded.translate(_EMAIL_FOLD)
     if kind == "text":
         # Nor do dots, commas, dashes and quotes: "Sp. z o.o." and "Sp z oo" are one company.
-        folded = folded.translate(_DIACRITIC_FOLD)
+        folded = _without_marks(folded.translate(_DIACRITIC_FOLD))
         return "" if folded in _TEXT_PUNCTUATION else folded
     return folded
+
+
+def _without_marks(ch: str) -> str:
+    """A letter without its accents (é → e, ž → z); other characters as they are."""
+    return "".join(c for c in unicodedata.normalize("NFD", ch) if not unicodedata.combining(c))
 
 
 def canonical(kind: Kind, text: str) -> str:
@@ -217,6 +223,7 @@ def read_field(
     offset: tuple[float, float] = (0.0, 0.0),
     printed: PrintedLine | None = None,
     bilevel: bool = False,
+    stretched: bool = False,
     tessdata: Path | None,
 ) -> FieldReading:
     """Read one value from its zone (moved by `offset` mm, where the printing really is) and
@@ -237,6 +244,16 @@ def read_field(
         by_glyph = _character_by_character(name, expected, kind, gray, alignment, printed, offset)
         if by_glyph.verdict == "match":
             return by_glyph
+    elif printed is not None and kind in LINE_KINDS:
+        check = _confirm_line(kind, gray, alignment, printed, offset, decisive=not stretched)
+        if check.confirmed:
+            return FieldReading(name, expected, printed.text, 1.0, "match", 100.0, method="glyphs")
+        if check.contradicted:
+            verdict, score = compare(kind, expected, check.contradicted)
+            if verdict == "mismatch":
+                return FieldReading(
+                    name, expected, check.contradicted, score, verdict, 100.0, method="glyphs"
+                )
     best: FieldReading | None = None
     best_image = crop
     # The English model reads no Polish letters: a second reading for values without them,
@@ -307,6 +324,57 @@ def _character_by_character(
     return FieldReading(
         name, expected, text, 1.0 if verdict == "match" else 0.0, verdict, 100.0, method="glyphs"
     )
+
+
+# Values whose one-line printing is confirmed shape by shape before any OCR (see `ocr.glyphs`).
+LINE_KINDS: frozenset[Kind] = frozenset({"text", "email", "phone", "domain"})
+_BASELINE_EM = 0.946  # where reportlab puts the baseline under a line's top, in ems
+
+
+def _confirm_line(
+    kind: Kind,
+    gray: np.ndarray,
+    alignment: Alignment,
+    printed: PrintedLine,
+    offset: tuple[float, float],
+    *,
+    decisive: bool,
+) -> LineCheck:
+    """Whether the line is printed as set, each character its own shape (see `confirm_line`)."""
+    first, last = printed.characters[0], printed.characters[-1]
+    origin = (first.x + offset[0] - 2.0, first.y + offset[1] - 1.2)
+    # Wide enough on the right for the last character's whole shape, whatever it is.
+    reach = 2.0 + printed.size_pt * 25.4 / 72 * 1.4
+    box = Box(origin[0], origin[1], last.right - first.x + 2.0 + reach, first.h + 2.4)
+    image = alignment.warp(gray, box, GLYPH_LINE_DPI / 25.4)
+    baseline = _BASELINE_EM * printed.size_pt * 25.4 / 72
+    cells = tuple((c.x + offset[0], c.y + offset[1] + baseline) for c in printed.characters)
+
+    return confirm_line(
+        image,
+        origin,
+        GLYPH_LINE_DPI,
+        printed.text,
+        cells,
+        printed.font_file,
+        printed.size_pt,
+        _GLYPH_READINGS[kind],
+        decisive=decisive,
+    )
+
+
+def _email_glyph(ch: str) -> str:
+    # OCR reads an address in ASCII only, so its accents are not told apart there either.
+    return _fold_char("email", _without_marks(ch))
+
+
+# What a printed shape reads as, per kind: the comparison's own distinctions.
+_GLYPH_READINGS: dict[Kind, Callable[[str], str]] = {
+    "domain": partial(_fold_char, "domain"),
+    "email": _email_glyph,
+    "phone": partial(_fold_char, "phone"),
+    "text": partial(_fold_char, "text"),
+}
 
 
 def _glyph_places(kind: Kind, text: str) -> list[tuple[int, str]]:

@@ -9,6 +9,8 @@ a changed digit matches its own shape, never the expected one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -67,3 +69,400 @@ def read_character(
     if score < MIN_LIKENESS or score - second < MIN_MARGIN:
         return "?"
     return character
+
+
+# --- a line of proportional text, confirmed glyph by glyph ---------------------------------------
+
+# Every shape a forger could print in place of a character and still look like a letter: ASCII,
+# Latin-1 and Latin Extended-A (é for e, ı for i, ŀ for l…). A value holding a character outside
+# this set is not confirmed here; it goes to OCR.
+LINE_ALPHABET = "".join(
+    ch for ch in map(chr, [*range(0x21, 0x7F), *range(0xA1, 0x180)]) if ch.isprintable()
+).replace("\xad", "")
+GLYPH_LINE_DPI = 200
+_SUPERSAMPLE = 4
+# The printed shape must look like the place (normalised cross-correlation, 0–1)…
+LINE_MIN_LIKENESS = 0.8
+# …and the place must lie at least this far from it towards every shape that reads
+# differently: 0.5 is the printed shape itself, 0 halfway to the other, -0.5 the other.
+LINE_MIN_MARGIN = 0.25
+# A shape whose width differs from the printed one's by this much (px at GLYPH_LINE_DPI) would
+# push the rest of the line out of place, which the characters after it show; narrower or
+# wider shapes are only compared in place at the end of the line.
+_WIDTH_TOLERANCE_PX = 2.5
+
+
+@dataclass(frozen=True, eq=False)  # one per font, size and resolution: hashed by identity
+class _Bank:
+    """Every character of LINE_ALPHABET drawn in one font at one size and resolution, at each
+    quarter-pixel phase: `ink[phase, index]` is a glyph's ink (0–1) with its origin at column
+    `pad`, its baseline at row `ascent`; `advance` its width in pixels."""
+
+    ink: np.ndarray  # (phases, characters, height, width) float32
+    advance: np.ndarray  # (characters,) px
+    index: dict[str, int]
+    pad: int
+    ascent: int
+
+
+@cache
+def _bank(font_file: Path, size_pt: float, dpi: float) -> _Bank:
+    size_px = size_pt / 72 * dpi
+    face = ImageFont.truetype(str(font_file), size_px * _SUPERSAMPLE)
+    pad, ascent = 2, int(np.ceil(size_px * 1.05)) + 2
+    height = ascent + int(np.ceil(size_px * 0.3)) + 2
+    width = int(np.ceil(size_px * 1.4)) + 2 * pad
+    blur = round(dpi / 300, 2)
+    # Each glyph drawn once, large; each quarter-pixel phase is that drawing moved along.
+    large = []
+    for ch in LINE_ALPHABET:
+        canvas = Image.new("L", (width * _SUPERSAMPLE, height * _SUPERSAMPLE), 0)
+        origin = (pad * _SUPERSAMPLE, ascent * _SUPERSAMPLE)
+        ImageDraw.Draw(canvas).text(origin, ch, 255, face, anchor="ls")
+        large.append(np.asarray(canvas, np.float32) / 255)
+    phases = []
+    for phase in range(_SUPERSAMPLE):
+        glyphs = []
+        for drawn in large:
+            moved = np.roll(drawn, phase, axis=1)
+            small = cv2.resize(moved, (width, height), interpolation=cv2.INTER_AREA)
+            glyphs.append(cv2.GaussianBlur(small, (0, 0), blur))
+        phases.append(np.stack(glyphs))
+    advance = np.array([face.getlength(ch) / _SUPERSAMPLE for ch in LINE_ALPHABET], np.float32)
+    index = {ch: i for i, ch in enumerate(LINE_ALPHABET)}
+    return _Bank(np.stack(phases), advance, index, pad, ascent)
+
+
+@dataclass(frozen=True)
+class LineCheck:
+    """Whether a printed line holds exactly its characters, and if not, where it first fails."""
+
+    confirmed: bool
+    reason: str = ""
+    least_margin: float = 0.5
+    # The line as printed, where some character is clearly another shape that reads
+    # differently (`é` where the case has `e`): the value is not the case's, whatever OCR says.
+    contradicted: str = ""
+
+
+@dataclass(frozen=True)
+class _Place:
+    ch: str
+    left: int  # the glyph image's first column in the crop (its origin at left + pad)
+    top: int
+    phase: int
+    advance: int
+
+
+def confirm_line(
+    gray: np.ndarray,
+    origin_mm: tuple[float, float],
+    dpi: float,
+    text: str,
+    cells: tuple[tuple[float, float], ...],  # each character's left edge and baseline, mm
+    font_file: Path,
+    size_pt: float,
+    reads_as: Callable[[str], str],
+    *,
+    decisive: bool = True,
+) -> LineCheck:
+    """Is `text` printed in `gray` (a crop whose top left is `origin_mm` on the page) exactly
+    where the layout set it, each character its own shape and no other?
+
+    Each character's place is compared with the shapes of LINE_ALPHABET: the printed one must
+    look like it, and be clearly nearer to it than every shape that reads differently
+    (`reads_as`: for names `ż` and `z` read the same; for domains, not). Nothing may be
+    printed before or after the line. A line that is not confirmed is not a mismatch: it is
+    read by OCR instead. Not `decisive` (a page whose pixels were not square, as a standard
+    fax's: an `i`'s dot runs into its stem there), a place that looks like another shape is a
+    doubt, not a finding.
+    """
+    if not text.strip() or any(ch not in LINE_ALPHABET and ch != " " for ch in text):
+        return LineCheck(False, "a character outside the shapes compared")
+    bank = _bank(font_file, size_pt, dpi)
+    readings = _readings(reads_as)
+    scale = dpi / 25.4
+    observed = cv2.GaussianBlur((255 - gray.astype(np.float32)) / 255, (0, 0), round(dpi / 300, 2))
+    glyph_h, glyph_w = bank.ink.shape[2:]
+    places, expected = [], np.zeros_like(observed)
+    for ch, (x_mm, base_mm) in zip(text, cells, strict=True):
+        col, phase = divmod(round((x_mm - origin_mm[0]) * scale * _SUPERSAMPLE), _SUPERSAMPLE)
+        top = round((base_mm - origin_mm[1]) * scale) - bank.ascent
+        left = col - bank.pad
+        if top < 2 or left < 3 or top + glyph_h + 2 > observed.shape[0]:
+            return LineCheck(False, "the line runs out of the zone")
+        if left + glyph_w + 3 > observed.shape[1]:
+            return LineCheck(False, "the line runs out of the zone")
+        advance = (
+            round(float(bank.advance[bank.index[ch]]))
+            if ch != " "
+            else round(face_space(bank, size_pt, dpi))
+        )
+        places.append(_Place(ch, left, top, phase, advance))
+        if ch != " ":
+            window = expected[top : top + glyph_h, left : left + glyph_w]
+            np.maximum(window, bank.ink[phase, bank.index[ch]], out=window)
+    # Set flush left, the line starts where the layout says whatever follows: its first
+    # characters, not the whole line, say where the printing really is.
+    ink = [p for p in places if p.ch != " "]
+    anchor = ink[min(3, len(ink) - 1)]
+    end = anchor.left + bank.pad + anchor.advance + 2
+    dx, dy, fit = _line_offset(observed, expected, end, reach=round(0.5 * scale))
+    if fit < LINE_MIN_LIKENESS:
+        return LineCheck(False, f"the line does not look as printed ({fit:.2f})", -0.5)
+    observed = np.roll(observed, (-dy, -dx), axis=(0, 1))
+    start = ink[0].left + bank.pad
+    end = ink[-1].left + bank.pad + ink[-1].advance
+    slack = round(0.4 * scale)
+    outside = np.concatenate([observed[:, : start - slack], observed[:, end + slack :]], axis=1)
+    # Every place is looked at, not only up to the first doubt: a place that is clearly
+    # another shape decides the value, whatever OCR would make of it.
+    least, doubt, contradicted, displaced = 0.5, "", [], False
+    previous: int | None = None
+    if float((outside > 0.5).sum()) > 0.02 * scale * scale:
+        least, doubt = -0.5, "ink before or after the line"
+    findings = _margins(observed, expected, bank, [p for p in places if p.ch != " "], readings)
+    for i, place in enumerate(places):
+        if place.ch == " ":
+            gap = observed[place.top : place.top + glyph_h, place.left + bank.pad + 2 :]
+            gap = gap[:, : max(0, place.advance - 3)]
+            if float((gap > 0.5).sum()) > 0.005 * scale * scale:
+                doubt, least = doubt or f"ink in the space at {i}", -0.5
+            continue
+        found, at = findings.pop(0), i
+        least = min(least, found.margin)
+        if not found.rival and not displaced:
+            # The first place that is not the printed shape where it should be: it, or the
+            # one before it, may be a wider or narrower shape that pushed the rest along.
+            displaced = True
+            for j in (i,) if previous is None else (previous, i):
+                other = _other_width(observed, expected, bank, places[j], readings)
+                if other.rival:
+                    found, at = other, j
+                    break
+        previous = i
+        clear = found.margin <= -LINE_MIN_MARGIN and found.rival_likeness >= LINE_MIN_LIKENESS
+        if clear and decisive:
+            contradicted.append((at, found.rival))
+        elif found.margin < LINE_MIN_MARGIN and not doubt:
+            doubt = f"{place.ch!r} at {i} not clearly itself ({found.margin:.2f}" + (
+                f", near {found.rival!r})" if found.rival else ")"
+            )
+    if contradicted:
+        shown = list(text)
+        for i, rival in contradicted:
+            shown[i] = rival
+        where = ", ".join(f"{rival!r} for {text[i]!r} at {i}" for i, rival in contradicted)
+        return LineCheck(False, f"printed {where}", least, "".join(shown))
+    return LineCheck(not doubt, doubt, least)
+
+
+def face_space(bank: _Bank, size_pt: float, dpi: float) -> float:
+    """The width of a space, px (a space has no shape in the bank)."""
+    return float(bank.advance[bank.index["i"]])  # DejaVu's space and i are both 0.318 em
+
+
+def _line_offset(
+    observed: np.ndarray, expected: np.ndarray, end: int, reach: int
+) -> tuple[int, int, float]:
+    """Where the printed line's start (its columns up to `end`) really is, against where the
+    layout put it, within `reach` px either way; and how alike it is there."""
+    inner = expected[reach:-reach, reach:end]
+    if inner.std() == 0:
+        return 0, 0, 0.0
+    match = cv2.matchTemplate(observed[:, : end + reach], inner, cv2.TM_CCOEFF_NORMED)
+    _, best, _, (x, y) = cv2.minMaxLoc(match)
+    return x - reach, y - reach, float(best)
+
+
+@cache
+def _readings(reads_as: Callable[[str], str]) -> np.ndarray:
+    """What each shape of LINE_ALPHABET reads as, for one kind of value."""
+    return np.array([reads_as(ch) for ch in LINE_ALPHABET])
+
+
+@dataclass(frozen=True)
+class _Finding:
+    """One place: its margin (see LINE_MIN_MARGIN), the nearest rival shape and how alike
+    that shape is to the place."""
+
+    margin: float
+    rival: str = ""
+    rival_likeness: float = 0.0
+
+
+@dataclass(frozen=True, eq=False)
+class _Frame:
+    """The bank's shapes at one phase, cut to the frame every window lies in: from `_HALF` px
+    before a glyph's origin to the bank's right edge; flattened, with running column sums of
+    each shape and of its square, for any window's sums."""
+
+    shapes: np.ndarray  # (characters, height × width), contiguous
+    width: int
+    column_sums: np.ndarray  # (characters, width + 1), cumulative
+    column_squares: np.ndarray
+
+
+_HALF = 2  # px either side of a character's advance in its window
+
+
+@cache
+def _frame(bank: _Bank, phase: int) -> _Frame:
+    cut = bank.ink[phase][:, :, bank.pad - _HALF :]
+    count, _, width = cut.shape
+    zero = np.zeros((count, 1), np.float32)
+    sums = np.concatenate([zero, np.cumsum(cut.sum(axis=1), axis=1)], axis=1)
+    squares = np.concatenate([zero, np.cumsum((cut * cut).sum(axis=1), axis=1)], axis=1)
+    return _Frame(np.ascontiguousarray(cut.reshape(count, -1)), width, sums, squares)
+
+
+def _margins(
+    observed: np.ndarray,
+    expected: np.ndarray,
+    bank: _Bank,
+    places: list[_Place],
+    readings: np.ndarray,
+) -> list[_Finding]:
+    """For each place, how far it lies from the printed character's shape towards the nearest
+    shape that reads differently (see LINE_MIN_MARGIN), and that shape; -0.5 when the place
+    does not look like the printed shape, or it is not where the layout put it.
+
+    Each place is a window: the character's advance and `_HALF` px either side, its
+    neighbours as printed. Each candidate there is a shape plus those neighbours; every
+    likeness follows from products of the bank with the windows, a few matrix products a
+    line, without drawing any candidate.
+    """
+    height = bank.ink.shape[2]
+    widths = bank.advance
+    widest = int(np.ceil(widths.max()))
+    findings: list[_Finding | None] = [None] * len(places)
+    by_phase: dict[int, list[int]] = {}
+    for k, place in enumerate(places):
+        by_phase.setdefault(place.phase, []).append(k)
+    for phase, members in by_phase.items():
+        frame = _frame(bank, phase)
+        w = frame.width
+        count = len(members)
+        mine = np.array([bank.index[places[k].ch] for k in members])
+        shapes = frame.shapes.reshape(len(widths), height, w)
+        # At the end of the line nothing after a wider or narrower shape would move: every
+        # shape is a rival there, in a window as wide as the widest.
+        reach = np.array(
+            [
+                min(widest if k == len(places) - 1 else places[k].advance, w - 2 * _HALF)
+                for k in members
+            ]
+        )
+        columns = reach + 2 * _HALF
+        n = columns * height  # pixels in each window
+        # Each window's rows: the printed shape alone, its neighbours as printed, and the
+        # place at the best of fifteen nudges for the printed shape (mean-free, unit length);
+        # zero past the window's own width.
+        own = np.zeros((count, height, w), np.float32)
+        context = np.zeros((count, height, w), np.float32)
+        view = np.zeros((count, height, w), np.float32)
+        own_likeness = np.empty(count, np.float32)
+        best_dx = np.empty(count, int)
+        for row, k in enumerate(members):
+            place, width = places[k], int(columns[row])
+            x0 = place.left + bank.pad - _HALF
+            own[row, :, :width] = shapes[mine[row], :, :width]
+            around = expected[place.top : place.top + height, x0 : x0 + width]
+            context[row, :, :width] = np.clip(around - own[row, :, :width], 0, None)
+            printed = own[row, :, :width] + context[row, :, :width]
+            region = observed[place.top - 1 : place.top + height + 1, x0 - 2 : x0 + width + 2]
+            fits = cv2.matchTemplate(region, printed, cv2.TM_CCOEFF_NORMED)
+            _, likeness_here, _, (bx, by) = cv2.minMaxLoc(fits)
+            own_likeness[row], best_dx[row] = likeness_here, bx - 2
+            seen = region[by : by + height, bx : bx + width]
+            seen = seen - seen.mean()
+            view[row, :, :width] = seen / max(float(np.linalg.norm(seen)), 1e-9)
+        likeness = own_likeness
+        stacked = np.concatenate([context, view, own], axis=0).reshape(3 * count, -1)
+        products = frame.shapes @ stacked.T
+        with_context, with_view, with_own = np.split(products, 3, axis=1)  # (chars, count)
+        own_flat, context_flat, view_flat = (a.reshape(count, -1) for a in (own, context, view))
+        sums = frame.column_sums[:, columns] + context_flat.sum(axis=1)[None, :]
+        squares = frame.column_squares[:, columns]
+        context_sq = (context_flat * context_flat).sum(axis=1)
+        means = sums / n[None, :]
+        norms = np.sqrt(
+            np.maximum(squares + 2 * with_context + context_sq[None, :] - n * means**2, 1e-9)
+        )
+        me_norm = norms[mine, np.arange(count)]
+        scores = (with_view + (context_flat * view_flat).sum(axis=1)[None, :]) / norms
+        # Candidates are not mean-free: their correlation with the printed one uses the means.
+        with_printed = with_own + with_context + (context_flat * own_flat).sum(axis=1) + context_sq
+        me_mean = means[mine, np.arange(count)]
+        cross = (with_printed - n * means * me_mean) / (norms * me_norm)
+        # The likeness margin over each rival, scaled by how different the two shapes are,
+        # so that an accent counts as much as a bowl.
+        margins = (likeness[None, :] - scores) / np.maximum(2 * (1 - cross), 1e-6)
+        for row, k in enumerate(members):
+            me = mine[row]
+            # Two pixels across, the printed shape is not where the layout put it.
+            if likeness[row] < LINE_MIN_LIKENESS or abs(best_dx[row]) == 2:
+                findings[k] = _Finding(-0.5)
+                continue
+            rivals = readings != readings[me]
+            if k != len(places) - 1:
+                rivals &= np.abs(widths - widths[me]) < _WIDTH_TOLERANCE_PX
+            if not rivals.any():
+                findings[k] = _Finding(0.5)
+                continue
+            column = np.where(rivals, margins[:, row], np.inf)
+            nearest = int(column.argmin())
+            findings[k] = _Finding(
+                float(column[nearest]), LINE_ALPHABET[nearest], float(scores[nearest, row])
+            )
+    return [f for f in findings if f is not None]
+
+
+def _other_width(
+    observed: np.ndarray, expected: np.ndarray, bank: _Bank, place: _Place, readings: np.ndarray
+) -> _Finding:
+    """The place compared with every shape of another width, each in a window of its own
+    width with only the neighbours before it (those after it would have moved): a shape that
+    reads differently and fits clearly better than the printed one is what is printed."""
+    glyph_h = bank.ink.shape[2]
+    me = bank.index[place.ch]
+    origin = place.left + bank.pad
+    rows = slice(place.top, place.top + glyph_h)
+    widths = np.minimum(np.round(bank.advance).astype(int), bank.ink.shape[3] - bank.pad - _HALF)
+    best_likeness, best_rival, own = -1.0, "", -1.0
+    for reach in np.unique(widths):
+        members = np.nonzero(widths == reach)[0]
+        frame = _frame(bank, place.phase)
+        x0, x1 = origin - _HALF, origin + int(reach) + _HALF
+        if x1 + 2 > observed.shape[1]:
+            continue
+        before = expected[rows, x0:x1].copy()
+        before[:, _HALF:] = 0
+        context = before.ravel()
+        views = np.stack(
+            [
+                observed[place.top + dy : place.top + dy + glyph_h, x0 + dx : x1 + dx].ravel()
+                for dy in (-1, 0, 1)
+                for dx in (-1, 0, 1)
+            ]
+        )
+        views = views - views.mean(axis=1, keepdims=True)
+        views /= np.maximum(np.linalg.norm(views, axis=1, keepdims=True), 1e-9)
+        cut = frame.shapes.reshape(len(widths), glyph_h, frame.width)[members, :, : x1 - x0]
+        shapes = cut.reshape(len(members), -1) + context
+        shapes -= shapes.mean(axis=1, keepdims=True)
+        shapes /= np.maximum(np.linalg.norm(shapes, axis=1, keepdims=True), 1e-9)
+        likeness = (views @ shapes.T).max(axis=0)
+        for k, index in enumerate(members):
+            if index == me:
+                own = float(likeness[k])
+            elif readings[index] != readings[me] and likeness[k] > best_likeness:
+                best_likeness, best_rival = float(likeness[k]), LINE_ALPHABET[index]
+    if best_likeness < LINE_MIN_LIKENESS or best_likeness - own < _OTHER_WIDTH_LEAD:
+        return _Finding(-0.5)
+    return _Finding(-0.5, best_rival, best_likeness)
+
+
+# How much better than the printed shape a shape of another width must fit to be taken for
+# what is printed (normalised cross-correlation).
+_OTHER_WIDTH_LEAD = 0.1
