@@ -28,7 +28,14 @@ from documents.page_code import CASE_ID_ALPHABET
 from documents.render import PrintedLine
 from ocr._exec import tesseract
 from ocr.align import Alignment
-from ocr.glyphs import DIGITS, GLYPH_LINE_DPI, LineCheck, confirm_line, read_character
+from ocr.glyphs import (
+    DIGITS,
+    GLYPH_LINE_DPI,
+    LINE_MIN_MARGIN,
+    LineCheck,
+    confirm_line,
+    read_character,
+)
 from ocr.route import parse_case_number
 from ocr.verify import verify
 
@@ -223,7 +230,6 @@ def read_field(
     offset: tuple[float, float] = (0.0, 0.0),
     printed: PrintedLine | None = None,
     bilevel: bool = False,
-    stretched: bool = False,
     tessdata: Path | None,
 ) -> FieldReading:
     """Read one value from its zone (moved by `offset` mm, where the printing really is) and
@@ -237,23 +243,26 @@ def read_field(
         text_box.w + 2 * _MARGIN_MM[0],
         text_box.h + 2 * _MARGIN_MM[1],
     )
-    crop = alignment.warp(gray, zone, OCR_PX_PER_MM)
     if printed is not None and (kind == "case_number" or printed.text.isdigit()):
         # Numbers and the case number are printed in a monospaced font we know: each digit is
         # checked against the font's own digits, faster and surer than reading the line.
         by_glyph = _character_by_character(name, expected, kind, gray, alignment, printed, offset)
         if by_glyph.verdict == "match":
             return by_glyph
-    elif printed is not None and kind in LINE_KINDS:
-        check = _confirm_line(kind, gray, alignment, printed, offset, decisive=not stretched)
-        if check.confirmed:
+    shapes: LineCheck | None = None
+    if printed is not None and (kind in LINE_KINDS or (kind == "digits" and expected.isdigit())):
+        # A number a digit of which was unsure (a fax's dropped line through it) is also
+        # looked at as a line: each digit a little to either side, against every shape.
+        shapes = _confirm_line(kind, gray, alignment, printed, offset, bilevel=bilevel)
+        if shapes.confirmed:
             return FieldReading(name, expected, printed.text, 1.0, "match", 100.0, method="glyphs")
-        if check.contradicted:
-            verdict, score = compare(kind, expected, check.contradicted)
+        if shapes.contradicted:
+            verdict, score = compare(kind, expected, shapes.contradicted)
             if verdict == "mismatch":
                 return FieldReading(
-                    name, expected, check.contradicted, score, verdict, 100.0, method="glyphs"
+                    name, expected, shapes.contradicted, score, verdict, 100.0, method="glyphs"
                 )
+    crop = alignment.warp(gray, zone, OCR_PX_PER_MM)
     best: FieldReading | None = None
     best_image = crop
     # The English model reads no Polish letters: a second reading for values without them,
@@ -274,6 +283,8 @@ def read_field(
         )
         if verdict == "match":
             return reading
+        if shapes is not None and _agreed(expected, shapes.margins, line.text):
+            return dataclasses.replace(reading, verdict="match", method="glyphs+read")
         if best is None or score > best.score:
             best, best_image = reading, image
     assert best is not None
@@ -338,7 +349,7 @@ def _confirm_line(
     printed: PrintedLine,
     offset: tuple[float, float],
     *,
-    decisive: bool,
+    bilevel: bool,
 ) -> LineCheck:
     """Whether the line is printed as set, each character its own shape (see `confirm_line`)."""
     first, last = printed.characters[0], printed.characters[-1]
@@ -359,8 +370,16 @@ def _confirm_line(
         printed.font_file,
         printed.size_pt,
         _GLYPH_READINGS[kind],
-        decisive=decisive,
+        alike=_fax_stroke if bilevel else None,
     )
+
+
+# On a fax an i's dot joins its stem now and then: i, l, I and their kin are one stroke.
+_FAX_STROKES = str.maketrans(dict.fromkeys("iíìîïıIÍÌÎÏİ", "l"))
+
+
+def _fax_stroke(ch: str) -> str:
+    return ch.translate(_FAX_STROKES)
 
 
 def _email_glyph(ch: str) -> str:
@@ -374,7 +393,29 @@ _GLYPH_READINGS: dict[Kind, Callable[[str], str]] = {
     "email": _email_glyph,
     "phone": partial(_fold_char, "phone"),
     "text": partial(_fold_char, "text"),
+    "digits": str,  # every other shape is another number
 }
+
+
+def _agreed(expected: str, margins: tuple[float, ...], read: str) -> bool:
+    """The value, where each character is either clearly its own shape or nearer its own
+    shape than any other and read by OCR exactly as printed, in the same place in the line.
+
+    A fax blurs a dot into a caron, an accent into a smudge; OCR, knowing words, may read
+    them right where it misreads a letter the shapes leave in no doubt. Neither decides
+    alone what the other could not see.
+    """
+    if not margins:
+        return False
+    expected, read = unicodedata.normalize("NFC", expected), unicodedata.normalize("NFC", read)
+    same: set[int] = set()
+    matcher = difflib.SequenceMatcher(None, expected, read, autojunk=False)
+    for tag, i1, i2, _, _ in matcher.get_opcodes():
+        if tag == "equal":
+            same.update(range(i1, i2))
+    return all(
+        margin >= LINE_MIN_MARGIN or (margin > 0 and i in same) for i, margin in enumerate(margins)
+    )
 
 
 def _glyph_places(kind: Kind, text: str) -> list[tuple[int, str]]:

@@ -10,7 +10,7 @@ a changed digit matches its own shape, never the expected one.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -85,7 +85,7 @@ _SUPERSAMPLE = 4
 LINE_MIN_LIKENESS = 0.8
 # …and the place must lie at least this far from it towards every shape that reads
 # differently: 0.5 is the printed shape itself, 0 halfway to the other, -0.5 the other.
-LINE_MIN_MARGIN = 0.25
+LINE_MIN_MARGIN = 0.15
 # A shape whose width differs from the printed one's by this much (px at GLYPH_LINE_DPI) would
 # push the rest of the line out of place, which the characters after it show; narrower or
 # wider shapes are only compared in place at the end of the line.
@@ -143,6 +143,9 @@ class LineCheck:
     # The line as printed, where some character is clearly another shape that reads
     # differently (`é` where the case has `e`): the value is not the case's, whatever OCR says.
     contradicted: str = ""
+    # Each character's margin (see LINE_MIN_MARGIN; a space: 0.5 when clear); empty when
+    # something besides the line is printed in the zone.
+    margins: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -164,7 +167,7 @@ def confirm_line(
     size_pt: float,
     reads_as: Callable[[str], str],
     *,
-    decisive: bool = True,
+    alike: Callable[[str], str] | None = None,
 ) -> LineCheck:
     """Is `text` printed in `gray` (a crop whose top left is `origin_mm` on the page) exactly
     where the layout set it, each character its own shape and no other?
@@ -173,9 +176,9 @@ def confirm_line(
     look like it, and be clearly nearer to it than every shape that reads differently
     (`reads_as`: for names `ż` and `z` read the same; for domains, not). Nothing may be
     printed before or after the line. A line that is not confirmed is not a mismatch: it is
-    read by OCR instead. Not `decisive` (a page whose pixels were not square, as a standard
-    fax's: an `i`'s dot runs into its stem there), a place that looks like another shape is a
-    doubt, not a finding.
+    read by OCR instead. Shapes that `alike` makes one are ones the capture cannot tell apart
+    (on a fax an i's dot joins its stem): a place is never found to be the other one, nor
+    confirmed as its own shape alone when the other reads differently.
     """
     if not text.strip() or any(ch not in LINE_ALPHABET and ch != " " for ch in text):
         return LineCheck(False, "a character outside the shapes compared")
@@ -203,11 +206,16 @@ def confirm_line(
             window = expected[top : top + glyph_h, left : left + glyph_w]
             np.maximum(window, bank.ink[phase, bank.index[ch]], out=window)
     # Set flush left, the line starts where the layout says whatever follows: its first
-    # characters, not the whole line, say where the printing really is.
+    # characters (or, one of them edited, its first), not the whole line, say where the
+    # printing really is. Along the line further than across it: a line made longer or
+    # shorter by an edit moves the zone's own fit, which is of the whole value.
     ink = [p for p in places if p.ch != " "]
-    anchor = ink[min(3, len(ink) - 1)]
-    end = anchor.left + bank.pad + anchor.advance + 2
-    dx, dy, fit = _line_offset(observed, expected, end, reach=round(0.5 * scale))
+    reach = (round(1.5 * scale), round(0.5 * scale))
+    for anchor in (ink[min(3, len(ink) - 1)], ink[0]):
+        end = anchor.left + bank.pad + anchor.advance + 2
+        dx, dy, fit = _line_offset(observed, expected, end, reach)
+        if fit >= LINE_MIN_LIKENESS:
+            break
     if fit < LINE_MIN_LIKENESS:
         return LineCheck(False, f"the line does not look as printed ({fit:.2f})", -0.5)
     observed = np.roll(observed, (-dy, -dx), axis=(0, 1))
@@ -219,8 +227,10 @@ def confirm_line(
     # another shape decides the value, whatever OCR would make of it.
     least, doubt, contradicted, displaced = 0.5, "", [], False
     previous: int | None = None
-    if float((outside > 0.5).sum()) > 0.02 * scale * scale:
+    whole = float((outside > 0.5).sum()) <= 0.02 * scale * scale
+    if not whole:
         least, doubt = -0.5, "ink before or after the line"
+    margins = [0.5] * len(places)
     findings = _margins(observed, expected, bank, [p for p in places if p.ch != " "], readings)
     for i, place in enumerate(places):
         if place.ch == " ":
@@ -228,9 +238,15 @@ def confirm_line(
             gap = gap[:, : max(0, place.advance - 3)]
             if float((gap > 0.5).sum()) > 0.005 * scale * scale:
                 doubt, least = doubt or f"ink in the space at {i}", -0.5
+                margins[i] = -0.5
             continue
         found, at = findings.pop(0), i
-        least = min(least, found.margin)
+        if alike is not None and place.ch in _twins(alike, reads_as):
+            # Never confirmed by its shape alone: at most nearer its own shape than the other.
+            found = _Finding(
+                min(found.margin, LINE_MIN_MARGIN / 2), found.rival, found.rival_likeness
+            )
+        least, margins[i] = min(least, found.margin), found.margin
         if not found.rival and not displaced:
             # The first place that is not the printed shape where it should be: it, or the
             # one before it, may be a wider or narrower shape that pushed the rest along.
@@ -242,7 +258,8 @@ def confirm_line(
                     break
         previous = i
         clear = found.margin <= -LINE_MIN_MARGIN and found.rival_likeness >= LINE_MIN_LIKENESS
-        if clear and decisive:
+        told_apart = alike is None or alike(found.rival) != alike(places[at].ch)
+        if clear and told_apart:
             contradicted.append((at, found.rival))
         elif found.margin < LINE_MIN_MARGIN and not doubt:
             doubt = f"{place.ch!r} at {i} not clearly itself ({found.margin:.2f}" + (
@@ -254,7 +271,7 @@ def confirm_line(
             shown[i] = rival
         where = ", ".join(f"{rival!r} for {text[i]!r} at {i}" for i, rival in contradicted)
         return LineCheck(False, f"printed {where}", least, "".join(shown))
-    return LineCheck(not doubt, doubt, least)
+    return LineCheck(not doubt, doubt, least, margins=tuple(margins) if whole else ())
 
 
 def face_space(bank: _Bank, size_pt: float, dpi: float) -> float:
@@ -263,16 +280,26 @@ def face_space(bank: _Bank, size_pt: float, dpi: float) -> float:
 
 
 def _line_offset(
-    observed: np.ndarray, expected: np.ndarray, end: int, reach: int
+    observed: np.ndarray, expected: np.ndarray, end: int, reach: tuple[int, int]
 ) -> tuple[int, int, float]:
     """Where the printed line's start (its columns up to `end`) really is, against where the
-    layout put it, within `reach` px either way; and how alike it is there."""
-    inner = expected[reach:-reach, reach:end]
+    layout put it, within `reach` (x, y) px either way; and how alike it is there."""
+    rx, ry = reach
+    inner = expected[ry:-ry, rx:end]
     if inner.std() == 0:
         return 0, 0, 0.0
-    match = cv2.matchTemplate(observed[:, : end + reach], inner, cv2.TM_CCOEFF_NORMED)
+    match = cv2.matchTemplate(observed[:, : end + rx], inner, cv2.TM_CCOEFF_NORMED)
     _, best, _, (x, y) = cv2.minMaxLoc(match)
-    return x - reach, y - reach, float(best)
+    return x - rx, y - ry, float(best)
+
+
+@cache
+def _twins(alike: Callable[[str], str], reads_as: Callable[[str], str]) -> frozenset[str]:
+    """The characters that have a shape `alike` makes theirs and that reads differently."""
+    groups: dict[str, set[str]] = {}
+    for ch in LINE_ALPHABET:
+        groups.setdefault(alike(ch), set()).add(reads_as(ch))
+    return frozenset(ch for ch in LINE_ALPHABET if len(groups[alike(ch)]) > 1)
 
 
 @cache
@@ -301,6 +328,18 @@ class _Frame:
     width: int
     column_sums: np.ndarray  # (characters, width + 1), cumulative
     column_squares: np.ndarray
+    _products: dict[int, np.ndarray] = field(default_factory=dict)
+
+    def products_with(self, index: int) -> np.ndarray:
+        """Every shape's product with one of them, cumulative by column (characters,
+        width + 1): over any window, one subtraction. Kept: a value repeats its letters."""
+        if index not in self._products:
+            count = self.shapes.shape[0]
+            shapes = self.shapes.reshape(count, -1, self.width)
+            by_column = np.einsum("khw,hw->kw", shapes, shapes[index])
+            zero = np.zeros((count, 1), np.float32)
+            self._products[index] = np.concatenate([zero, np.cumsum(by_column, axis=1)], axis=1)
+        return self._products[index]
 
 
 _HALF = 2  # px either side of a character's advance in its window
@@ -378,9 +417,13 @@ def _margins(
             seen = seen - seen.mean()
             view[row, :, :width] = seen / max(float(np.linalg.norm(seen)), 1e-9)
         likeness = own_likeness
-        stacked = np.concatenate([context, view, own], axis=0).reshape(3 * count, -1)
+        stacked = np.concatenate([context, view], axis=0).reshape(2 * count, -1)
         products = frame.shapes @ stacked.T
-        with_context, with_view, with_own = np.split(products, 3, axis=1)  # (chars, count)
+        with_context, with_view = np.split(products, 2, axis=1)  # (chars, count)
+        with_own = np.stack(
+            [frame.products_with(int(me))[:, int(c)] for me, c in zip(mine, columns, strict=True)],
+            axis=1,
+        )
         own_flat, context_flat, view_flat = (a.reshape(count, -1) for a in (own, context, view))
         sums = frame.column_sums[:, columns] + context_flat.sum(axis=1)[None, :]
         squares = frame.column_squares[:, columns]

@@ -353,7 +353,6 @@ def _read_fields(
             offset=ink.local_offset(masks.observed, masks.expected, boxes[name]),
             printed=printed.get(name),
             bilevel=page.bilevel,
-            stretched=page.stretched,
             tessdata=tessdata,
         )
 
@@ -407,6 +406,5 @@ def _keep_page_image(reading: PageReading, page: np.ndarray, alignment: align.Al
 
 
 def _png(image: np.ndarray) -> bytes:
-    # Light compression: a third of the time of the default level, a file a tenth larger.
-    ok, data = cv2.imencode(".png", image.astype(np.uint8), [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    ok, data = cv2.imencode(".png", image.astype(np.uint8))
     return data.tobytes() if ok else b""
