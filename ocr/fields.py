@@ -371,6 +371,7 @@ def _confirm_line(
         printed.size_pt,
         _GLYPH_READINGS[kind],
         alike=_fax_stroke if bilevel else None,
+        loses_strokes=bilevel,
     )
 
 

@@ -103,6 +103,7 @@ class _Bank:
     index: dict[str, int]
     pad: int
     ascent: int
+    px_per_mm: float
 
 
 @cache
@@ -130,7 +131,7 @@ def _bank(font_file: Path, size_pt: float, dpi: float) -> _Bank:
         phases.append(np.stack(glyphs))
     advance = np.array([face.getlength(ch) / _SUPERSAMPLE for ch in LINE_ALPHABET], np.float32)
     index = {ch: i for i, ch in enumerate(LINE_ALPHABET)}
-    return _Bank(np.stack(phases), advance, index, pad, ascent)
+    return _Bank(np.stack(phases), advance, index, pad, ascent, dpi / 25.4)
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,7 @@ def confirm_line(
     reads_as: Callable[[str], str],
     *,
     alike: Callable[[str], str] | None = None,
+    loses_strokes: bool = False,
 ) -> LineCheck:
     """Is `text` printed in `gray` (a crop whose top left is `origin_mm` on the page) exactly
     where the layout set it, each character its own shape and no other?
@@ -178,7 +180,9 @@ def confirm_line(
     printed before or after the line. A line that is not confirmed is not a mismatch: it is
     read by OCR instead. Shapes that `alike` makes one are ones the capture cannot tell apart
     (on a fax an i's dot joins its stem): a place is never found to be the other one, nor
-    confirmed as its own shape alone when the other reads differently.
+    confirmed as its own shape alone when the other reads differently. Where the capture
+    `loses_strokes` (a fax drops a thin stroke: ł comes out as l), a place is found to be
+    another shape only where that shape has ink the printed one does not.
     """
     if not text.strip() or any(ch not in LINE_ALPHABET and ch != " " for ch in text):
         return LineCheck(False, "a character outside the shapes compared")
@@ -259,6 +263,8 @@ def confirm_line(
         previous = i
         clear = found.margin <= -LINE_MIN_MARGIN and found.rival_likeness >= LINE_MIN_LIKENESS
         told_apart = alike is None or alike(found.rival) != alike(places[at].ch)
+        if loses_strokes and clear:
+            told_apart = told_apart and _adds_ink(bank, places[at].ch, found.rival)
         if clear and told_apart:
             contradicted.append((at, found.rival))
         elif found.margin < LINE_MIN_MARGIN and not doubt:
@@ -291,6 +297,15 @@ def _line_offset(
     match = cv2.matchTemplate(observed[:, : end + rx], inner, cv2.TM_CCOEFF_NORMED)
     _, best, _, (x, y) = cv2.minMaxLoc(match)
     return x - rx, y - ry, float(best)
+
+
+@cache
+def _adds_ink(bank: _Bank, printed: str, other: str) -> bool:
+    """Whether `other` has ink clear of the printed shape's (at least a tenth of a square
+    millimetre: an accent, a flag, a stroke), which no lost stroke could have left."""
+    grown = cv2.dilate(bank.ink[0, bank.index[printed]], np.ones((3, 3), np.uint8))
+    beyond = np.clip(bank.ink[0, bank.index[other]] - grown, 0, None)
+    return float(beyond.sum()) >= 0.1 * bank.px_per_mm**2
 
 
 @cache
