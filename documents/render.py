@@ -73,13 +73,15 @@ class PrintedLine:
     characters: tuple[Box, ...]
 
 
-def printed_line(form: FormData, name: str) -> PrintedLine | None:
-    """How a one-line value is set, character by character; None for a wrapped value."""
-    fitted = fitted_values(form)[name]
-    if len(fitted.lines) != 1:
-        return None
-    box = layout.FIELD_BOXES[name]
-    return _set_line(fitted.lines[0], box, layout.field_style(name).font, fitted.size)
+def printed_lines(form: FormData) -> dict[str, PrintedLine]:
+    """Every one-line value, set character by character (the values set once for all)."""
+    return {
+        name: _set_line(
+            fitted.lines[0], layout.FIELD_BOXES[name], layout.field_style(name).font, fitted.size
+        )
+        for name, fitted in fitted_values(form).items()
+        if len(fitted.lines) == 1
+    }
 
 
 def printed_case_number(form: FormData, party: Party) -> PrintedLine:

@@ -26,7 +26,7 @@ from documents.render import (
     case_number_box,
     case_number_text,
     printed_case_number,
-    printed_line,
+    printed_lines,
 )
 from ocr import align, ink, route
 from ocr._exec import tesseract
@@ -337,11 +337,7 @@ def _read_fields(
     )
     boxes["case_number"] = case_number_box(form, reading.party)
     # Where each character of a one-line value is, to check it shape by shape.
-    printed = {
-        name: line
-        for name in values
-        if name != "case_number" and (line := printed_line(form, name)) is not None
-    }
+    printed = printed_lines(form)
     printed["case_number"] = printed_case_number(form, reading.party)
     for name, expected in values.items():
         reading.fields[name] = read_field(
