@@ -35,9 +35,11 @@ from ocr.fields import OCR_PX_PER_MM, FieldReading, read_field
 if TYPE_CHECKING:
     from ocr.pages import PageImage
 
-# Pages are read one per worker thread. Matrix products small enough for one core but split
-# across both by BLAS make every thread wait on the others: a page took five times as long.
+# Pages are read one per worker thread. Work small enough for one core but split across both
+# by BLAS or OpenCV makes every thread wait on the others (a page took five times as long
+# with BLAS's threads; OpenCV's spin while they wait).
 threadpool_limits(limits=1, user_api="blas")
+cv2.setNumThreads(1)
 
 Outcome = Literal["matched", "unmatched", "blank", "stale_version", "invalid_code"]
 Lookup = Callable[[str], FormData | None]
