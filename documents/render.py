@@ -86,8 +86,13 @@ def printed_lines(form: FormData) -> dict[str, PrintedLine]:
 
 def printed_case_number(form: FormData, party: Party) -> PrintedLine:
     """How the case number is set on `party`'s page, character by character."""
+    return case_number_line(case_number_text(form.case_id, form.form_version, PAGE_OF_PARTY[party]))
+
+
+def case_number_line(text: str) -> PrintedLine:
+    """How a case number `text` is set under the title (monospaced: where each character
+    is depends only on its place in the text)."""
     style = layout.CASE_NUMBER_STYLE
-    text = case_number_text(form.case_id, form.form_version, PAGE_OF_PARTY[party])
     return _set_line(
         text, layout.CASE_NUMBER, style.font, style.max_pt, baseline_mm=CASE_NUMBER_BASELINE_MM
     )

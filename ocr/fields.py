@@ -25,7 +25,7 @@ import numpy as np
 from documents.form_data import EMPTY
 from documents.layout import Box
 from documents.page_code import CASE_ID_ALPHABET
-from documents.render import PrintedLine
+from documents.render import PrintedLine, case_number_line, case_number_text
 from ocr._exec import tesseract
 from ocr.align import Alignment
 from ocr.glyphs import (
@@ -306,6 +306,42 @@ def _character_by_character(
     place, against the font's own shapes (see `ocr.glyphs`): every character must come out
     as printed, clearly ahead of every other character it could be."""
     places = _glyph_places(kind, printed.text)
+    text = _read_places(gray, alignment, printed, offset, places)
+    verdict: Verdict = (
+        "match" if text == "".join(printed.text[i] for i, _ in places) else "mismatch"
+    )
+    return FieldReading(
+        name, expected, text, 1.0 if verdict == "match" else 0.0, verdict, 100.0, method="glyphs"
+    )
+
+
+def read_case_number(gray: np.ndarray, alignment: Alignment) -> str | None:
+    """The case number under the title read place by place against the font's own shapes,
+    for routing a page whose code cannot be read and which tesseract misreads: the case id,
+    the form version (one digit) and the page, or None when any place is unsure."""
+    template = case_number_line(case_number_text("CS-0000-0000", 1, 1))
+    places = _glyph_places("case_number", template.text)
+    # No page code, so no printing of ours to find the line by: a fax that lost scan lines
+    # moved it by up to a millimetre; each place is looked for there, nearest first.
+    steps = (0.0, -0.4, 0.4, -0.8, 0.8)
+    for offset in sorted(
+        ((x, y) for x in steps for y in steps), key=lambda o: abs(o[0]) + abs(o[1])
+    ):
+        read = _read_places(gray, alignment, template, offset, places)
+        if "?" not in read:
+            return f"CS-{read[:4]}-{read[4:8]}  wersja {read[8]}  strona {read[9]}/2"
+    return None
+
+
+def _read_places(
+    gray: np.ndarray,
+    alignment: Alignment,
+    printed: PrintedLine,
+    offset: tuple[float, float],
+    places: list[tuple[int, str]],
+) -> str:
+    """The characters at `places` of a monospaced line, each the one of its alphabet it is
+    clearly most like ("?" where none is)."""
     # The line is warped and softened once; each character's place is a slice of it.
     first, last = printed.characters[0], printed.characters[-1]
     line = Box(
@@ -328,13 +364,7 @@ def _character_by_character(
             place = alignment.warp(gray, zone, OCR_PX_PER_MM)
             character = read_character(place, printed.font_file, printed.size_pt, OCR_DPI, alphabet)
         read.append(character)
-    text = "".join(read)
-    verdict: Verdict = (
-        "match" if text == "".join(printed.text[i] for i, _ in places) else "mismatch"
-    )
-    return FieldReading(
-        name, expected, text, 1.0 if verdict == "match" else 0.0, verdict, 100.0, method="glyphs"
-    )
+    return "".join(read)
 
 
 # Values whose one-line printing is confirmed shape by shape before any OCR (see `ocr.glyphs`).

@@ -30,7 +30,7 @@ from documents.render import (
 )
 from ocr import align, ink, route
 from ocr._exec import tesseract
-from ocr.fields import OCR_PX_PER_MM, FieldReading, read_field
+from ocr.fields import OCR_PX_PER_MM, FieldReading, read_case_number, read_field
 
 if TYPE_CHECKING:
     from ocr.pages import PageImage
@@ -248,6 +248,10 @@ def _route_by_case_number(
     """The fallback route: the case number printed in readable text under the title."""
     crop = alignment.warp(page, layout.CASE_NUMBER, OCR_PX_PER_MM)
     number = route.parse_case_number(tesseract.read_zone(crop, dpi=300, tessdata=tessdata).text)
+    if number is None or number.page not in layout.PARTY_OF_PAGE or not number.form_version:
+        # Tesseract lost a character of it (a fax): read it place by place, by its shapes.
+        by_shape = read_case_number(page, alignment)
+        number = route.parse_case_number(by_shape) if by_shape else None
     if number is None or number.page not in layout.PARTY_OF_PAGE or not number.form_version:
         return None
     reading.routed_by = "case_number"
