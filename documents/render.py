@@ -71,6 +71,7 @@ class PrintedLine:
     font_file: Path
     size_pt: float
     characters: tuple[Box, ...]
+    baseline_mm: float  # where the characters stand, from the top of the page
 
 
 def printed_lines(form: FormData) -> dict[str, PrintedLine]:
@@ -111,7 +112,8 @@ def _set_line(
         Box(edges[i], top_mm, edges[i + 1] - edges[i], height_pt / MM_TO_PT)
         for i in range(len(line))
     )
-    return PrintedLine(line, FONT_DIR / FONT_FILES[font], size, characters)
+    baseline = top_mm + _BASELINE_EM * size / MM_TO_PT
+    return PrintedLine(line, FONT_DIR / FONT_FILES[font], size, characters, baseline)
 
 
 def case_number_box(form: FormData, party: Party) -> Box:

@@ -3,8 +3,11 @@
 Comparison forgives what OCR confuses in the form's own font — `@`/`©`, capital I and small
 l (both a plain bar in DejaVu Sans), `0`/`O` outside numbers, letter case, dashes and
 spaces — and nothing that would turn a value into a different name, number or domain.
-A value that does not match on the first read is read again from a differently prepared
-image; a read that matches is an honest reading of the ink, so any match counts.
+A one-line value is first checked shape by shape against the font it was printed in
+(`ocr.glyphs`): confirmed there, it needs no OCR; found there to hold another character, it
+is a mismatch whatever OCR reads. Otherwise OCR reads it, again from a differently prepared
+image where it does not match; a read that matches is an honest reading of the ink, so any
+match counts.
 """
 
 from __future__ import annotations
@@ -251,8 +254,9 @@ def read_field(
             return by_glyph
     shapes: LineCheck | None = None
     if printed is not None and (kind in LINE_KINDS or (kind == "digits" and expected.isdigit())):
-        # A number a digit of which was unsure (a fax's dropped line through it) is also
-        # looked at as a line: each digit a little to either side, against every shape.
+        # One-line values are checked shape by shape; so is a number one of whose digits was
+        # unsure on its own (a fax's dropped line through it): as a line, each character a
+        # little to either side, against every shape.
         shapes = _confirm_line(kind, gray, alignment, printed, offset, bilevel=bilevel)
         if shapes.confirmed:
             return FieldReading(name, expected, printed.text, 1.0, "match", 100.0, method="glyphs")
@@ -369,7 +373,6 @@ def _read_places(
 
 # Values whose one-line printing is confirmed shape by shape before any OCR (see `ocr.glyphs`).
 LINE_KINDS: frozenset[Kind] = frozenset({"text", "email", "phone", "domain"})
-_BASELINE_EM = 0.946  # where reportlab puts the baseline under a line's top, in ems
 
 
 def _confirm_line(
@@ -388,8 +391,8 @@ def _confirm_line(
     reach = 2.0 + printed.size_pt * 25.4 / 72 * 1.4
     box = Box(origin[0], origin[1], last.right - first.x + 2.0 + reach, first.h + 2.4)
     image = alignment.warp(gray, box, GLYPH_LINE_DPI / 25.4)
-    baseline = _BASELINE_EM * printed.size_pt * 25.4 / 72
-    cells = tuple((c.x + offset[0], c.y + offset[1] + baseline) for c in printed.characters)
+    baseline = printed.baseline_mm + offset[1]
+    cells = tuple((c.x + offset[0], baseline) for c in printed.characters)
 
     return confirm_line(
         image,

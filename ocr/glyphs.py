@@ -104,6 +104,7 @@ class _Bank:
     pad: int
     ascent: int
     px_per_mm: float
+    space: float  # a space's width, px (a space has no shape to compare)
 
 
 @cache
@@ -131,7 +132,8 @@ def _bank(font_file: Path, size_pt: float, dpi: float) -> _Bank:
         phases.append(np.stack(glyphs))
     advance = np.array([face.getlength(ch) / _SUPERSAMPLE for ch in LINE_ALPHABET], np.float32)
     index = {ch: i for i, ch in enumerate(LINE_ALPHABET)}
-    return _Bank(np.stack(phases), advance, index, pad, ascent, dpi / 25.4)
+    space = face.getlength(" ") / _SUPERSAMPLE
+    return _Bank(np.stack(phases), advance, index, pad, ascent, dpi / 25.4, space)
 
 
 @dataclass(frozen=True)
@@ -200,11 +202,7 @@ def confirm_line(
             return LineCheck(False, "the line runs out of the zone")
         if left + glyph_w + 3 > observed.shape[1]:
             return LineCheck(False, "the line runs out of the zone")
-        advance = (
-            round(float(bank.advance[bank.index[ch]]))
-            if ch != " "
-            else round(face_space(bank, size_pt, dpi))
-        )
+        advance = round(float(bank.advance[bank.index[ch]]) if ch != " " else bank.space)
         places.append(_Place(ch, left, top, phase, advance))
         if ch != " ":
             window = expected[top : top + glyph_h, left : left + glyph_w]
@@ -278,11 +276,6 @@ def confirm_line(
         where = ", ".join(f"{rival!r} for {text[i]!r} at {i}" for i, rival in contradicted)
         return LineCheck(False, f"printed {where}", least, "".join(shown))
     return LineCheck(not doubt, doubt, least, margins=tuple(margins) if whole else ())
-
-
-def face_space(bank: _Bank, size_pt: float, dpi: float) -> float:
-    """The width of a space, px (a space has no shape in the bank)."""
-    return float(bank.advance[bank.index["i"]])  # DejaVu's space and i are both 0.318 em
 
 
 def _line_offset(

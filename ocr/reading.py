@@ -191,7 +191,7 @@ def read_page(
     reading.outcome = "matched"
     masks = _ink_masks(clean, alignment, form, code.party, key)
     clock.lap("masks")
-    _read_fields(reading, clean, alignment, form, masks, tessdata, page)
+    _read_fields(reading, clean, alignment, form, masks, tessdata, bilevel=page.bilevel)
     clock.lap("fields")
     _find_ink(reading, masks, company=form.party(code.party).kind == "company")
     clock.lap("ink")
@@ -331,7 +331,8 @@ def _read_fields(
     form: FormData,
     masks: _Masks,
     tessdata: Path | None,
-    page: PageImage,
+    *,
+    bilevel: bool,
 ) -> None:
     assert reading.party is not None
     boxes = printed_value_boxes(form)
@@ -354,7 +355,7 @@ def _read_fields(
             boxes[name],
             offset=ink.local_offset(masks.observed, masks.expected, boxes[name]),
             printed=printed.get(name),
-            bilevel=page.bilevel,
+            bilevel=bilevel,
             tessdata=tessdata,
         )
 
