@@ -99,8 +99,9 @@ def test_a_faxed_page_without_a_readable_code_is_routed_by_its_printed_case_numb
     forms: tuple[FormData, FormData], tmp_path: Path
 ) -> None:
     """GIVEN genuine pages whose QR code was torn off, sent by standard-resolution fax (where
-    tesseract often loses a character of the case number)
-    THEN each is routed to its case, version and party by the printed case number."""
+    tesseract now and then loses a character of the case number)
+    THEN each is routed to its case, version and party by the printed case number, and the
+    number reads right by its shapes alone, on the one way up the page stands."""
     import cv2
 
     from documents import layout
