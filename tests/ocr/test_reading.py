@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from documents import FormData
-from documents.simulate import CATALOGUE, SCENARIOS, Scenario, other_case
+from documents.simulate import CATALOGUE, SCENARIOS, Capture, Scenario, other_case
+from ocr import PageReading
 from tests.documents.conftest import SECRET_KEY, make_sample_form
 from tests.ocr.judge import failed_checks, run
 
@@ -186,6 +188,27 @@ def test_a_faxed_stamp_never_passes_for_a_missing_signature_or_the_reverse(
             assert skipped in failed_checks(reading), f"{name} page, seed {seed}"
 
 
+def _forged_page_read(
+    form: FormData,
+    field: str,
+    forged_value: str,
+    capture: Callable[..., Capture],
+    seed: int,
+    path_stem: Path,
+) -> PageReading:
+    """The new registrant's page printed from a PDF whose `field` was edited to
+    `forged_value`, signed, captured, sent as a file and read."""
+    from documents.simulate import edited_value_form
+    from documents.simulate.scenarios import fill_in, printed
+    from tests.ocr.judge import as_file, read_file
+
+    rng = np.random.default_rng(seed)
+    paper = printed(edited_value_form(form, field, forged_value), "new_registrant", SECRET_KEY)
+    fill_in(paper, rng, form.new_registrant)
+    path = as_file(capture(paper, rng), path_stem.parent, path_stem.name, rng)
+    return read_file(path, [form], SECRET_KEY)[0]
+
+
 ONE_CHARACTER_FORGERIES = [
     ("domains", "example.pl, żótw.pl"),
     ("domains", "ęxample.pl, żółw.pl"),
@@ -205,12 +228,10 @@ def test_a_value_forged_by_one_character_is_never_read_as_the_case_s(
     letter swapped for a look-alike, a letter of the name, a house number, a PESEL digit —
     signed, then scanned or faxed at either resolution
     THEN that value never reads as the one the case holds: the page fails fields_match."""
-    from documents.simulate import edited_value_form, fax
-    from documents.simulate.scenarios import fill_in, office_scan, printed
-    from tests.ocr.judge import as_file, read_file
+    from documents.simulate import fax
+    from documents.simulate.scenarios import office_scan
 
     form, _ = forms
-    forged = edited_value_form(form, field, forged_value)
     captures = {
         "scan": office_scan,
         "fax-standard": lambda p, r: fax(p, r, fine=False),
@@ -218,11 +239,8 @@ def test_a_value_forged_by_one_character_is_never_read_as_the_case_s(
     }
     for name, capture in captures.items():
         for seed in range(2):
-            rng = np.random.default_rng(seed)
-            paper = printed(forged, "new_registrant", SECRET_KEY)
-            fill_in(paper, rng, form.new_registrant)
-            path = as_file(capture(paper, rng), tmp_path, f"{name}-{seed}", rng)
-            reading = read_file(path, [form], SECRET_KEY)[0]
+            stem = tmp_path / f"{name}-{seed}"
+            reading = _forged_page_read(form, field, forged_value, capture, seed, stem)
             assert reading.outcome == "matched", reading.detail
             assert reading.fields[field].verdict == "mismatch", (name, seed, reading.fields[field])
 
@@ -247,12 +265,10 @@ def test_a_character_ocr_would_read_as_the_case_s_is_told_by_its_shape(
     character OCR reads as the one it replaced (éxample.pl, examp1e.pl for example.pl),
     signed, then scanned, faxed at either resolution or photographed
     THEN the domain is a mismatch, and the reading names what is printed."""
-    from documents.simulate import edited_value_form, fax, photograph
-    from documents.simulate.scenarios import fill_in, office_scan, printed
-    from tests.ocr.judge import as_file, read_file
+    from documents.simulate import fax, photograph
+    from documents.simulate.scenarios import office_scan
 
     form, _ = forms
-    forged = edited_value_form(form, field, forged_value)
     captures = {
         "scan": office_scan,
         "fax-standard": lambda p, r: fax(p, r, fine=False),
@@ -260,11 +276,7 @@ def test_a_character_ocr_would_read_as_the_case_s_is_told_by_its_shape(
         "photo": photograph,
     }
     for name, capture in captures.items():
-        rng = np.random.default_rng(1)
-        paper = printed(forged, "new_registrant", SECRET_KEY)
-        fill_in(paper, rng, form.new_registrant)
-        path = as_file(capture(paper, rng), tmp_path, name, rng)
-        reading = read_file(path, [form], SECRET_KEY)[0]
+        reading = _forged_page_read(form, field, forged_value, capture, 1, tmp_path / name)
         assert reading.outcome == "matched", reading.detail
         found = reading.fields[field]
         assert found.verdict == "mismatch", (name, found)
