@@ -90,6 +90,9 @@ LINE_MIN_MARGIN = 0.15
 # push the rest of the line out of place, which the characters after it show; narrower or
 # wider shapes are only compared in place at the end of the line.
 _WIDTH_TOLERANCE_PX = 2.5
+# How much better than the printed shape a shape of another width must fit to be taken for
+# what is printed (normalised cross-correlation).
+_OTHER_WIDTH_LEAD = 0.1
 
 
 @dataclass(frozen=True, eq=False)  # one per font, size and resolution: hashed by identity
@@ -142,7 +145,6 @@ class LineCheck:
 
     confirmed: bool
     reason: str = ""
-    least_margin: float = 0.5
     # The line as printed, where some character is clearly another shape that reads
     # differently (`é` where the case has `e`): the value is not the case's, whatever OCR says.
     contradicted: str = ""
@@ -219,7 +221,7 @@ def confirm_line(
         if fit >= LINE_MIN_LIKENESS:
             break
     if fit < LINE_MIN_LIKENESS:
-        return LineCheck(False, f"the line does not look as printed ({fit:.2f})", -0.5)
+        return LineCheck(False, f"the line does not look as printed ({fit:.2f})")
     observed = np.roll(observed, (-dy, -dx), axis=(0, 1))
     start = ink[0].left + bank.pad
     end = ink[-1].left + bank.pad + ink[-1].advance
@@ -227,19 +229,19 @@ def confirm_line(
     outside = np.concatenate([observed[:, : start - slack], observed[:, end + slack :]], axis=1)
     # Every place is looked at, not only up to the first doubt: a place that is clearly
     # another shape decides the value, whatever OCR would make of it.
-    least, doubt, contradicted, displaced = 0.5, "", [], False
+    doubt, contradicted, displaced = "", [], False
     previous: int | None = None
     whole = float((outside > 0.5).sum()) <= 0.02 * scale * scale
     if not whole:
-        least, doubt = -0.5, "ink before or after the line"
+        doubt = "ink before or after the line"
     margins = [0.5] * len(places)
-    findings = _margins(observed, expected, bank, [p for p in places if p.ch != " "], readings)
+    findings = _margins(observed, expected, bank, ink, readings)
     for i, place in enumerate(places):
         if place.ch == " ":
             gap = observed[place.top : place.top + glyph_h, place.left + bank.pad + 2 :]
             gap = gap[:, : max(0, place.advance - 3)]
             if float((gap > 0.5).sum()) > 0.005 * scale * scale:
-                doubt, least = doubt or f"ink in the space at {i}", -0.5
+                doubt = doubt or f"ink in the space at {i}"
                 margins[i] = -0.5
             continue
         found, at = findings.pop(0), i
@@ -248,7 +250,7 @@ def confirm_line(
             found = _Finding(
                 min(found.margin, LINE_MIN_MARGIN / 2), found.rival, found.rival_likeness
             )
-        least, margins[i] = min(least, found.margin), found.margin
+        margins[i] = found.margin
         if not found.rival and not displaced:
             # The first place that is not the printed shape where it should be: it, or the
             # one before it, may be a wider or narrower shape that pushed the rest along.
@@ -274,8 +276,8 @@ def confirm_line(
         for i, rival in contradicted:
             shown[i] = rival
         where = ", ".join(f"{rival!r} for {text[i]!r} at {i}" for i, rival in contradicted)
-        return LineCheck(False, f"printed {where}", least, "".join(shown))
-    return LineCheck(not doubt, doubt, least, margins=tuple(margins) if whole else ())
+        return LineCheck(False, f"printed {where}", contradicted="".join(shown))
+    return LineCheck(not doubt, doubt, margins=tuple(margins) if whole else ())
 
 
 def _line_offset(
@@ -512,8 +514,3 @@ def _other_width(
     if best_likeness < LINE_MIN_LIKENESS or best_likeness - own < _OTHER_WIDTH_LEAD:
         return _Finding(-0.5)
     return _Finding(-0.5, best_rival, best_likeness)
-
-
-# How much better than the printed shape a shape of another width must fit to be taken for
-# what is printed (normalised cross-correlation).
-_OTHER_WIDTH_LEAD = 0.1
