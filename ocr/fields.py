@@ -402,7 +402,7 @@ def _confirm_line(
         cells,
         printed.font_file,
         printed.size_pt,
-        _GLYPH_READINGS[kind],
+        (_FAX_GLYPH_READINGS if bilevel else _GLYPH_READINGS)[kind],
         alike=_fax_stroke if bilevel else None,
         loses_strokes=bilevel,
     )
@@ -414,6 +414,14 @@ _FAX_STROKES = str.maketrans(dict.fromkeys("iíìîïıIÍÌÎÏİ", "l"))
 
 def _fax_stroke(ch: str) -> str:
     return ch.translate(_FAX_STROKES)
+
+
+def _fax_text_glyph(ch: str) -> str:
+    return _fold_char("text", _fax_stroke(ch))
+
+
+def _fax_email_glyph(ch: str) -> str:
+    return _email_glyph(_fax_stroke(ch))
 
 
 def _email_glyph(ch: str) -> str:
@@ -428,6 +436,14 @@ _GLYPH_READINGS: dict[Kind, Callable[[str], str]] = {
     "phone": partial(_fold_char, "phone"),
     "text": partial(_fold_char, "text"),
     "digits": str,  # every other shape is another number
+}
+# On a fax, names, addresses and e-mail addresses do not tell i from l either: the fax does
+# not (a dot joins its stem, a lost scan line cuts one), and neither does any reader of it:
+# tesseract, asked, reads the name it expects. Domains do: there OCR reads the line.
+_FAX_GLYPH_READINGS: dict[Kind, Callable[[str], str]] = {
+    **_GLYPH_READINGS,
+    "text": _fax_text_glyph,
+    "email": _fax_email_glyph,
 }
 
 

@@ -236,9 +236,12 @@ def confirm_line(
         doubt = "ink before or after the line"
     margins = [0.5] * len(places)
     findings = _margins(observed, expected, bank, ink, readings)
+    # A neighbour's own ink may reach into a space (J's hook, ą's tail): only ink beyond the
+    # line as printed, widened by a pixel for the capture's blur, counts there.
+    beyond = observed - cv2.dilate(expected, np.ones((3, 3), np.uint8))
     for i, place in enumerate(places):
         if place.ch == " ":
-            gap = observed[place.top : place.top + glyph_h, place.left + bank.pad + 2 :]
+            gap = beyond[place.top : place.top + glyph_h, place.left + bank.pad + 2 :]
             gap = gap[:, : max(0, place.advance - 3)]
             if float((gap > 0.5).sum()) > 0.005 * scale * scale:
                 doubt = doubt or f"ink in the space at {i}"
