@@ -21,7 +21,7 @@ from documents.fonts import (
     register_fonts,
     text_width_pt,
 )
-from documents.form_data import FormData, PartyData, printed_values
+from documents.form_data import FormData, printed_values
 from documents.layout import MM_TO_PT, PAGE_HEIGHT_MM, PAGE_OF_PARTY, PARTIES, Box, Party
 
 PAGE_SIZE = (layout.PAGE_WIDTH_MM * MM_TO_PT, PAGE_HEIGHT_MM * MM_TO_PT)
@@ -171,13 +171,46 @@ def _top(mm_from_top: float) -> float:
     return (PAGE_HEIGHT_MM - mm_from_top) * MM_TO_PT
 
 
+def render_blank_page(party: Party, current_kind: str, new_kind: str) -> bytes:
+    """`party`'s page as every case whose parties are of these kinds has it, without any
+    case's data: the markers, lines, boxes, labels and declarations. `render_case_layer`
+    drawn over it is `render_page`."""
+    register_fonts()
+    out = io.BytesIO()
+    canvas = Canvas(
+        out, pagesize=PAGE_SIZE, invariant=True, pageCompression=0, initialFontName="DejaVuSans"
+    )
+    _draw_blank(canvas, party, {"current_registrant": current_kind, "new_registrant": new_kind})
+    canvas.showPage()
+    canvas.save()
+    return out.getvalue()
+
+
+def render_values(form: FormData, party: Party) -> bytes:
+    """Only the case number and the values as `party`'s page prints them (see
+    `render_blank_page`): what the reader compares a scan with. The page code and the
+    instructions, also the case's, lie outside every zone it compares."""
+    register_fonts()
+    out = io.BytesIO()
+    canvas = Canvas(
+        out, pagesize=PAGE_SIZE, invariant=True, pageCompression=0, initialFontName="DejaVuSans"
+    )
+    _draw_values(canvas, form, party, fitted_values(form))
+    canvas.showPage()
+    canvas.save()
+    return out.getvalue()
+
+
 def _draw_page(
     canvas: Canvas, form: FormData, party: Party, values: dict[str, FittedText], key: bytes
 ) -> None:
-    signer = form.party(party)
-    _markers(canvas)
-    _qr(canvas, page_code.encode(page_code.PageCode(form.case_id, form.form_version, party), key))
+    _draw_blank(canvas, party, {p: form.party(p).kind for p in PARTIES})
+    _draw_case(canvas, form, party, values, key)
 
+
+def _draw_blank(canvas: Canvas, party: Party, kinds: dict[Party, str]) -> None:
+    """What the page prints whatever the case: it depends only on the kinds of the parties."""
+    _markers(canvas)
     canvas.setFillGray(0)
     canvas.setFont("DejaVuSans-Bold", 14)
     canvas.drawString(layout.TITLE.x * MM_TO_PT, _top(layout.TITLE.y + 6), wording.TITLE)
@@ -185,24 +218,19 @@ def _draw_page(
     canvas.drawString(
         layout.PAGE_LABEL.x * MM_TO_PT, _top(layout.PAGE_LABEL.y + 3.8), wording.PAGE_LABELS[party]
     )
-    style = layout.CASE_NUMBER_STYLE
-    canvas.setFont(style.font, style.max_pt)
-    canvas.drawString(
-        layout.CASE_NUMBER.x * MM_TO_PT,
-        _top(layout.CASE_NUMBER.y + CASE_NUMBER_BASELINE_MM),
-        case_number_text(form.case_id, form.form_version, PAGE_OF_PARTY[party]),
-    )
-
     _label(canvas, wording.DOMAINS_LABEL, layout.LABEL_COLUMN_X, layout.DOMAINS, bold=True)
-    _value(canvas, layout.DOMAINS, values["domains"], layout.field_style("domains").font)
     for block_party in PARTIES:
-        _party_block(
-            canvas, block_party, form.party(block_party), values, signs=block_party == party
-        )
-
+        _party_block(canvas, block_party, kinds[block_party], signs=block_party == party)
     _paragraph(canvas, wording.DECLARATIONS[party], layout.DECLARATION, "DejaVuSans", 8.2)
+    _signature_box(canvas, party, kinds[party])
 
-    _signature_box(canvas, party, signer)
+
+def _draw_case(
+    canvas: Canvas, form: FormData, party: Party, values: dict[str, FittedText], key: bytes
+) -> None:
+    """What the page prints of this case: the code, the number, the values, the instructions."""
+    _qr(canvas, page_code.encode(page_code.PageCode(form.case_id, form.form_version, party), key))
+    _draw_values(canvas, form, party, values)
     _paragraph(
         canvas,
         wording.instructions(
@@ -215,6 +243,25 @@ def _draw_page(
         "DejaVuSans",
         7.2,
     )
+
+
+def _draw_values(
+    canvas: Canvas, form: FormData, party: Party, values: dict[str, FittedText]
+) -> None:
+    canvas.setFillGray(0)
+    style = layout.CASE_NUMBER_STYLE
+    canvas.setFont(style.font, style.max_pt)
+    canvas.drawString(
+        layout.CASE_NUMBER.x * MM_TO_PT,
+        _top(layout.CASE_NUMBER.y + CASE_NUMBER_BASELINE_MM),
+        case_number_text(form.case_id, form.form_version, PAGE_OF_PARTY[party]),
+    )
+    _value(canvas, layout.DOMAINS, values["domains"], layout.field_style("domains").font)
+    for block_party in PARTIES:
+        for field in layout.PARTY_FIELD_NAMES:
+            box = layout.party_field_box(block_party, field)
+            fitted = values[f"{block_party}.{field}"]
+            _value(canvas, box, fitted, layout.field_style(field).font)
 
 
 def case_number_text(case_id: str, form_version: int, page: int) -> str:
@@ -266,9 +313,7 @@ def _value(canvas: Canvas, box: Box, fitted: FittedText, font: str) -> None:
         canvas.drawString(box.x * MM_TO_PT, PAGE_SIZE[1] - baseline, line)
 
 
-def _party_block(
-    canvas: Canvas, party: Party, data: PartyData, values: dict[str, FittedText], *, signs: bool
-) -> None:
+def _party_block(canvas: Canvas, party: Party, kind: str, *, signs: bool) -> None:
     top = layout.PARTY_BLOCK_TOP[party]
     canvas.setStrokeGray(0)
     canvas.setLineWidth(0.6)
@@ -280,8 +325,7 @@ def _party_block(
     canvas.drawString(layout.LABEL_COLUMN_X * MM_TO_PT, _top(top + 3.9), heading)
     for field in layout.PARTY_FIELD_NAMES:
         box = layout.party_field_box(party, field)
-        _label(canvas, wording.field_label(field, data.kind), layout.PARTY_LABEL_X[field], box)
-        _value(canvas, box, values[f"{party}.{field}"], layout.field_style(field).font)
+        _label(canvas, wording.field_label(field, kind), layout.PARTY_LABEL_X[field], box)
 
 
 def _paragraph(canvas: Canvas, text: str, box: Box, font: str, size: float) -> None:
@@ -292,15 +336,15 @@ def _paragraph(canvas: Canvas, text: str, box: Box, font: str, size: float) -> N
         canvas.drawString(box.x * MM_TO_PT, _top(box.y) - size - i * leading, line)
 
 
-def _signature_box(canvas: Canvas, party: Party, signer: PartyData) -> None:
+def _signature_box(canvas: Canvas, party: Party, kind: str) -> None:
     canvas.setStrokeGray(0)
     canvas.setLineWidth(0.8)
     x0, y0, x1, y1 = layout.SIGNATURE.pdf_rect()
     canvas.rect(x0, y0, x1 - x0, y1 - y0, stroke=1, fill=0)
     canvas.setFont("DejaVuSans", 7)
-    canvas.drawString(x0, _top(layout.BOX_CAPTION_Y + 2.6), wording.SIGNATURE_CAPTIONS[signer.kind])
+    canvas.drawString(x0, _top(layout.BOX_CAPTION_Y + 2.6), wording.SIGNATURE_CAPTIONS[kind])
     _widget(canvas, signature_field_name(party), layout.SIGNATURE, "Sig")
-    if signer.kind != "company":
+    if kind != "company":
         return
     x0, y0, x1, y1 = layout.STAMP.pdf_rect()
     canvas.rect(x0, y0, x1 - x0, y1 - y0, stroke=1, fill=0)

@@ -111,6 +111,14 @@ class ExpectedInk:
         grown = cv2.dilate(mask, np.ones((2 * _EXPECTED_GROWTH_PX + 1,) * 2, np.uint8))
         return cls(mask, grown, _line_bands(mask))
 
+    def with_values(self, rendered: np.ndarray) -> ExpectedInk:
+        """This blank page (see `documents.render.render_blank_page`) with a case's values
+        printed on it (`rendered`, the same size). The bands stay the blank page's: every
+        long line of the form is on it, and a value is a line of letters."""
+        values = ink_mask(rendered)
+        grown = cv2.dilate(values, np.ones((2 * _EXPECTED_GROWTH_PX + 1,) * 2, np.uint8))
+        return ExpectedInk(self.mask | values, self.grown | grown, self.bands)
+
     def cropped(self, height: int, width: int) -> ExpectedInk:
         return ExpectedInk(
             self.mask[:height, :width], self.grown[:height, :width], self.bands[:height, :width]

@@ -6,12 +6,12 @@ a `PageReading`, the evidence the case's checks are computed from.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from documents import FormData, InvalidCode, layout, page_code, printed_values, raster, render_page
+from documents import FormData, InvalidCode, layout, page_code, printed_values, raster
 from documents import value_boxes as printed_value_boxes
 from documents.layout import Party
 from documents.render import (
@@ -27,6 +27,8 @@ from documents.render import (
     case_number_text,
     printed_case_number,
     printed_lines,
+    render_blank_page,
+    render_values,
 )
 from ocr import align, ink, route
 from ocr._exec import tesseract
@@ -189,7 +191,7 @@ def read_page(
         reading.detail = f"the page claims form version {code.form_version}, never issued"
         return reading
     reading.outcome = "matched"
-    masks = _ink_masks(clean, alignment, form, code.party, key)
+    masks = _ink_masks(clean, alignment, form, code.party)
     clock.lap("masks")
     _read_fields(reading, clean, alignment, form, masks, tessdata, bilevel=page.bilevel)
     clock.lap("fields")
@@ -315,9 +317,9 @@ class _Masks:
 
 
 def _ink_masks(
-    page: np.ndarray, alignment: align.Alignment, form: FormData, party: Party, key: bytes
+    page: np.ndarray, alignment: align.Alignment, form: FormData, party: Party
 ) -> _Masks:
-    expected = expected_ink(form, party, key)
+    expected = expected_ink(form, party)
     observed = ink.ink_mask(alignment.warp_page(page, ink.INK_DPI))
     h = min(expected.mask.shape[0], observed.shape[0])
     w = min(expected.mask.shape[1], observed.shape[1])
@@ -360,24 +362,35 @@ def _read_fields(
         )
 
 
-_expected_cache: OrderedDict[tuple[str, int, str, str], ink.ExpectedInk] = OrderedDict()
+# Pages of one case come together, mostly in one file; an expected page is 6.5 MB.
+_expected_cache: OrderedDict[tuple[str, int, str], ink.ExpectedInk] = OrderedDict()
 _expected_lock = threading.Lock()
-_EXPECTED_CACHE_SIZE = 32
+_EXPECTED_CACHE_SIZE = 4
 
 
-def expected_ink(form: FormData, party: Party, key: bytes) -> ink.ExpectedInk:
-    """The ink of the page as printed, at INK_DPI; cached (a case's pages come together)."""
-    cache_key = (form.case_id, form.form_version, party, hashlib.sha256(key).hexdigest())
+def expected_ink(form: FormData, party: Party) -> ink.ExpectedInk:
+    """The ink of the page as printed, at INK_DPI, where the reader compares it: the blank
+    page of the form (the same for every case of these kinds of parties, made once) with this
+    case's values on it."""
+    cache_key = (form.case_id, form.form_version, party)
     with _expected_lock:
         if cache_key in _expected_cache:
             _expected_cache.move_to_end(cache_key)
             return _expected_cache[cache_key]
-    expected = ink.ExpectedInk.of(raster.render_gray(render_page(form, party, key), 1, ink.INK_DPI))
+    blank = _blank_ink(party, form.current_registrant.kind, form.new_registrant.kind)
+    expected = blank.with_values(raster.render_gray(render_values(form, party), 1, ink.INK_DPI))
     with _expected_lock:
         _expected_cache[cache_key] = expected
         while len(_expected_cache) > _EXPECTED_CACHE_SIZE:
             _expected_cache.popitem(last=False)
     return expected
+
+
+@cache
+def _blank_ink(party: Party, current_kind: str, new_kind: str) -> ink.ExpectedInk:
+    return ink.ExpectedInk.of(
+        raster.render_gray(render_blank_page(party, current_kind, new_kind), 1, ink.INK_DPI)
+    )
 
 
 def _find_ink(reading: PageReading, masks: _Masks, *, company: bool) -> None:
