@@ -38,6 +38,7 @@ from ocr.glyphs import (
     LineCheck,
     confirm_line,
     read_character,
+    read_characters,
 )
 from ocr.route import parse_case_number
 from ocr.verify import verify
@@ -356,18 +357,18 @@ def _read_places(
     )
     scale = GLYPH_DPI / 25.4
     image = alignment.warp(gray, line, scale)
-    read = []
+    spans = []
     for i, alphabet in places:
         cell = printed.characters[i]
         x0 = max(0, round((cell.x - first.x) * scale))
-        x1 = round((cell.right - first.x + 0.8) * scale)
-        place = image[:, x0:x1]
-        character = read_character(place, printed.font_file, printed.size_pt, GLYPH_DPI, alphabet)
-        if character == "?":  # unsure at 200 dpi (a fax streak through it): look closer
+        spans.append((x0, round((cell.right - first.x + 0.8) * scale), alphabet))
+    read = list(read_characters(image, spans, printed.font_file, printed.size_pt, GLYPH_DPI))
+    for at, (i, alphabet) in enumerate(places):
+        if read[at] == "?":  # unsure at 200 dpi (a fax streak through it): look closer
+            cell = printed.characters[i]
             zone = Box(cell.x + offset[0] - 0.4, line.y, cell.w + 0.8, line.h)
             place = alignment.warp(gray, zone, OCR_PX_PER_MM)
-            character = read_character(place, printed.font_file, printed.size_pt, OCR_DPI, alphabet)
-        read.append(character)
+            read[at] = read_character(place, printed.font_file, printed.size_pt, OCR_DPI, alphabet)
     return "".join(read)
 
 

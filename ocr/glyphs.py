@@ -71,6 +71,41 @@ def read_character(
     return character
 
 
+def read_characters(
+    line: np.ndarray,
+    spans: list[tuple[int, int, str]],
+    font_file: Path,
+    size_pt: float,
+    dpi: float,
+) -> str:
+    """`read_character` for several places of one line image at once: each span `(x0, x1,
+    alphabet)` is the columns of one place. The line is softened once and each shape matched
+    across the whole line once; a place's likeness to a shape is the best match whose
+    window lies within its columns."""
+    blur = round(dpi / 300, 2)
+    image = cv2.GaussianBlur(line, (0, 0), blur)
+    size_px = round(size_pt / 72 * dpi)
+    alphabet = "".join(sorted({ch for _, _, chars in spans for ch in chars}))
+    templates = _templates(font_file, size_px, blur, alphabet)
+    best_in_column = {}
+    for ch, template in templates.items():
+        if template.shape[0] <= image.shape[0] and template.shape[1] <= image.shape[1]:
+            match = cv2.matchTemplate(image, template, cv2.TM_CCOEFF_NORMED)
+            best_in_column[ch] = match.max(axis=0)
+    read = []
+    for x0, x1, chars in spans:
+        scores = []
+        for ch in chars:
+            width = templates[ch].shape[1]
+            columns = best_in_column.get(ch)
+            inside = columns[x0 : x1 - width + 1] if columns is not None else None
+            scores.append(float(inside.max()) if inside is not None and inside.size else 0.0)
+        order = np.argsort(scores)[::-1]
+        score, second = scores[order[0]], scores[order[1]]
+        read.append("?" if score < MIN_LIKENESS or score - second < MIN_MARGIN else chars[order[0]])
+    return "".join(read)
+
+
 # --- a line of proportional text, confirmed glyph by glyph ---------------------------------------
 
 # Every shape a forger could print in place of a character and still look like a letter: ASCII,
@@ -334,25 +369,36 @@ class _Finding:
 @dataclass(frozen=True, eq=False)
 class _Frame:
     """The bank's shapes at one phase, cut to the frame every window lies in: from `_HALF` px
-    before a glyph's origin to the bank's right edge; flattened, with running column sums of
-    each shape and of its square, for any window's sums."""
+    before a glyph's origin to the bank's right edge; flattened column by column (a window's
+    first columns are then the first values of each row), with running column sums of each
+    shape and of its square, for any window's sums. Held narrowest first, so that the shapes
+    of about one width, a place's only rivals in the middle of a line, are one contiguous
+    block of rows: `order[row]` is the bank's index of row `row`, `row_of` the reverse."""
 
-    shapes: np.ndarray  # (characters, height × width), contiguous
+    shapes: np.ndarray  # (characters, width × height), column by column, narrowest first
     width: int
+    height: int
     column_sums: np.ndarray  # (characters, width + 1), cumulative
     column_squares: np.ndarray
+    order: np.ndarray  # row → the bank's index
+    row_of: np.ndarray  # the bank's index → row
+    widths: np.ndarray  # each row's advance, px, ascending
     _products: dict[int, np.ndarray] = field(default_factory=dict)
 
-    def products_with(self, index: int) -> np.ndarray:
+    def columns(self, row: int, count: int) -> np.ndarray:
+        """One shape's first `count` columns, (height, count)."""
+        return self.shapes[row, : count * self.height].reshape(count, self.height).T
+
+    def products_with(self, row: int) -> np.ndarray:
         """Every shape's product with one of them, cumulative by column (characters,
         width + 1): over any window, one subtraction. Kept: a value repeats its letters."""
-        if index not in self._products:
+        if row not in self._products:
             count = self.shapes.shape[0]
-            shapes = self.shapes.reshape(count, -1, self.width)
-            by_column = np.einsum("khw,hw->kw", shapes, shapes[index])
+            shapes = self.shapes.reshape(count, self.width, self.height)
+            by_column = np.einsum("kwh,wh->kw", shapes, shapes[row])
             zero = np.zeros((count, 1), np.float32)
-            self._products[index] = np.concatenate([zero, np.cumsum(by_column, axis=1)], axis=1)
-        return self._products[index]
+            self._products[row] = np.concatenate([zero, np.cumsum(by_column, axis=1)], axis=1)
+        return self._products[row]
 
 
 _HALF = 2  # px either side of a character's advance in its window
@@ -360,12 +406,21 @@ _HALF = 2  # px either side of a character's advance in its window
 
 @cache
 def _frame(bank: _Bank, phase: int) -> _Frame:
-    cut = bank.ink[phase][:, :, bank.pad - _HALF :]
-    count, _, width = cut.shape
+    order = np.argsort(bank.advance, kind="stable")
+    cut = bank.ink[phase][order][:, :, bank.pad - _HALF :]
+    count, height, width = cut.shape
     zero = np.zeros((count, 1), np.float32)
     sums = np.concatenate([zero, np.cumsum(cut.sum(axis=1), axis=1)], axis=1)
     squares = np.concatenate([zero, np.cumsum((cut * cut).sum(axis=1), axis=1)], axis=1)
-    return _Frame(np.ascontiguousarray(cut.reshape(count, -1)), width, sums, squares)
+    row_of = np.empty_like(order)
+    row_of[order] = np.arange(count)
+    by_column = np.ascontiguousarray(cut.transpose(0, 2, 1).reshape(count, -1))
+    return _Frame(by_column, width, height, sums, squares, order, row_of, bank.advance[order])
+
+
+# Places in the middle of a line whose printed shapes differ in width by at most this much
+# (px) are compared in one go, with the union of their rivals.
+_GROUP_SPAN_PX = 4.0
 
 
 def _margins(
@@ -382,96 +437,150 @@ def _margins(
     Each place is a window: the character's advance and `_HALF` px either side, its
     neighbours as printed. Each candidate there is a shape plus those neighbours; every
     likeness follows from products of the bank with the windows, a few matrix products a
-    line, without drawing any candidate.
+    line, without drawing any candidate. In the middle of the line only shapes of about the
+    printed one's width are rivals (a wider or narrower one would push the rest of the line
+    along), so each product takes only that block of the bank.
     """
-    height = bank.ink.shape[2]
-    widths = bank.advance
-    widest = int(np.ceil(widths.max()))
     findings: list[_Finding | None] = [None] * len(places)
+    last = len(places) - 1
     by_phase: dict[int, list[int]] = {}
     for k, place in enumerate(places):
         by_phase.setdefault(place.phase, []).append(k)
     for phase, members in by_phase.items():
         frame = _frame(bank, phase)
-        w = frame.width
-        count = len(members)
-        mine = np.array([bank.index[places[k].ch] for k in members])
-        shapes = frame.shapes.reshape(len(widths), height, w)
-        # At the end of the line nothing after a wider or narrower shape would move: every
-        # shape is a rival there, in a window as wide as the widest.
-        reach = np.array(
-            [
-                min(widest if k == len(places) - 1 else places[k].advance, w - 2 * _HALF)
-                for k in members
-            ]
-        )
-        columns = reach + 2 * _HALF
-        n = columns * height  # pixels in each window
-        # Each window's rows: the printed shape alone, its neighbours as printed, and the
-        # place at the best of fifteen nudges for the printed shape (mean-free, unit length);
-        # zero past the window's own width.
-        own = np.zeros((count, height, w), np.float32)
-        context = np.zeros((count, height, w), np.float32)
-        view = np.zeros((count, height, w), np.float32)
-        own_likeness = np.empty(count, np.float32)
-        best_dx = np.empty(count, int)
-        for row, k in enumerate(members):
-            place, width = places[k], int(columns[row])
-            x0 = place.left + bank.pad - _HALF
-            own[row, :, :width] = shapes[mine[row], :, :width]
-            around = expected[place.top : place.top + height, x0 : x0 + width]
-            context[row, :, :width] = np.clip(around - own[row, :, :width], 0, None)
-            printed = own[row, :, :width] + context[row, :, :width]
-            region = observed[place.top - 1 : place.top + height + 1, x0 - 2 : x0 + width + 2]
-            fits = cv2.matchTemplate(region, printed, cv2.TM_CCOEFF_NORMED)
-            _, likeness_here, _, (bx, by) = cv2.minMaxLoc(fits)
-            own_likeness[row], best_dx[row] = likeness_here, bx - 2
-            seen = region[by : by + height, bx : bx + width]
-            seen = seen - seen.mean()
-            view[row, :, :width] = seen / max(float(np.linalg.norm(seen)), 1e-9)
-        likeness = own_likeness
-        stacked = np.concatenate([context, view], axis=0).reshape(2 * count, -1)
-        products = frame.shapes @ stacked.T
-        with_context, with_view = np.split(products, 2, axis=1)  # (chars, count)
-        with_own = np.stack(
-            [frame.products_with(int(me))[:, int(c)] for me, c in zip(mine, columns, strict=True)],
-            axis=1,
-        )
-        own_flat, context_flat, view_flat = (a.reshape(count, -1) for a in (own, context, view))
-        sums = frame.column_sums[:, columns] + context_flat.sum(axis=1)[None, :]
-        squares = frame.column_squares[:, columns]
-        context_sq = (context_flat * context_flat).sum(axis=1)
-        means = sums / n[None, :]
-        norms = np.sqrt(
-            np.maximum(squares + 2 * with_context + context_sq[None, :] - n * means**2, 1e-9)
-        )
-        me_norm = norms[mine, np.arange(count)]
-        scores = (with_view + (context_flat * view_flat).sum(axis=1)[None, :]) / norms
-        # Candidates are not mean-free: their correlation with the printed one uses the means.
-        with_printed = with_own + with_context + (context_flat * own_flat).sum(axis=1) + context_sq
-        me_mean = means[mine, np.arange(count)]
-        cross = (with_printed - n * means * me_mean) / (norms * me_norm)
-        # The likeness margin over each rival, scaled by how different the two shapes are,
-        # so that an accent counts as much as a bowl.
-        margins = (likeness[None, :] - scores) / np.maximum(2 * (1 - cross), 1e-6)
-        for row, k in enumerate(members):
-            me = mine[row]
-            # Two pixels across, the printed shape is not where the layout put it.
-            if likeness[row] < LINE_MIN_LIKENESS or abs(best_dx[row]) == 2:
-                findings[k] = _Finding(-0.5)
-                continue
-            rivals = readings != readings[me]
-            if k != len(places) - 1:
-                rivals &= np.abs(widths - widths[me]) < _WIDTH_TOLERANCE_PX
-            if not rivals.any():
-                findings[k] = _Finding(0.5)
-                continue
-            column = np.where(rivals, margins[:, row], np.inf)
-            nearest = int(column.argmin())
-            findings[k] = _Finding(
-                float(column[nearest]), LINE_ALPHABET[nearest], float(scores[nearest, row])
+
+        def width_of(k: int, frame: _Frame = frame) -> float:
+            return float(frame.widths[frame.row_of[bank.index[places[k].ch]]])
+
+        groups: list[list[int]] = []
+        for k in sorted((k for k in members if k != last), key=width_of):
+            if groups and width_of(k) - width_of(groups[-1][0]) <= _GROUP_SPAN_PX:
+                groups[-1].append(k)
+            else:
+                groups.append([k])
+        for group in groups:
+            lo = int(
+                np.searchsorted(frame.widths, width_of(group[0]) - _WIDTH_TOLERANCE_PX, "right")
+            )
+            hi = int(
+                np.searchsorted(frame.widths, width_of(group[-1]) + _WIDTH_TOLERANCE_PX, "left")
+            )
+            _group_margins(
+                observed, expected, bank, frame, places, group, lo, hi, readings, findings
+            )
+        if last in members:
+            _group_margins(
+                observed,
+                expected,
+                bank,
+                frame,
+                places,
+                [last],
+                0,
+                len(frame.order),
+                readings,
+                findings,
             )
     return [f for f in findings if f is not None]
+
+
+def _group_margins(
+    observed: np.ndarray,
+    expected: np.ndarray,
+    bank: _Bank,
+    frame: _Frame,
+    places: list[_Place],
+    members: list[int],
+    lo: int,
+    hi: int,
+    readings: np.ndarray,
+    findings: list[_Finding | None],
+) -> None:
+    """`_margins` for places of one phase against the frame's rows lo:hi."""
+    height = bank.ink.shape[2]
+    w = frame.width
+    widest = int(np.ceil(frame.widths[-1]))
+    last = len(places) - 1
+    count = len(members)
+    mine = np.array([frame.row_of[bank.index[places[k].ch]] for k in members])
+    # At the end of the line nothing after a wider or narrower shape would move: every shape
+    # is a rival there, in a window as wide as the widest.
+    reach = np.array(
+        [min(widest if k == last else places[k].advance, w - 2 * _HALF) for k in members]
+    )
+    columns = reach + 2 * _HALF
+    n = columns * height  # pixels in each window
+    span = int(columns.max())
+    # Each window, column by column: the printed shape alone, its neighbours as printed, and
+    # the place at the best of fifteen nudges for the printed shape (mean-free, unit length);
+    # zero past the window's own width.
+    own = np.zeros((count, span, height), np.float32)
+    context = np.zeros((count, span, height), np.float32)
+    view = np.zeros((count, span, height), np.float32)
+    likeness = np.empty(count, np.float32)
+    best_dx = np.empty(count, int)
+    for row, k in enumerate(members):
+        place, width = places[k], int(columns[row])
+        x0 = place.left + bank.pad - _HALF
+        shape = frame.columns(mine[row], width)
+        around = expected[place.top : place.top + height, x0 : x0 + width]
+        neighbours = np.clip(around - shape, 0, None)
+        printed = shape + neighbours
+        region = observed[place.top - 1 : place.top + height + 1, x0 - 2 : x0 + width + 2]
+        fits = cv2.matchTemplate(region, printed, cv2.TM_CCOEFF_NORMED)
+        _, likeness_here, _, (bx, by) = cv2.minMaxLoc(fits)
+        likeness[row], best_dx[row] = likeness_here, bx - 2
+        seen = region[by : by + height, bx : bx + width]
+        seen = seen - seen.mean()
+        own[row, :width] = shape.T
+        context[row, :width] = neighbours.T
+        view[row, :width] = (seen / max(float(np.linalg.norm(seen)), 1e-9)).T
+    stacked = np.concatenate([context, view], axis=0).reshape(2 * count, -1)
+    products = frame.shapes[lo:hi, : span * height] @ stacked.T
+    with_context, with_view = products[:, :count], products[:, count:]  # (rows lo:hi, count)
+    with_own = np.empty_like(with_context)
+    for row, (me, c) in enumerate(zip(mine, columns, strict=True)):
+        with_own[:, row] = frame.products_with(int(me))[lo:hi, int(c)]
+    own_flat, context_flat, view_flat = (a.reshape(count, -1) for a in (own, context, view))
+    sums = frame.column_sums[lo:hi, columns] + context_flat.sum(axis=1)[None, :]
+    squares = frame.column_squares[lo:hi, columns]
+    context_sq = (context_flat * context_flat).sum(axis=1)
+    means = sums / n[None, :]
+    norms = np.sqrt(
+        np.maximum(squares + 2 * with_context + context_sq[None, :] - n * means**2, 1e-9)
+    )
+    me_at = mine - lo
+    me_norm = norms[me_at, np.arange(count)]
+    scores = (with_view + (context_flat * view_flat).sum(axis=1)[None, :]) / norms
+    # Candidates are not mean-free: their correlation with the printed one uses the means.
+    with_printed = with_own + with_context + (context_flat * own_flat).sum(axis=1) + context_sq
+    me_mean = means[me_at, np.arange(count)]
+    cross = (with_printed - n * means * me_mean) / (norms * me_norm)
+    # The likeness margin over each rival, scaled by how different the two shapes are, so
+    # that an accent counts as much as a bowl.
+    margins = (likeness[None, :] - scores) / np.maximum(2 * (1 - cross), 1e-6)
+    order = frame.order[lo:hi]
+    block_readings = readings[order]
+    block_widths = frame.widths[lo:hi]
+    for row, k in enumerate(members):
+        me = mine[row]
+        # Two pixels across, the printed shape is not where the layout put it.
+        if likeness[row] < LINE_MIN_LIKENESS or abs(best_dx[row]) == 2:
+            findings[k] = _Finding(-0.5)
+            continue
+        rivals = block_readings != readings[frame.order[me]]
+        if k != last:
+            rivals &= np.abs(block_widths - frame.widths[me]) < _WIDTH_TOLERANCE_PX
+        if not rivals.any():
+            findings[k] = _Finding(0.5)
+            continue
+        column = np.where(rivals, margins[:, row], np.inf)
+        nearest = int(column.argmin())
+        findings[k] = _Finding(
+            float(column[nearest]),
+            LINE_ALPHABET[int(order[nearest])],
+            float(scores[nearest, row]),
+        )
 
 
 def _other_width(
@@ -504,7 +613,9 @@ def _other_width(
         )
         views = views - views.mean(axis=1, keepdims=True)
         views /= np.maximum(np.linalg.norm(views, axis=1, keepdims=True), 1e-9)
-        cut = frame.shapes.reshape(len(widths), glyph_h, frame.width)[members, :, : x1 - x0]
+        in_frame = frame.row_of[members]
+        by_column = frame.shapes.reshape(len(widths), frame.width, glyph_h)
+        cut = by_column[in_frame, : x1 - x0].transpose(0, 2, 1)
         shapes = cut.reshape(len(members), -1) + context
         shapes -= shapes.mean(axis=1, keepdims=True)
         shapes /= np.maximum(np.linalg.norm(shapes, axis=1, keepdims=True), 1e-9)
