@@ -22,13 +22,18 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        # `cesja serve` needs no second process: the workers run beside the API
-        # (CESJA_WORKERS of them, none in tests), with the scheduler of periodic jobs.
-        stop = workers.start(runtime, runtime.settings.workers, periodic=True)
+        # `cesja serve` needs no second command: CESJA_WORKERS worker processes start beside
+        # the API (none in tests, which run jobs themselves), each with the scheduler of
+        # periodic jobs, and wake up when the API commits work.
+        if runtime.settings.workers <= 0:
+            yield
+            return
+        processes = workers.start_processes(runtime.settings, runtime.settings.workers)
+        runtime.work_ready = processes.wake
         try:
             yield
         finally:
-            stop()
+            processes.stop()
 
     app = FastAPI(
         title="Cesja",

@@ -35,12 +35,18 @@ def serve(
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
 ) -> None:
     """Run the HTTP service and its background workers on the configured database."""
+    import signal
+
     import uvicorn
 
     from cesja.app import create_app
 
     _logging()
     settings = _settings()
+    # uvicorn shuts down on SIGTERM, then raises it again, to this handler: an ordinary exit
+    # lets multiprocessing remove the worker processes' semaphores (dying of the signal, it
+    # leaves them to its resource tracker, which warns of "leaked semaphore objects").
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
@@ -71,13 +77,14 @@ def worker() -> None:
 
     _logging()
     settings = _settings()
-    runtime = open_runtime(settings)
-    stop_all = workers.start(runtime, max(settings.workers, 1), periodic=True)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    # Migrated here, once: the worker processes open the database as it is.
+    open_runtime(settings).engine.dispose()
+    processes = workers.start_processes(settings, max(settings.workers, 1))
     with contextlib.suppress(KeyboardInterrupt):
         stopped.wait()
-    stop_all()
+    processes.stop()
 
 
 @app.command()

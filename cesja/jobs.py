@@ -14,6 +14,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy import Engine, or_
 from sqlmodel import Session, col, select
@@ -23,6 +25,19 @@ from cesja.models import JobRow, utcnow
 log = logging.getLogger("cesja.jobs")
 
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Flag(Protocol):
+    """What workers wait on and what others set: a `threading.Event` between threads, or a
+    `multiprocessing` Event shared with worker processes."""
+
+    def set(self) -> None: ...
+
+    def is_set(self) -> bool: ...
+
+    def clear(self) -> None: ...
+
+    def wait(self, timeout: float | None = None) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -118,6 +133,8 @@ def release_dead_leases(engine: Engine) -> int:
 
 
 def _alive(pid: int) -> bool:
+    """Whether the process still runs: a zombie does not (a worker process orphaned by a
+    killed service is re-parented to init, which in a container may never reap it)."""
     if pid <= 0:
         return False
     try:
@@ -126,10 +143,16 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc: signal 0 is all there is to go by
+    return state != "Z"
 
 
 Handler = Callable[[JobRow], None]
+# Called once a job will not run again, with why: what was waiting for it is told.
+GiveUp = Callable[[JobRow, str], None]
 
 
 class Worker(threading.Thread):
@@ -140,11 +163,12 @@ class Worker(threading.Thread):
         engine: Engine,
         kinds: dict[str, JobKind],
         handlers: dict[str, Handler],
-        wake: threading.Event,
-        stop: threading.Event,
+        wake: Flag,
+        stop: Flag,
         *,
         name: str,
         poll_seconds: float = 1.0,
+        give_up: dict[str, GiveUp] | None = None,
     ):
         super().__init__(name=name, daemon=True)
         self.engine = engine
@@ -153,6 +177,7 @@ class Worker(threading.Thread):
         self.wake = wake
         self.stop = stop
         self.poll_seconds = poll_seconds
+        self.give_up = give_up or {}
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -169,11 +194,31 @@ class Worker(threading.Thread):
             return False
         if job is None:
             return False
+        kind = self.kinds[job.kind]
+        if job.attempts > kind.max_attempts:
+            # Each attempt ended with the process running it (killed, or a crash in native
+            # code reading this very input): running it again would only end another.
+            error = f"the worker running it stopped {kind.max_attempts} time(s) in the middle"
+            log.error("job %s %s given up: %s", job.kind, job.ref, error)
+            fail(self.engine, job, kind, error)
+            self._gave_up(job, error)
+            return True
         try:
             self.handlers[job.kind](job)
         except Exception as err:
             log.exception("job %s %s failed (attempt %d)", job.kind, job.ref, job.attempts)
-            fail(self.engine, job, self.kinds[job.kind], f"{type(err).__name__}: {err}")
+            error = f"{type(err).__name__}: {err}"
+            if not fail(self.engine, job, kind, error):
+                self._gave_up(job, error)
         else:
             finish(self.engine, job)
         return True
+
+    def _gave_up(self, job: JobRow, error: str) -> None:
+        handler = self.give_up.get(job.kind)
+        if handler is None:
+            return
+        try:
+            handler(job, error)
+        except Exception:
+            log.exception("could not record that job %s %s was given up", job.kind, job.ref)

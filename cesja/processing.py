@@ -81,6 +81,17 @@ def _store_reading(runtime: Runtime, scan: ScanRow, reading: PageReading) -> Non
         session.commit()
 
 
+def give_up(runtime: Runtime, scan_id: str, error: str) -> None:
+    """The scan's job will not run again (it failed, or crashed its worker, every time): the
+    scan is `failed`, with why; the pages read before are kept."""
+    _mark(
+        runtime,
+        scan_id,
+        "failed",
+        f"reading it was given up ({error}); a person should look at the original file",
+    )
+
+
 def _mark(runtime: Runtime, scan_id: str, status: str, error: str | None) -> None:
     with Session(runtime.engine) as session:
         scan = session.get(ScanRow, scan_id)

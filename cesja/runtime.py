@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from cesja.config import Settings
 from cesja.db import make_engine, migrate
+from cesja.jobs import Flag
 from cesja.storage import ScanStore
 
 log = logging.getLogger("cesja")
@@ -20,8 +21,9 @@ class Runtime:
     settings: Settings
     engine: Engine
     store: ScanStore
-    # Set when new work is committed, so in-process workers need not wait for their next poll.
-    work_ready: Event = field(default_factory=Event)
+    # Set when new work is committed, so idle workers need not wait for their next poll: an
+    # Event between threads, or one shared with the worker processes of `cesja serve`.
+    work_ready: Flag = field(default_factory=Event)
 
 
 def open_runtime(settings: Settings, *, run_migrations: bool = True) -> Runtime:

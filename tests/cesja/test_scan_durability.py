@@ -93,8 +93,8 @@ def test_worker_killed_in_the_middle_of_a_scan_finishes_it_after_a_restart(
     client: TestClient, tmp_path: Path
 ) -> None:
     """GIVEN a scanner batch of 8 signed pages of one case, received and queued
-    WHEN `cesja worker` is SIGKILLed after it has read some pages and before the last, and
-    is started again
+    WHEN `cesja worker` is SIGKILLed after its worker process has read some pages and before
+    the last (the worker process ends with it), and it is started again
     THEN the restarted worker takes the dead one's job at once and finishes the scan: it
     ends done with each of the 8 pages stored exactly once, and the case is ready.
     """
@@ -140,7 +140,13 @@ def test_worker_killed_in_the_middle_of_a_scan_finishes_it_after_a_restart(
     interrupted = pages_stored()
     assert scan_row().status == "processing"
     assert 2 <= len(interrupted) < PAGES, "the kill came after the last page"
-    assert job_row().leased_by == f"{socket.gethostname()}:{first.pid}"
+    # Its worker process held the job, and ended with it: nothing reads on behind its back.
+    holder = job_row().leased_by or ""
+    assert (
+        holder.startswith(f"{socket.gethostname()}:")
+        and holder != f"{socket.gethostname()}:{first.pid}"
+    )
+    wait_until(lambda: not _alive(int(holder.rsplit(":", 1)[1])), log)
     assert job_row().done_at is None
 
     second = start_worker(log)
@@ -156,3 +162,13 @@ def test_worker_killed_in_the_middle_of_a_scan_finishes_it_after_a_restart(
     assert [p["index"] for p in scan["pages"]] == list(range(PAGES))
     fetched = client.get(f"/api/v1/cases/{case['id']}", headers=STAFF).json()
     assert fetched["state"] == "transfer_ready", fetched["checks"]
+
+
+def _alive(pid: int) -> bool:
+    """Running: neither gone nor a zombie waiting to be reaped (an orphan's new parent, in a
+    container, may never reap it)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"

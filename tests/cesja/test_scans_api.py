@@ -8,6 +8,7 @@ import hashlib
 import io
 import zipfile
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from reportlab.pdfgen.canvas import Canvas
 from sqlmodel import Session, func, select
 
 from cesja import workers
-from cesja.models import JobRow, PageRow, ScanRow
+from cesja.models import JobRow, PageRow, ScanRow, utcnow
 from cesja.processing import PROCESS_SCAN
 from cesja.runtime import Runtime
 from documents import page_code
@@ -233,6 +234,39 @@ def test_same_bytes_again_are_the_same_scan_and_read_once(
         pages = session.exec(select(func.count()).select_from(PageRow)).one()
     assert pages == 3
     assert len(stored_files(runtime)) == 1
+
+
+def test_a_scan_whose_reading_ends_its_worker_every_time_is_failed_with_the_reason(
+    client: TestClient, sample_files: dict[str, bytes]
+) -> None:
+    """GIVEN two uploaded faxes, the first of which ended the worker process reading it as
+    many times as a scan may be tried (what a crash in native code leaves behind: its job
+    leased, the lease run out, no failure recorded)
+    WHEN a worker next looks for work
+    THEN it does not read that one again: the scan is failed and says why; the other is read.
+    """
+    runtime = runtime_of(client)
+    crashing = upload(client, sample_files["fax-standard-g3-no-dpi-3-pages.tiff"], channel="fax")
+    other = upload(client, sample_files["scan-300dpi-grey.png"], channel="post")
+    assert crashing.status_code == other.status_code == 202
+    tries = workers.job_kinds()[PROCESS_SCAN].max_attempts
+    with Session(runtime.engine) as session:
+        job = session.exec(select(JobRow).where(JobRow.ref == crashing.json()["id"])).one()
+        job.attempts = tries
+        job.leased_by = "another-host:4242"
+        job.leased_until = utcnow() - timedelta(seconds=1)
+        session.add(job)
+        session.commit()
+
+    read_all(client)
+
+    failed = scan_status(client, crashing.json()["id"])
+    assert failed["status"] == "failed"
+    assert f"stopped {tries} time(s)" in failed["error"], failed["error"]
+    assert "a person should look at the original file" in failed["error"]
+    assert failed["pages"] == []
+    assert scan_status(client, other.json()["id"])["status"] == "done"
+    assert workers.drain(runtime) == 0, "the given-up scan is not tried again"
 
 
 def test_type_is_judged_by_content_not_by_name(client: TestClient, tmp_path: Path) -> None:
