@@ -16,6 +16,7 @@ import numpy as np
 
 from documents import layout
 from documents.layout import Box
+from ocr import blobs
 from ocr.stamps import Stamp, find_stamps, footprint_of, pen_strokes
 
 INK_DPI = 150.0
@@ -69,19 +70,29 @@ def remove_streaks(gray: np.ndarray, dpi: float) -> tuple[np.ndarray, int]:
         gray, (gray.shape[1], gray.shape[0] // rows), interpolation=cv2.INTER_AREA
     )
     ink = (squeezed < 128).astype(np.uint8)
-    streaks = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((length, 1), np.uint8))
-    columns = int(np.count_nonzero(streaks.any(axis=0)))
+    # The opening keeps each column's runs of `length` or more (at the top or bottom edge,
+    # of half that): a column with less ink than that keeps none and is left out.
+    tall = np.flatnonzero(np.count_nonzero(ink, axis=0) >= length // 2)
+    opened = np.zeros_like(ink)
+    if len(tall):
+        kernel = np.ones((length, 1), np.uint8)
+        opened[:, tall] = cv2.morphologyEx(ink[:, tall], cv2.MORPH_OPEN, kernel)
+    columns = int(np.count_nonzero(opened.any(axis=0)))
     if columns == 0:
         return gray, 0
-    streaks = cv2.dilate(streaks, np.ones((3, 3), np.uint8))
-    mask = cv2.resize(streaks, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_NEAREST)
+    streaks = cv2.dilate(opened, np.ones((3, 3), np.uint8))
+    # Back to full height only between the first and the last streak: columns map to
+    # themselves, so this is that part of the whole mask.
+    near = np.flatnonzero(streaks.any(axis=0))
+    x0, x1 = int(near[0]), int(near[-1]) + 1
+    mask = cv2.resize(streaks[:, x0:x1], (x1 - x0, gray.shape[0]), interpolation=cv2.INTER_NEAREST)
     cleaned = gray.copy()
     width = gray.shape[1]
-    hit = np.flatnonzero(mask.any(axis=0))
+    hit = np.flatnonzero(mask.any(axis=0)) + x0
     for run in np.split(hit, np.flatnonzero(np.diff(hit) > 1) + 1):
         start, end = int(run[0]), int(run[-1])
         left, right = gray[:, max(0, start - 1)], gray[:, min(width - 1, end + 1)]
-        streak_rows = np.asarray(mask[:, start : end + 1].any(axis=1))
+        streak_rows = np.asarray(mask[:, start - x0 : end + 1 - x0].any(axis=1))
         cleaned[streak_rows, start : end + 1] = np.maximum(left, right)[streak_rows][:, None]
     return cleaned, columns
 
@@ -191,9 +202,11 @@ def local_offset(
 
 
 def _without_specks(mask: np.ndarray) -> np.ndarray:
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    keep = np.zeros(count, dtype=np.uint8)
-    keep[1:] = stats[1:, cv2.CC_STAT_AREA] * MM2_PER_PX >= _SPECK_MM2
+    if not mask.any():  # most zones: nothing the form did not print
+        return np.zeros(mask.shape, dtype=np.uint8)
+    labels, area = blobs.areas(mask)
+    keep = (area * MM2_PER_PX >= _SPECK_MM2).astype(np.uint8)
+    keep[0] = 0
     return keep[labels]
 
 

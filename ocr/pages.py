@@ -114,7 +114,11 @@ class FileInfo:
 # eq=False: the fields hold arrays, which neither compare to a bool nor hash.
 @dataclass(frozen=True, eq=False)
 class PageImage:
-    """One page, decoded: greyscale with square pixels, and colour when there was any."""
+    """One page, decoded: greyscale with square pixels, and colour when there was any.
+
+    `gray` is read-only: it may be the decoder's own buffer, and a step that changes the
+    page (streak removal) works on a copy.
+    """
 
     index: int  # 0-based position of the page in the file
     gray: np.ndarray  # uint8 H×W, square pixels (fax already stretched), 0 = black
@@ -123,6 +127,9 @@ class PageImage:
     source: str  # "pdf-image" | "pdf-render" | "tiff" | "png" | "jpeg"
     bilevel: bool  # the source was 1-bit (fax, G3/G4, bilevel PNG): thresholds differ
     stretched: bool  # rows (or columns) were stretched: the source had non-square pixels
+
+    def __post_init__(self) -> None:
+        self.gray.flags.writeable = False
 
 
 def sniff(head: bytes) -> str | None:
@@ -431,7 +438,8 @@ def _page(
         color = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
     else:
         # Pillow's luma weights are OpenCV's (ITU-R 601): both paths give the same grey.
-        gray = np.array(normal.convert("L") if normal.mode == "RGB" else normal)
+        # asarray takes the bytes Pillow hands over as they are; array would copy them again.
+        gray = np.asarray(normal.convert("L") if normal.mode == "RGB" else normal)
     height, width = gray.shape
     x_dpi, y_dpi = declared or _inferred_resolution(width, height)
     stretched = abs(x_dpi / y_dpi - 1) > SQUARE_TOLERANCE

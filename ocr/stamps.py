@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ocr import blobs
+
 ROUND_RADIUS_MM = (10.0, 20.0)
 RING_COVERAGE = 0.55
 FRAME_LINE_MIN_MM = 25.0
@@ -52,10 +54,15 @@ def find_stamps(
     for stamp in _round(ink if dotted is None else dotted, px_per_mm, blind):
         found.append(stamp)
         covered |= stamp.footprint
-    for finder in (_framed, _text_block):
-        for stamp in finder(ink & (1 - covered), px_per_mm):
-            found.append(stamp)
-            covered |= stamp.footprint
+    rest = ink & (1 - covered)
+    # Unless a frame is found, the text search looks at the ink the frame search labelled.
+    frames, components = _framed(rest, px_per_mm)
+    for stamp in frames:
+        found.append(stamp)
+        covered |= stamp.footprint
+    if frames:
+        rest, components = ink & (1 - covered), None
+    found.extend(_text_block(rest, px_per_mm, components=components))
     return found
 
 
@@ -63,13 +70,15 @@ def pen_strokes(ink: np.ndarray, ppm: float) -> np.ndarray:
     """The marks that can be a pen's: what is left when the pieces a stamp leaves behind are
     taken out — marks of a letter's size, straight rules (a frame's dashes) and arcs of a
     stamp-sized circle (a ring). A signature's strokes are long and curve every which way."""
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    _, labels, stats, _ = blobs.components(ink)
     keep = np.zeros(len(stats), dtype=np.uint8)
     for i in range(1, len(stats)):
-        w, h = stats[i, cv2.CC_STAT_WIDTH], stats[i, cv2.CC_STAT_HEIGHT]
+        x, y, w, h = (int(v) for v in stats[i, :4])
         if max(w, h) < LETTER_HEIGHT_MM[1] * 0.75 * ppm:
             continue
-        points = np.column_stack(np.nonzero(labels == i)[::-1]).astype(np.float32)
+        # The mark's pixels in the order a search of the whole mask gives them.
+        ys, xs = np.nonzero(labels[y : y + h, x : x + w] == i)
+        points = np.column_stack((xs + x, ys + y)).astype(np.float32)
         if _straight(points, ppm) or _ring_arc(points, ppm):
             continue
         keep[i] = 1
@@ -145,17 +154,23 @@ def _round(ink: np.ndarray, ppm: float, blind: np.ndarray) -> list[Stamp]:
     return found
 
 
-def _coverage(near: np.ndarray, blind: np.ndarray, x: float, y: float, r: float) -> float:
-    """Share of the circle's circumference with ink near it, of the part that can be seen."""
-    angles = np.linspace(0, 2 * math.pi, 180, endpoint=False)
-    xs = np.round(x + r * np.cos(angles)).astype(int)
-    ys = np.round(y + r * np.sin(angles)).astype(int)
+_ANGLES = np.linspace(0, 2 * math.pi, 180, endpoint=False)
+_COS, _SIN = np.cos(_ANGLES), np.sin(_ANGLES)
+
+
+def _coverage(
+    near: np.ndarray, blind: np.ndarray, x: float, y: float, radii: np.ndarray
+) -> np.ndarray:
+    """For each radius, the share of that circle's circumference with ink near it, of the part
+    that can be seen (0 when less than half of it can)."""
+    xs = np.round(x + radii[:, None] * _COS).astype(int)
+    ys = np.round(y + radii[:, None] * _SIN).astype(int)
     inside = (xs >= 0) & (ys >= 0) & (xs < near.shape[1]) & (ys < near.shape[0])
-    xs, ys = xs[inside], ys[inside]
-    seen = blind[ys, xs] == 0
-    if seen.sum() < 90:
-        return 0.0
-    return float(near[ys[seen], xs[seen]].mean())
+    xs, ys = np.where(inside, xs, 0), np.where(inside, ys, 0)
+    seen = inside & (blind[ys, xs] == 0)
+    count = seen.sum(axis=1)
+    inked = np.where(seen, near[ys, xs], 0).sum(axis=1)
+    return np.where(count < 90, 0.0, inked / np.maximum(count, 1))
 
 
 def _best_ring(
@@ -163,18 +178,14 @@ def _best_ring(
 ) -> float | None:
     """The outer radius of a stamp whose ring passes near (x, y, r), if it is inked well enough
     to be a ring. Round stamps have two rings: whichever was found, the outer one bounds it."""
-    best, best_r = 0.0, r
-    for dr in np.arange(-1.5, 1.6, 0.5) * ppm:
-        cover = _coverage(near, blind, x, y, r + dr)
-        if cover > best:
-            best, best_r = cover, r + dr
-    if best < RING_COVERAGE:
+    radii = r + np.arange(-1.5, 1.6, 0.5) * ppm
+    cover = _coverage(near, blind, x, y, radii)
+    best = int(np.argmax(cover))  # the first of equals
+    if cover[best] < RING_COVERAGE:
         return None
-    outer = best_r
-    for dr in np.arange(2.0, 8.5, 0.5) * ppm:
-        if _coverage(near, blind, x, y, best_r + dr) >= RING_COVERAGE:
-            outer = best_r + dr
-    return float(outer)
+    wider = radii[best] + np.arange(2.0, 8.5, 0.5) * ppm
+    inked = np.flatnonzero(_coverage(near, blind, x, y, wider) >= RING_COVERAGE)
+    return float(wider[inked[-1]] if len(inked) else radii[best])
 
 
 def _level_lines(ink: np.ndarray, ppm: float) -> list[tuple[float, float, float, float]]:
@@ -229,9 +240,10 @@ def _drawn_alone(
     return min(float(above.mean()), float(below.mean())) <= 0.15
 
 
-def _framed(ink: np.ndarray, ppm: float) -> list[Stamp]:
+def _framed(ink: np.ndarray, ppm: float) -> tuple[list[Stamp], Components | None]:
     """Frames: two long level lines one above the other with ink between, or one such line
-    along a row of letters (the rest of a faint frame lost, as on a fax)."""
+    along a row of letters (the rest of a faint frame lost, as on a fax). Also the ink's
+    components, when the search for rows of letters labelled them."""
     level = _level_lines(ink, ppm)
     found = []
     used: set[int] = set()
@@ -244,14 +256,15 @@ def _framed(ink: np.ndarray, ppm: float) -> list[Stamp]:
                 found.append(frame)
                 used |= {i, j}
     if found:
-        return found
-    rows = _text_rows(ink, ppm)
+        return found, None
+    components = _components(ink)
+    rows = _text_rows(ink, ppm, components=components)
     for row in rows:
         for line in level:
             stamp = _line_along_row(ink, line, row, rows, ppm)
             if stamp is not None:
-                return [stamp]
-    return []
+                return [stamp], components
+    return [], components
 
 
 def _line_along_row(
@@ -368,13 +381,16 @@ def _text_rows(ink: np.ndarray, ppm: float, *, components: Components | None = N
 
 
 def _components(ink: np.ndarray) -> Components:
-    _, labels, stats, centroids = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    _, labels, stats, centroids = blobs.components(ink)
     return labels, stats, centroids
 
 
-def _text_block(ink: np.ndarray, ppm: float) -> list[Stamp]:
+def _text_block(
+    ink: np.ndarray, ppm: float, *, components: Components | None = None
+) -> list[Stamp]:
     """Two or more rows of letters of one height: a stamp without a frame."""
-    components = _components(ink)
+    if components is None:
+        components = _components(ink)
     rows = _text_rows(ink, ppm, components=components)
     if len(rows) < 2:
         return []

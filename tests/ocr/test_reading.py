@@ -142,6 +142,30 @@ def test_a_faxed_page_without_a_readable_code_is_routed_by_its_printed_case_numb
         assert numbers == [case_number_text(form.case_id, 1, page_number)], seed
 
 
+@pytest.mark.parametrize("scenario", ["genuine-scan-300dpi", "genuine-fax-fine"])
+def test_the_evidence_shows_the_page_and_its_signing_area(
+    scenario: str, forms: tuple[FormData, FormData], tmp_path: Path
+) -> None:
+    """GIVEN a genuine page, scanned or faxed, WHEN it is read THEN the evidence kept for the
+    person who reviews it is PNG: the whole page upright at 100 dpi and the signing area at
+    8 px/mm, each compressed to well under its raw size."""
+    import cv2
+
+    from ocr.ink import SIGNING_AREA
+    from ocr.reading import EVIDENCE_DPI
+
+    form, other = forms
+    reading = run(SCENARIOS[scenario], 0, form, other, SECRET_KEY, tmp_path).reading
+    a4 = (round(297 * EVIDENCE_DPI / 25.4), round(210 * EVIDENCE_DPI / 25.4))
+    signing = (round(SIGNING_AREA.h * 8), round(SIGNING_AREA.w * 8))
+    for name, shape in (("page.png", a4), ("zone/signing_area.png", signing)):
+        data = reading.evidence[name]
+        assert data.startswith(b"\x89PNG\r\n\x1a\n"), name
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        assert image.shape == shape, name
+        assert len(data) < 0.7 * image.size, (name, len(data))
+
+
 def test_a_page_of_an_old_form_version_is_stale(
     forms: tuple[FormData, FormData], tmp_path: Path
 ) -> None:
