@@ -274,6 +274,11 @@ def read_field(
     # and for names and addresses, which are compared without their diacritics anyway.
     second_model = expected.isascii() or kind == "text"
     for image, language in _attempts(crop, bilevel, second_model=second_model, tessdata=tessdata):
+        if language != tesseract.LANGUAGE and best is not None and best.score < _NEAR_MISS:
+            # Every Polish reading is far from the value (crossed out, written over, or
+            # damaged past reading): nor has the English model ever made such a line match
+            # (none of 250 lines read over bench/accuracy.py and bench/ingest.py).
+            break
         line = tesseract.read_zone(
             image,
             dpi=300,
@@ -496,6 +501,10 @@ def _attempts(
         for prepare in preparations[:2]:
             yield prepare(), SECOND_LANGUAGE
 
+
+# How alike (see `compare`) the best Polish reading must be to the value for the English model
+# to be asked too.
+_NEAR_MISS = 0.8
 
 # Identifiers and the case number must read exactly: one character is another person or
 # another case. Names, addresses, e-mail and phone may be verified against alternatives; a

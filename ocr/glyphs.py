@@ -80,26 +80,43 @@ def read_characters(
 ) -> str:
     """`read_character` for several places of one line image at once: each span `(x0, x1,
     alphabet)` is the columns of one place. The line is softened once and each shape matched
-    across the whole line once; a place's likeness to a shape is the best match whose
-    window lies within its columns."""
+    once along it; a place's likeness to a shape is the best match whose window lies within
+    its columns."""
     blur = round(dpi / 300, 2)
     image = cv2.GaussianBlur(line, (0, 0), blur)
     size_px = round(size_pt / 72 * dpi)
+    spans = [(x0, min(x1, image.shape[1]), chars) for x0, x1, chars in spans]
     alphabet = "".join(sorted({ch for _, _, chars in spans for ch in chars}))
     templates = _templates(font_file, size_px, blur, alphabet)
-    best_in_column = {}
+    # Each shape is matched only over the stretches of the line where a place may hold it
+    # (a case number's letters are only in its id): the same scores, less line to cover.
+    best: dict[str, list[tuple[int, int, np.ndarray]]] = {}
     for ch, template in templates.items():
-        if template.shape[0] <= image.shape[0] and template.shape[1] <= image.shape[1]:
-            match = cv2.matchTemplate(image, template, cv2.TM_CCOEFF_NORMED)
-            best_in_column[ch] = match.max(axis=0)
+        height, width = template.shape
+        if height > image.shape[0]:
+            continue
+        stretches: list[list[int]] = []
+        for x0, x1, chars in sorted(spans):
+            if ch not in chars or x1 - x0 < width:
+                continue
+            if stretches and x0 <= stretches[-1][1]:
+                stretches[-1][1] = max(stretches[-1][1], x1)
+            else:
+                stretches.append([x0, x1])
+        best[ch] = []
+        for x0, x1 in stretches:
+            match = cv2.matchTemplate(image[:, x0:x1], template, cv2.TM_CCOEFF_NORMED)
+            best[ch].append((x0, x1, match.max(axis=0)))
     read = []
     for x0, x1, chars in spans:
         scores = []
         for ch in chars:
             width = templates[ch].shape[1]
-            columns = best_in_column.get(ch)
-            inside = columns[x0 : x1 - width + 1] if columns is not None else None
-            scores.append(float(inside.max()) if inside is not None and inside.size else 0.0)
+            score = 0.0
+            for start, end, columns in best.get(ch, ()):
+                if start <= x0 and x1 <= end and x1 - x0 >= width:
+                    score = float(columns[x0 - start : x1 - width + 1 - start].max())
+            scores.append(score)
         order = np.argsort(scores)[::-1]
         score, second = scores[order[0]], scores[order[1]]
         read.append("?" if score < MIN_LIKENESS or score - second < MIN_MARGIN else chars[order[0]])
