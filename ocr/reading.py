@@ -21,6 +21,7 @@ from threadpoolctl import threadpool_limits
 
 from documents import FormData, InvalidCode, layout, page_code, printed_values, raster
 from documents import value_boxes as printed_value_boxes
+from documents.form_data import EMPTY
 from documents.layout import Party
 from documents.render import (
     case_number_box,
@@ -353,13 +354,17 @@ def _read_fields(
     printed = printed_lines(form)
     printed["case_number"] = printed_case_number(form, reading.party)
     for name, expected in values.items():
+        # An empty value ("—") is not read; it is the alteration check's to see ink there.
+        offset = (0.0, 0.0)
+        if expected != EMPTY:
+            offset = ink.local_offset(masks.observed, masks.expected, boxes[name])
         reading.fields[name] = read_field(
             clean,
             alignment,
             name,
             expected,
             boxes[name],
-            offset=ink.local_offset(masks.observed, masks.expected, boxes[name]),
+            offset=offset,
             printed=printed.get(name),
             bilevel=bilevel,
             tessdata=tessdata,
