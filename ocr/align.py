@@ -72,8 +72,9 @@ class Alignment:
         return self.warp(image, page, dpi / 25.4)
 
 
-def flatten_illumination(gray: np.ndarray, dpi: float) -> np.ndarray:
-    """The page with uneven light removed: each pixel divided by the paper's local brightness.
+def flatten_illumination(gray: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray | None]:
+    """The page with uneven light removed: each pixel divided by the paper's local brightness;
+    and, when it comes of itself, the same at SEARCH_DPI (for `candidate_alignments`).
 
     The paper's brightness is the local maximum over a window wider than any printed mark
     (markers are 8 mm), estimated at low resolution: a phone photo's vignetting and a dark
@@ -88,16 +89,21 @@ def flatten_illumination(gray: np.ndarray, dpi: float) -> np.ndarray:
     low, high = np.percentile(paper, (5, 95))
     if high - low <= 20:
         # Evenly lit (a scanner): one brightness for the whole page, through a lookup table.
-        table = np.clip(np.arange(256) * 255.0 / max(float(high), 40.0), 0, 255)
-        return cv2.LUT(gray, table.astype(np.uint8))
+        table = np.clip(np.arange(256) * 255.0 / max(float(high), 40.0), 0, 255).astype(np.uint8)
+        # The overview through the same table: within a grey level or two of the flattened
+        # page reduced, and the markers it finds are refined on the page itself.
+        return cv2.LUT(gray, table), cv2.LUT(small, table)
     paper = cv2.resize(paper, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_LINEAR)
-    return cv2.divide(gray, np.maximum(paper, 40), scale=255)
+    return cv2.divide(gray, np.maximum(paper, 40), scale=255), None
 
 
-def find_markers(flat: np.ndarray, dpi: float) -> list[Marker]:
-    """Solid, square, marker-sized dark blobs, biggest first (full-resolution coordinates)."""
+def find_markers(flat: np.ndarray, dpi: float, overview: np.ndarray | None = None) -> list[Marker]:
+    """Solid, square, marker-sized dark blobs, biggest first (full-resolution coordinates).
+    `overview` is the page already reduced to SEARCH_DPI, if it was."""
     scale = min(1.0, SEARCH_DPI / dpi)
-    small = cv2.resize(flat, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    small = overview
+    if small is None:
+        small = cv2.resize(flat, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     dark = (small < 110).astype(np.uint8)
     # Fax damage cuts markers: a streak painted out leaves a thin vertical cut, lost scan
     # lines a horizontal one. Close gaps up to about 1.4 mm (markers stand 4 mm clear).
@@ -158,13 +164,15 @@ def _quad_cost(markers: tuple[Marker, ...]) -> tuple[float, tuple[int, ...]] | N
     return cost, tuple(int(i) for i in order)
 
 
-def candidate_alignments(flat: np.ndarray, dpi: float) -> list[Alignment]:
+def candidate_alignments(
+    flat: np.ndarray, dpi: float, overview: np.ndarray | None = None
+) -> list[Alignment]:
     """The two readings of the best marker rectangle: upright and turned by 180°.
 
     Which side is the top is decided by the caller (from the QR code's position, or by which
     alignment shows a QR-like pattern in the QR box). Empty when no marker rectangle is found.
     """
-    markers = find_markers(flat, dpi)
+    markers = find_markers(flat, dpi, overview)
     best: tuple[float, list[Marker]] | None = None
     for combo in itertools.combinations(markers, 4):
         scored = _quad_cost(combo)

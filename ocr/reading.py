@@ -135,11 +135,13 @@ def read_page(
     reading = PageReading(index=page.index, outcome="unmatched")
     clock = _Clock(reading)
     # A black-and-white page has no uneven light to take out.
-    flat = page.gray if page.bilevel else align.flatten_illumination(page.gray, page.dpi)
+    flat, overview = (
+        (page.gray, None) if page.bilevel else align.flatten_illumination(page.gray, page.dpi)
+    )
     # Streaks are a fax's: dirt on the sender's glass. Looked for elsewhere, the edge of a
     # photographed page or a shadow would pass for one.
     clean, streaks = ink.remove_streaks(flat, page.dpi) if page.bilevel else (flat, 0)
-    candidates = _upright_first(align.candidate_alignments(clean, page.dpi), [], clean)
+    candidates = _upright_first(align.candidate_alignments(clean, page.dpi, overview), [], clean)
     clock.lap("align")
     # Where the layout puts the code, on each way up the page may lie: a small upright crop
     # reads in a fraction of a millisecond; the whole page only when that finds nothing.
