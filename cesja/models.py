@@ -101,13 +101,14 @@ class PageRow(SQLModel, table=True):
 
 
 class EvidenceRow(SQLModel, table=True):
-    """Images kept for review: the aligned page and its zone crops (PNG)."""
+    """Images kept for review: the aligned page and its zone crops, JPEG or PNG as the name
+    ends."""
 
     __tablename__ = "evidence"
 
     page_id: int = Field(foreign_key="pages.id", primary_key=True)
     name: str = Field(primary_key=True, max_length=64)
-    png: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    image: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class DecisionRow(SQLModel, table=True):

@@ -69,8 +69,8 @@ def _store_reading(runtime: Runtime, scan: ScanRow, reading: PageReading) -> Non
         session.add(page)
         session.flush()
         assert page.id is not None
-        for name, png in reading.evidence.items():
-            session.add(EvidenceRow(page_id=page.id, name=name, png=png))
+        for name, image in reading.evidence.items():
+            session.add(EvidenceRow(page_id=page.id, name=name, image=image))
         if reading.case_id and reading.outcome == "matched":
             # Locked: staff may be deciding on the same case at this moment.
             case = session.exec(

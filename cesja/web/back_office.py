@@ -436,10 +436,11 @@ def scan_file(
 
 @router.get("/evidence/{page_id}/{name:path}")
 def evidence(page_id: int, name: str, staff: StaffImage, session: SessionDep) -> Response:
-    png = review.evidence_png(session, page_id, name)
-    if png is None:
+    found = review.evidence_image(session, page_id, name)
+    if found is None:
         raise NotFound(f"page {page_id} has no image {name!r}")
-    return Response(png, media_type="image/png", headers=IMAGE_HEADERS)
+    image, media_type = found
+    return Response(image, media_type=media_type, headers=IMAGE_HEADERS)
 
 
 # --- transfer-ready notices -------------------------------------------------------------------

@@ -29,16 +29,28 @@ from documents import layout
 from workflow import PARTIES, BrokenLink, Check, best_page, is_final
 
 # The evidence images a page may have (`ocr.reading`): a fixed list, so that no name a
-# browser sends is ever more than a key looked up in this set.
-EVIDENCE_NAMES = frozenset(
+# browser sends is ever more than a key looked up in this set. Scans are kept as JPEG, the
+# party's ink as PNG; readings made before December 2026 kept every image as PNG.
+IMAGE_TYPES = {".jpg": "image/jpeg", ".png": "image/png"}
+EVIDENCE_STEMS = frozenset(
     {
-        "page.png",
-        "party_ink.png",
-        "zone/signing_area.png",
-        "zone/case_number.png",
-        *(f"zone/{name}.png" for name in layout.FIELD_BOXES),
+        "page",
+        "party_ink",
+        "zone/signing_area",
+        "zone/case_number",
+        *(f"zone/{name}" for name in layout.FIELD_BOXES),
     }
 )
+EVIDENCE_NAMES = frozenset(stem + suffix for stem in EVIDENCE_STEMS for suffix in IMAGE_TYPES)
+
+
+def image_named(images: frozenset[str], stem: str | None) -> str | None:
+    """The name under which a page keeps the image `stem` ("page", "zone/signing_area"…),
+    whichever format it was kept in; None when it has none."""
+    if stem is None:
+        return None
+    return next((stem + suffix for suffix in IMAGE_TYPES if stem + suffix in images), None)
+
 
 # Pages that reached no case (or no longer count for one): nothing received may drop from sight.
 UNROUTED_OUTCOMES = ("unmatched", "invalid_code", "blank", "stale_version")
@@ -131,7 +143,7 @@ class FieldView:
     read: str
     verdict: str
     confidence: float | None
-    zone: str | None  # the evidence name of its crop, when kept
+    zone: str  # the evidence stem of its crop (kept only for values in doubt)
 
 
 @dataclass(frozen=True)
@@ -143,6 +155,9 @@ class PageView:
     kinds: dict[str, str]  # party → person/company, as that page's form version printed them
     fields: list[FieldView]
     images: frozenset[str]
+
+    def image(self, stem: str) -> str | None:
+        return image_named(self.images, stem)
 
     @property
     def reading(self) -> dict[str, Any]:
@@ -253,7 +268,7 @@ def _fields(page: PageRow) -> list[FieldView]:
                 read=str(f.get("read") or ""),
                 verdict=str(f.get("verdict") or ""),
                 confidence=f.get("confidence"),
-                zone=f"zone/{name}.png",
+                zone=f"zone/{name}",
             )
         )
     return views
@@ -271,11 +286,14 @@ def evidence_names(session: Session, page_ids: list[int]) -> dict[int, frozenset
     return {page_id: frozenset(names) for page_id, names in found.items()}
 
 
-def evidence_png(session: Session, page_id: int, name: str) -> bytes | None:
+def evidence_image(session: Session, page_id: int, name: str) -> tuple[bytes, str] | None:
+    """A page's evidence image and its media type, or None when it has no such image."""
     if name not in EVIDENCE_NAMES:
         return None
     row = session.get(EvidenceRow, (page_id, name))
-    return row.png if row is not None else None
+    if row is None:
+        return None
+    return row.image, IMAGE_TYPES[name[name.rindex(".") :]]
 
 
 @dataclass(frozen=True)
@@ -283,6 +301,9 @@ class LoosePage:
     page: PageRow
     scan: ScanRow
     images: frozenset[str]
+
+    def image(self, stem: str) -> str | None:
+        return image_named(self.images, stem)
 
 
 @dataclass(frozen=True)

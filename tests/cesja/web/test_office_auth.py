@@ -18,7 +18,7 @@ from tests.cesja.web.conftest import ORIGIN, sign_in
 from tests.conftest import REGISTRAR, STAFF
 
 PAGES = ["/", "/cases/{case}", "/cases/{case}/form.pdf", "/unmatched", "/webhooks"]
-FILES = ["/evidence/{page}/page.png", "/scans/{scan}/file"]
+FILES = ["/evidence/{page}/page.jpg", "/scans/{scan}/file"]
 POSTS: list[tuple[str, dict[str, str]]] = [
     (
         "/cases/{case}/checks/new_registrant.signature_present",
@@ -53,7 +53,7 @@ def _stored_page(client: TestClient) -> tuple[int, str]:
         session.add(page)
         session.flush()
         assert page.id is not None
-        session.add(EvidenceRow(page_id=page.id, name="page.png", png=b"\x89PNG"))
+        session.add(EvidenceRow(page_id=page.id, name="page.jpg", image=b"\xff\xd8\xff"))
         session.commit()
         return page.id, scan.id
 

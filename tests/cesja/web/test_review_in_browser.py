@@ -83,7 +83,7 @@ def test_staff_accept_a_missing_signature_and_see_it_in_the_trail(
     assert scan.evaluate("img => img.complete && img.naturalWidth > 500"), "the scan is shown"
     name_row = page.locator("table.fields tr", has_text="nowy abonent: nazwa").first
     expect(name_row).to_contain_text("Małgorzata Żółkiewska-Ćwik")
-    signing_area = page.locator('img[src$="zone/signing_area.png"]')
+    signing_area = page.locator('img[src$="zone/signing_area.jpg"]')
     expect(signing_area).to_be_visible()
     expect(page.locator(".signing")).to_contain_text("BRAK")
     check = page.locator(f'tr[data-check="{SIGNATURE}"]')
