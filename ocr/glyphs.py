@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import cv2
@@ -160,9 +160,14 @@ class _Bank:
     ascent: int
     px_per_mm: float
     space: float  # a space's width, px (a space has no shape to compare)
+    # What is worked out from the bank is kept with it, and goes with it.
+    frames: dict[int, _Frame] = field(default_factory=dict)
+    clear_of: dict[tuple[str, str], bool] = field(default_factory=dict)
 
 
-@cache
+# A bank is 10-25 MB with its frames; values are set in a few sizes (12 pt, shrunk by half
+# points where long): a worker keeps the last few it used, not every one it ever met.
+@lru_cache(maxsize=6)
 def _bank(font_file: Path, size_pt: float, dpi: float) -> _Bank:
     size_px = size_pt / 72 * dpi
     face = ImageFont.truetype(str(font_file), size_px * _SUPERSAMPLE)
@@ -349,13 +354,14 @@ def _line_offset(
     return x - rx, y - ry, float(best)
 
 
-@cache
 def _adds_ink(bank: _Bank, printed: str, other: str) -> bool:
     """Whether `other` has ink clear of the printed shape's (at least a tenth of a square
     millimetre: an accent, a flag, a stroke), which no lost stroke could have left."""
-    grown = cv2.dilate(bank.ink[0, bank.index[printed]], np.ones((3, 3), np.uint8))
-    beyond = np.clip(bank.ink[0, bank.index[other]] - grown, 0, None)
-    return float(beyond.sum()) >= 0.1 * bank.px_per_mm**2
+    if (printed, other) not in bank.clear_of:
+        grown = cv2.dilate(bank.ink[0, bank.index[printed]], np.ones((3, 3), np.uint8))
+        beyond = np.clip(bank.ink[0, bank.index[other]] - grown, 0, None)
+        bank.clear_of[printed, other] = float(beyond.sum()) >= 0.1 * bank.px_per_mm**2
+    return bank.clear_of[printed, other]
 
 
 @cache
@@ -408,8 +414,11 @@ class _Frame:
 
     def products_with(self, row: int) -> np.ndarray:
         """Every shape's product with one of them, cumulative by column (characters,
-        width + 1): over any window, one subtraction. Kept: a value repeats its letters."""
+        width + 1): over any window, one subtraction. Kept (the latest _KEPT_PRODUCTS): a
+        value repeats its letters, and names share theirs."""
         if row not in self._products:
+            if len(self._products) >= _KEPT_PRODUCTS:
+                del self._products[next(iter(self._products))]
             count = self.shapes.shape[0]
             shapes = self.shapes.reshape(count, self.width, self.height)
             by_column = np.einsum("kwh,wh->kw", shapes, shapes[row])
@@ -421,8 +430,16 @@ class _Frame:
 _HALF = 2  # px either side of a character's advance in its window
 
 
-@cache
+_KEPT_PRODUCTS = 128  # of 316 shapes; each 50-70 kB at 12 pt
+
+
 def _frame(bank: _Bank, phase: int) -> _Frame:
+    if phase not in bank.frames:
+        bank.frames[phase] = _cut_frame(bank, phase)
+    return bank.frames[phase]
+
+
+def _cut_frame(bank: _Bank, phase: int) -> _Frame:
     order = np.argsort(bank.advance, kind="stable")
     cut = bank.ink[phase][order][:, :, bank.pad - _HALF :]
     count, height, width = cut.shape
