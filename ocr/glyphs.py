@@ -558,17 +558,19 @@ def _group_margins(
         x0 = place.left + bank.pad - _HALF
         shape = frame.columns(mine[row], width)
         around = expected[place.top : place.top + height, x0 : x0 + width]
-        neighbours = np.clip(around - shape, 0, None)
+        neighbours = np.maximum(around - shape, 0)
         printed = shape + neighbours
         region = observed[place.top - 1 : place.top + height + 1, x0 - 2 : x0 + width + 2]
         fits = cv2.matchTemplate(region, printed, cv2.TM_CCOEFF_NORMED)
         _, likeness_here, _, (bx, by) = cv2.minMaxLoc(fits)
         likeness[row], best_dx[row] = likeness_here, bx - 2
-        seen = region[by : by + height, bx : bx + width]
-        seen = seen - seen.mean()
         own[row, :width] = shape.T
         context[row, :width] = neighbours.T
-        view[row, :width] = (seen / max(float(np.linalg.norm(seen)), 1e-9)).T
+        view[row, :width] = region[by : by + height, bx : bx + width].T
+    # Each place as seen, mean-free over its own window and of unit length.
+    inside = (np.arange(span)[None, :] < columns[:, None])[:, :, None]
+    view -= (view.sum(axis=(1, 2)) / n)[:, None, None] * inside
+    view /= np.maximum(np.sqrt((view * view).sum(axis=(1, 2))), 1e-9)[:, None, None]
     stacked = np.concatenate([context, view], axis=0).reshape(2 * count, -1)
     products = frame.shapes[lo:hi, : span * height] @ stacked.T
     with_context, with_view = products[:, :count], products[:, count:]  # (rows lo:hi, count)
@@ -594,27 +596,31 @@ def _group_margins(
     # that an accent counts as much as a bowl.
     margins = (likeness[None, :] - scores) / np.maximum(2 * (1 - cross), 1e-6)
     order = frame.order[lo:hi]
-    block_readings = readings[order]
-    block_widths = frame.widths[lo:hi]
+    # Rivals: shapes that read differently, and in the middle of the line of about the
+    # printed one's width; the nearest of them, for every place at once.
+    mine_readings = readings[frame.order[mine]]
+    rivals = readings[order][:, None] != mine_readings[None, :]
+    middle = np.array([k != last for k in members])
+    close = np.abs(frame.widths[lo:hi, None] - frame.widths[mine][None, :]) < _WIDTH_TOLERANCE_PX
+    rivals &= close | ~middle[None, :]
+    ranked = np.where(rivals, margins, np.inf)
+    nearest = ranked.argmin(axis=0)
+    columns_at = np.arange(count)
+    nearest_margin = ranked[nearest, columns_at]
+    nearest_score = scores[nearest, columns_at]
+    has_rival = rivals.any(axis=0)
     for row, k in enumerate(members):
-        me = mine[row]
         # Two pixels across, the printed shape is not where the layout put it.
         if likeness[row] < LINE_MIN_LIKENESS or abs(best_dx[row]) == 2:
             findings[k] = _Finding(-0.5)
-            continue
-        rivals = block_readings != readings[frame.order[me]]
-        if k != last:
-            rivals &= np.abs(block_widths - frame.widths[me]) < _WIDTH_TOLERANCE_PX
-        if not rivals.any():
+        elif not has_rival[row]:
             findings[k] = _Finding(0.5)
-            continue
-        column = np.where(rivals, margins[:, row], np.inf)
-        nearest = int(column.argmin())
-        findings[k] = _Finding(
-            float(column[nearest]),
-            LINE_ALPHABET[int(order[nearest])],
-            float(scores[nearest, row]),
-        )
+        else:
+            findings[k] = _Finding(
+                float(nearest_margin[row]),
+                LINE_ALPHABET[int(order[nearest[row]])],
+                float(nearest_score[row]),
+            )
 
 
 def _other_width(
