@@ -10,10 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from fastapi.testclient import TestClient
@@ -24,6 +21,7 @@ from cesja.models import JobRow, PageRow, ScanRow
 from cesja.processing import PROCESS_SCAN
 from documents.simulate import to_pdf
 from tests.cesja.flow import create_case, runtime_of
+from tests.cesja.processes import wait_until
 from tests.cesja.sent_pages import clean_scan, form_of, signed_form, upload
 from tests.conftest import STAFF
 
@@ -72,15 +70,6 @@ def start_worker(log: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             [sys.executable, "-m", "cesja.cli", "worker"], env=env, stdout=out, stderr=out
         )
-
-
-def wait_until(what: Callable[[], Any], log: Path, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := what()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out; worker log:\n{log.read_text()[-3000:]}")
-        time.sleep(0.02)
-    return value
 
 
 def stop(worker: subprocess.Popen[bytes]) -> None:

@@ -7,10 +7,8 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,6 +16,7 @@ from sqlmodel import Session, select
 
 from cesja.models import WebhookDeliveryRow
 from tests.cesja.flow import case_in, runtime_of
+from tests.cesja.processes import wait_until
 from tests.cesja.receiver import SECRET, Receiver, receiver
 
 
@@ -37,15 +36,6 @@ def start_worker(log: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             [sys.executable, "-m", "cesja.cli", "worker"], env=env, stdout=out, stderr=out
         )
-
-
-def wait_until(what: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := what()):
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.02)
-    return value
 
 
 def delivery(client: TestClient) -> WebhookDeliveryRow:

@@ -11,10 +11,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 import numpy as np
@@ -29,6 +28,7 @@ from cesja.runtime import Runtime, open_runtime
 from cesja.schemas import CaseCreate
 from documents.simulate import to_pdf
 from tests.cesja.flow import create_case, runtime_of
+from tests.cesja.processes import wait_until
 from tests.cesja.sent_pages import clean_scan, form_of, signed_form, upload
 from tests.conftest import CASE_BODY
 
@@ -43,15 +43,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def wait_until(what: Callable[[], Any], log: Path, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := what()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out; service log:\n{log.read_text()[-4000:]}")
-        time.sleep(0.01)
-    return value
 
 
 def ready_workers(log: Path) -> int:
