@@ -173,8 +173,8 @@ def _top(mm_from_top: float) -> float:
 
 def render_blank_page(party: Party, current_kind: str, new_kind: str) -> bytes:
     """`party`'s page as every case whose parties are of these kinds has it, without any
-    case's data: the markers, lines, boxes, labels and declarations. `render_case_layer`
-    drawn over it is `render_page`."""
+    case's data: the markers, lines, boxes, labels and declarations. With `render_values`
+    drawn over it, it is `render_page` but for the page code and the instructions."""
     register_fonts()
     out = io.BytesIO()
     canvas = Canvas(
