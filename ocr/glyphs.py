@@ -477,28 +477,21 @@ def _margins(
     """
     findings: list[_Finding | None] = [None] * len(places)
     last = len(places) - 1
+    width = [float(bank.advance[bank.index[place.ch]]) for place in places]
     by_phase: dict[int, list[int]] = {}
     for k, place in enumerate(places):
         by_phase.setdefault(place.phase, []).append(k)
     for phase, members in by_phase.items():
         frame = _frame(bank, phase)
-
-        def width_of(k: int, frame: _Frame = frame) -> float:
-            return float(frame.widths[frame.row_of[bank.index[places[k].ch]]])
-
         groups: list[list[int]] = []
-        for k in sorted((k for k in members if k != last), key=width_of):
-            if groups and width_of(k) - width_of(groups[-1][0]) <= _GROUP_SPAN_PX:
+        for k in sorted((k for k in members if k != last), key=width.__getitem__):
+            if groups and width[k] - width[groups[-1][0]] <= _GROUP_SPAN_PX:
                 groups[-1].append(k)
             else:
                 groups.append([k])
         for group in groups:
-            lo = int(
-                np.searchsorted(frame.widths, width_of(group[0]) - _WIDTH_TOLERANCE_PX, "right")
-            )
-            hi = int(
-                np.searchsorted(frame.widths, width_of(group[-1]) + _WIDTH_TOLERANCE_PX, "left")
-            )
+            lo = int(np.searchsorted(frame.widths, width[group[0]] - _WIDTH_TOLERANCE_PX, "right"))
+            hi = int(np.searchsorted(frame.widths, width[group[-1]] + _WIDTH_TOLERANCE_PX, "left"))
             _group_margins(
                 observed, expected, bank, frame, places, group, lo, hi, readings, findings
             )

@@ -119,21 +119,24 @@ class ExpectedInk:
     @classmethod
     def of(cls, rendered: np.ndarray) -> ExpectedInk:
         mask = ink_mask(rendered)
-        grown = cv2.dilate(mask, np.ones((2 * _EXPECTED_GROWTH_PX + 1,) * 2, np.uint8))
-        return cls(mask, grown, _line_bands(mask))
+        return cls(mask, _grown(mask), _line_bands(mask))
 
     def with_values(self, rendered: np.ndarray) -> ExpectedInk:
         """This blank page (see `documents.render.render_blank_page`) with a case's values
         printed on it (`rendered`, the same size). The bands stay the blank page's: every
         long line of the form is on it, and a value is a line of letters."""
         values = ink_mask(rendered)
-        grown = cv2.dilate(values, np.ones((2 * _EXPECTED_GROWTH_PX + 1,) * 2, np.uint8))
-        return ExpectedInk(self.mask | values, self.grown | grown, self.bands)
+        return ExpectedInk(self.mask | values, self.grown | _grown(values), self.bands)
 
     def cropped(self, height: int, width: int) -> ExpectedInk:
         return ExpectedInk(
             self.mask[:height, :width], self.grown[:height, :width], self.bands[:height, :width]
         )
+
+
+def _grown(mask: np.ndarray) -> np.ndarray:
+    """Printed ink widened for a scan's blur."""
+    return cv2.dilate(mask, np.ones((2 * _EXPECTED_GROWTH_PX + 1,) * 2, np.uint8))
 
 
 def extra_ink(observed: np.ndarray, expected: ExpectedInk, box: Box) -> np.ndarray:
