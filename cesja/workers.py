@@ -169,15 +169,21 @@ def drain(runtime: Runtime) -> int:
     return ran
 
 
+def _resume_left_jobs(engine: Engine) -> int:
+    """Free the leases of processes of this host that stopped; how many jobs were freed."""
+    freed = jobs.release_dead_leases(engine)
+    if freed:
+        log.info("resuming %d job(s) left by a process that stopped", freed)
+    return freed
+
+
 def start(runtime: Runtime, count: int, *, periodic: bool = True) -> Callable[[], None]:
     """Start `count` worker threads (one tesseract handle each) and, if `periodic`, the thread
     that enqueues periodic jobs; returns their stop."""
     stop = threading.Event()
     if count <= 0:
         return stop.set
-    freed = jobs.release_dead_leases(runtime.engine)
-    if freed:
-        log.info("resuming %d job(s) left by a process that stopped", freed)
+    _resume_left_jobs(runtime.engine)
     threads: list[threading.Thread] = [
         _worker(runtime, runtime.work_ready, stop, f"cesja-worker-{i}") for i in range(count)
     ]
@@ -418,13 +424,10 @@ def _worker_process(
     )
     try:
         # A sibling that died (or the process before this one) left its jobs leased.
-        freed = jobs.release_dead_leases(runtime.engine)
+        if _resume_left_jobs(runtime.engine):
+            wake.set()
     except Exception:
         log.exception("could not release the leases of stopped workers")
-    else:
-        if freed:
-            log.info("resuming %d job(s) left by a process that stopped", freed)
-            wake.set()
     try:
         warm_up(settings)
     except Exception:
