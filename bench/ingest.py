@@ -4,7 +4,7 @@ A batch of simulated cases (both pages each, signed, the company's page stamped)
 as real files: half scanned at 300 dpi grey (scanned PDFs and grey multi-page TIFFs), half
 faxed (G4 fine with resolution tags, G3 standard without). They go through the service's
 own path on a temporary embedded data dir: intake (stored, scan and job in one transaction),
-then the two worker processes `cesja serve` starts (`workers.start_processes(settings, 2)`,
+then the two worker processes `cesja serve` starts (`workers.start_processes(runtime, 2)`,
 started and warm before the clock starts) until every scan is done.
 
 Each figure is printed next to a baseline measured in the same run on the same files: what a
@@ -188,8 +188,7 @@ class Run:
 def run_service(runtime: Runtime, files: list[BatchFile]) -> Run:
     """Intake every file as the API does, the two worker processes of `cesja serve` reading
     them, until all are done."""
-    processes = workers.start_processes(runtime.settings, WORKERS, periodic=False)
-    runtime.work_ready = processes.wake
+    processes = workers.start_processes(runtime, WORKERS, periodic=False)
     try:
         if not processes.wait_ready(timeout=300):
             raise SystemExit("the worker processes did not start; see the log above")
