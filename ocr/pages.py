@@ -728,6 +728,22 @@ def _check_embedded_image(image: DictionaryObject, page: int) -> None:
         )
 
 
+def _check_drawn_images(pdf_page: PageObject, page: int) -> None:
+    """PDFium decodes each image a page draws at its full size, four bytes a pixel, however
+    small it is drawn: together they must fit the page's decoding budget."""
+    pixels = 0
+    for image in images_in(pdf_page.get("/Resources")):
+        pixels += int(image.get("/Width", 0)) * int(image.get("/Height", 0))
+    cost = pixels * 4
+    if cost > DECODE_BUDGET_BYTES:
+        mb = 1024 * 1024
+        raise TooComplex(
+            f"page {page} of the PDF draws images of {pixels // 1_000_000} megapixels in all: "
+            f"drawing them needs {cost // mb} MB, more than the {DECODE_BUDGET_BYTES // mb} MB "
+            "a page may take; scan it at 300 dpi"
+        )
+
+
 def _box_area(page: PageObject) -> float:
     box = page.mediabox  # what is rendered
     return float(box.width) * float(box.height)
@@ -756,6 +772,7 @@ def _pdf_page(
             except Exception:  # noqa: S110
                 pass  # an image Pillow cannot decode may still be one PDFium draws
         drawing_cost(pdf_page, page_number=index + 1)
+        _check_drawn_images(pdf_page, index + 1)
         return _rendered_page(pdf(), pdf_page, index, render_dpi)
 
 
