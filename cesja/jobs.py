@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import Engine, or_
+from sqlalchemy import Engine, case, or_
 from sqlmodel import Session, col, select
 
 from cesja.models import JobRow, utcnow
@@ -50,6 +50,9 @@ class JobKind:
     max_attempts: int
     retry_after: Callable[[int], timedelta]
     time_limit: timedelta = timedelta(minutes=5)
+    # Due jobs of a kind with a lower number are taken first: a ready case's notice does not
+    # wait behind the pages of a 200-page batch received before it.
+    priority: int = 1
 
 
 def enqueue(session: Session, kind: str, ref: str, *, run_at: datetime | None = None) -> JobRow:
@@ -61,6 +64,7 @@ def enqueue(session: Session, kind: str, ref: str, *, run_at: datetime | None = 
 def claim(engine: Engine, kinds: dict[str, JobKind], *, worker: str = WORKER_ID) -> JobRow | None:
     """Lease the oldest due job of these kinds, or None when there is nothing to do."""
     now = utcnow()
+    first = [name for name, kind in kinds.items() if kind.priority < 1]
     with Session(engine, expire_on_commit=False) as session:
         stmt = (
             select(JobRow)
@@ -68,7 +72,11 @@ def claim(engine: Engine, kinds: dict[str, JobKind], *, worker: str = WORKER_ID)
             .where(col(JobRow.kind).in_(list(kinds)))
             .where(JobRow.run_at <= now)
             .where(or_(col(JobRow.leased_until).is_(None), col(JobRow.leased_until) < now))
-            .order_by(col(JobRow.run_at), col(JobRow.id))
+            .order_by(
+                case((col(JobRow.kind).in_(first), 0), else_=1),
+                col(JobRow.run_at),
+                col(JobRow.id),
+            )
             .limit(1)
         )
         if engine.dialect.name == "postgresql":
@@ -87,12 +95,21 @@ def claim(engine: Engine, kinds: dict[str, JobKind], *, worker: str = WORKER_ID)
 
 def finish(engine: Engine, job: JobRow) -> None:
     with Session(engine) as session:
-        row = session.get(JobRow, job.id)
-        if row is not None:
-            row.done_at = utcnow()
-            row.leased_until = None
-            session.add(row)
-            session.commit()
+        finish_in(session, job.id)
+        session.commit()
+
+
+def finish_in(session: Session, job_id: int | None) -> None:
+    """Mark a job done in the caller's transaction: a handler whose effect must not happen
+    twice (a webhook attempt scheduling the next) ends its job in the same commit, so a
+    worker dying right after it cannot run the job once more."""
+    if job_id is None:
+        return
+    row = session.get(JobRow, job_id)
+    if row is not None and row.done_at is None:
+        row.done_at = utcnow()
+        row.leased_until = None
+        session.add(row)
 
 
 def fail(engine: Engine, job: JobRow, kind: JobKind, error: str) -> bool:

@@ -165,6 +165,9 @@ def _store_reading(runtime: Runtime, scan_id: str, reading: PageReading) -> None
                 lifecycle.page_read(session, runtime.settings, case, page, scan)
         _settle(session, scan)
         session.commit()
+    if reading.outcome == "matched":
+        # The case may have become ready: its notice's job is due now, for an idle worker.
+        runtime.work_ready.set()
 
 
 def _settle(session: Session, scan: ScanRow) -> None:

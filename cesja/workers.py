@@ -77,6 +77,7 @@ def job_kinds(settings: Settings) -> dict[str, jobs.JobKind]:
             max_attempts=50,
             retry_after=lambda attempt: min(timedelta(seconds=30 * attempt), timedelta(hours=1)),
             time_limit=time_limit,
+            priority=0,
         ),
         deadlines.CHECK_DEADLINES: jobs.JobKind(
             name=deadlines.CHECK_DEADLINES,
