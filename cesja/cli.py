@@ -72,6 +72,18 @@ def serve(
 
 
 @app.command()
+def migrate() -> None:
+    """Bring the database's schema to this version's (a deploy step; `serve` and `worker` do it
+    too at start, one process at a time, so nodes starting together never race)."""
+    from cesja.db import migrate as upgrade
+    from cesja.db import schema_version
+
+    settings = _settings()
+    upgrade(settings.sqlalchemy_url)
+    typer.echo(f"the database is at schema version {schema_version(settings.sqlalchemy_url)}")
+
+
+@app.command()
 def doctor() -> None:
     """Check every external dependency and say how to install what is missing."""
     from cesja.doctor import run_checks

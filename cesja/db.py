@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -64,9 +68,37 @@ def make_engine(url: str) -> Engine:
 
 
 def migrate(url: str) -> None:
-    """Bring the schema to the newest migration (idempotent)."""
+    """Bring the schema to the newest migration (idempotent). Processes starting at once
+    migrate one after the other: on PostgreSQL under an advisory lock (the migrations' env),
+    on SQLite under a lock on a file beside the database."""
     require_driver(url)
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    command.upgrade(cfg, "head")
+    with _sqlite_file_lock(url):
+        command.upgrade(cfg, "head")
+
+
+@contextmanager
+def _sqlite_file_lock(url: str) -> Iterator[None]:
+    database = make_url(url).database if url.startswith("sqlite") else None
+    if not database or database == ":memory:":
+        yield
+        return
+    Path(database).parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{database}.migrate-lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def schema_version(url: str) -> str | None:
+    """The migration the database is at, or None when it has none yet."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
