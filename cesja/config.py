@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     webhook_retry_scale: float = Field(default=1.0, ge=0, le=100)
     # How often the workers look for cases past their deadline or half-way to it.
     deadline_check_seconds: float = Field(default=60.0, gt=0, le=86400)
+    # How long the queue keeps a job that ended (its work stays: readings, attempts).
+    job_retention_days: float = Field(default=7.0, gt=0, le=3650)
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

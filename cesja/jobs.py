@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import Engine, case, or_
+from sqlalchemy import Engine, case, delete, or_
 from sqlmodel import Session, col, select
 
 from cesja.models import JobRow, utcnow
@@ -184,6 +184,33 @@ def note_error(engine: Engine, job_id: int, error: str) -> None:
 def worker_name(pid: int) -> str:
     """The `leased_by` of the jobs process `pid` of this host runs."""
     return f"{socket.gethostname()}:{pid}"
+
+
+PURGE_JOBS = "purge_jobs"
+# Rows deleted a transaction at a time while purging: writers wait for none of them long.
+PURGE_BATCH = 500
+
+
+def purge(engine: Engine, *, older_than: timedelta, now: datetime | None = None) -> int:
+    """Delete the jobs that ended more than `older_than` ago; how many. What a job did stays
+    where it did it (a page's reading, a notice's attempts); the queue keeps only its work."""
+    cutoff = (now or utcnow()) - older_than
+    purged = 0
+    while True:
+        with Session(engine) as session:
+            ids = list(
+                session.exec(
+                    select(JobRow.id)
+                    .where(col(JobRow.done_at).is_not(None))
+                    .where(col(JobRow.done_at) < cutoff)
+                    .limit(PURGE_BATCH)
+                )
+            )
+            if not ids:
+                return purged
+            session.connection().execute(delete(JobRow).where(col(JobRow.id).in_(ids)))
+            session.commit()
+        purged += len(ids)
 
 
 def release_dead_leases(engine: Engine) -> int:

@@ -86,6 +86,13 @@ def job_kinds(settings: Settings) -> dict[str, jobs.JobKind]:
             retry_after=lambda attempt: timedelta(seconds=30),
             time_limit=time_limit,
         ),
+        jobs.PURGE_JOBS: jobs.JobKind(
+            name=jobs.PURGE_JOBS,
+            lease=timedelta(minutes=10),
+            max_attempts=2,
+            retry_after=lambda attempt: timedelta(minutes=5),
+            time_limit=time_limit,
+        ),
     }
 
 
@@ -95,6 +102,7 @@ def handlers(runtime: Runtime) -> dict[str, jobs.Handler]:
         processing.PROCESS_SCAN: lambda job: processing.split_scan(runtime, job.ref),
         webhooks.DELIVER_WEBHOOK: lambda job: webhooks.attempt(runtime, job.ref, job_id=job.id),
         deadlines.CHECK_DEADLINES: lambda job: _check_deadlines(runtime),
+        jobs.PURGE_JOBS: lambda job: _purge_jobs(runtime),
     }
 
 
@@ -130,9 +138,28 @@ def _check_deadlines(runtime: Runtime) -> None:
     deadlines.run(runtime)
 
 
+def _purge_jobs(runtime: Runtime) -> None:
+    purged = jobs.purge(
+        runtime.engine, older_than=timedelta(days=runtime.settings.job_retention_days)
+    )
+    if purged:
+        log.info(
+            "purged %d job(s) that ended over %g day(s) ago",
+            purged,
+            runtime.settings.job_retention_days,
+        )
+
+
+# How often the queue is purged of jobs that ended long ago.
+PURGE_EVERY = timedelta(hours=1)
+
+
 def periodic_tasks(settings: Settings) -> dict[str, timedelta]:
     """Jobs that run every so often, by kind, and how often."""
-    return {deadlines.CHECK_DEADLINES: timedelta(seconds=settings.deadline_check_seconds)}
+    return {
+        deadlines.CHECK_DEADLINES: timedelta(seconds=settings.deadline_check_seconds),
+        jobs.PURGE_JOBS: PURGE_EVERY,
+    }
 
 
 def schedule_periodic(
