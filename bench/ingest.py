@@ -67,7 +67,7 @@ from documents.form_data import EMPTY
 from documents.render import case_number_text
 from documents.simulate import Capture, fax, print_page, scan, to_pdf, to_tiff
 from documents.simulate.scenarios import fill_in
-from ocr import iter_pages, read_page, read_page_image
+from ocr import iter_pages, limit_threads, read_page, read_page_image
 from ocr._exec.tesseract import DEFAULT_TESSDATA, LANGUAGE
 from ocr.fields import canonical, field_kind
 from tests.conftest import CASE_BODY
@@ -366,6 +366,7 @@ def memory_probe(path: Path, data_dir: Path) -> None:
             case = session.get(CaseRow, case_id)
             return form_data(case, settings) if case else None
 
+    limit_threads()
     started = time.perf_counter()
     pages = matched = 0
     for page in iter_pages(path, max_pages=MAX_PAGES):

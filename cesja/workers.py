@@ -36,9 +36,12 @@ from sqlalchemy import Engine, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
+import ocr
 from cesja import deadlines, jobs, processing, webhooks
 from cesja.config import Settings
 from cesja.db import make_engine
+from cesja.example import EXAMPLE_CASE
+from cesja.forms import printable
 from cesja.models import PeriodicTaskRow, utcnow
 from cesja.runtime import Runtime
 from cesja.storage import ScanStore
@@ -225,6 +228,7 @@ class Scheduler(threading.Thread):
 
 def drain(runtime: Runtime) -> int:
     """Run every due job in this thread until none is left; returns how many ran."""
+    ocr.limit_threads()
     stop = threading.Event()
     worker = _worker(runtime, runtime.work_ready, stop, "cesja-drain")
     ran = 0
@@ -247,6 +251,7 @@ def start(runtime: Runtime, count: int, *, periodic: bool = True) -> Callable[[]
     stop = threading.Event()
     if count <= 0:
         return stop.set
+    ocr.limit_threads()
     _resume_left_jobs(runtime.engine)
     threads: list[threading.Thread] = [
         _worker(runtime, runtime.work_ready, stop, f"cesja-worker-{i}") for i in range(count)
@@ -291,8 +296,6 @@ STOP_GRACE_SECONDS = 20.0
 ADDRESS_SPACE_BUDGETS = 2
 # A worker process's lines carry its pid: the `leased_by` of the jobs it runs.
 PROCESS_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s"
-# The resolution a fax has once its rows are stretched to square pixels (`ocr.pages`).
-FAX_DPI = 204
 
 
 class Doorbell:
@@ -653,6 +656,7 @@ def _worker_process(
             doorbell.set()
     except Exception:
         log.exception("could not release the leases of stopped workers")
+    ocr.limit_threads()
     try:
         warm_up(settings)
     except Exception:
@@ -700,42 +704,6 @@ def _exit_when_orphaned(parent: int) -> None:
 
 
 def warm_up(settings: Settings) -> None:
-    """Pay now what the first page read would: tesseract's model, and the font's shapes and
-    everything else the reader keeps, at a scan's and at a fax's resolution.
-
-    A made-up form page, rendered under a key of its own, is read and thrown away.
-    """
-    import secrets
-
-    import numpy as np
-
-    from cesja.demo import EXAMPLE_CASE
-    from cesja.forms import printable
-    from documents import render_page
-    from documents.layout import Party
-    from documents.raster import render_gray
-    from ocr import PageImage, read_page
-    from ocr._exec.tesseract import read_zone
-
-    read_zone(np.full((40, 300), 255, np.uint8), dpi=300, tessdata=settings.tessdata)
-    key = secrets.token_bytes(32)
-    form = printable(EXAMPLE_CASE)
-    # The company's page as a 300 dpi grey scan, the person's as a fax.
-    pages: list[tuple[Party, int, bool]] = [
-        ("current_registrant", 300, False),
-        ("new_registrant", FAX_DPI, True),
-    ]
-    for party, dpi, bilevel in pages:
-        gray = render_gray(render_page(form, party, key), 1, dpi)
-        if bilevel:
-            gray = np.where(gray < 128, 0, 255).astype(np.uint8)
-        page = PageImage(
-            index=0,
-            gray=gray,
-            dpi=float(dpi),
-            color=None,
-            source="pdf-render",
-            bilevel=bilevel,
-            stretched=False,
-        )
-        read_page(page, key=key, lookup=lambda _case_id: form, tessdata=settings.tessdata)
+    """Have this process read as fast from its first page as from its hundredth: the example
+    case's form read once at a scan's and at a fax's resolution (`ocr.warm_up`)."""
+    ocr.warm_up(printable(EXAMPLE_CASE), settings.tessdata)

@@ -17,6 +17,7 @@ from ocr.fields import FieldReading
 from ocr.ink import InkFinding
 from ocr.pages import FileInfo, PageImage, iter_pages, probe_file, read_page_image, sniff
 from ocr.reading import Lookup, PageReading, read_page
+from ocr.warm import limit_threads, warm_up
 
 __all__ = [
     "CorruptFile",
@@ -34,8 +35,10 @@ __all__ = [
     "UnsupportedType",
     "check_tesseract",
     "iter_pages",
+    "limit_threads",
     "probe_file",
     "read_page",
     "read_page_image",
     "sniff",
+    "warm_up",
 ]
