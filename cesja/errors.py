@@ -10,9 +10,10 @@ CesjaError                       code, message, http_status
 │   ├── TransitionRefused        an event the case's state does not allow, with what it needs
 │   ├── CaseClosed               a decision on a closed case (cesja.lifecycle)
 │   └── NotResendable            a notice that is neither dead nor gone (cesja.webhooks)
-└── BadInput                     400/413/415/422 for uploads and bodies
-    ├── InvalidCase              every bad field by its path (cesja.cases)
-    └── TooLarge                 413 (cesja.storage)
+├── BadInput                     400/413/415/422 for uploads and bodies
+│   ├── InvalidCase              every bad field by its path (cesja.cases)
+│   └── TooLarge                 413 (cesja.storage)
+└── StoreFull                    507: no room in the scan store, nothing kept (cesja.storage)
 
 The lower layers' own errors (documents.DocumentsError, ocr.OcrError, workflow's) are mapped
 where they are met: intake turns an unreadable file into BadInput with 415 or 422.

@@ -112,6 +112,8 @@ def _error_answers(path: str, method: str, operation: dict[str, Any]) -> dict[st
             answers["409"] = "Not possible in the state it is in; the answer says what it needs."
     if "422" in operation.get("responses", {}):
         answers["422"] = "Invalid input: each bad field is named, with what is wrong with it."
+    if "multipart/form-data" in operation.get("requestBody", {}).get("content", {}):
+        answers["507"] = "The scan store is full: nothing of the file was kept; send it later."
     return answers
 
 
@@ -120,7 +122,7 @@ def _documenting_errors(
 ) -> Callable[[], dict[str, Any]]:
     """The OpenAPI document with the error answers the handlers above give: the `Problem`
     body, where FastAPI would document its own validation error that this service never
-    sends, and 400/401/403/404/409 where they can happen."""
+    sends, and 400/401/403/404/409/507 where they can happen."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
