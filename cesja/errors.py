@@ -16,10 +16,23 @@ CesjaError                       code, message, http_status
 └── StoreFull                    507: no room in the scan store, nothing kept (cesja.storage)
 
 The lower layers' own errors (documents.DocumentsError, ocr.OcrError, workflow's) are mapped
-where they are met: intake turns an unreadable file into BadInput with 415 or 422.
+where they are met: intake turns an unreadable file into BadInput with 415 or 422. Words
+that came from a library or the system pass `without_paths` before they leave the server.
 """
 
 from __future__ import annotations
+
+import re
+
+# A file's path in a library's or the system's words: quoted, as Python shows one (relative
+# or absolute), or an absolute one standing alone.
+_PATH = re.compile(r"""'[^'\n]*/[^'\n]*'|"[^"\n]*/[^"\n]*"|(?<![\w.:/~-])/[^\s'",;)]+""")
+
+
+def without_paths(text: str) -> str:
+    """`text` fit to leave the server: every file path in it (a decoder or the system naming
+    the file it was given, in the scan store) shown as "…"."""
+    return _PATH.sub("…", text)
 
 
 class CesjaError(Exception):

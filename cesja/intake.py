@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from cesja import jobs
-from cesja.errors import BadInput
+from cesja.errors import BadInput, without_paths
 from cesja.models import ScanRow, utcnow
 from cesja.processing import PROCESS_SCAN
 from cesja.runtime import Runtime
@@ -62,7 +62,9 @@ def receive(
         except OcrError as err:
             # Refused files are not kept: the sender still has them and is told what is wrong.
             raise BadInput(
-                err.message, code=err.code, http_status=_STATUS_OF_REFUSAL.get(err.code, 422)
+                without_paths(err.message),
+                code=err.code,
+                http_status=_STATUS_OF_REFUSAL.get(err.code, 422),
             ) from None
         stored = pending.keep()
     scan = ScanRow(

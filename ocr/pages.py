@@ -18,6 +18,7 @@ stretched to square pixels first (DESIGN.md), so every page is stretched here, o
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -216,7 +217,9 @@ def _lookalike(head: bytes) -> str | None:
 
 
 def _reason(err: BaseException) -> str:
-    text = str(err).strip() or type(err).__name__
+    # Decoders name the file they were given: a path on this server, which no sender may see.
+    text = re.sub(r"""'[^'\n]*/[^'\n]*'|(?<![\w.:/~-])/[^\s'",;)]+""", "…", str(err))
+    text = text.strip() or type(err).__name__
     return text if len(text) <= 200 else text[:200] + "…"
 
 

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from cesja import intake
 from cesja.api.deps import IntakeOrStaff, RuntimeDep, SessionDep
-from cesja.errors import NotFound
+from cesja.errors import NotFound, without_paths
 from cesja.models import PageRow, ScanRow
 from cesja.schemas import Problem
 
@@ -54,7 +54,7 @@ def scan_public(session: Session, scan: ScanRow) -> ScanPublic:
         sender=scan.sender,
         media_type=scan.media_type,
         received_at=scan.received_at,
-        error=scan.error,
+        error=without_paths(scan.error) if scan.error else None,
         pages=[
             ScanPage(
                 index=p.index,
