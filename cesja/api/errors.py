@@ -33,6 +33,15 @@ def problem(status: int, code: str, message: str, **extra: object) -> JSONRespon
     return JSONResponse({"error": code, "message": message, **extra}, status_code=status)
 
 
+def answer(exc: CesjaError) -> JSONResponse:
+    """The answer to one of the service's errors: its status, code and message, and on a 401
+    the scheme to authenticate with."""
+    response = problem(exc.http_status, exc.code, exc.message, **getattr(exc, "extra", {}))
+    if exc.http_status == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
+    return response
+
+
 def install(app: FastAPI) -> None:
     app.openapi = _documenting_errors(app, app.openapi)  # type: ignore[method-assign]
 
@@ -76,11 +85,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(CesjaError)
     async def _cesja(_: Request, exc: CesjaError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
-        response = problem(exc.http_status, exc.code, exc.message, **getattr(exc, "extra", {}))
-        if headers:
-            response.headers.update(headers)
-        return response
+        return answer(exc)
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:
