@@ -29,6 +29,11 @@ def _path(loc: tuple[object, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def _words(error: Any) -> str:
+    """A validation error's message without pydantic's "Value error, " before our own words."""
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
 def problem(status: int, code: str, message: str, **extra: object) -> JSONResponse:
     return JSONResponse({"error": code, "message": message, **extra}, status_code=status)
 
@@ -47,7 +52,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": _path(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
+        errors = [{"field": _path(tuple(e["loc"])), "message": _words(e)} for e in exc.errors()]
         return problem(
             422,
             "invalid_input",

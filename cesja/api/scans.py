@@ -16,6 +16,7 @@ from cesja.api.deps import IntakeOrStaff, RuntimeDep, SessionDep
 from cesja.errors import NotFound, without_paths
 from cesja.models import PageRow, ScanRow
 from cesja.schemas import Problem
+from cesja.text import PrintableLine
 
 router = APIRouter(prefix="/api/v1/scans", tags=["scans"])
 
@@ -90,7 +91,7 @@ def upload_scan(
     session: SessionDep,
     file: Annotated[UploadFile, File(description="PDF, TIFF (fax G3/G4 too), PNG or JPEG")],
     channel: Annotated[str, Form(pattern="^(post|fax|email|upload)$")],
-    sender: Annotated[str | None, Form(max_length=320)] = None,
+    sender: Annotated[PrintableLine | None, Form(max_length=320)] = None,
 ) -> JSONResponse:
     received = intake.receive(runtime, _chunks(file), channel=channel, sender=sender)
     body = scan_public(session, received.scan).model_dump(mode="json")
