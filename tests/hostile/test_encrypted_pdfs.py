@@ -1,5 +1,5 @@
-"""PDFs protected the way office software protects them: AES-256 with permissions and no
-password to open are read like any other; one that needs a password to open is refused."""
+"""PDFs protected the way office software protects them: AES with permissions and no password
+to open are read like any other; one that needs a password to open is refused."""
 
 from __future__ import annotations
 
@@ -22,14 +22,14 @@ OWNER_PASSWORD = "właściciel-2026"
 PRINTING_ONLY = UserAccessPermissions.PRINT | UserAccessPermissions.PRINT_TO_REPRESENTATION
 
 
-def aes_256(pdf: bytes, *, user_password: str) -> bytes:
+def aes_256(pdf: bytes, *, user_password: str, algorithm: str = "AES-256") -> bytes:
     """`pdf` encrypted with AES-256 (revision 6) as an office suite's "restrict editing"
     does: printing allowed, changes not; `user_password` "" opens it without asking."""
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
     writer.encrypt(
         user_password=user_password,
         owner_password=OWNER_PASSWORD,
-        algorithm="AES-256",
+        algorithm=algorithm,
         permissions_flag=PRINTING_ONLY,
     )
     out = io.BytesIO()
@@ -55,11 +55,15 @@ def checks(client: TestClient, case_id: str) -> dict[str, str]:
     return {c["name"]: c["status"] for c in case["checks"]}
 
 
-def test_the_form_saved_with_aes_256_permissions_is_read_like_the_plain_one(
-    client: TestClient,
+@pytest.mark.parametrize(
+    ("algorithm", "version"), [("AES-256", (5, 6)), ("AES-128", (4, 4))], ids=["aes-256", "aes-128"]
+)
+def test_the_form_saved_with_aes_permissions_is_read_like_the_plain_one(
+    client: TestClient, algorithm: str, version: tuple[int, int]
 ) -> None:
     """GIVEN two cases' forms; one is sent back as the service made it, the other as an office
-    suite saves it with "restrict editing" (AES-256, no password to open)
+    suite saves it with "restrict editing" (AES-256, or older suites' AES-128; no password to
+    open)
     WHEN both are uploaded and read
     THEN both are accepted (202) and read alike: each page routed to its case and party, and
     the same checks passed and failed (unsigned: the signatures fail on both).
@@ -67,9 +71,9 @@ def test_the_form_saved_with_aes_256_permissions_is_read_like_the_plain_one(
     plain_case, protected_case = create_case(client), create_case(client)
     plain = client.get(f"/api/v1/cases/{plain_case['id']}/form.pdf", headers=REGISTRAR).content
     form = client.get(f"/api/v1/cases/{protected_case['id']}/form.pdf", headers=REGISTRAR)
-    protected = aes_256(form.content, user_password="")
+    protected = aes_256(form.content, user_password="", algorithm=algorithm)
     encryption = PdfReader(io.BytesIO(protected)).trailer["/Encrypt"].get_object()
-    assert (encryption["/V"], encryption["/R"]) == (5, 6), "AES-256"
+    assert (encryption["/V"], encryption["/R"]) == version, algorithm
 
     plain_scan = read(client, plain, "cesja.pdf")
     protected_scan = read(client, protected, "cesja-chroniony.pdf")
