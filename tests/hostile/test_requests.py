@@ -131,6 +131,7 @@ REFUSED = [
     ),
     ("cancel, intake", "/api/v1/cases/{case}/cancel", INTAKE, 403, "forbidden"),
     ("new case, no key", "/api/v1/cases", {}, 401, "unauthenticated"),
+    ("no such path, no key", "/api/v1/no-such-thing", {}, 401, "unauthenticated"),
 ]
 
 
