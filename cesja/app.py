@@ -22,15 +22,17 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     runtime = runtime or open_runtime(settings or Settings())
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # `cesja serve` needs no second command: CESJA_WORKERS worker processes start beside
         # the API (none in tests, which run jobs themselves), each with the scheduler of
         # periodic jobs, and wake up when the API commits work.
         if runtime.settings.workers <= 0:
             yield
             return
-        processes = workers.start_processes(runtime.settings, runtime.settings.workers)
-        runtime.work_ready = processes.wake
+        processes = workers.start_processes(runtime, runtime.settings.workers)
+        # `cesja serve` tells them to stop the moment a signal arrives, not only once uvicorn
+        # has waited for open connections.
+        app.state.worker_processes = processes
         try:
             yield
         finally:

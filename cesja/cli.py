@@ -6,6 +6,7 @@ import contextlib
 import logging
 import sys
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -17,6 +18,9 @@ if TYPE_CHECKING:
     from cesja.runtime import Runtime
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# How long `cesja serve` lets open connections finish once told to stop; the workers finish
+# their page meanwhile (`cesja.workers.STOP_GRACE_SECONDS`), all within 30 s.
+GRACEFUL_SHUTDOWN_SECONDS = 5
 
 app = typer.Typer(help="Cesja: the domain transfer paper process, verified.", no_args_is_help=True)
 
@@ -42,12 +46,41 @@ def serve(
     from cesja.app import create_app
 
     _logging()
-    settings = _settings()
-    # uvicorn shuts down on SIGTERM, then raises it again, to this handler: an ordinary exit
-    # lets multiprocessing remove the worker processes' semaphores (dying of the signal, it
-    # leaves them to its resource tracker, which warns of "leaked semaphore objects").
+    application = create_app(_settings())
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            # The workers stop now, finishing their page, while uvicorn lets the open
+            # connections finish; none is started again meanwhile.
+            super().handle_exit(sig, frame)
+            processes = getattr(application.state, "worker_processes", None)
+            if processes is not None:
+                processes.begin_stop()
+
+    # uvicorn stops on SIGTERM or SIGINT, then raises the signal again, to these: a stop the
+    # operator asked for is an ordinary exit (0), whichever signal asked for it.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
+    config = uvicorn.Config(
+        application,
+        host=host,
+        port=port,
+        log_level="info",
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
+    Server(config).run()
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database's schema to this version's (a deploy step; `serve` and `worker` do it
+    too at start, one process at a time, so nodes starting together never race)."""
+    from cesja.db import migrate as upgrade
+    from cesja.db import schema_version
+
+    settings = _settings()
+    upgrade(settings.sqlalchemy_url)
+    typer.echo(f"the database is at schema version {schema_version(settings.sqlalchemy_url)}")
 
 
 @app.command()
@@ -77,14 +110,21 @@ def worker() -> None:
 
     _logging()
     settings = _settings()
+    # Migrated here, once: the worker processes open the database as it is. The parent keeps
+    # its own connection to record the jobs it gives up for a worker over its budget.
+    runtime = open_runtime(settings)
+    processes = workers.start_processes(runtime, max(settings.workers, 1))
     stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    # Migrated here, once: the worker processes open the database as it is.
-    open_runtime(settings).engine.dispose()
-    processes = workers.start_processes(settings, max(settings.workers, 1))
-    with contextlib.suppress(KeyboardInterrupt):
-        stopped.wait()
+
+    def stop(*_: object) -> None:
+        processes.begin_stop()
+        stopped.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    stopped.wait()
     processes.stop()
+    runtime.engine.dispose()
 
 
 @app.command()

@@ -28,7 +28,7 @@ from cesja.evidence import case_checks
 from cesja.forms import form_data, form_pdf
 from cesja.hot_folder import file_chunks
 from cesja.models import CaseRow, JobRow, PageRow, ScanRow, WebhookDeliveryRow
-from cesja.processing import PROCESS_SCAN
+from cesja.processing import READ_PAGE
 from cesja.runtime import Runtime
 from cesja.schemas import CaseCreate
 from documents import FormData, printed_values
@@ -282,14 +282,16 @@ def _read(runtime: Runtime, case_run: CaseRun) -> None:
 
 
 def _after_work(session: Session, received: ReceivedScan) -> ReceivedScan:
-    """The scan's status and, when its job did not finish, what went wrong and what is next."""
+    """The scan's status and, when a job of its pages did not finish, what went wrong and what
+    is next."""
     row = session.get_one(ScanRow, received.id)
     problem = row.error
     if row.status != "done":
         job = session.exec(
             select(JobRow)
-            .where(JobRow.kind == PROCESS_SCAN)
-            .where(JobRow.ref == received.id)
+            .where(JobRow.kind == READ_PAGE)
+            .where(col(JobRow.ref).startswith(f"{received.id}/"))
+            .where(col(JobRow.last_error).is_not(None))
             .order_by(col(JobRow.id).desc())
         ).first()
         if job is not None and job.last_error:

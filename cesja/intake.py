@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from cesja import jobs
 from cesja.errors import BadInput, without_paths
 from cesja.models import ScanRow, utcnow
-from cesja.processing import PROCESS_SCAN
+from cesja.processing import enqueue_pages
 from cesja.runtime import Runtime
 from ocr import OcrError, probe_file
 
@@ -26,6 +25,7 @@ _STATUS_OF_REFUSAL = {
     "corrupt_file": 422,
     "encrypted_file": 422,
     "too_many_pages": 422,
+    "too_complex": 422,
 }
 
 
@@ -75,12 +75,13 @@ def receive(
         media_type=info.media_type,
         size=stored.size,
         status="queued",
+        pages=info.page_count,
         received_at=utcnow(),
     )
     try:
         with Session(runtime.engine, expire_on_commit=False) as session:
             session.add(scan)
-            jobs.enqueue(session, PROCESS_SCAN, scan.id)
+            enqueue_pages(session, scan.id, range(info.page_count))
             session.commit()
     except IntegrityError:
         # The same bytes arrived twice at the same moment: the other request recorded them.

@@ -8,13 +8,14 @@ from ocr.errors import (
     CorruptFile,
     EncryptedFile,
     OcrError,
+    TooComplex,
     ToolMissing,
     TooManyPages,
     UnsupportedType,
 )
 from ocr.fields import FieldReading
 from ocr.ink import InkFinding
-from ocr.pages import FileInfo, PageImage, iter_pages, probe_file, sniff
+from ocr.pages import FileInfo, PageImage, iter_pages, probe_file, read_page_image, sniff
 from ocr.reading import Lookup, PageReading, read_page
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "OcrError",
     "PageImage",
     "PageReading",
+    "TooComplex",
     "TooManyPages",
     "ToolMissing",
     "UnsupportedType",
@@ -34,5 +36,6 @@ __all__ = [
     "iter_pages",
     "probe_file",
     "read_page",
+    "read_page_image",
     "sniff",
 ]

@@ -44,7 +44,8 @@ if TYPE_CHECKING:
 threadpool_limits(limits=1, user_api="blas")
 cv2.setNumThreads(1)
 
-Outcome = Literal["matched", "unmatched", "blank", "stale_version", "invalid_code"]
+# "unreadable": the page could not be decoded or read within its budget (`cesja` says why).
+Outcome = Literal["matched", "unmatched", "blank", "stale_version", "invalid_code", "unreadable"]
 Lookup = Callable[[str], FormData | None]
 
 EVIDENCE_DPI = 100.0
