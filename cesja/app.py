@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from cesja import workers
 from cesja.api import actions, cases, errors, health, scans, webhooks
+from cesja.api.auth import KeysBeforeBodies
 from cesja.api.limits import UploadLimit
 from cesja.config import Settings
 from cesja.runtime import Runtime, open_runtime
@@ -54,4 +55,5 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     back_office.install(app)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_middleware(UploadLimit, max_bytes=runtime.settings.max_upload_bytes)
+    app.add_middleware(KeysBeforeBodies)  # outermost: no key, no reading
     return app

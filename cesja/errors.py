@@ -10,15 +10,29 @@ CesjaError                       code, message, http_status
 │   ├── TransitionRefused        an event the case's state does not allow, with what it needs
 │   ├── CaseClosed               a decision on a closed case (cesja.lifecycle)
 │   └── NotResendable            a notice that is neither dead nor gone (cesja.webhooks)
-└── BadInput                     400/413/415/422 for uploads and bodies
-    ├── InvalidCase              every bad field by its path (cesja.cases)
-    └── TooLarge                 413 (cesja.storage)
+├── BadInput                     400/413/415/422 for uploads and bodies
+│   ├── InvalidCase              every bad field by its path (cesja.cases)
+│   └── TooLarge                 413 (cesja.storage)
+└── StoreFull                    507: no room in the scan store, nothing kept (cesja.storage)
 
 The lower layers' own errors (documents.DocumentsError, ocr.OcrError, workflow's) are mapped
-where they are met: intake turns an unreadable file into BadInput with 415 or 422.
+where they are met: intake turns an unreadable file into BadInput with 415 or 422. Words
+that came from a library or the system pass `without_paths` before they leave the server.
 """
 
 from __future__ import annotations
+
+import re
+
+# A file's path in a library's or the system's words: quoted, as Python shows one (relative
+# or absolute), or an absolute one standing alone.
+_PATH = re.compile(r"""'[^'\n]*/[^'\n]*'|"[^"\n]*/[^"\n]*"|(?<![\w.:/~-])/[^\s'",;)]+""")
+
+
+def without_paths(text: str) -> str:
+    """`text` fit to leave the server: every file path in it (a decoder or the system naming
+    the file it was given, in the scan store) shown as "…"."""
+    return _PATH.sub("…", text)
 
 
 class CesjaError(Exception):

@@ -24,6 +24,7 @@ time limits, set by `cesja`, catch whatever these miss.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -268,7 +269,9 @@ def _lookalike(head: bytes) -> str | None:
 
 
 def _reason(err: BaseException) -> str:
-    text = str(err).strip() or type(err).__name__
+    # Decoders name the file they were given: a path on this server, which no sender may see.
+    text = re.sub(r"""'[^'\n]*/[^'\n]*'|(?<![\w.:/~-])/[^\s'",;)]+""", "…", str(err))
+    text = text.strip() or type(err).__name__
     return text if len(text) <= 200 else text[:200] + "…"
 
 
