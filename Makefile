@@ -3,6 +3,9 @@ SHELL := /bin/bash
 VENV  := .venv
 PY    := $(VENV)/bin/python
 APT_PACKAGES := tesseract-ocr tesseract-ocr-pol tesseract-ocr-eng poppler-utils chromium fonts-dejavu-core
+# Only for `make test`: when no PostgreSQL answers, the tests start a throwaway cluster from
+# Debian's server binaries (tests/pg.py).
+TEST_APT_PACKAGES := postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The Python packages come from uv.lock (exact versions and hashes), installed by a pinned uv that
 # pip brings into .tools/. uv uses the machine's python3 and never downloads one of its own.
@@ -52,7 +55,12 @@ lint: install
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
-test: lint
+.PHONY: test-packages
+test-packages:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	  $(MAKE) --no-print-directory system-packages APT_PACKAGES="$(TEST_APT_PACKAGES)"
+
+test: lint test-packages
 	$(VENV)/bin/pytest -q
 
 # Every benchmark runs even when one misses a target; the rule fails if any does.
