@@ -3,6 +3,9 @@
 A job is leased by one worker at a time (row locks with SKIP LOCKED on PostgreSQL; SQLite's
 single writer serialises claims). A worker that dies leaves its lease to run out, and the job
 runs again: handlers are idempotent. Workers on several machines share one database.
+
+The database away for a moment (a restart) ends no worker: a job it interrupts is given back
+without counting the attempt, and a job's end is written again until the database takes it.
 """
 
 from __future__ import annotations
@@ -11,20 +14,27 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from sqlalchemy import Engine, case, delete, or_
 from sqlmodel import Session, col, select
 
+from cesja.errors import database_said, database_unavailable
 from cesja.models import JobRow, utcnow
 
 log = logging.getLogger("cesja.jobs")
 
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+# While the database is away, a job's end is written again after these waits, then every
+# last one, until it goes through or the worker is stopped.
+RECORD_RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
+# A job the database's absence interrupted runs again this soon, the attempt not counted.
+INTERRUPTED_RETRY = timedelta(seconds=2)
 
 
 class Flag(Protocol):
@@ -213,6 +223,23 @@ def purge(engine: Engine, *, older_than: timedelta, now: datetime | None = None)
         purged += len(ids)
 
 
+def release(engine: Engine, job: JobRow, error: str) -> None:
+    """Give an interrupted job back without counting the attempt: the database went away
+    under it, which says nothing about the job, so it runs again soon and is never given up
+    for it."""
+    with Session(engine) as session:
+        row = session.get(JobRow, job.id)
+        if row is None or row.done_at is not None:
+            return
+        row.last_error = error[:2000]
+        row.leased_until = None
+        row.leased_by = None
+        row.attempts = max(0, row.attempts - 1)
+        row.run_at = utcnow() + INTERRUPTED_RETRY
+        session.add(row)
+        session.commit()
+
+
 def release_dead_leases(engine: Engine) -> int:
     """Free leases held by earlier processes of this host (a crash or a kill), so their jobs
     run at once after a restart instead of after the lease runs out."""
@@ -274,6 +301,7 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+_T = TypeVar("_T")
 Handler = Callable[[JobRow], None]
 # Told of each job a worker starts (with its kind) and, with None, that it ended.
 OnJob = Callable[[JobRow | None, JobKind | None], None]
@@ -315,8 +343,11 @@ class Worker(threading.Thread):
         """Run one due job if there is one; True if it ran."""
         try:
             job = claim(self.engine, self.kinds)
-        except Exception:
-            log.exception("could not claim a job")
+        except Exception as err:
+            if database_unavailable(err):
+                log.warning("could not claim a job, the database is away: %s", database_said(err))
+            else:
+                log.exception("could not claim a job")
             return False
         if job is None:
             return False
@@ -327,19 +358,58 @@ class Worker(threading.Thread):
             error = f"the worker running it stopped {kind.max_attempts} time(s) in the middle"
             if job.last_error:
                 error += f" (last: {job.last_error})"
-            assert job.id is not None
-            give_up(self.engine, job.id, error, self.give_up)
+            job_id = job.id
+            assert job_id is not None
+            self._recorded(job, lambda: give_up(self.engine, job_id, error, self.give_up))
             return True
         self.on_job(job, kind)
+        failure: Exception | None = None
         try:
             self.handlers[job.kind](job)
         except Exception as err:
-            log.exception("job %s %s failed (attempt %d)", job.kind, job.ref, job.attempts)
-            error = f"{type(err).__name__}: {err}"
-            if not fail(self.engine, job, kind, error):
-                _tell_given_up(self.give_up, job, error)
-        else:
-            finish(self.engine, job)
+            failure = err
         finally:
+            # The run is over: waiting for the database to record its end is not its time.
             self.on_job(None, None)
+        if failure is None:
+            self._recorded(job, lambda: finish(self.engine, job))
+        elif database_unavailable(failure):
+            away = f"interrupted, the database was away: {database_said(failure)}"
+            log.warning("job %s %s %s", job.kind, job.ref, away)
+            self._recorded(job, lambda: release(self.engine, job, away))
+        else:
+            log.error(
+                "job %s %s failed (attempt %d)", job.kind, job.ref, job.attempts, exc_info=failure
+            )
+            error = f"{type(failure).__name__}: {failure}"
+            if self._recorded(job, lambda: fail(self.engine, job, kind, error)) is False:
+                _tell_given_up(self.give_up, job, error)
         return True
+
+    def _recorded(self, job: JobRow, write: Callable[[], _T]) -> _T | None:
+        """`write()`, the end of a job, tried again while the database is away: otherwise the
+        job would stay leased (and wait out its lease) although it ran. None if the worker was
+        stopped first; then the next start of a worker on this host frees the lease."""
+        waits = iter(RECORD_RETRY_SECONDS)
+        wait = 0.0
+        while True:
+            try:
+                return write()
+            except Exception as err:
+                if not database_unavailable(err):
+                    raise
+                wait = next(waits, wait)
+                log.warning(
+                    "could not record the end of job %s %s, the database is away: %s",
+                    job.kind,
+                    job.ref,
+                    database_said(err),
+                )
+            # Slept in steps, not waited on the stop flag: a worker process sets that flag from
+            # its SIGTERM handler, which would deadlock on the flag's lock held right here.
+            until = time.monotonic() + wait
+            while time.monotonic() < until and not self.stop.is_set():
+                time.sleep(min(0.1, wait))
+            if self.stop.is_set():
+                log.warning("stopped before the end of job %s %s was recorded", job.kind, job.ref)
+                return None
