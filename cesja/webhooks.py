@@ -11,6 +11,7 @@ Staff may send a dead or gone notice again under the same webhook-id.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from cesja import audit_log, jobs
 from cesja.config import Settings
-from cesja.errors import Conflict, NotFound
+from cesja.errors import Conflict, NotFound, database_said, database_unavailable
 from cesja.models import CaseRow, WebhookAttemptRow, WebhookDeliveryRow, utcnow
 from cesja.runtime import Runtime
 from workflow import (
@@ -35,6 +36,10 @@ from workflow import (
 log = logging.getLogger("cesja.webhooks")
 
 DELIVER_WEBHOOK = "deliver_webhook"
+# While the database is away, the outcome of a POST that went out is written again after these
+# waits (29 s in all, within a stopping worker's grace); should it stay away longer, the job
+# runs again later and the notice is sent again under the same webhook-id.
+OUTCOME_RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0, 5.0, 5.0, 10.0)
 SYSTEM = "system:webhooks"
 STATUSES = ("pending", "delivered", "gone", "dead", "withdrawn")
 RESENDABLE = ("dead", "gone")
@@ -101,10 +106,32 @@ def attempt(runtime: Runtime, delivery_id: str, *, job_id: int | None = None) ->
         payload = delivery.payload
     now = utcnow()
     result = _post(settings, delivery_id, payload, now)
-    with Session(runtime.engine, expire_on_commit=False) as session:
-        _record(session, settings, delivery_id, attempts_before, result, job_id)
-        session.commit()
+    _write_outcome(runtime, delivery_id, attempts_before, result, job_id)
     runtime.work_ready.set()
+
+
+def _write_outcome(
+    runtime: Runtime, delivery_id: str, attempts_before: int, result: Attempt, job_id: int | None
+) -> None:
+    """Record what the POST that went out came to, tried again while the database is away:
+    an outcome lost would have the notice sent once more."""
+    for wait in (*OUTCOME_RETRY_SECONDS, None):
+        try:
+            with Session(runtime.engine, expire_on_commit=False) as session:
+                _record(session, runtime.settings, delivery_id, attempts_before, result, job_id)
+                session.commit()
+            return
+        except Exception as err:
+            if wait is None or not database_unavailable(err):
+                raise
+            log.warning(
+                "could not record webhook %s's attempt, the database is away (%s); "
+                "trying again in %.1f s",
+                delivery_id,
+                database_said(err),
+                wait,
+            )
+        time.sleep(wait)
 
 
 def _post(
