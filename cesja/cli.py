@@ -21,6 +21,8 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # How long `cesja serve` lets open connections finish once told to stop; the workers finish
 # their page meanwhile (`cesja.workers.STOP_GRACE_SECONDS`), all within 30 s.
 GRACEFUL_SHUTDOWN_SECONDS = 5
+# How often `cesja worker` looks whether it was told to stop.
+STOP_POLL_SECONDS = 0.2
 
 app = typer.Typer(help="Cesja: the domain transfer paper process, verified.", no_args_is_help=True)
 
@@ -103,7 +105,7 @@ Channel = Annotated[str, typer.Option(help="post, fax, email or upload")]
 def worker() -> None:
     """Run only the background workers (scale-out: several machines, one database)."""
     import signal
-    import threading
+    import time
 
     from cesja import workers
     from cesja.runtime import open_runtime
@@ -114,15 +116,18 @@ def worker() -> None:
     # its own connection to record the jobs it gives up for a worker over its budget.
     runtime = open_runtime(settings)
     processes = workers.start_processes(runtime, max(settings.workers, 1))
-    stopped = threading.Event()
+    told: list[int] = []
 
-    def stop(*_: object) -> None:
+    def stop(signum: int, _frame: object) -> None:
+        # Only a note and a signal to the workers: the handler runs in this thread, which must
+        # not be holding a lock it would need (an Event's, while waiting on it).
         processes.begin_stop()
-        stopped.set()
+        told.append(signum)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    stopped.wait()
+    while not told:
+        time.sleep(STOP_POLL_SECONDS)
     processes.stop()
     runtime.engine.dispose()
 
