@@ -20,6 +20,7 @@ from typing import Protocol
 from sqlalchemy import Engine, case, delete, or_
 from sqlmodel import Session, col, select
 
+from cesja import logs, metrics
 from cesja.models import JobRow, utcnow
 
 log = logging.getLogger("cesja.jobs")
@@ -124,10 +125,15 @@ def fail(engine: Engine, job: JobRow, kind: JobKind, error: str) -> bool:
         if retry:
             row.run_at = utcnow() + kind.retry_after(row.attempts)
         else:
-            row.done_at = utcnow()
+            row.done_at = row.given_up_at = utcnow()
         session.add(row)
         session.commit()
-        return retry
+    if not retry:
+        log.error(
+            "job %s %s given up after %d attempt(s): %s", job.kind, job.ref, job.attempts, error
+        )
+        metrics.job_given_up(job.kind)
+    return retry
 
 
 # Called once a job will not run again, with why: what was waiting for it is told.
@@ -150,12 +156,13 @@ def give_up(
             return False
         if leased_by is not None and row.leased_by != leased_by:
             return False
-        row.done_at = utcnow()
+        row.done_at = row.given_up_at = utcnow()
         row.leased_until = None
         row.last_error = error[:2000]
         session.add(row)
         session.commit()
     log.error("job %s %s given up: %s", row.kind, row.ref, error)
+    metrics.job_given_up(row.kind)
     _tell_given_up(on_give_up, row, error)
     return True
 
@@ -225,7 +232,7 @@ def release_dead_leases(engine: Engine) -> int:
             .where(col(JobRow.leased_by).startswith(f"{host}:"))
         ):
             pid = int((job.leased_by or ":0").rsplit(":", 1)[1] or 0)
-            if pid != os.getpid() and not _alive(pid):
+            if pid != os.getpid() and not process_alive(pid):
                 job.leased_until = None
                 job.leased_by = None
                 session.add(job)
@@ -256,7 +263,7 @@ def release_stopped(engine: Engine, pids: list[int]) -> int:
     return freed
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     """Whether the process still runs: a zombie does not (a worker process orphaned by a
     killed service is re-parented to init, which in a container may never reap it)."""
     if pid <= 0:
@@ -320,6 +327,11 @@ class Worker(threading.Thread):
             return False
         if job is None:
             return False
+        with logs.about(job_id=job.id, job_kind=job.kind):
+            self._run(job)
+        return True
+
+    def _run(self, job: JobRow) -> None:
         kind = self.kinds[job.kind]
         if job.attempts > kind.max_attempts:
             # Each attempt ended with the process running it (killed, or a crash in native
@@ -329,7 +341,7 @@ class Worker(threading.Thread):
                 error += f" (last: {job.last_error})"
             assert job.id is not None
             give_up(self.engine, job.id, error, self.give_up)
-            return True
+            return
         self.on_job(job, kind)
         try:
             self.handlers[job.kind](job)
@@ -342,4 +354,3 @@ class Worker(threading.Thread):
             finish(self.engine, job)
         finally:
             self.on_job(None, None)
-        return True
