@@ -653,9 +653,17 @@ def _worker_process(
     """A worker process from start to end: runs jobs until told to stop (SIGTERM, from its
     parent or to the whole process group) or its parent dies."""
     stopping = threading.Event()
+    warm = threading.Event()
+
+    def stop(*_: object) -> None:
+        stopping.set()
+        if not warm.is_set():
+            # No job in hand yet, so nothing to finish: warming up would only delay the stop.
+            raise SystemExit(0)
+
     # Ctrl-C in a terminal reaches the whole process group; the parent stops its children.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGTERM, stop)
     logs.setup(settings.log_format, level=log_level, text=logs.PROCESS_TEXT_FORMAT)
     metrics.join_service(page_outcomes=processing.OUTCOMES)
     threading.Thread(
@@ -686,6 +694,7 @@ def _worker_process(
     worker = _worker(runtime, doorbell, stopping, f"cesja-worker-{number}", on_job=slot.record)
     heartbeat = heartbeats.Heartbeat(runtime.engine, jobs.WORKER_ID, stopping)
     heartbeat.start()
+    warm.set()
     slot.set_ready()
     metrics.worker_process_ready()
     log.info("worker process %d ready", number)
