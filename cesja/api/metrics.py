@@ -76,8 +76,8 @@ class FromDatabase(Collector):
         yield oldest
         gave_up = GaugeMetricFamily(
             "cesja_given_up_jobs",
-            "Jobs given up as the database records them, by kind (every process, every "
-            "machine); the back office lists them.",
+            "Jobs given up that the queue still keeps (CESJA_JOB_RETENTION_DAYS), by kind, "
+            "from every process on every machine; the back office lists them.",
             labels=["kind"],
         )
         for kind in sorted({*self.kinds, *given_up}):

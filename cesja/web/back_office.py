@@ -472,6 +472,7 @@ def given_up_jobs(
     request: Request,
     staff: StaffPage,
     session: SessionDep,
+    settings: SettingsDep,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     found = operations.given_up_jobs(session, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
@@ -481,6 +482,7 @@ def given_up_jobs(
         {
             "section": "jobs",
             "given_up": found,
+            "retention_days": settings.job_retention_days,
             "page": page,
             "newer": page - 1 if page > 1 else None,
             "older": page + 1 if page * PAGE_SIZE < found.count else None,
