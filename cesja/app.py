@@ -22,9 +22,8 @@ from cesja.web import back_office, customer
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
     runtime = runtime or open_runtime(settings or Settings())
-    # `cesja serve` counts in its processes' shared directory; an app served otherwise counts
-    # in its own process.
-    metrics.start_in_process()
+    # Under `cesja serve`, into the directory its processes share; otherwise in this process.
+    metrics.start_in_this_process()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

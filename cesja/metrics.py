@@ -128,26 +128,22 @@ def start_service(data_dir: Path) -> Path:
     return directory
 
 
-def join_service(page_outcomes: Sequence[str] = ()) -> None:
-    """In a process a service started: count into the service's directory, if it has one."""
-    global _directory
+def start_in_this_process(page_outcomes: Sequence[str] = ()) -> None:
+    """Count in this process: into its service's directory when the process was started by
+    one (it inherited the directory), else alone (tests, an app served by other means).
+    Nothing changes in a process that counts already."""
+    global _directory, _instruments, _registry
+    if _instruments is not None:
+        return
     directory = os.environ.get(MULTIPROCESS_ENV)
     if directory and Path(directory).is_dir():
         _directory = Path(directory)
         _count_in_files(page_outcomes)
-    else:
-        start_in_process()
-
-
-def start_in_process() -> None:
-    """Count in this process alone (tests, an app served without `cesja serve`), unless this
-    process already counts."""
-    global _instruments, _registry
-    if _instruments is None:
-        # The `_created` samples, as in multiprocess mode: none.
-        disable_created_metrics()
-        _registry = CollectorRegistry(auto_describe=True)
-        _instruments = Instruments(_registry)
+        return
+    # The `_created` samples, as in multiprocess mode: none.
+    disable_created_metrics()
+    _registry = CollectorRegistry(auto_describe=True)
+    _instruments = Instruments(_registry, page_outcomes)
 
 
 def _count_in_files(page_outcomes: Sequence[str] = ()) -> None:
@@ -179,7 +175,7 @@ def registry() -> CollectorRegistry:
     if _directory is not None:
         multiprocess.MultiProcessCollector(collected, path=str(_directory))
         return collected
-    start_in_process()
+    start_in_this_process()
     assert _registry is not None
     collected.register(_CountedHere(_registry))
     return collected

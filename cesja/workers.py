@@ -665,7 +665,7 @@ def _worker_process(
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, stop)
     logs.setup(settings.log_format, level=log_level, text=logs.PROCESS_TEXT_FORMAT)
-    metrics.join_service(page_outcomes=processing.OUTCOMES)
+    metrics.start_in_this_process(page_outcomes=processing.OUTCOMES)
     threading.Thread(
         target=_exit_when_orphaned, args=(parent,), name="cesja-parent-watch", daemon=True
     ).start()
