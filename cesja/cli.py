@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from cesja import logs
 from cesja.config import Settings
 from cesja.errors import CesjaError
 
 if TYPE_CHECKING:
     from cesja.runtime import Runtime
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # How long `cesja serve` lets open connections finish once told to stop; the workers finish
 # their page meanwhile (`cesja.workers.STOP_GRACE_SECONDS`), all within 30 s.
 GRACEFUL_SHUTDOWN_SECONDS = 5
@@ -45,10 +45,14 @@ def serve(
 
     import uvicorn
 
+    from cesja import metrics
     from cesja.app import create_app
 
-    _logging()
-    application = create_app(_settings())
+    settings = _settings()
+    _logging(settings)
+    # Before anything is spawned: every process of this service counts into one directory.
+    metrics.start_service(settings.data_dir)
+    application = create_app(settings)
 
     class Server(uvicorn.Server):
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
@@ -68,6 +72,8 @@ def serve(
         host=host,
         port=port,
         log_level="info",
+        # uvicorn's lines go through the service's own handler, in CESJA_LOG_FORMAT.
+        log_config=None,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
     Server(config).run()
@@ -107,11 +113,12 @@ def worker() -> None:
     import signal
     import time
 
-    from cesja import workers
+    from cesja import metrics, workers
     from cesja.runtime import open_runtime
 
-    _logging()
     settings = _settings()
+    _logging(settings)
+    metrics.start_service(settings.data_dir)
     # Migrated here, once: the worker processes open the database as it is. The parent keeps
     # its own connection to record the jobs it gives up for a worker over its budget.
     runtime = open_runtime(settings)
@@ -143,8 +150,9 @@ def ingest(
     from cesja.hot_folder import file_chunks
     from cesja.runtime import open_runtime
 
-    _logging()
-    runtime = open_runtime(_settings())
+    settings = _settings()
+    _logging(settings)
+    runtime = open_runtime(settings)
     failed = False
     scan_ids = []
     for path in files:
@@ -189,9 +197,10 @@ def watch(
     from cesja.hot_folder import HotFolder
     from cesja.runtime import open_runtime
 
-    _logging()
+    settings = _settings()
+    _logging(settings)
     folder.mkdir(parents=True, exist_ok=True)
-    HotFolder(open_runtime(_settings()), folder, channel=channel).run(interval=interval)
+    HotFolder(open_runtime(settings), folder, channel=channel).run(interval=interval)
 
 
 @app.command()
@@ -255,8 +264,8 @@ def audit_verify(case: Annotated[str | None, typer.Option(help="only this case")
     raise typer.Exit(1 if broken else 0)
 
 
-def _logging() -> None:
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+def _logging(settings: Settings) -> None:
+    logs.setup(settings.log_format, level=logging.INFO)
 
 
 def main() -> None:

@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     deadline_check_seconds: float = Field(default=60.0, gt=0, le=86400)
     # How long the queue keeps a job that ended (its work stays: readings, attempts).
     job_retention_days: float = Field(default=7.0, gt=0, le=3650)
+    # Log lines as text for a terminal, or as JSON lines for a log collector.
+    log_format: Literal["text", "json"] = "text"
+    # When set, `/metrics` answers only `Authorization: Bearer <this>` (Prometheus's
+    # `authorization` setting); unset, it is open like `/healthz`.
+    metrics_key: str | None = Field(default=None, repr=False)
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

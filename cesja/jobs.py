@@ -24,6 +24,7 @@ from typing import Protocol, TypeVar
 from sqlalchemy import Engine, case, delete, or_
 from sqlmodel import Session, col, select
 
+from cesja import logs, metrics
 from cesja.errors import database_said, database_unavailable
 from cesja.models import JobRow, utcnow
 
@@ -134,10 +135,15 @@ def fail(engine: Engine, job: JobRow, kind: JobKind, error: str) -> bool:
         if retry:
             row.run_at = utcnow() + kind.retry_after(row.attempts)
         else:
-            row.done_at = utcnow()
+            row.done_at = row.given_up_at = utcnow()
         session.add(row)
         session.commit()
-        return retry
+    if not retry:
+        log.error(
+            "job %s %s given up after %d attempt(s): %s", job.kind, job.ref, job.attempts, error
+        )
+        metrics.job_given_up(job.kind)
+    return retry
 
 
 # Called once a job will not run again, with why: what was waiting for it is told.
@@ -160,12 +166,13 @@ def give_up(
             return False
         if leased_by is not None and row.leased_by != leased_by:
             return False
-        row.done_at = utcnow()
+        row.done_at = row.given_up_at = utcnow()
         row.leased_until = None
         row.last_error = error[:2000]
         session.add(row)
         session.commit()
     log.error("job %s %s given up: %s", row.kind, row.ref, error)
+    metrics.job_given_up(row.kind)
     _tell_given_up(on_give_up, row, error)
     return True
 
@@ -252,7 +259,7 @@ def release_dead_leases(engine: Engine) -> int:
             .where(col(JobRow.leased_by).startswith(f"{host}:"))
         ):
             pid = int((job.leased_by or ":0").rsplit(":", 1)[1] or 0)
-            if pid != os.getpid() and not _alive(pid):
+            if pid != os.getpid() and not process_alive(pid):
                 job.leased_until = None
                 job.leased_by = None
                 session.add(job)
@@ -283,7 +290,7 @@ def release_stopped(engine: Engine, pids: list[int]) -> int:
     return freed
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     """Whether the process still runs: a zombie does not (a worker process orphaned by a
     killed service is re-parented to init, which in a container may never reap it)."""
     if pid <= 0:
@@ -351,6 +358,11 @@ class Worker(threading.Thread):
             return False
         if job is None:
             return False
+        with logs.about(job_id=job.id, job_kind=job.kind):
+            self._run(job)
+        return True
+
+    def _run(self, job: JobRow) -> None:
         kind = self.kinds[job.kind]
         if job.attempts > kind.max_attempts:
             # Each attempt ended with the process running it (killed, or a crash in native
@@ -361,7 +373,7 @@ class Worker(threading.Thread):
             job_id = job.id
             assert job_id is not None
             self._recorded(job, lambda: give_up(self.engine, job_id, error, self.give_up))
-            return True
+            return
         self.on_job(job, kind)
         failure: Exception | None = None
         try:
@@ -384,7 +396,6 @@ class Worker(threading.Thread):
             error = f"{type(failure).__name__}: {failure}"
             if self._recorded(job, lambda: fail(self.engine, job, kind, error)) is False:
                 _tell_given_up(self.give_up, job, error)
-        return True
 
     def _recorded(self, job: JobRow, write: Callable[[], _T]) -> _T | None:
         """`write()`, the end of a job, tried again while the database is away: otherwise the

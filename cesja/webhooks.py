@@ -19,7 +19,7 @@ import httpx
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from cesja import audit_log, jobs
+from cesja import audit_log, jobs, logs, metrics
 from cesja.config import Settings
 from cesja.errors import Conflict, NotFound, database_said, database_unavailable
 from cesja.models import CaseRow, WebhookAttemptRow, WebhookDeliveryRow, utcnow
@@ -97,6 +97,7 @@ def attempt(runtime: Runtime, delivery_id: str, *, job_id: int | None = None) ->
         delivery = session.get(WebhookDeliveryRow, delivery_id)
         if delivery is None or delivery.status != "pending":
             return
+        logs.note(case_id=delivery.case_id)
         withdrawn_because = _obsolete(session, delivery)
         if withdrawn_because:
             _withdraw(session, delivery_id, withdrawn_because, job_id)
@@ -106,23 +107,30 @@ def attempt(runtime: Runtime, delivery_id: str, *, job_id: int | None = None) ->
         payload = delivery.payload
     now = utcnow()
     result = _post(settings, delivery_id, payload, now)
-    _write_outcome(runtime, delivery_id, attempts_before, result, job_id)
+    status = _write_outcome(runtime, delivery_id, attempts_before, result, job_id)
+    metrics.webhook_attempted("retry" if status == "pending" else status)
     runtime.work_ready.set()
 
 
 def _write_outcome(
     runtime: Runtime, delivery_id: str, attempts_before: int, result: Attempt, job_id: int | None
-) -> None:
+) -> str:
     """Record what the POST that went out came to, tried again while the database is away:
-    an outcome lost would have the notice sent once more."""
-    for wait in (*OUTCOME_RETRY_SECONDS, None):
+    an outcome lost would have the notice sent once more. The notice's status after it."""
+
+    def write() -> str:
+        with Session(runtime.engine, expire_on_commit=False) as session:
+            status = _record(
+                session, runtime.settings, delivery_id, attempts_before, result, job_id
+            )
+            session.commit()
+        return status
+
+    for wait in OUTCOME_RETRY_SECONDS:
         try:
-            with Session(runtime.engine, expire_on_commit=False) as session:
-                _record(session, runtime.settings, delivery_id, attempts_before, result, job_id)
-                session.commit()
-            return
+            return write()
         except Exception as err:
-            if wait is None or not database_unavailable(err):
+            if not database_unavailable(err):
                 raise
             log.warning(
                 "could not record webhook %s's attempt, the database is away (%s); "
@@ -132,6 +140,7 @@ def _write_outcome(
                 wait,
             )
         time.sleep(wait)
+    return write()
 
 
 def _post(
@@ -212,15 +221,16 @@ def _record(
     attempts_before: int,
     result: Attempt,
     job_id: int | None,
-) -> None:
-    """Store one attempt and decide what follows: done, gone, dead, or the next job."""
+) -> str:
+    """Store one attempt and decide what follows: done, gone, dead, or the next job; the
+    notice's status after it."""
     _, delivery = _locked(session, delivery_id)
     if delivery.status != "pending" or delivery.attempts != attempts_before:
         # Another run recorded an attempt (or staff changed the notice) meanwhile: that run
         # owns what follows; this one only keeps the truth that a POST went out.
         session.add(_attempt_row(delivery_id, attempts_before + 1, result))
         jobs.finish_in(session, job_id)
-        return
+        return delivery.status
     delivery.attempts += 1
     delivery.last_attempt_at = result.at
     delivery.last_status = result.status_code
@@ -269,6 +279,7 @@ def _record(
             at=result.at,
         )
     jobs.finish_in(session, job_id)
+    return delivery.status
 
 
 def _attempt_row(delivery_id: str, number: int, result: Attempt) -> WebhookAttemptRow:

@@ -19,7 +19,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
-from cesja import cases, staff_actions
+from cesja import cases, operations, staff_actions
 from cesja.api.cases import pdf_response
 from cesja.api.deps import Caller, RuntimeDep, SessionDep, SettingsDep, caller_for_key
 from cesja.config import Settings
@@ -106,17 +106,33 @@ def _page(
     context: dict[str, Any],
     *,
     staff: Caller | None = None,
+    session: Session | None = None,
     status: int = 200,
 ) -> HTMLResponse:
     done = request.query_params.get("done")
     response = TEMPLATES.TemplateResponse(
         request,
         template,
-        {**GLOBALS, "staff": staff, "notice": DONE.get(done or ""), **context},
+        {
+            **GLOBALS,
+            "staff": staff,
+            "notice": DONE.get(done or ""),
+            "attention": _attention(session) if staff and session else None,
+            **context,
+        },
         status_code=status,
     )
     response.headers.update(PAGE_HEADERS)
     return response
+
+
+def _attention(session: Session) -> dict[str, int]:
+    """What the menu counts, in the page's own transaction: jobs given up, and notices only
+    a person can move on."""
+    return {
+        "given_up": operations.given_up_count(session),
+        "notices": operations.notices_to_act_on(session),
+    }
 
 
 def _see(path: str, **query: str) -> RedirectResponse:
@@ -217,6 +233,7 @@ def work_queue(
             "older": urlencode({"state": state, "q": q, "page": page + 1}) if more else None,
         },
         staff=staff,
+        session=session,
     )
 
 
@@ -241,6 +258,7 @@ def _case_page(
             "office_message.html",
             {"heading": "Nie ma takiej sprawy", "problem": f"Nie znaleziono sprawy {case_id}."},
             staff=staff,
+            session=session,
             status=404,
         )
     return _page(
@@ -254,6 +272,7 @@ def _case_page(
             "problem": problem,
         },
         staff=staff,
+        session=session,
         status=status,
     )
 
@@ -412,6 +431,7 @@ def unmatched(
             "older": page + 1 if page * PAGE_SIZE < loose.count else None,
         },
         staff=staff,
+        session=session,
     )
 
 
@@ -444,6 +464,34 @@ def evidence(page_id: int, name: str, staff: StaffImage, session: SessionDep) ->
     return Response(image, media_type=media_type, headers=IMAGE_HEADERS)
 
 
+# --- jobs given up -----------------------------------------------------------------------------
+
+
+@router.get("/jobs", response_class=HTMLResponse)
+def given_up_jobs(
+    request: Request,
+    staff: StaffPage,
+    session: SessionDep,
+    settings: SettingsDep,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    found = operations.given_up_jobs(session, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    return _page(
+        request,
+        "office_jobs.html",
+        {
+            "section": "jobs",
+            "given_up": found,
+            "retention_days": settings.job_retention_days,
+            "page": page,
+            "newer": page - 1 if page > 1 else None,
+            "older": page + 1 if page * PAGE_SIZE < found.count else None,
+        },
+        staff=staff,
+        session=session,
+    )
+
+
 # --- transfer-ready notices -------------------------------------------------------------------
 
 
@@ -472,6 +520,7 @@ def _notices_page(
             "problem": problem,
         },
         staff=staff,
+        session=session,
         status=code,
     )
 
