@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response, status
 from sqlmodel import Session
 
 from cesja import cases, lifecycle
-from cesja.api.deps import RegistrarOrStaff, SessionDep, SettingsDep
+from cesja.api.deps import ReadSessionDep, RegistrarOrStaff, SessionDep, SettingsDep
 from cesja.config import Settings
 from cesja.evidence import case_checks
 from cesja.forms import customer_url, form_pdf
@@ -54,7 +54,7 @@ def create_case(
 @router.get("", response_model=CaseList)
 def list_cases(
     caller: RegistrarOrStaff,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     state: str | None = None,
     domain: str | None = None,
@@ -69,7 +69,7 @@ def list_cases(
 
 @router.get("/{case_id}", response_model=CasePublic)
 def get_case(
-    case_id: str, caller: RegistrarOrStaff, session: SessionDep, settings: SettingsDep
+    case_id: str, caller: RegistrarOrStaff, session: ReadSessionDep, settings: SettingsDep
 ) -> CasePublic:
     return case_public(session, cases.get_case(session, case_id), settings)
 
@@ -94,7 +94,7 @@ def reissue(
     responses={200: {"content": {"application/pdf": {}}}},
 )
 def form(
-    case_id: str, caller: RegistrarOrStaff, session: SessionDep, settings: SettingsDep
+    case_id: str, caller: RegistrarOrStaff, session: ReadSessionDep, settings: SettingsDep
 ) -> Response:
     case = cases.get_case(session, case_id)
     return pdf_response(form_pdf(case, settings), case)

@@ -50,6 +50,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 def get_session(runtime: RuntimeDep) -> Iterator[Session]:
+    """A session for a route that writes: its transaction holds the write lock from its start."""
     with Session(runtime.engine, expire_on_commit=False) as session:
         try:
             yield session
@@ -59,9 +60,17 @@ def get_session(runtime: RuntimeDep) -> Iterator[Session]:
             raise
 
 
+def get_read_session(runtime: RuntimeDep) -> Iterator[Session]:
+    """A session for a route that only reads: it takes no lock and runs beside the writers."""
+    with Session(runtime.read_engine, expire_on_commit=False) as session:
+        yield session
+
+
 # scope="function": the transaction commits before the answer is sent, so a failed commit is
-# never hidden behind a 200 and the next request sees what this one wrote.
+# never hidden behind a 200 and the next request sees what this one wrote; a read gives its
+# connection back before the answer is sent, too.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 
 _bearer = HTTPBearer(auto_error=False)
 
