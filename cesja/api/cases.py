@@ -10,17 +10,26 @@ from sqlmodel import Session
 from cesja import cases, lifecycle
 from cesja.api.deps import ReadSessionDep, RegistrarOrStaff, SessionDep, SettingsDep
 from cesja.config import Settings
-from cesja.evidence import case_checks
+from cesja.evidence import checks_of_cases
 from cesja.forms import customer_url, form_pdf
 from cesja.models import CaseRow
 from cesja.schemas import CaseCreate, CaseList, CasePublic, CaseReissue, CheckPublic
-from workflow import transfer_allowed
+from workflow import Check, transfer_allowed
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
 
 def case_public(session: Session, case: CaseRow, settings: Settings) -> CasePublic:
-    checks = case_checks(session, case, require_original=settings.require_original)
+    return cases_public(session, [case], settings)[0]
+
+
+def cases_public(session: Session, rows: list[CaseRow], settings: Settings) -> list[CasePublic]:
+    """Cases as the API shows them; their checks read in two queries, however many."""
+    checks = checks_of_cases(session, rows, require_original=settings.require_original)
+    return [_public(case, checks[case.id], settings) for case in rows]
+
+
+def _public(case: CaseRow, checks: list[Check], settings: Settings) -> CasePublic:
     return CasePublic(
         id=case.id,
         state=case.state,
@@ -64,7 +73,7 @@ def list_cases(
     if domain:
         domain = cases.lookup_domain(domain)
     rows, total = cases.list_cases(session, state=state, domain=domain, limit=limit, offset=offset)
-    return CaseList(items=[case_public(session, c, settings) for c in rows], count=total)
+    return CaseList(items=cases_public(session, rows, settings), count=total)
 
 
 @router.get("/{case_id}", response_model=CasePublic)
