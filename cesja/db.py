@@ -3,6 +3,8 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +59,8 @@ def read_only(engine: Engine) -> Engine:
 def _sqlite_engine(url: str) -> Engine:
     engine = create_engine(
         url,
-        # The busy timeout: how long a writer waits for another's write lock.
+        # The busy timeout: how long a statement waits on a lock (a writer's BEGIN waits in
+        # _begin_writing instead).
         connect_args={"check_same_thread": False, "timeout": LOCK_WAIT_SECONDS},
         pool_size=API_THREADS,
         max_overflow=POOL_OVERFLOW,
@@ -85,12 +88,42 @@ def _sqlite_engine(url: str) -> Engine:
             # only now and then, under load.
             conn.connection.dbapi_connection.execute(f"PRAGMA query_only={int(read_only)}")
             conn.info[_READ_ONLY] = read_only
-        # A writer takes the write lock at its start, so two writers queue (for at most the
-        # busy timeout) instead of one failing half-way with "database is locked"; a reader
-        # takes no lock.
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        if read_only:
+            conn.exec_driver_sql("BEGIN")  # no lock: a snapshot beside the writer
+        else:
+            _begin_writing(conn)
 
     return engine
+
+
+def _begin_writing(conn: Any) -> None:
+    """Take SQLite's write lock at the start of the transaction (`BEGIN IMMEDIATE`), so two
+    writers queue instead of one failing half-way with "database is locked".
+
+    SQLite's own busy handler sleeps between tries for longer each time (25 ms, then 50, then
+    100): a writer that came in behind one of 5 ms slept long after the lock was free, while
+    writers of the holder's process, which takes it back at once, kept getting in first.
+    Here each waiting writer tries again every millisecond, for LOCK_WAIT_SECONDS.
+    """
+    dbapi_conn = conn.connection.dbapi_connection
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    pause = 0.0002
+    dbapi_conn.execute("PRAGMA busy_timeout=0")
+    try:
+        while time.monotonic() < deadline:
+            try:
+                dbapi_conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as err:
+                if "locked" not in str(err) and "busy" not in str(err):
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.001)
+        # Once more through SQLAlchemy, which turns "database is locked" into its own
+        # OperationalError: answered 503 with Retry-After.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    finally:
+        dbapi_conn.execute(f"PRAGMA busy_timeout={int(LOCK_WAIT_SECONDS * 1000)}")
 
 
 def migrate(url: str) -> None:
