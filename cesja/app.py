@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from multiprocessing.synchronize import Event as ProcessEvent
 from pathlib import Path
 
 import anyio.to_thread
@@ -19,7 +20,14 @@ from cesja.runtime import Runtime, open_runtime
 from cesja.web import back_office, customer
 
 
-def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    runtime: Runtime | None = None,
+    wake: ProcessEvent | None = None,
+) -> FastAPI:
+    """The app; its lifespan starts CESJA_WORKERS worker processes that `wake` wakes, and that
+    other API processes on the same socket may wake too (`cesja.serving`)."""
     runtime = runtime or open_runtime(settings or Settings())
 
     @asynccontextmanager
@@ -33,7 +41,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         if runtime.settings.workers <= 0:
             yield
             return
-        processes = workers.start_processes(runtime.settings, runtime.settings.workers)
+        processes = workers.start_processes(runtime.settings, runtime.settings.workers, wake=wake)
         runtime.work_ready = processes.wake
         try:
             yield

@@ -34,12 +34,11 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
 ) -> None:
-    """Run the HTTP service and its background workers on the configured database."""
+    """Run the HTTP service (CESJA_API_PROCESSES processes) and its background workers on the
+    configured database."""
     import signal
 
-    import uvicorn
-
-    from cesja.app import create_app
+    from cesja import serving
 
     _logging()
     settings = _settings()
@@ -47,7 +46,7 @@ def serve(
     # lets multiprocessing remove the worker processes' semaphores (dying of the signal, it
     # leaves them to its resource tracker, which warns of "leaked semaphore objects").
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    serving.serve(settings, host, port)
 
 
 @app.command()

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     # Scale-out: a directory every machine mounts. Defaults to `<data_dir>/scans`.
     scan_dir: Path | None = None
     workers: int = Field(default=2, ge=0, le=64)
+    # Processes `cesja serve` answers HTTP from, on one socket: one API process uses one core.
+    api_processes: int = Field(default=2, ge=1, le=64)
     tessdata: Path | None = None
     # The transfer-ready notice: how long one POST may take, how often it is tried, and a factor
     # on every wait between attempts (0 in tests: the same schedule without the waiting).
