@@ -4,10 +4,16 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 APT_PACKAGES := tesseract-ocr tesseract-ocr-pol tesseract-ocr-eng poppler-utils chromium fonts-dejavu-core
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# The Python packages come from uv.lock (exact versions and hashes), installed by a pinned uv that
+# pip brings into .tools/. uv uses the machine's python3 and never downloads one of its own.
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+UV_STAMP := .tools/uv-$(UV_VERSION)
+export UV_PYTHON_DOWNLOADS := never
 # Debian's tesseract uses OpenMP; one thread per process is faster on two cores (DESIGN.md).
 export OMP_THREAD_LIMIT := 1
 
-.PHONY: install system-packages run test lint bench clean
+.PHONY: install system-packages run test lint bench lock clean
 
 install: system-packages $(VENV)/.installed
 
@@ -19,11 +25,23 @@ system-packages:
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -qq --no-install-recommends $$missing; fi
 
-$(VENV)/.installed: pyproject.toml
-	python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+$(UV_STAMP):
+	rm -rf .tools
+	python3 -m venv .tools
+	.tools/bin/pip install -q 'uv==$(UV_VERSION)'
 	touch $@
+
+# Exactly the lock: what it lacks is installed, what it does not hold is removed. --locked
+# refuses a lock that no longer fits pyproject.toml (run `make lock`).
+$(VENV)/.installed: pyproject.toml uv.lock $(UV_STAMP)
+	$(UV) sync --locked --all-extras --python python3 \
+	  || { echo "where uv.lock no longer fits pyproject.toml, make lock updates it" >&2; exit 1; }
+	touch $@
+
+# `make lock` fits uv.lock to a changed pyproject.toml and keeps every other version;
+# `make lock UPGRADE=1` moves every package to the newest version pyproject.toml allows.
+lock: $(UV_STAMP)
+	$(UV) lock $(if $(UPGRADE),--upgrade)
 
 run: install
 	$(VENV)/bin/cesja serve
@@ -47,4 +65,4 @@ bench: install
 	exit $$status
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache

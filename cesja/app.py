@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from multiprocessing.synchronize import Event as ProcessEvent
 from pathlib import Path
 
 import anyio.to_thread
@@ -13,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from cesja import workers
 from cesja.api import actions, cases, errors, health, scans, webhooks
+from cesja.api.auth import KeysBeforeBodies
 from cesja.api.limits import UploadLimit
 from cesja.config import Settings
 from cesja.db import API_THREADS
@@ -20,18 +20,11 @@ from cesja.runtime import Runtime, open_runtime
 from cesja.web import back_office, customer
 
 
-def create_app(
-    settings: Settings | None = None,
-    *,
-    runtime: Runtime | None = None,
-    wake: ProcessEvent | None = None,
-) -> FastAPI:
-    """The app; its lifespan starts CESJA_WORKERS worker processes that `wake` wakes, and that
-    other API processes on the same socket may wake too (`cesja.serving`)."""
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
     runtime = runtime or open_runtime(settings or Settings())
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Sync routes run in anyio's thread pool; it has as many threads as the database pool
         # keeps connections (cesja.db), so a running route never waits for a connection.
         anyio.to_thread.current_default_thread_limiter().total_tokens = API_THREADS
@@ -41,8 +34,10 @@ def create_app(
         if runtime.settings.workers <= 0:
             yield
             return
-        processes = workers.start_processes(runtime.settings, runtime.settings.workers, wake=wake)
-        runtime.work_ready = processes.wake
+        processes = workers.start_processes(runtime, runtime.settings.workers)
+        # `cesja serve` tells them to stop the moment a signal arrives, not only once uvicorn
+        # has waited for open connections.
+        app.state.worker_processes = processes
         try:
             yield
         finally:
@@ -65,4 +60,5 @@ def create_app(
     back_office.install(app)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_middleware(UploadLimit, max_bytes=runtime.settings.max_upload_bytes)
+    app.add_middleware(KeysBeforeBodies)  # outermost: no key, no reading
     return app

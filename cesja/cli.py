@@ -42,11 +42,23 @@ def serve(
 
     _logging()
     settings = _settings()
-    # uvicorn shuts down on SIGTERM, then raises it again, to this handler: an ordinary exit
-    # lets multiprocessing remove the worker processes' semaphores (dying of the signal, it
-    # leaves them to its resource tracker, which warns of "leaked semaphore objects").
+    # uvicorn stops on SIGTERM or SIGINT, then raises the signal again, to these: a stop the
+    # operator asked for is an ordinary exit (0), whichever signal asked for it.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
     serving.serve(settings, host, port)
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database's schema to this version's (a deploy step; `serve` and `worker` do it
+    too at start, one process at a time, so nodes starting together never race)."""
+    from cesja.db import migrate as upgrade
+    from cesja.db import schema_version
+
+    settings = _settings()
+    upgrade(settings.sqlalchemy_url)
+    typer.echo(f"the database is at schema version {schema_version(settings.sqlalchemy_url)}")
 
 
 @app.command()
@@ -76,14 +88,21 @@ def worker() -> None:
 
     _logging()
     settings = _settings()
+    # Migrated here, once: the worker processes open the database as it is. The parent keeps
+    # its own connection to record the jobs it gives up for a worker over its budget.
+    runtime = open_runtime(settings)
+    processes = workers.start_processes(runtime, max(settings.workers, 1))
     stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    # Migrated here, once: the worker processes open the database as it is.
-    open_runtime(settings).engine.dispose()
-    processes = workers.start_processes(settings, max(settings.workers, 1))
-    with contextlib.suppress(KeyboardInterrupt):
-        stopped.wait()
+
+    def stop(*_: object) -> None:
+        processes.begin_stop()
+        stopped.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    stopped.wait()
     processes.stop()
+    runtime.engine.dispose()
 
 
 @app.command()

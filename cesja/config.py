@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     workers: int = Field(default=2, ge=0, le=64)
     # Processes `cesja serve` answers HTTP from, on one socket: one API process uses one core.
     api_processes: int = Field(default=2, ge=1, le=64)
+    # Each worker process's budget: the memory it may hold and how long one job (reading one
+    # page, one webhook attempt) may take. Over either, the supervisor ends the process and
+    # the job is given up with why; a warm worker holds about 300 MB before any page.
+    worker_memory_mb: int = Field(default=500, ge=300, le=65536)
+    job_seconds: float = Field(default=60.0, gt=0, le=3600)
     tessdata: Path | None = None
     # The transfer-ready notice: how long one POST may take, how often it is tried, and a factor
     # on every wait between attempts (0 in tests: the same schedule without the waiting).
@@ -55,6 +60,8 @@ class Settings(BaseSettings):
     webhook_retry_scale: float = Field(default=1.0, ge=0, le=100)
     # How often the workers look for cases past their deadline or half-way to it.
     deadline_check_seconds: float = Field(default=60.0, gt=0, le=86400)
+    # How long the queue keeps a job that ended (its work stays: readings, attempts).
+    job_retention_days: float = Field(default=7.0, gt=0, le=3650)
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

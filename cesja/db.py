@@ -3,15 +3,23 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlmodel import create_engine
+
+from cesja.errors import ConfigurationError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -30,9 +38,27 @@ LOCK_WAIT_SECONDS = 5.0
 _READ_ONLY = "cesja_read_only"
 
 
+def require_driver(url: str) -> None:
+    """Refuse a database URL whose Python driver is not installed, saying what to install."""
+    try:
+        make_url(url).get_dialect().import_dbapi()
+    except ImportError as err:
+        raise ConfigurationError(
+            f"CESJA_DATABASE_URL needs a database driver that is not installed ({err}); for "
+            "PostgreSQL install the service with its postgresql extra: "
+            "pip install 'cesja[postgresql]' (make run, make test and the Dockerfile do)"
+        ) from None
+    except ArgumentError as err:  # also an unknown database name, e.g. postgres://
+        raise ConfigurationError(
+            f"CESJA_DATABASE_URL is not a database URL SQLAlchemy knows ({err}); PostgreSQL's "
+            "looks like postgresql+psycopg://user:password@host/database"
+        ) from None
+
+
 def make_engine(url: str) -> Engine:
     """An engine whose transactions take the write lock at their start (SQLite: `BEGIN
     IMMEDIATE`), for sessions that write; `read_only(engine)` gives the one for reads."""
+    require_driver(url)
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
     return create_engine(
@@ -127,8 +153,37 @@ def _begin_writing(conn: Any) -> None:
 
 
 def migrate(url: str) -> None:
-    """Bring the schema to the newest migration (idempotent)."""
+    """Bring the schema to the newest migration (idempotent). Processes starting at once
+    migrate one after the other: on PostgreSQL under an advisory lock (the migrations' env),
+    on SQLite under a lock on a file beside the database."""
+    require_driver(url)
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    command.upgrade(cfg, "head")
+    with _sqlite_file_lock(url):
+        command.upgrade(cfg, "head")
+
+
+@contextmanager
+def _sqlite_file_lock(url: str) -> Iterator[None]:
+    database = make_url(url).database if url.startswith("sqlite") else None
+    if not database or database == ":memory:":
+        yield
+        return
+    Path(database).parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{database}.migrate-lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def schema_version(url: str) -> str | None:
+    """The migration the database is at, or None when it has none yet."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()

@@ -25,10 +25,11 @@ from sqlmodel import Session, col, select
 from cesja import cases, intake, workers
 from cesja.config import Settings
 from cesja.evidence import case_checks
+from cesja.example import EXAMPLE_CASE
 from cesja.forms import form_data, form_pdf
 from cesja.hot_folder import file_chunks
 from cesja.models import CaseRow, JobRow, PageRow, ScanRow, WebhookDeliveryRow
-from cesja.processing import PROCESS_SCAN
+from cesja.processing import READ_PAGE
 from cesja.runtime import Runtime
 from cesja.schemas import CaseCreate
 from documents import FormData, printed_values
@@ -56,40 +57,6 @@ FORM_FILE = "cesja-demo-form.pdf"
 _ERROR_CHARS = 200
 
 # The contract's example case (CONTRACT.md section 3), with a REGON whose check digit holds.
-EXAMPLE_CASE: dict[str, Any] = {
-    "domains": ["example.pl", "żółw.pl"],
-    "current_registrant": {
-        "kind": "company",
-        "name": "Zażółć Gęślą Jaźń Sp. z o.o.",
-        "nip": "5260250995",
-        "regon": "012345675",
-        "krs": "0000123456",
-        "representatives": ["Grzegorz Brzęczyszczykiewicz"],
-        "address": {
-            "street": "ul. Źródlana 17/4",
-            "postal_code": "90-418",
-            "city": "Łódź",
-            "country": "PL",
-        },
-        "email": "biuro@example.pl",
-        "phone": "+48 42 123 45 67",
-    },
-    "new_registrant": {
-        "kind": "person",
-        "name": "Małgorzata Żółkiewska-Ćwik",
-        "pesel": "92110804566",
-        "address": {
-            "street": "ul. Świętokrzyska 36 m. 12",
-            "postal_code": "31-042",
-            "city": "Kraków",
-            "country": "PL",
-        },
-        "email": "m.zolkiewska@example.com",
-        "phone": None,
-    },
-    "external_ref": "REG-42",
-}
-
 FAX_SENDER = "+48 42 123 45 67"
 
 
@@ -282,14 +249,16 @@ def _read(runtime: Runtime, case_run: CaseRun) -> None:
 
 
 def _after_work(session: Session, received: ReceivedScan) -> ReceivedScan:
-    """The scan's status and, when its job did not finish, what went wrong and what is next."""
+    """The scan's status and, when a job of its pages did not finish, what went wrong and what
+    is next."""
     row = session.get_one(ScanRow, received.id)
     problem = row.error
     if row.status != "done":
         job = session.exec(
             select(JobRow)
-            .where(JobRow.kind == PROCESS_SCAN)
-            .where(JobRow.ref == received.id)
+            .where(JobRow.kind == READ_PAGE)
+            .where(col(JobRow.ref).startswith(f"{received.id}/"))
+            .where(col(JobRow.last_error).is_not(None))
             .order_by(col(JobRow.id).desc())
         ).first()
         if job is not None and job.last_error:

@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from cesja.config import Settings
 from cesja.db import make_engine
+from cesja.errors import ConfigurationError
 from documents import check_fonts, check_pdftoppm
 from ocr import check_tesseract
 
@@ -41,6 +42,8 @@ def run_checks(settings: Settings) -> Iterator[CheckResult]:
             conn.execute(text("SELECT 1"))
         engine.dispose()
         yield CheckResult("database", True, settings.sqlalchemy_url.split("@")[-1])
+    except ConfigurationError as err:
+        yield CheckResult("database", False, err.message)
     except Exception as err:
         yield CheckResult("database", False, f"cannot connect: {type(err).__name__}: {err}")
     store = settings.scan_store_dir

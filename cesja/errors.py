@@ -13,10 +13,12 @@ CesjaError                       code, message, http_status
 ├── BadInput                     400/413/415/422 for uploads and bodies
 │   ├── InvalidCase              every bad field by its path (cesja.cases)
 │   └── TooLarge                 413 (cesja.storage)
+├── StoreFull                    507: no room in the scan store, nothing kept (cesja.storage)
 └── DatabaseUnavailable          503 with Retry-After: the database is away for a moment
 
 The lower layers' own errors (documents.DocumentsError, ocr.OcrError, workflow's) are mapped
-where they are met: intake turns an unreadable file into BadInput with 415 or 422.
+where they are met: intake turns an unreadable file into BadInput with 415 or 422. Words
+that came from a library or the system pass `without_paths` before they leave the server.
 SQLAlchemy's errors that `database_unavailable` recognises (a connection refused or lost, a
 lock not granted in time, no pooled connection free) are answered as DatabaseUnavailable; any
 other database error is a bug, answered 500.
@@ -24,9 +26,20 @@ other database error is a bug, answered 500.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 
 from sqlalchemy import exc as sa
+
+# A file's path in a library's or the system's words: quoted, as Python shows one (relative
+# or absolute), or an absolute one standing alone.
+_PATH = re.compile(r"""'[^'\n]*/[^'\n]*'|"[^"\n]*/[^"\n]*"|(?<![\w.:/~-])/[^\s'",;)]+""")
+
+
+def without_paths(text: str) -> str:
+    """`text` fit to leave the server: every file path in it (a decoder or the system naming
+    the file it was given, in the scan store) shown as "…"."""
+    return _PATH.sub("…", text)
 
 
 class CesjaError(Exception):

@@ -14,6 +14,7 @@ from pathlib import Path
 from cesja.errors import CesjaError
 from cesja.intake import Received, receive
 from cesja.runtime import Runtime
+from cesja.storage import StoreFull
 
 log = logging.getLogger("cesja.hot_folder")
 
@@ -85,6 +86,10 @@ class HotFolder:
         """The scan, the reason it was refused, or None when it could not be taken now."""
         try:
             result = receive(self.runtime, file_chunks(path), channel=self.channel, sender=None)
+        except StoreFull:
+            # Not the file's fault: it stays, and is tried again once there is room.
+            log.warning("%s could not be taken now: the scan store is full", path.name)
+            return None
         except CesjaError as err:
             target = _free_name(self.failed, path.name)
             path.rename(target)

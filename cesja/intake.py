@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from cesja import jobs
-from cesja.errors import BadInput
+from cesja.errors import BadInput, without_paths
 from cesja.models import ScanRow, utcnow
-from cesja.processing import PROCESS_SCAN
+from cesja.processing import enqueue_pages
 from cesja.runtime import Runtime
 from ocr import OcrError, probe_file
 
@@ -26,6 +25,7 @@ _STATUS_OF_REFUSAL = {
     "corrupt_file": 422,
     "encrypted_file": 422,
     "too_many_pages": 422,
+    "too_complex": 422,
 }
 
 
@@ -42,26 +42,31 @@ def new_scan_id() -> str:
 def receive(
     runtime: Runtime, chunks: Iterable[bytes], *, channel: str, sender: str | None
 ) -> Received:
-    """Take one file: 413 over the limit, 415/422 when it is not a scan we can read.
+    """Take one file: 413 over the limit, 415/422 when it is not a scan we can read, 507 when
+    the scan store is full; a file refused for any reason leaves nothing on disk.
 
     The same bytes again are the same scan, answered without processing them twice.
     """
     if channel not in CHANNELS:
         raise BadInput(f"channel must be one of {', '.join(CHANNELS)}", code="invalid_channel")
     settings = runtime.settings
-    stored = runtime.store.put_chunks(chunks, max_bytes=settings.max_upload_bytes)
-    with Session(runtime.engine, expire_on_commit=False) as session:
-        existing = session.exec(select(ScanRow).where(ScanRow.sha256 == stored.sha256)).first()
+    # Checked while still a temporary file: only a file we accept enters the store.
+    with runtime.store.receiving(chunks, max_bytes=settings.max_upload_bytes) as pending:
+        with Session(runtime.engine, expire_on_commit=False) as session:
+            existing = session.exec(select(ScanRow).where(ScanRow.sha256 == pending.sha256)).first()
         if existing is not None:
+            pending.keep()  # puts the bytes back should the store have lost them
             return Received(existing, new=False)
-    try:
-        info = probe_file(stored.path, max_pages=settings.max_pages)
-    except OcrError as err:
-        # Refused files are not kept: the sender still has them and is told what is wrong.
-        stored.path.unlink(missing_ok=True)
-        raise BadInput(
-            err.message, code=err.code, http_status=_STATUS_OF_REFUSAL.get(err.code, 422)
-        ) from None
+        try:
+            info = probe_file(pending.path, max_pages=settings.max_pages)
+        except OcrError as err:
+            # Refused files are not kept: the sender still has them and is told what is wrong.
+            raise BadInput(
+                without_paths(err.message),
+                code=err.code,
+                http_status=_STATUS_OF_REFUSAL.get(err.code, 422),
+            ) from None
+        stored = pending.keep()
     scan = ScanRow(
         id=new_scan_id(),
         sha256=stored.sha256,
@@ -70,12 +75,13 @@ def receive(
         media_type=info.media_type,
         size=stored.size,
         status="queued",
+        pages=info.page_count,
         received_at=utcnow(),
     )
     try:
         with Session(runtime.engine, expire_on_commit=False) as session:
             session.add(scan)
-            jobs.enqueue(session, PROCESS_SCAN, scan.id)
+            enqueue_pages(session, scan.id, range(info.page_count))
             session.commit()
     except IntegrityError:
         # The same bytes arrived twice at the same moment: the other request recorded them.

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import Engine, or_
+from sqlalchemy import Engine, case, delete, or_
 from sqlmodel import Session, col, select
 
 from cesja.models import JobRow, utcnow
@@ -42,12 +42,17 @@ class Flag(Protocol):
 
 @dataclass(frozen=True)
 class JobKind:
-    """How one kind of job runs: its lease, how often it is retried, and how long between."""
+    """How one kind of job runs: its lease, how often it is retried, how long between, and
+    how long one run may take before the process running it is ended."""
 
     name: str
     lease: timedelta
     max_attempts: int
     retry_after: Callable[[int], timedelta]
+    time_limit: timedelta = timedelta(minutes=5)
+    # Due jobs of a kind with a lower number are taken first: a ready case's notice does not
+    # wait behind the pages of a 200-page batch received before it.
+    priority: int = 1
 
 
 def enqueue(session: Session, kind: str, ref: str, *, run_at: datetime | None = None) -> JobRow:
@@ -59,6 +64,7 @@ def enqueue(session: Session, kind: str, ref: str, *, run_at: datetime | None = 
 def claim(engine: Engine, kinds: dict[str, JobKind], *, worker: str = WORKER_ID) -> JobRow | None:
     """Lease the oldest due job of these kinds, or None when there is nothing to do."""
     now = utcnow()
+    first = [name for name, kind in kinds.items() if kind.priority < 1]
     with Session(engine, expire_on_commit=False) as session:
         stmt = (
             select(JobRow)
@@ -66,7 +72,11 @@ def claim(engine: Engine, kinds: dict[str, JobKind], *, worker: str = WORKER_ID)
             .where(col(JobRow.kind).in_(list(kinds)))
             .where(JobRow.run_at <= now)
             .where(or_(col(JobRow.leased_until).is_(None), col(JobRow.leased_until) < now))
-            .order_by(col(JobRow.run_at), col(JobRow.id))
+            .order_by(
+                case((col(JobRow.kind).in_(first), 0), else_=1),
+                col(JobRow.run_at),
+                col(JobRow.id),
+            )
             .limit(1)
         )
         if engine.dialect.name == "postgresql":
@@ -85,12 +95,21 @@ def claim(engine: Engine, kinds: dict[str, JobKind], *, worker: str = WORKER_ID)
 
 def finish(engine: Engine, job: JobRow) -> None:
     with Session(engine) as session:
-        row = session.get(JobRow, job.id)
-        if row is not None:
-            row.done_at = utcnow()
-            row.leased_until = None
-            session.add(row)
-            session.commit()
+        finish_in(session, job.id)
+        session.commit()
+
+
+def finish_in(session: Session, job_id: int | None) -> None:
+    """Mark a job done in the caller's transaction: a handler whose effect must not happen
+    twice (a webhook attempt scheduling the next) ends its job in the same commit, so a
+    worker dying right after it cannot run the job once more."""
+    if job_id is None:
+        return
+    row = session.get(JobRow, job_id)
+    if row is not None and row.done_at is None:
+        row.done_at = utcnow()
+        row.leased_until = None
+        session.add(row)
 
 
 def fail(engine: Engine, job: JobRow, kind: JobKind, error: str) -> bool:
@@ -109,6 +128,89 @@ def fail(engine: Engine, job: JobRow, kind: JobKind, error: str) -> bool:
         session.add(row)
         session.commit()
         return retry
+
+
+# Called once a job will not run again, with why: what was waiting for it is told.
+GiveUp = Callable[[JobRow, str], None]
+
+
+def give_up(
+    engine: Engine,
+    job_id: int,
+    error: str,
+    on_give_up: dict[str, GiveUp],
+    *,
+    leased_by: str | None = None,
+) -> bool:
+    """End a job for good, with why, and tell what waited for it; False when it had ended
+    already (or, given `leased_by`, is no longer that process's)."""
+    with Session(engine, expire_on_commit=False) as session:
+        row = session.get(JobRow, job_id)
+        if row is None or row.done_at is not None:
+            return False
+        if leased_by is not None and row.leased_by != leased_by:
+            return False
+        row.done_at = utcnow()
+        row.leased_until = None
+        row.last_error = error[:2000]
+        session.add(row)
+        session.commit()
+    log.error("job %s %s given up: %s", row.kind, row.ref, error)
+    _tell_given_up(on_give_up, row, error)
+    return True
+
+
+def _tell_given_up(on_give_up: dict[str, GiveUp], job: JobRow, error: str) -> None:
+    handler = on_give_up.get(job.kind)
+    if handler is None:
+        return
+    try:
+        handler(job, error)
+    except Exception:
+        log.exception("could not record that job %s %s was given up", job.kind, job.ref)
+
+
+def note_error(engine: Engine, job_id: int, error: str) -> None:
+    """Keep why a run of a job ended without it saying so (its process died): the next
+    give-up tells it."""
+    with Session(engine) as session:
+        row = session.get(JobRow, job_id)
+        if row is not None and row.done_at is None:
+            row.last_error = error[:2000]
+            session.add(row)
+            session.commit()
+
+
+def worker_name(pid: int) -> str:
+    """The `leased_by` of the jobs process `pid` of this host runs."""
+    return f"{socket.gethostname()}:{pid}"
+
+
+PURGE_JOBS = "purge_jobs"
+# Rows deleted a transaction at a time while purging: writers wait for none of them long.
+PURGE_BATCH = 500
+
+
+def purge(engine: Engine, *, older_than: timedelta, now: datetime | None = None) -> int:
+    """Delete the jobs that ended more than `older_than` ago; how many. What a job did stays
+    where it did it (a page's reading, a notice's attempts); the queue keeps only its work."""
+    cutoff = (now or utcnow()) - older_than
+    purged = 0
+    while True:
+        with Session(engine) as session:
+            ids = list(
+                session.exec(
+                    select(JobRow.id)
+                    .where(col(JobRow.done_at).is_not(None))
+                    .where(col(JobRow.done_at) < cutoff)
+                    .limit(PURGE_BATCH)
+                )
+            )
+            if not ids:
+                return purged
+            session.connection().execute(delete(JobRow).where(col(JobRow.id).in_(ids)))
+            session.commit()
+        purged += len(ids)
 
 
 def release_dead_leases(engine: Engine) -> int:
@@ -132,6 +234,28 @@ def release_dead_leases(engine: Engine) -> int:
     return freed
 
 
+def release_stopped(engine: Engine, pids: list[int]) -> int:
+    """Free the leases of processes the service itself ended on its way to stopping, without
+    counting their interrupted runs: the job runs again from the start at the next start."""
+    names = [worker_name(pid) for pid in pids]
+    if not names:
+        return 0
+    freed = 0
+    with Session(engine) as session:
+        for job in session.exec(
+            select(JobRow)
+            .where(col(JobRow.done_at).is_(None))
+            .where(col(JobRow.leased_by).in_(names))
+        ):
+            job.leased_until = None
+            job.leased_by = None
+            job.attempts = max(0, job.attempts - 1)
+            session.add(job)
+            freed += 1
+        session.commit()
+    return freed
+
+
 def _alive(pid: int) -> bool:
     """Whether the process still runs: a zombie does not (a worker process orphaned by a
     killed service is re-parented to init, which in a container may never reap it)."""
@@ -151,8 +275,8 @@ def _alive(pid: int) -> bool:
 
 
 Handler = Callable[[JobRow], None]
-# Called once a job will not run again, with why: what was waiting for it is told.
-GiveUp = Callable[[JobRow, str], None]
+# Told of each job a worker starts (with its kind) and, with None, that it ended.
+OnJob = Callable[[JobRow | None, JobKind | None], None]
 
 
 class Worker(threading.Thread):
@@ -169,6 +293,7 @@ class Worker(threading.Thread):
         name: str,
         poll_seconds: float = 1.0,
         give_up: dict[str, GiveUp] | None = None,
+        on_job: OnJob | None = None,
     ):
         super().__init__(name=name, daemon=True)
         self.engine = engine
@@ -178,6 +303,7 @@ class Worker(threading.Thread):
         self.stop = stop
         self.poll_seconds = poll_seconds
         self.give_up = give_up or {}
+        self.on_job = on_job or (lambda job, kind: None)
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -199,26 +325,21 @@ class Worker(threading.Thread):
             # Each attempt ended with the process running it (killed, or a crash in native
             # code reading this very input): running it again would only end another.
             error = f"the worker running it stopped {kind.max_attempts} time(s) in the middle"
-            log.error("job %s %s given up: %s", job.kind, job.ref, error)
-            fail(self.engine, job, kind, error)
-            self._gave_up(job, error)
+            if job.last_error:
+                error += f" (last: {job.last_error})"
+            assert job.id is not None
+            give_up(self.engine, job.id, error, self.give_up)
             return True
+        self.on_job(job, kind)
         try:
             self.handlers[job.kind](job)
         except Exception as err:
             log.exception("job %s %s failed (attempt %d)", job.kind, job.ref, job.attempts)
             error = f"{type(err).__name__}: {err}"
             if not fail(self.engine, job, kind, error):
-                self._gave_up(job, error)
+                _tell_given_up(self.give_up, job, error)
         else:
             finish(self.engine, job)
+        finally:
+            self.on_job(None, None)
         return True
-
-    def _gave_up(self, job: JobRow, error: str) -> None:
-        handler = self.give_up.get(job.kind)
-        if handler is None:
-            return
-        try:
-            handler(job, error)
-        except Exception:
-            log.exception("could not record that job %s %s was given up", job.kind, job.ref)

@@ -79,6 +79,9 @@ class ScanRow(SQLModel, table=True):
     size: int
     status: str = Field(default="queued", index=True, max_length=16)
     error: str | None = None
+    # How many pages the file has, each read by a job of its own; None for a scan received
+    # before pages were jobs, until its one job has counted them.
+    pages: int | None = None
     received_at: datetime = _ts(nullable=False)
     processed_at: datetime | None = _ts(nullable=True)
 

@@ -1,63 +1,143 @@
-"""Processing a received scan: page by page, read, store the reading, and re-evaluate its case."""
+"""Processing a received scan: each page a job of its own, read, stored with its reading, its
+case re-evaluated; the scan done when its last page is.
+
+A page is a job so that the pages of one file are read by every worker at once, and so that
+a page that cannot be read (damaged, or over the budget of memory and time a page may take)
+fails alone, with its reason, while the rest of the file is read.
+"""
 
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
+from collections.abc import Sequence
 
-from sqlmodel import Session, select
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, func, select
 
-from cesja import lifecycle
+from cesja import jobs, lifecycle
 from cesja.forms import form_data
 from cesja.models import CaseRow, EvidenceRow, PageRow, ScanRow, utcnow
 from cesja.runtime import Runtime
 from documents import FormData
-from ocr import OcrError, PageReading, iter_pages, read_page
+from ocr import OcrError, PageReading, probe_file, read_page, read_page_image
 
 log = logging.getLogger("cesja.processing")
 
+READ_PAGE = "read_page"
+# A scan received before its pages were jobs of their own: its one job enqueues them.
 PROCESS_SCAN = "process_scan"
 
 
-def process_scan(runtime: Runtime, scan_id: str) -> None:
-    """Read every page of a scan. Idempotent: pages already stored by an earlier, interrupted
-    run are skipped, so a job that runs again after a crash finishes the work without
-    duplicating it."""
+def page_ref(scan_id: str, index: int) -> str:
+    """The job ref of one page of a scan."""
+    return f"{scan_id}/{index}"
+
+
+def _scan_and_index(ref: str) -> tuple[str, int]:
+    scan_id, _, index = ref.rpartition("/")
+    return scan_id, int(index)
+
+
+def enqueue_pages(session: Session, scan_id: str, indices: range | list[int]) -> None:
+    """A job for each of these pages of the scan, in the caller's transaction."""
+    for index in indices:
+        jobs.enqueue(session, READ_PAGE, page_ref(scan_id, index))
+
+
+def read_scan_page(runtime: Runtime, ref: str) -> None:
+    """Read one page of a scan and store what it is. Idempotent: a page already stored (an
+    earlier run that stopped after its commit) is not read again."""
+    scan_id, index = _scan_and_index(ref)
     settings = runtime.settings
     with Session(runtime.engine, expire_on_commit=False) as session:
         scan = session.get(ScanRow, scan_id)
-        if scan is None or scan.status == "done":
+        if scan is None:
             return
-        scan.status = "processing"
-        session.add(scan)
-        session.commit()
-        done = set(session.exec(select(PageRow.index).where(PageRow.scan_id == scan_id)))
+        stored = session.exec(
+            select(PageRow.id).where(PageRow.scan_id == scan_id).where(PageRow.index == index)
+        ).first()
+    if stored is not None:
+        return
+    if scan.status == "queued":
+        _mark_processing(runtime, scan_id)
 
-    @lru_cache(maxsize=64)
     def lookup(case_id: str) -> FormData | None:
         with Session(runtime.engine) as s:
             case = s.get(CaseRow, case_id)
             return form_data(case, settings) if case else None
 
     try:
-        for page in iter_pages(runtime.store.path_of(scan.sha256), max_pages=settings.max_pages):
-            if page.index in done:
-                continue
-            reading = read_page(
-                page, key=settings.secret, lookup=lookup, tessdata=settings.tessdata
-            )
-            _store_reading(runtime, scan, reading)
+        page = read_page_image(
+            runtime.store.path_of(scan.sha256), index, max_pages=settings.max_pages
+        )
+        reading = read_page(page, key=settings.secret, lookup=lookup, tessdata=settings.tessdata)
     except OcrError as err:
-        _mark(runtime, scan_id, "failed", err.message)
-        return
-    _mark(runtime, scan_id, "done", None)
+        # The same bytes would fail the same way: the page is unreadable, not retried.
+        reading = unreadable(index, err.message)
+    _store_reading(runtime, scan_id, reading)
 
 
-def _store_reading(runtime: Runtime, scan: ScanRow, reading: PageReading) -> None:
-    """One page in one transaction: its reading, its evidence, and the case's new state."""
+def unreadable(index: int, why: str) -> PageReading:
+    """The reading of a page that could not be read, saying why."""
+    return PageReading(index=index, outcome="unreadable", detail=why)
+
+
+def give_up_page(runtime: Runtime, ref: str, error: str) -> None:
+    """A page's job will not run again (it crashed its worker every time, or went over the
+    memory or time a page may take): the page is stored as unreadable, with why."""
+    scan_id, index = _scan_and_index(ref)
+    _store_reading(
+        runtime,
+        scan_id,
+        unreadable(index, f"reading it was given up: {error}; a person should look at it"),
+    )
+
+
+def split_scan(runtime: Runtime, scan_id: str) -> None:
+    """Enqueue a job for each page of a scan received before pages were jobs, that has none."""
     with Session(runtime.engine, expire_on_commit=False) as session:
+        scan = session.get(ScanRow, scan_id)
+        if scan is None or scan.status in ("done", "failed"):
+            return
+    try:
+        count = probe_file(
+            runtime.store.path_of(scan.sha256), max_pages=runtime.settings.max_pages
+        ).page_count
+    except OcrError as err:
+        _mark_failed(runtime, scan_id, err.message)
+        return
+    with Session(runtime.engine) as session:
+        row = session.get_one(ScanRow, scan_id)
+        stored = set(session.exec(select(PageRow.index).where(PageRow.scan_id == scan_id)))
+        row.pages = count
+        session.add(row)
+        enqueue_pages(session, scan_id, [i for i in range(count) if i not in stored])
+        _settle(session, row)
+        session.commit()
+    runtime.work_ready.set()
+
+
+def give_up(runtime: Runtime, scan_id: str, error: str) -> None:
+    """The scan's own job will not run again: the scan is `failed`, with why."""
+    _mark_failed(
+        runtime,
+        scan_id,
+        f"reading it was given up ({error}); a person should look at the original file",
+    )
+
+
+def _store_reading(runtime: Runtime, scan_id: str, reading: PageReading) -> None:
+    """One page in one transaction: its reading, its evidence, the case's new state, and the
+    scan's status once its last page is in."""
+    with Session(runtime.engine, expire_on_commit=False) as session:
+        # Locked first: pages of one scan stored at once by two workers each see the other's
+        # page when they count, so exactly one of them marks the scan done.
+        scan = session.exec(select(ScanRow).where(ScanRow.id == scan_id).with_for_update()).first()
+        if scan is None:
+            return
         page = PageRow(
-            scan_id=scan.id,
+            scan_id=scan_id,
             index=reading.index,
             outcome=reading.outcome,
             case_id=reading.case_id,
@@ -67,7 +147,12 @@ def _store_reading(runtime: Runtime, scan: ScanRow, reading: PageReading) -> Non
             created_at=utcnow(),
         )
         session.add(page)
-        session.flush()
+        try:
+            session.flush()
+        except IntegrityError:
+            # Stored by an earlier run of this job whose end was not recorded.
+            session.rollback()
+            return
         assert page.id is not None
         for name, image in reading.evidence.items():
             session.add(EvidenceRow(page_id=page.id, name=name, image=image))
@@ -78,25 +163,58 @@ def _store_reading(runtime: Runtime, scan: ScanRow, reading: PageReading) -> Non
             ).first()
             if case is not None:
                 lifecycle.page_read(session, runtime.settings, case, page, scan)
+        _settle(session, scan)
+        session.commit()
+    if reading.outcome == "matched":
+        # The case may have become ready: its notice's job is due now, for an idle worker.
+        runtime.work_ready.set()
+
+
+def _settle(session: Session, scan: ScanRow) -> None:
+    """Once every page of the scan is stored: `done`, or `failed` saying which pages could
+    not be read (the others count as read)."""
+    if scan.pages is None:
+        return
+    stored = session.exec(
+        select(func.count()).select_from(PageRow).where(PageRow.scan_id == scan.id)
+    ).one()
+    if stored < scan.pages:
+        return
+    unread = session.exec(
+        select(PageRow)
+        .where(PageRow.scan_id == scan.id)
+        .where(PageRow.outcome == "unreadable")
+        .order_by(col(PageRow.index))
+    ).all()
+    scan.status = "failed" if unread else "done"
+    scan.error = _unread_pages(unread, scan.pages) if unread else None
+    scan.processed_at = utcnow()
+    session.add(scan)
+
+
+def _unread_pages(unread: Sequence[PageRow], pages: int) -> str:
+    said = "; ".join(f"page {p.index + 1}: {p.reading.get('detail', '')}" for p in unread)
+    if len(unread) == pages:
+        return f"no page could be read ({said})"
+    return f"{len(unread)} of {pages} page(s) could not be read ({said}); the others were read"
+
+
+def _mark_processing(runtime: Runtime, scan_id: str) -> None:
+    with Session(runtime.engine) as session:
+        session.connection().execute(
+            update(ScanRow)
+            .where(col(ScanRow.id) == scan_id)
+            .where(col(ScanRow.status) == "queued")
+            .values(status="processing")
+        )
         session.commit()
 
 
-def give_up(runtime: Runtime, scan_id: str, error: str) -> None:
-    """The scan's job will not run again (it failed, or crashed its worker, every time): the
-    scan is `failed`, with why; the pages read before are kept."""
-    _mark(
-        runtime,
-        scan_id,
-        "failed",
-        f"reading it was given up ({error}); a person should look at the original file",
-    )
-
-
-def _mark(runtime: Runtime, scan_id: str, status: str, error: str | None) -> None:
+def _mark_failed(runtime: Runtime, scan_id: str, error: str) -> None:
     with Session(runtime.engine) as session:
         scan = session.get(ScanRow, scan_id)
         if scan is not None:
-            scan.status = status
+            scan.status = "failed"
             scan.error = error
             scan.processed_at = utcnow()
             session.add(scan)

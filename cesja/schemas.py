@@ -10,22 +10,21 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from cesja import identifiers
+from cesja.text import PrintableLine, one_line
 
 MAX_DOMAINS = 5
 MAX_REPRESENTATIVES = 4
 
 
-def _one_line(value: str) -> str:
-    """One line of text as it will be printed: NFC, single spaces, no control characters."""
-    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") and c != " " for c in value):
-        raise ValueError("must be a single line of text without control characters")
-    value = " ".join(unicodedata.normalize("NFC", value).split())
+def _printed_line(value: str) -> str:
+    """One line of text as it will be printed: printable (`cesja.text`), NFC, single spaces."""
+    value = " ".join(unicodedata.normalize("NFC", one_line(value)).split())
     if not value:
         raise ValueError("must not be blank")
     return value
 
 
-Line = Annotated[str, AfterValidator(_one_line)]
+Line = Annotated[str, AfterValidator(_printed_line)]
 
 
 class _In(BaseModel):
@@ -42,25 +41,26 @@ class AddressIn(_In):
 class RegistrantIn(_In):
     kind: Literal["person", "company"]
     name: Line = Field(max_length=160)
-    pesel: str | None = None
-    nip: str | None = None
-    regon: str | None = None
-    krs: str | None = None
+    pesel: PrintableLine | None = None
+    nip: PrintableLine | None = None
+    regon: PrintableLine | None = None
+    krs: PrintableLine | None = None
     representatives: list[Line] = Field(default_factory=list, max_length=MAX_REPRESENTATIVES)
     address: AddressIn
-    email: str = Field(max_length=254)
-    phone: str | None = Field(default=None, max_length=32)
+    email: PrintableLine = Field(max_length=254)
+    phone: PrintableLine | None = Field(default=None, max_length=32)
 
 
 class CaseCreate(_In):
-    domains: list[str] = Field(min_length=1, max_length=MAX_DOMAINS)
+    domains: list[PrintableLine] = Field(min_length=1, max_length=MAX_DOMAINS)
     current_registrant: RegistrantIn
     new_registrant: RegistrantIn
-    external_ref: str | None = Field(default=None, max_length=200)
+    # The registrar's own reference, kept and sent back as it came (never printed).
+    external_ref: PrintableLine | None = Field(default=None, max_length=200)
 
 
 class CaseReissue(_In):
-    domains: list[str] | None = Field(default=None, min_length=1, max_length=MAX_DOMAINS)
+    domains: list[PrintableLine] | None = Field(default=None, min_length=1, max_length=MAX_DOMAINS)
     current_registrant: RegistrantIn | None = None
     new_registrant: RegistrantIn | None = None
 

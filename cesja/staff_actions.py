@@ -18,6 +18,7 @@ from cesja import cases, lifecycle, webhooks
 from cesja.config import Settings
 from cesja.models import CaseRow, WebhookDeliveryRow
 from cesja.runtime import Runtime
+from cesja.text import unprintable, with_lf
 
 MAX_REASON = 2000
 
@@ -36,14 +37,16 @@ class InvalidReason(ValueError):
 
 
 def clean_reason(value: str) -> str:
-    """Free text for the audit trail: NFC, trimmed, line breaks kept, no other control."""
-    value = unicodedata.normalize("NFC", value).strip()
+    """Free text for the audit trail: NFC, trimmed, line breaks kept (as LF) and tabs, nothing
+    else that `cesja.text` refuses."""
+    value = unicodedata.normalize("NFC", with_lf(value)).strip()
     if not value:
         raise InvalidReason("blank", "must not be blank: say why")
     if len(value) > MAX_REASON:
         raise InvalidReason("too_long", f"must be at most {MAX_REASON} characters")
-    if any(unicodedata.category(c) in ("Cc", "Cf") and c not in "\n\t" for c in value):
-        raise InvalidReason("control_characters", "must not contain control characters")
+    problem = unprintable(value, multiline=True)
+    if problem is not None:
+        raise InvalidReason("control_characters", problem)
     return value
 
 

@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
+import logging
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from cesja.errors import BadInput
+from cesja.errors import BadInput, CesjaError
+
+log = logging.getLogger("cesja.storage")
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+# What a full disk says: no space left, or the store's user is over its quota.
+_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 class TooLarge(BadInput):
     code = "too_large"
     http_status = 413
+
+
+class StoreFull(CesjaError):
+    code = "store_full"
+    http_status = 507
 
 
 @dataclass(frozen=True)
@@ -27,10 +39,35 @@ class Stored:
     path: Path
 
 
+class Pending:
+    """A received file not yet in the store: whole and synced at `path`, a temporary name, to
+    be checked there and then kept (moved under its hash) or discarded (nothing left)."""
+
+    def __init__(self, store: ScanStore, path: Path, sha256: str, size: int):
+        self.path = path
+        self.sha256 = sha256
+        self.size = size
+        self._store = store
+        self._kept: Stored | None = None
+
+    def keep(self) -> Stored:
+        """Into the store under its hash: rename, then sync the directories that changed, so
+        that it is on disk before anyone is told it was received. Bytes the store already
+        holds are not written twice."""
+        if self._kept is None:
+            self._kept = self._store._keep(self)
+        return self._kept
+
+    def discard(self) -> None:
+        if self._kept is None:
+            self.path.unlink(missing_ok=True)
+
+
 class ScanStore:
     """A directory of files named by their sha256 (one local disk, or a mount shared by workers).
 
-    No part of a path ever comes from user input: only from the hash we computed.
+    No part of a path ever comes from user input: only from the hash we computed. A file being
+    received lives in `tmp/` until it is kept; a refused one leaves nothing behind.
     """
 
     def __init__(self, root: Path):
@@ -43,39 +80,23 @@ class ScanStore:
             raise ValueError("not a sha256 hex digest")
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
-    def put_chunks(self, chunks: Iterable[bytes], *, max_bytes: int) -> Stored:
-        """Stream chunks to disk: temp file, fsync, rename, fsync the directory.
+    @contextlib.contextmanager
+    def receiving(self, chunks: Iterable[bytes], *, max_bytes: int) -> Iterator[Pending]:
+        """The chunks as a pending file, discarded on leaving unless `keep()` was called.
 
-        Over `max_bytes` stops reading at once and keeps nothing.
+        Over `max_bytes` stops reading at once (TooLarge); a full disk is StoreFull. Either
+        way, and whatever the caller raises, nothing of the file stays.
         """
-        digest = hashlib.sha256()
-        size = 0
-        fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="upload-")
-        tmp = Path(tmp_name)
+        pending = self._write_pending(chunks, max_bytes)
         try:
-            with os.fdopen(fd, "wb") as out:
-                for chunk in chunks:
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise TooLarge(
-                            f"the file is larger than the limit of {max_bytes // (1024 * 1024)} MB"
-                        )
-                    digest.update(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            sha = digest.hexdigest()
-            final = self.path_of(sha)
-            final.parent.mkdir(parents=True, exist_ok=True)
-            if final.exists():
-                tmp.unlink()
-            else:
-                os.replace(tmp, final)
-                _fsync_dir(final.parent)
-            return Stored(sha256=sha, size=size, path=final)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+            yield pending
+        finally:
+            pending.discard()
+
+    def put_chunks(self, chunks: Iterable[bytes], *, max_bytes: int) -> Stored:
+        """Store the chunks as they are, unchecked."""
+        with self.receiving(chunks, max_bytes=max_bytes) as pending:
+            return pending.keep()
 
     def put(self, data: bytes, *, max_bytes: int) -> Stored:
         return self.put_chunks([data], max_bytes=max_bytes)
@@ -91,6 +112,67 @@ class ScanStore:
             return True
         except OSError:
             return False
+
+    def _write_pending(self, chunks: Iterable[bytes], max_bytes: int) -> Pending:
+        digest = hashlib.sha256()
+        size = 0
+        fd, name = tempfile.mkstemp(dir=self._tmp, prefix="upload-")
+        tmp = Path(name)
+        try:
+            try:
+                for chunk in chunks:
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise TooLarge(
+                            f"the file is larger than the limit of {max_bytes // (1024 * 1024)} MB"
+                        )
+                    digest.update(chunk)
+                    _write_all(fd, chunk)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except BaseException as err:
+            tmp.unlink(missing_ok=True)
+            _raise_if_full(err, self.root)
+            raise
+        return Pending(self, tmp, digest.hexdigest(), size)
+
+    def _keep(self, pending: Pending) -> Stored:
+        final = self.path_of(pending.sha256)
+        made: list[Path] = []
+        try:
+            for folder in (final.parent.parent, final.parent):
+                if not folder.is_dir():
+                    folder.mkdir(exist_ok=True)
+                    made.append(folder)
+                    _fsync_dir(folder.parent)
+            if final.exists():
+                pending.path.unlink()
+            else:
+                os.replace(pending.path, final)
+                _fsync_dir(final.parent)
+        except BaseException as err:
+            pending.path.unlink(missing_ok=True)
+            for folder in reversed(made):
+                with contextlib.suppress(OSError):
+                    folder.rmdir()  # only while still empty: another upload may use it
+            _raise_if_full(err, self.root)
+            raise
+        return Stored(sha256=pending.sha256, size=pending.size, path=final)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _raise_if_full(err: BaseException, root: Path) -> None:
+    if isinstance(err, OSError) and err.errno in _FULL:
+        log.error("scan store %s full (%s): scans are refused until there is room", root, err)
+        raise StoreFull(
+            "the scan store is full, so nothing of this file was kept; send it again later"
+        ) from err
 
 
 def _fsync_dir(path: Path) -> None:

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from cesja import audit_log, jobs
 from cesja.config import Settings
 from cesja.errors import Conflict, NotFound
-from cesja.models import CaseRow, JobRow, WebhookAttemptRow, WebhookDeliveryRow, utcnow
+from cesja.models import CaseRow, WebhookAttemptRow, WebhookDeliveryRow, utcnow
 from cesja.runtime import Runtime
 from workflow import (
     Attempt,
@@ -175,7 +175,7 @@ def _withdraw(session: Session, delivery_id: str, why: str, job_id: int | None) 
         SYSTEM,
         {"webhook_id": delivery.id, "before": "pending", "after": "withdrawn", "reason": why},
     )
-    _end_job(session, job_id)
+    jobs.finish_in(session, job_id)
 
 
 def _record(
@@ -192,7 +192,7 @@ def _record(
         # Another run recorded an attempt (or staff changed the notice) meanwhile: that run
         # owns what follows; this one only keeps the truth that a POST went out.
         session.add(_attempt_row(delivery_id, attempts_before + 1, result))
-        _end_job(session, job_id)
+        jobs.finish_in(session, job_id)
         return
     delivery.attempts += 1
     delivery.last_attempt_at = result.at
@@ -241,7 +241,7 @@ def _record(
             },
             at=result.at,
         )
-    _end_job(session, job_id)
+    jobs.finish_in(session, job_id)
 
 
 def _attempt_row(delivery_id: str, number: int, result: Attempt) -> WebhookAttemptRow:
@@ -253,18 +253,6 @@ def _attempt_row(delivery_id: str, number: int, result: Attempt) -> WebhookAttem
         status_code=result.status_code,
         error=result.error,
     )
-
-
-def _end_job(session: Session, job_id: int | None) -> None:
-    # Done in the same transaction as the attempt it ran, so that a worker dying right after
-    # the commit cannot run the job once more and schedule a second chain of attempts.
-    if job_id is None:
-        return
-    job = session.get(JobRow, job_id)
-    if job is not None and job.done_at is None:
-        job.done_at = utcnow()
-        job.leased_until = None
-        session.add(job)
 
 
 def resend(session: Session, delivery_id: str, *, actor: str) -> WebhookDeliveryRow:

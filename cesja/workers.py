@@ -3,31 +3,45 @@ tools that read in-process (`cesja ingest`, `cesja demo`, tests).
 
 Reading a page is CPU-heavy and partly pure Python: threads share one interpreter lock, so
 the service reads in worker processes, one job loop each, restarted when one dies (a crash
-in tesseract or OpenCV takes only its own process down).
+in tesseract or OpenCV takes only its own process down). A supervisor thread in the parent
+holds each process to its budget, the memory it may hold and the time one job may take, and
+ends a process over it: its job is given up with why, and a new process takes its place.
+
+Parent and workers share no lock: a process killed at any moment must leave none held. (A
+multiprocessing Event is a condition with a lock and counters; a worker killed inside it
+made every later `set` wait forever, and the service never stopped.) The doorbell is a
+counter in shared memory, a worker's state a few numbers beside it, and stopping is a signal.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import multiprocessing
 import multiprocessing.connection
 import os
+import resource
 import signal
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from multiprocessing.context import SpawnContext
 from multiprocessing.process import BaseProcess
-from multiprocessing.synchronize import Event as ProcessEvent
+from typing import Any
 
 from sqlalchemy import Engine, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
+import ocr
 from cesja import deadlines, jobs, processing, webhooks
 from cesja.config import Settings
 from cesja.db import make_engine
+from cesja.example import EXAMPLE_CASE
+from cesja.forms import printable
 from cesja.models import PeriodicTaskRow, utcnow
 from cesja.runtime import Runtime
 from cesja.storage import ScanStore
@@ -38,13 +52,24 @@ log = logging.getLogger("cesja.workers")
 SCHEDULER_TICK = timedelta(seconds=5)
 
 
-def job_kinds() -> dict[str, jobs.JobKind]:
+def job_kinds(settings: Settings) -> dict[str, jobs.JobKind]:
+    time_limit = timedelta(seconds=settings.job_seconds)
     return {
+        # A page that crashes its worker is tried again twice (a worker may die of something
+        # else); one over its budget is given up at once (it would be again).
+        processing.READ_PAGE: jobs.JobKind(
+            name=processing.READ_PAGE,
+            lease=timedelta(minutes=10),
+            max_attempts=3,
+            retry_after=lambda attempt: timedelta(seconds=30 * attempt),
+            time_limit=time_limit,
+        ),
         processing.PROCESS_SCAN: jobs.JobKind(
             name=processing.PROCESS_SCAN,
             lease=timedelta(minutes=10),
             max_attempts=3,
             retry_after=lambda attempt: timedelta(seconds=30 * attempt),
+            time_limit=time_limit,
         ),
         # Receiver failures are retried by the delivery itself (its own policy and jobs);
         # these retries are for the service failing (database away) and must not give up soon,
@@ -54,38 +79,61 @@ def job_kinds() -> dict[str, jobs.JobKind]:
             lease=timedelta(minutes=10),
             max_attempts=50,
             retry_after=lambda attempt: min(timedelta(seconds=30 * attempt), timedelta(hours=1)),
+            time_limit=time_limit,
+            priority=0,
         ),
         deadlines.CHECK_DEADLINES: jobs.JobKind(
             name=deadlines.CHECK_DEADLINES,
             lease=timedelta(minutes=10),
             max_attempts=2,
             retry_after=lambda attempt: timedelta(seconds=30),
+            time_limit=time_limit,
+        ),
+        jobs.PURGE_JOBS: jobs.JobKind(
+            name=jobs.PURGE_JOBS,
+            lease=timedelta(minutes=10),
+            max_attempts=2,
+            retry_after=lambda attempt: timedelta(minutes=5),
+            time_limit=time_limit,
         ),
     }
 
 
 def handlers(runtime: Runtime) -> dict[str, jobs.Handler]:
     return {
-        processing.PROCESS_SCAN: lambda job: processing.process_scan(runtime, job.ref),
+        processing.READ_PAGE: lambda job: processing.read_scan_page(runtime, job.ref),
+        processing.PROCESS_SCAN: lambda job: processing.split_scan(runtime, job.ref),
         webhooks.DELIVER_WEBHOOK: lambda job: webhooks.attempt(runtime, job.ref, job_id=job.id),
         deadlines.CHECK_DEADLINES: lambda job: _check_deadlines(runtime),
+        jobs.PURGE_JOBS: lambda job: _purge_jobs(runtime),
     }
 
 
 def give_up_handlers(runtime: Runtime) -> dict[str, jobs.GiveUp]:
-    """What to record when a job will not run again: a scan nobody could read is `failed`."""
-    return {processing.PROCESS_SCAN: lambda job, error: processing.give_up(runtime, job.ref, error)}
+    """What to record when a job will not run again: a page nobody could read is unreadable,
+    with why; a scan whose pages could not even be counted is `failed`."""
+    return {
+        processing.READ_PAGE: lambda job, error: processing.give_up_page(runtime, job.ref, error),
+        processing.PROCESS_SCAN: lambda job, error: processing.give_up(runtime, job.ref, error),
+    }
 
 
-def _worker(runtime: Runtime, wake: jobs.Flag, stop: jobs.Flag, name: str) -> jobs.Worker:
+def _worker(
+    runtime: Runtime,
+    wake: jobs.Flag,
+    stop: jobs.Flag,
+    name: str,
+    on_job: jobs.OnJob | None = None,
+) -> jobs.Worker:
     return jobs.Worker(
         runtime.engine,
-        job_kinds(),
+        job_kinds(runtime.settings),
         handlers(runtime),
         wake,
         stop,
         name=name,
         give_up=give_up_handlers(runtime),
+        on_job=on_job,
     )
 
 
@@ -93,9 +141,28 @@ def _check_deadlines(runtime: Runtime) -> None:
     deadlines.run(runtime)
 
 
+def _purge_jobs(runtime: Runtime) -> None:
+    purged = jobs.purge(
+        runtime.engine, older_than=timedelta(days=runtime.settings.job_retention_days)
+    )
+    if purged:
+        log.info(
+            "purged %d job(s) that ended over %g day(s) ago",
+            purged,
+            runtime.settings.job_retention_days,
+        )
+
+
+# How often the queue is purged of jobs that ended long ago.
+PURGE_EVERY = timedelta(hours=1)
+
+
 def periodic_tasks(settings: Settings) -> dict[str, timedelta]:
     """Jobs that run every so often, by kind, and how often."""
-    return {deadlines.CHECK_DEADLINES: timedelta(seconds=settings.deadline_check_seconds)}
+    return {
+        deadlines.CHECK_DEADLINES: timedelta(seconds=settings.deadline_check_seconds),
+        jobs.PURGE_JOBS: PURGE_EVERY,
+    }
 
 
 def schedule_periodic(
@@ -161,6 +228,7 @@ class Scheduler(threading.Thread):
 
 def drain(runtime: Runtime) -> int:
     """Run every due job in this thread until none is left; returns how many ran."""
+    ocr.limit_threads()
     stop = threading.Event()
     worker = _worker(runtime, runtime.work_ready, stop, "cesja-drain")
     ran = 0
@@ -183,6 +251,7 @@ def start(runtime: Runtime, count: int, *, periodic: bool = True) -> Callable[[]
     stop = threading.Event()
     if count <= 0:
         return stop.set
+    ocr.limit_threads()
     _resume_left_jobs(runtime.engine)
     threads: list[threading.Thread] = [
         _worker(runtime, runtime.work_ready, stop, f"cesja-worker-{i}") for i in range(count)
@@ -204,20 +273,98 @@ def start(runtime: Runtime, count: int, *, periodic: bool = True) -> Callable[[]
 
 # --- worker processes ---------------------------------------------------------------------------
 
-# How often an idle worker process looks for due jobs without being woken: a sibling clearing
-# the shared flag can hide a wake-up from it, and workers on other machines wake nobody here.
+# How often an idle worker process looks for due jobs without being rung: workers on other
+# machines ring nobody here.
 PROCESS_POLL_SECONDS = 0.5
+# How often a waiting worker looks at the doorbell: the delay between a commit and its job.
+DOORBELL_POLL_SECONDS = 0.02
 # How often a worker process checks that the process that started it is still there.
 PARENT_CHECK_SECONDS = 0.2
+# How often the supervisor looks at each worker's memory and the time its job has taken.
+SUPERVISE_SECONDS = 0.1
 # A worker process that dies sooner than this after starting is started again later each time.
 STEADY_SECONDS = 30.0
 MAX_RESTART_DELAY_SECONDS = 60.0
-# How long `stop` lets each worker process finish the job in hand before terminating it.
-STOP_GRACE_SECONDS = 30.0
+# A worker that stopped on its own when told (a signal to the whole process group reaches it
+# before its parent has begun to stop) is started again only after this.
+STOPPED_RESTART_DELAY_SECONDS = 5.0
+# How long `stop` lets each worker process finish the job in hand before ending it: within
+# the 30 s a service manager gives a service to stop, with uvicorn's own wait before.
+STOP_GRACE_SECONDS = 20.0
+# The address space a worker may map, beyond what it maps when warm, in budgets of memory:
+# a single huge allocation fails at once (MemoryError) instead of racing the supervisor.
+ADDRESS_SPACE_BUDGETS = 2
 # A worker process's lines carry its pid: the `leased_by` of the jobs it runs.
 PROCESS_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s"
-# The resolution a fax has once its rows are stretched to square pixels (`ocr.pages`).
-FAX_DPI = 204
+
+
+class Doorbell:
+    """Rung when work is committed, by any process; idle workers look at it often.
+
+    A counter in shared memory: ringing adds one, a worker remembers the count it last saw
+    (`clear`) and is woken when it changes. Nothing is ever locked, so a worker killed at any
+    moment leaves nothing for the others to wait on. Two rings at the same instant may count
+    once; a ring is a hint, and idle workers look for due jobs every PROCESS_POLL_SECONDS.
+    """
+
+    def __init__(self, context: SpawnContext):
+        self._rings: Any = context.RawValue(ctypes.c_uint64, 0)
+        self._seen = 0
+
+    def set(self) -> None:
+        self._rings.value = (self._rings.value + 1) % 2**64
+
+    def is_set(self) -> bool:
+        return bool(self._rings.value != self._seen)
+
+    def clear(self) -> None:
+        self._seen = self._rings.value
+
+    def wait(self, timeout: float | None = None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.is_set():
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(DOORBELL_POLL_SECONDS)
+        return True
+
+
+class _Slot:
+    """What the parent knows of one worker process without asking it: whether it is ready,
+    the job in hand and by when that job must end (time.monotonic(), shared by every process
+    on Linux). Written by the worker only, in an order the parent may read at any moment."""
+
+    _READY, _JOB, _DEADLINE = range(3)
+
+    def __init__(self, context: SpawnContext):
+        self._values: Any = context.RawArray(ctypes.c_double, 3)
+
+    @property
+    def ready(self) -> bool:
+        return bool(self._values[self._READY])
+
+    def set_ready(self) -> None:
+        self._values[self._READY] = 1.0
+
+    def record(self, job: jobs.JobRow | None, kind: jobs.JobKind | None) -> None:
+        """`jobs.Worker`'s report of the job it starts, or (None) that it ended."""
+        if job is None or kind is None:
+            self._values[self._JOB] = 0.0
+            self._values[self._DEADLINE] = 0.0
+            return
+        self._values[self._DEADLINE] = time.monotonic() + kind.time_limit.total_seconds()
+        self._values[self._JOB] = float(job.id or 0)
+
+    def job_in_hand(self) -> tuple[int, float] | None:
+        """The job's id and deadline, or None when idle (or changing jobs right now)."""
+        job, deadline, again = (
+            self._values[self._JOB],
+            self._values[self._DEADLINE],
+            self._values[self._JOB],
+        )
+        if not job or job != again or not deadline:
+            return None
+        return int(job), deadline
 
 
 @dataclass
@@ -226,23 +373,24 @@ class _Child:
 
     number: int
     process: BaseProcess
-    ready: ProcessEvent
+    slot: _Slot
     started: float  # time.monotonic()
+    ended_by_supervisor: bool = False
 
 
 class WorkerProcesses:
-    """The worker processes of one service, each started again when it dies, until `stop`."""
+    """The worker processes of one service, each held to its budget and started again when
+    it dies, until `stop`."""
 
-    def __init__(
-        self, settings: Settings, count: int, *, wake: ProcessEvent | None, periodic: bool
-    ):
+    def __init__(self, runtime: Runtime, count: int, *, periodic: bool):
         # Spawned, never forked: the parent has threads, perhaps an event loop and open
         # database connections, none of which survive a fork intact.
         self._context = multiprocessing.get_context("spawn")
-        self.settings = settings
-        self.wake: ProcessEvent = wake or self._context.Event()
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.wake = Doorbell(self._context)
         self.periodic = periodic
-        self._stop = self._context.Event()
+        self._memory_bytes = self.settings.worker_memory_mb * 1024 * 1024
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._children = [self._spawn(number) for number in range(count)]
@@ -251,9 +399,11 @@ class WorkerProcesses:
         )
         self._supervisor.start()
         log.info(
-            "started %d worker process(es)%s",
+            "started %d worker process(es)%s, each within %d MB and %.0f s a job",
             count,
             " with the scheduler" if periodic else "",
+            self.settings.worker_memory_mb,
+            self.settings.job_seconds,
         )
 
     @property
@@ -268,47 +418,61 @@ class WorkerProcesses:
         while True:
             with self._lock:
                 children = list(self._children)
-            if all(c.ready.is_set() for c in children):
+            if all(c.slot.ready for c in children):
                 return True
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.05)
 
-    def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
-        """Let each worker process finish its job in hand, terminate what is still running
-        after `grace` seconds, and wait for all of them to end."""
+    def begin_stop(self) -> None:
+        """Tell every worker process to stop after the job in hand, and start none again.
+
+        Safe in a signal handler: it takes no lock and waits for nothing."""
         self._stopping.set()
-        self._stop.set()
-        self.wake.set()
+        for child in list(self._children):
+            pid = child.process.pid
+            if pid is not None and child.process.exitcode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)
+
+    def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """Let each worker process finish its job in hand, end what still runs after `grace`
+        seconds, free the jobs of those ended (without counting the run), and return once all
+        of them have ended."""
+        self.begin_stop()
         self._supervisor.join()
         deadline = time.monotonic() + grace
         for child in self._children:
             child.process.join(max(0.0, deadline - time.monotonic()))
+        ended = []
         for child in self._children:
-            if child.process.is_alive():
+            if child.process.exitcode is None:
                 log.warning(
-                    "worker process %d (pid %s) still busy after %.0f s: terminating it",
+                    "worker process %d (pid %s) still busy after %.0f s: ending it",
                     child.number,
                     child.process.pid,
                     grace,
                 )
-                child.process.terminate()
-                child.process.join(5)
-            if child.process.is_alive():
                 child.process.kill()
-                child.process.join()
+                child.process.join(5)
+                if child.process.pid is not None:
+                    ended.append(child.process.pid)
+        if ended:
+            try:
+                jobs.release_stopped(self.runtime.engine, ended)
+            except Exception:
+                log.exception("could not free the jobs of the worker processes ended")
         log.info("worker processes stopped")
 
     def _spawn(self, number: int) -> _Child:
-        ready = self._context.Event()
+        slot = _Slot(self._context)
         process = self._context.Process(
             target=_worker_process,
             args=(
                 self.settings,
                 number,
                 self.wake,
-                self._stop,
-                ready,
+                slot,
                 os.getpid(),
                 self.periodic,
                 logging.getLogger().getEffectiveLevel(),
@@ -318,41 +482,50 @@ class WorkerProcesses:
             daemon=True,
         )
         process.start()
-        return _Child(number, process, ready, time.monotonic())
+        return _Child(number, process, slot, time.monotonic())
 
     def _supervise(self) -> None:
-        """Start a worker process again when it dies; sooner or later as it keeps dying."""
+        """Hold each worker process to its budget; start one again when it dies, sooner or
+        later as it keeps dying."""
         quick_deaths = [0] * len(self._children)
         due: dict[int, float] = {}  # child number → when to start it again
         while not self._stopping.is_set():
             with self._lock:
                 running = [c.process.sentinel for c in self._children if c.number not in due]
             now = time.monotonic()
-            timeout = min([0.5, *(when - now for when in due.values())])
+            timeout = min([SUPERVISE_SECONDS, *(when - now for when in due.values())])
             if running:
                 multiprocessing.connection.wait(running, timeout=max(0.0, timeout))
             else:
                 self._stopping.wait(max(0.0, timeout))
             if self._stopping.is_set():
                 return
-            now = time.monotonic()
             for child in list(self._children):
-                if child.number in due or child.process.exitcode is None:
+                if child.number in due:
                     continue
-                lived = now - child.started
-                quick_deaths[child.number] = (
-                    quick_deaths[child.number] + 1 if lived < STEADY_SECONDS else 0
+                if child.process.exitcode is None:
+                    self._hold_to_budget(child)
+                    continue
+                lived = time.monotonic() - child.started
+                quick = lived < STEADY_SECONDS and not child.ended_by_supervisor
+                quick_deaths[child.number] = quick_deaths[child.number] + 1 if quick else 0
+                delay = (
+                    STOPPED_RESTART_DELAY_SECONDS
+                    if child.process.exitcode == 0
+                    else _restart_delay(quick_deaths[child.number])
                 )
-                delay = _restart_delay(quick_deaths[child.number])
+                how = _how_it_ended(child.process.exitcode)
                 log.error(
                     "worker process %d (pid %s) %s after %.0f s; starting it again in %.0f s",
                     child.number,
                     child.process.pid,
-                    _how_it_ended(child.process.exitcode),
+                    how,
                     lived,
                     delay,
                 )
-                due[child.number] = now + delay
+                self._note_what_it_was_doing(child, how)
+                due[child.number] = time.monotonic() + delay
+            now = time.monotonic()
             for number, when in list(due.items()):
                 if when > now or self._stopping.is_set():
                     continue
@@ -367,6 +540,62 @@ class WorkerProcesses:
                     self._children[number] = replacement
                 del due[number]
 
+    def _hold_to_budget(self, child: _Child) -> None:
+        """End the worker process if it holds more memory than it may, or if its job has run
+        longer than it may; its job is given up, saying which."""
+        pid = child.process.pid
+        if pid is None:
+            return
+        in_hand = child.slot.job_in_hand()
+        resident = _resident_bytes(pid)
+        if resident > self._memory_bytes:
+            why = f"it needed more than {self.settings.worker_memory_mb} MB of memory"
+        elif in_hand is not None and time.monotonic() > in_hand[1]:
+            why = f"it took more than {self.settings.job_seconds:.0f} s"
+        else:
+            return
+        log.error(
+            "worker process %d (pid %d) is over its budget (%s, %d MB held): ending it",
+            child.number,
+            pid,
+            why,
+            resident // (1024 * 1024),
+        )
+        child.ended_by_supervisor = True
+        child.process.kill()
+        child.process.join(5)
+        if in_hand is None:
+            return
+        try:
+            jobs.give_up(
+                self.runtime.engine,
+                in_hand[0],
+                why,
+                give_up_handlers(self.runtime),
+                leased_by=jobs.worker_name(pid),
+            )
+        except Exception:
+            # Its lease is freed when the worker starts again, and the job runs again.
+            log.exception("could not give up the job of worker process %d", child.number)
+
+    def _note_what_it_was_doing(self, child: _Child, how: str) -> None:
+        in_hand = child.slot.job_in_hand()
+        if in_hand is None or child.ended_by_supervisor:
+            return
+        try:
+            jobs.note_error(self.runtime.engine, in_hand[0], f"the worker running it {how}")
+        except Exception:
+            log.exception("could not note why worker process %d ended", child.number)
+
+
+def _resident_bytes(pid: int) -> int:
+    """The memory process `pid` holds (its resident set), 0 once it has gone."""
+    try:
+        with open(f"/proc/{pid}/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, IndexError, ValueError):
+        return 0
+
 
 def _restart_delay(quick_deaths: int) -> float:
     """At once after a worker process that ran a while; 1, 2, 4 … 60 s while it keeps dying."""
@@ -378,38 +607,37 @@ def _restart_delay(quick_deaths: int) -> float:
 def _how_it_ended(exitcode: int) -> str:
     if exitcode < 0:
         return f"was killed by {signal.Signals(-exitcode).name}"
+    if exitcode == 0:
+        return "stopped"
     return f"exited with code {exitcode}"
 
 
-def start_processes(
-    settings: Settings,
-    count: int,
-    *,
-    wake: ProcessEvent | None = None,
-    periodic: bool = True,
-) -> WorkerProcesses:
+def start_processes(runtime: Runtime, count: int, *, periodic: bool = True) -> WorkerProcesses:
     """Start `count` worker processes (one tesseract handle each), each also running the
-    scheduler of periodic jobs if `periodic`.
+    scheduler of periodic jobs if `periodic`; `runtime.work_ready` becomes their doorbell.
 
-    The parent must have migrated the database. `wake` (made here when not given) is the
-    flag to set when work is committed: make it the parent's `runtime.work_ready`.
+    The parent must have migrated the database.
     """
-    return WorkerProcesses(settings, count, wake=wake, periodic=periodic)
+    processes = WorkerProcesses(runtime, count, periodic=periodic)
+    runtime.work_ready = processes.wake
+    return processes
 
 
 def _worker_process(
     settings: Settings,
     number: int,
-    wake: jobs.Flag,
-    stop: jobs.Flag,
-    ready: jobs.Flag,
+    doorbell: Doorbell,
+    slot: _Slot,
     parent: int,
     periodic: bool,
     log_level: int,
 ) -> None:
-    """A worker process from start to end: runs jobs until `stop` is set or the parent dies."""
+    """A worker process from start to end: runs jobs until told to stop (SIGTERM, from its
+    parent or to the whole process group) or its parent dies."""
+    stopping = threading.Event()
     # Ctrl-C in a terminal reaches the whole process group; the parent stops its children.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     logging.basicConfig(level=log_level, format=PROCESS_LOG_FORMAT)
     threading.Thread(
         target=_exit_when_orphaned, args=(parent,), name="cesja-parent-watch", daemon=True
@@ -420,30 +648,49 @@ def _worker_process(
         settings=settings,
         engine=make_engine(settings.sqlalchemy_url),
         store=ScanStore(settings.scan_store_dir),
-        work_ready=wake,
+        work_ready=doorbell,
     )
     try:
         # A sibling that died (or the process before this one) left its jobs leased.
         if _resume_left_jobs(runtime.engine):
-            wake.set()
+            doorbell.set()
     except Exception:
         log.exception("could not release the leases of stopped workers")
+    ocr.limit_threads()
     try:
         warm_up(settings)
     except Exception:
         log.exception("warming up failed; the first page read will pay for it")
+    _limit_address_space(settings.worker_memory_mb)
     if periodic:
-        Scheduler(runtime, stop).start()
-    worker = _worker(runtime, wake, stop, f"cesja-worker-{number}")
-    ready.set()
+        Scheduler(runtime, stopping).start()
+    worker = _worker(runtime, doorbell, stopping, f"cesja-worker-{number}", on_job=slot.record)
+    slot.set_ready()
     log.info("worker process %d ready", number)
-    while not stop.is_set():
+    while not stopping.is_set():
         # Cleared before looking, never after: work committed while this one looks either
-        # is found now or leaves the flag set for the wait below.
-        wake.clear()
+        # is found now or leaves the bell rung for the wait below.
+        doorbell.clear()
         if not worker.run_one():
-            wake.wait(PROCESS_POLL_SECONDS)
+            doorbell.wait(PROCESS_POLL_SECONDS)
     runtime.engine.dispose()
+    log.info("worker process %d stopped", number)
+
+
+def _limit_address_space(budget_mb: int) -> None:
+    """No single allocation may take the process far past its memory budget: what it maps
+    now (warm), and ADDRESS_SPACE_BUDGETS budgets more. Past that, NumPy and OpenCV raise
+    MemoryError, which fails the page in hand, instead of the machine running out."""
+    try:
+        with open("/proc/self/statm") as statm:
+            mapped = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, IndexError, ValueError):
+        return
+    limit = mapped + ADDRESS_SPACE_BUDGETS * budget_mb * 1024 * 1024
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
 def _exit_when_orphaned(parent: int) -> None:
@@ -457,42 +704,6 @@ def _exit_when_orphaned(parent: int) -> None:
 
 
 def warm_up(settings: Settings) -> None:
-    """Pay now what the first page read would: tesseract's model, and the font's shapes and
-    everything else the reader keeps, at a scan's and at a fax's resolution.
-
-    A made-up form page, rendered under a key of its own, is read and thrown away.
-    """
-    import secrets
-
-    import numpy as np
-
-    from cesja.demo import EXAMPLE_CASE
-    from cesja.forms import printable
-    from documents import render_page
-    from documents.layout import Party
-    from documents.raster import render_gray
-    from ocr import PageImage, read_page
-    from ocr._exec.tesseract import read_zone
-
-    read_zone(np.full((40, 300), 255, np.uint8), dpi=300, tessdata=settings.tessdata)
-    key = secrets.token_bytes(32)
-    form = printable(EXAMPLE_CASE)
-    # The company's page as a 300 dpi grey scan, the person's as a fax.
-    pages: list[tuple[Party, int, bool]] = [
-        ("current_registrant", 300, False),
-        ("new_registrant", FAX_DPI, True),
-    ]
-    for party, dpi, bilevel in pages:
-        gray = render_gray(render_page(form, party, key), 1, dpi)
-        if bilevel:
-            gray = np.where(gray < 128, 0, 255).astype(np.uint8)
-        page = PageImage(
-            index=0,
-            gray=gray,
-            dpi=float(dpi),
-            color=None,
-            source="pdf-render",
-            bilevel=bilevel,
-            stretched=False,
-        )
-        read_page(page, key=key, lookup=lambda _case_id: form, tessdata=settings.tessdata)
+    """Have this process read as fast from its first page as from its hundredth: the example
+    case's form read once at a scan's and at a fax's resolution (`ocr.warm_up`)."""
+    ocr.warm_up(printable(EXAMPLE_CASE), settings.tessdata)

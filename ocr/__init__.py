@@ -8,14 +8,16 @@ from ocr.errors import (
     CorruptFile,
     EncryptedFile,
     OcrError,
+    TooComplex,
     ToolMissing,
     TooManyPages,
     UnsupportedType,
 )
 from ocr.fields import FieldReading
 from ocr.ink import InkFinding
-from ocr.pages import FileInfo, PageImage, iter_pages, probe_file, sniff
+from ocr.pages import FileInfo, PageImage, iter_pages, probe_file, read_page_image, sniff
 from ocr.reading import Lookup, PageReading, read_page
+from ocr.warm import limit_threads, warm_up
 
 __all__ = [
     "CorruptFile",
@@ -27,12 +29,16 @@ __all__ = [
     "OcrError",
     "PageImage",
     "PageReading",
+    "TooComplex",
     "TooManyPages",
     "ToolMissing",
     "UnsupportedType",
     "check_tesseract",
     "iter_pages",
+    "limit_threads",
     "probe_file",
     "read_page",
+    "read_page_image",
     "sniff",
+    "warm_up",
 ]

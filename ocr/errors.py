@@ -5,6 +5,7 @@ OcrError                  code, message
 ├── CorruptFile           a supported type that cannot be decoded
 ├── EncryptedFile         a PDF that needs a password
 ├── TooManyPages          more pages than the configured limit
+├── TooComplex            a page that would cost more to decode or draw than a page may
 └── ToolMissing           tesseract or its Polish language data is not installed
 """
 
@@ -33,6 +34,10 @@ class EncryptedFile(OcrError):
 
 class TooManyPages(OcrError):
     code = "too_many_pages"
+
+
+class TooComplex(OcrError):
+    code = "too_complex"
 
 
 class ToolMissing(OcrError):

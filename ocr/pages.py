@@ -13,14 +13,22 @@ greyscale with square pixels and a resolution, whatever it arrived as:
 
 A fax's 204×98 dpi pixels are twice as tall as wide; OCR accuracy halves unless the rows are
 stretched to square pixels first (DESIGN.md), so every page is stretched here, once.
+
+Every page is decoded under a budget: what the decoder allocates at full size is known from
+the header before it runs (DECODE_BUDGET_BYTES), a page finer than the reader needs is reduced
+while it is decoded (JPEG's own scaling) or at once after (READ_DPI), a PDF page is drawn only
+when what it would draw is counted and small (`ocr.pdf_budget`). The worker's own memory and
+time limits, set by `cesja`, catch whatever these miss.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import cv2
@@ -36,10 +44,12 @@ from ocr.errors import (
     CorruptFile,
     EncryptedFile,
     OcrError,
+    TooComplex,
     TooManyPages,
     UnsupportedType,
 )
-from ocr.scanned_pdf import EmbeddedScan, embedded_scan, images_in
+from ocr.pdf_budget import count_pages, drawing_cost, images_in
+from ocr.scanned_pdf import EmbeddedScan, embedded_scan
 
 PDF = "application/pdf"
 TIFF = "image/tiff"
@@ -84,6 +94,22 @@ COLOUR_MIN_SPREAD = 40
 
 #: Counting a TIFF's pages walks its directory chain; past this the count is "more than".
 TIFF_COUNT_CEILING = 2000
+
+#: What decoding one page may allocate at its full size (a colour A4 page at 300 dpi is 35 MB
+#: as Pillow holds it: four bytes a pixel). A JPEG is measured after its own scaling.
+DECODE_BUDGET_BYTES = 128 * 1024 * 1024
+#: The resolution the reader needs. A page finer than MAX_READ_DPI is reduced by a whole
+#: factor towards it as it is decoded: a 1200 dpi page costs what a 300 dpi one does.
+READ_DPI = 300.0
+MAX_READ_DPI = 400.0
+#: A PDF page rendered (not a scan) has at most this many pixels: A3 at 300 dpi is 17 million.
+RENDER_MAX_PIXELS = 36_000_000
+#: Bytes a pixel takes as Pillow decodes it, by mode: 1-bit pages take a byte a pixel, colour
+#: four; 16-bit and float pages are converted on the way, counted as twice as much.
+_DECODED_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 4, "I;16B": 4, "I": 8, "F": 8}
+#: A progressive JPEG keeps every coefficient of the whole image while it decodes, whatever
+#: scale it decodes at: two bytes per sample.
+_PROGRESSIVE_BYTES_PER_SAMPLE = 2
 
 _PILLOW_FORMATS = {TIFF: ("TIFF",), PNG: ("PNG",), JPEG: ("JPEG", "MPO")}
 _SOURCE = {TIFF: "tiff", PNG: "png", JPEG: "jpeg"}
@@ -152,8 +178,11 @@ def sniff(head: bytes) -> str | None:
 def probe_file(path: Path, *, max_pages: int) -> FileInfo:
     """Type, page count and a structural check, without decoding the pages: for upload time.
 
-    Raises UnsupportedType, CorruptFile, EncryptedFile or TooManyPages with a message for the
-    sender. An OSError reading `path` is the store's failure, not the file's, and is raised.
+    Its work follows the file's size, never what the file claims: the page tree and each
+    page's images are walked with a budget, headers are read, no page is decoded or drawn.
+    Raises UnsupportedType, CorruptFile, EncryptedFile, TooManyPages or TooComplex with a
+    message for the sender. An OSError reading `path` is the store's failure, not the
+    file's, and is raised.
     """
     media_type = _media_type(path)
     if media_type == PDF:
@@ -164,6 +193,25 @@ def probe_file(path: Path, *, max_pages: int) -> FileInfo:
         if media_type != TIFF:
             _check_complete(path, media_type)
     return FileInfo(media_type=media_type, page_count=count)
+
+
+def read_page_image(path: Path, index: int, *, max_pages: int, render_dpi: int = 300) -> PageImage:
+    """Page `index` (0-based) of the file at `path`, decoded under the page's budget.
+
+    For a worker reading one page of a file: the file's structure is checked as far as that
+    page needs (its type, the page count), then only that page is decoded. Raises as
+    `probe_file` does, and CorruptFile or TooComplex naming the page when it cannot be read.
+    """
+    media_type = _media_type(path)
+    if media_type == PDF:
+        reader = _open_pdf(path)
+        count = _pdf_page_count(reader, max_pages)
+        _check_index(index, count)
+        return _pdf_page(path.read_bytes, reader, index, render_dpi)
+    count = _check_raster(path, media_type, max_pages)
+    _check_index(index, count)
+    with _open_image(path, media_type) as image:
+        return _raster_page_at(image, index, media_type)
 
 
 def iter_pages(path: Path, *, max_pages: int, render_dpi: int = 300) -> Iterator[PageImage]:
@@ -177,10 +225,15 @@ def iter_pages(path: Path, *, max_pages: int, render_dpi: int = 300) -> Iterator
     media_type = _media_type(path)
     if media_type == PDF:
         reader = _open_pdf(path)
-        _check_pdf(reader, max_pages)
-        return _pdf_pages(path, reader, render_dpi)
+        count = _check_pdf(reader, max_pages)
+        return _pdf_pages(path, reader, count, render_dpi)
     count = _check_raster(path, media_type, max_pages)
     return _raster_pages(path, media_type, count)
+
+
+def _check_index(index: int, count: int) -> None:
+    if not 0 <= index < count:
+        raise CorruptFile(f"the file has {count} page(s); there is no page {index + 1}")
 
 
 # --- type and errors ------------------------------------------------------------------------
@@ -216,7 +269,9 @@ def _lookalike(head: bytes) -> str | None:
 
 
 def _reason(err: BaseException) -> str:
-    text = str(err).strip() or type(err).__name__
+    # Decoders name the file they were given: a path on this server, which no sender may see.
+    text = re.sub(r"""'[^'\n]*/[^'\n]*'|(?<![\w.:/~-])/[^\s'",;)]+""", "…", str(err))
+    text = text.strip() or type(err).__name__
     return text if len(text) <= 200 else text[:200] + "…"
 
 
@@ -233,6 +288,10 @@ def _decoding(what: str) -> Iterator[None]:
         raise
     except Image.DecompressionBombError as err:
         raise CorruptFile(f"{what}: the image is implausibly large ({_reason(err)})") from err
+    except MemoryError as err:
+        # The worker's address-space limit refused an allocation: the page, not the file's
+        # bytes, is at fault, and the same page would be refused again.
+        raise TooComplex(f"{what}: decoding it needs more memory than a page may use") from err
     except Exception as err:
         raise CorruptFile(f"{what}: {_reason(err)}") from err
 
@@ -264,11 +323,13 @@ def _open_image(path: Path, media_type: str) -> Image.Image:
 
 
 def _check_raster(path: Path, media_type: str, max_pages: int) -> int:
-    """The number of pages, after checking each one's size (and a TIFF's, its data's extent)."""
+    """The number of pages, after checking each one's size and decoding cost (and a TIFF's,
+    its data's extent)."""
     with _open_image(path, media_type) as image:
         if media_type == TIFF:
             return _check_tiff(image, path.stat().st_size, max_pages)
         _check_pixels(image.width, image.height, 1)
+        _check_decode_budget(image, _declared_resolution(image), 1)
     _check_count(1, max_pages)
     return 1
 
@@ -276,18 +337,30 @@ def _check_raster(path: Path, media_type: str, max_pages: int) -> int:
 def _check_complete(path: Path, media_type: str) -> None:
     """A PNG or JPEG is all there: what a TIFF's strip offsets show, these show only by reading.
 
-    Not needed when the page is decoded anyway: decoding finds the same damage.
+    Neither is decoded: a PNG's chunks are walked with their checksums, a JPEG must end in
+    its end-of-image marker. Decoding, in the worker, finds any other damage.
     """
+    if media_type == JPEG:
+        if not _ends_like_a_jpeg(path):
+            raise CorruptFile("the JPEG file is damaged or truncated: its end is missing")
+        return
     with (
         _open_image(path, media_type) as image,
         _decoding(f"the {_KIND[media_type]} file is damaged or truncated"),
     ):
-        if image.format == "PNG":
-            image.verify()  # walks every chunk and its checksum, without inflating the pixels
-            return
-        # JPEG: decoding at 1/8 scale reads every entropy-coded byte in a few milliseconds.
-        image.draft(image.mode, (max(1, image.width // 8), max(1, image.height // 8)))
-        image.load()
+        image.verify()  # walks every chunk and its checksum, without inflating the pixels
+
+
+#: Bytes at the end of a JPEG where its end-of-image marker is looked for: cameras and phones
+#: append a little after it now and then.
+_JPEG_TAIL_BYTES = 4096
+
+
+def _ends_like_a_jpeg(path: Path) -> bool:
+    size = path.stat().st_size
+    with path.open("rb") as file:
+        file.seek(max(0, size - _JPEG_TAIL_BYTES))
+        return b"\xff\xd9" in file.read()
 
 
 def _check_tiff(image: Image.Image, file_size: int, max_pages: int) -> int:
@@ -302,6 +375,7 @@ def _check_tiff(image: Image.Image, file_size: int, max_pages: int) -> int:
             count += 1
             if count <= max_pages:
                 _check_pixels(image.width, image.height, count)
+                _check_decode_budget(image, _declared_resolution(image), count)
                 _check_tiff_data(image, file_size, count)
     _check_count(count, max_pages, at_least=count == ceiling)
     return count
@@ -319,13 +393,15 @@ def _check_tiff_data(image: Image.Image, file_size: int, page: int) -> None:
 
 
 def _raster_pages(path: Path, media_type: str, count: int) -> Iterator[PageImage]:
-    source = _SOURCE[media_type]
     with _open_image(path, media_type) as image:
         for index in range(count):
-            with _decoding(f"page {index + 1} of the {_KIND[media_type]} file is damaged"):
-                image.seek(index)
-                page = _raster_page(image, index, source)
-            yield page
+            yield _raster_page_at(image, index, media_type)
+
+
+def _raster_page_at(image: Image.Image, index: int, media_type: str) -> PageImage:
+    with _decoding(f"page {index + 1} of the {_KIND[media_type]} file is damaged"):
+        image.seek(index)
+        return _raster_page(image, index, _SOURCE[media_type])
 
 
 def _raster_page(image: Image.Image, index: int, source: str) -> PageImage:
@@ -335,9 +411,100 @@ def _raster_page(image: Image.Image, index: int, source: str) -> PageImage:
     else:
         orientation = image.getexif().get(274, 1)
     turns = (_ORIENTATION[orientation],) if orientation in _ORIENTATION else ()
-    normal, bilevel = _normalised(image)
-    upright, declared = _turned(normal, declared, turns)
+    bilevel = _is_bilevel(image)
+    decoded, declared = _decoded(image, declared, index + 1)
+    upright, declared = _turned(_normalised(decoded), declared, turns)
     return _page(index, upright, declared, source=source, bilevel=bilevel)
+
+
+# --- decoding within the page's budget --------------------------------------------------------
+
+
+def _reduction(size: tuple[int, int], declared: tuple[float, float] | None) -> int:
+    """The whole factor a page is reduced by as it is decoded: 1 up to MAX_READ_DPI.
+
+    Judged on the coarser axis, so a fax's 98 lines an inch are never reduced.
+    """
+    dpi = min(declared or _inferred_resolution(*size))
+    if dpi <= MAX_READ_DPI:
+        return 1
+    return max(2, round(dpi / READ_DPI))
+
+
+def _decode_cost(image: Image.Image, declared: tuple[float, float] | None) -> int:
+    """What decoding `image` allocates, in bytes, at the scale it is decoded at."""
+    width, height = image.size
+    if image.format in ("JPEG", "MPO"):
+        # JPEG decodes at 1/2, 1/4 or 1/8 of its size when asked: the reduction, or less.
+        scale = min(8, 1 << (_reduction(image.size, declared).bit_length() - 1))
+        cost = math.ceil(width / scale) * math.ceil(height / scale) * 4
+        if image.info.get("progressive"):
+            samples = width * height * len(image.getbands())
+            cost += samples * _PROGRESSIVE_BYTES_PER_SAMPLE
+        return cost
+    return width * height * _DECODED_BYTES.get(image.mode, 4)
+
+
+def _check_decode_budget(
+    image: Image.Image, declared: tuple[float, float] | None, page: int
+) -> None:
+    cost = _decode_cost(image, declared)
+    if cost > DECODE_BUDGET_BYTES:
+        mb = 1024 * 1024
+        kind = "a colour" if image.mode not in ("1", "L") else "an"
+        raise TooComplex(
+            f"page {page} is {kind} image of {image.width}×{image.height} pixels: decoding it "
+            f"needs {cost // mb} MB, more than the {DECODE_BUDGET_BYTES // mb} MB a page may "
+            "take; scan it at 300 dpi, or send it as JPEG"
+        )
+
+
+def _decoded(
+    image: Image.Image, declared: tuple[float, float] | None, page: int
+) -> tuple[Image.Image, tuple[float, float] | None]:
+    """`image` decoded within the page's budget and, when finer than the reader needs, reduced
+    towards READ_DPI; with its declared resolution scaled alike."""
+    _check_decode_budget(image, declared, page)
+    factor = _reduction(image.size, declared)
+    full = image.size
+    if factor > 1 and image.format in ("JPEG", "MPO"):
+        image.draft(image.mode, (math.ceil(full[0] / factor), math.ceil(full[1] / factor)))
+    image.load()
+    rest = max(1, round(factor * image.size[0] / full[0]))
+    if rest > 1:
+        image = _reduced_bilevel(image, rest) if image.mode == "1" else _reduced(image, rest)
+    if declared and image.size != full:
+        declared = (
+            declared[0] * image.size[0] / full[0],
+            declared[1] * image.size[1] / full[1],
+        )
+    return image, declared
+
+
+#: Modes Pillow's `reduce` averages directly; others are made RGB(A) first.
+_REDUCIBLE = {"L", "LA", "RGB", "RGBA", "CMYK", "I", "F"}
+#: Rows of a 1-bit page unpacked at once while it is reduced.
+_BAND_ROWS = 512
+
+
+def _reduced(image: Image.Image, factor: int) -> Image.Image:
+    if image.mode not in _REDUCIBLE:
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    return image.reduce(factor)
+
+
+def _reduced_bilevel(image: Image.Image, factor: int) -> Image.Image:
+    """A 1-bit page averaged over factor×factor blocks into grey, a band at a time: the page
+    is never held at a byte a pixel a second time."""
+    width, height = image.size
+    out_width, out_height = width // factor, height // factor
+    reduced = Image.new("L", (out_width, out_height))
+    band = max(1, _BAND_ROWS // factor)
+    for top in range(0, out_height, band):
+        bottom = min(out_height, top + band)
+        rows = image.crop((0, top * factor, out_width * factor, bottom * factor))
+        reduced.paste(rows.convert("L").reduce(factor), (0, top))
+    return reduced
 
 
 def _turned(
@@ -390,21 +557,27 @@ def _plausible(resolution: tuple[float, float], size: tuple[int, int]) -> bool:
 # --- from any decoded image to a page -------------------------------------------------------
 
 
-def _normalised(image: Image.Image) -> tuple[Image.Image, bool]:
-    """`image` as 8-bit "L" or "RGB" on white, and whether its source was 1-bit."""
+def _is_bilevel(image: Image.Image) -> bool:
+    """Whether the page's source is 1-bit: a fax, a G3/G4 TIFF, a 1-bit or two-colour PNG."""
+    if image.mode == "1":
+        return True
+    return image.mode == "P" and len(image.getpalette() or ()) <= 6
+
+
+def _normalised(image: Image.Image) -> Image.Image:
+    """`image` as 8-bit "L" or "RGB" on white."""
     mode = image.mode
     if mode == "1":
-        return image.convert("L"), True
-    bilevel = mode == "P" and len(image.getpalette() or ()) <= 6
+        return image.convert("L")
     if mode in ("RGBA", "RGBa", "LA", "La", "PA") or "transparency" in image.info:
-        return _on_white(image), bilevel
+        return _on_white(image)
     if mode.startswith("I"):
-        return _eight_bit(image), False
+        return _eight_bit(image)
     if mode in ("L", "RGB"):
-        return image, False
+        return image
     if mode == "F":
-        return image.convert("L"), False
-    return image.convert("RGB"), bilevel  # P, CMYK, YCbCr, LAB, HSV
+        return image.convert("L")
+    return image.convert("RGB")  # P, CMYK, YCbCr, LAB, HSV
 
 
 def _on_white(image: Image.Image) -> Image.Image:
@@ -523,18 +696,30 @@ def _open_pdf(path: Path) -> PdfReader:
     return reader
 
 
-def _check_pdf(reader: PdfReader, max_pages: int) -> int:
+def _pdf_page_count(reader: PdfReader, max_pages: int) -> int:
+    ceiling = max(TIFF_COUNT_CEILING, max_pages + 1)
     with _decoding("the PDF is damaged: its list of pages cannot be read"):
-        count = len(reader.pages)
-    _check_count(count, max_pages)
+        count = count_pages(reader, ceiling=ceiling)
+    _check_count(count, max_pages, at_least=count == ceiling)
+    return count
+
+
+def _check_pdf(reader: PdfReader, max_pages: int) -> int:
+    """The page count, after checking each page's size and the size of every image it can
+    draw (each image looked at once, however many pages share it)."""
+    count = _pdf_page_count(reader, max_pages)
+    seen: set[object] = set()
     for index in range(count):
         with _decoding(f"page {index + 1} of the PDF is damaged"):
-            page = reader.pages[index]
-            if _box_area(page) <= 0:
-                raise CorruptFile(f"page {index + 1} of the PDF has no size")
-            for image in images_in(page.get("/Resources")):
-                _check_embedded_image(image, index + 1)
+            _check_pdf_page(reader.pages[index], index, seen)
     return count
+
+
+def _check_pdf_page(pdf_page: PageObject, index: int, seen: set[object]) -> None:
+    if _box_area(pdf_page) <= 0:
+        raise CorruptFile(f"page {index + 1} of the PDF has no size")
+    for image in images_in(pdf_page.get("/Resources"), seen=seen):
+        _check_embedded_image(image, index + 1)
 
 
 def _check_embedded_image(image: DictionaryObject, page: int) -> None:
@@ -546,28 +731,58 @@ def _check_embedded_image(image: DictionaryObject, page: int) -> None:
         )
 
 
+def _check_drawn_images(pdf_page: PageObject, page: int) -> None:
+    """PDFium decodes each image a page draws at its full size, four bytes a pixel, however
+    small it is drawn: together they must fit the page's decoding budget."""
+    pixels = 0
+    for image in images_in(pdf_page.get("/Resources")):
+        pixels += int(image.get("/Width", 0)) * int(image.get("/Height", 0))
+    cost = pixels * 4
+    if cost > DECODE_BUDGET_BYTES:
+        mb = 1024 * 1024
+        raise TooComplex(
+            f"page {page} of the PDF draws images of {pixels // 1_000_000} megapixels in all: "
+            f"drawing them needs {cost // mb} MB, more than the {DECODE_BUDGET_BYTES // mb} MB "
+            "a page may take; scan it at 300 dpi"
+        )
+
+
 def _box_area(page: PageObject) -> float:
     box = page.mediabox  # what is rendered
     return float(box.width) * float(box.height)
 
 
-def _pdf_pages(path: Path, reader: PdfReader, render_dpi: int) -> Iterator[PageImage]:
-    pdf: bytes | None = None  # read only when a page needs rendering
-    for index, pdf_page in enumerate(reader.pages):
-        with _decoding(f"page {index + 1} of the PDF is damaged"):
-            scan = embedded_scan(pdf_page)
-            if scan is not None:
-                page = _embedded_page(scan, index)
-            else:
-                pdf = pdf or path.read_bytes()
-                page = _rendered_page(pdf, pdf_page, index, render_dpi)
-        yield page
+def _pdf_pages(path: Path, reader: PdfReader, count: int, render_dpi: int) -> Iterator[PageImage]:
+    pdf = cache(path.read_bytes)  # read only when a page needs rendering, then once
+    for index in range(count):
+        yield _pdf_page(pdf, reader, index, render_dpi)
+
+
+def _pdf_page(
+    pdf: Callable[[], bytes], reader: PdfReader, index: int, render_dpi: int
+) -> PageImage:
+    """Page `index`: its own scanned image when it is one, else drawn by PDFium once what it
+    would draw has been counted."""
+    with _decoding(f"page {index + 1} of the PDF is damaged"):
+        pdf_page = reader.pages[index]
+        _check_pdf_page(pdf_page, index, set())
+        scan = embedded_scan(pdf_page)
+        if scan is not None:
+            try:
+                return _embedded_page(scan, index)
+            except (OcrError, MemoryError):
+                raise
+            except Exception:  # noqa: S110
+                pass  # an image Pillow cannot decode may still be one PDFium draws
+        drawing_cost(pdf_page, page_number=index + 1)
+        _check_drawn_images(pdf_page, index + 1)
+        return _rendered_page(pdf(), pdf_page, index, render_dpi)
 
 
 def _rendered_page(pdf: bytes, pdf_page: PageObject, index: int, render_dpi: int) -> PageImage:
-    # A page larger than A4 is rendered coarser rather than refused: it stays a page.
+    # A page larger than A3 is rendered coarser rather than refused: it stays a page.
     page_inches = _box_area(pdf_page) / 72**2
-    dpi = min(float(render_dpi), math.sqrt(MAX_PAGE_PIXELS / page_inches))
+    dpi = min(float(render_dpi), math.sqrt(RENDER_MAX_PIXELS / page_inches))
     try:
         gray = raster.render_gray(pdf, index + 1, dpi)
     except DocumentsError as err:
@@ -584,8 +799,10 @@ def _rendered_page(pdf: bytes, pdf_page: PageObject, index: int, render_dpi: int
 
 
 def _embedded_page(scan: EmbeddedScan, index: int) -> PageImage:
-    """A scanned PDF page from its own pixels: no resampling, resolution from the page size."""
+    """A scanned PDF page from its own pixels: resolution from the page size, reduced only
+    when finer than the reader needs."""
     declared = scan.resolution if _plausible(scan.resolution, scan.image.size) else None
-    normal, bilevel = _normalised(scan.image)
-    upright, declared = _turned(normal, declared, scan.turns)
+    bilevel = _is_bilevel(scan.image)
+    decoded, declared = _decoded(scan.image, declared, index + 1)
+    upright, declared = _turned(_normalised(decoded), declared, scan.turns)
     return _page(index, upright, declared, source="pdf-image", bilevel=bilevel)

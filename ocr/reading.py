@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Literal
 
 import cv2
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from documents import FormData, InvalidCode, layout, page_code, printed_values, raster
 from documents import value_boxes as printed_value_boxes
@@ -38,13 +37,8 @@ from ocr.fields import OCR_PX_PER_MM, FieldReading, read_case_number, read_field
 if TYPE_CHECKING:
     from ocr.pages import PageImage
 
-# Pages are read one per worker thread. Work small enough for one core but split across both
-# by BLAS or OpenCV makes every thread wait on the others (a page took five times as long
-# with BLAS's threads; OpenCV's spin while they wait).
-threadpool_limits(limits=1, user_api="blas")
-cv2.setNumThreads(1)
-
-Outcome = Literal["matched", "unmatched", "blank", "stale_version", "invalid_code"]
+# "unreadable": the page could not be decoded or read within its budget (`cesja` says why).
+Outcome = Literal["matched", "unmatched", "blank", "stale_version", "invalid_code", "unreadable"]
 Lookup = Callable[[str], FormData | None]
 
 EVIDENCE_DPI = 100.0

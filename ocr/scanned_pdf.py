@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from PIL import Image
 from pypdf import PageObject
-from pypdf.generic import ContentStream, DictionaryObject, EncodedStreamObject, StreamObject
+from pypdf.generic import ContentStream, EncodedStreamObject, StreamObject
+
+from ocr.pdf_budget import images_in
 
 #: A scanned PDF page is one image covering at least this share of the visible page ...
 SCAN_MIN_COVERAGE = 0.9
@@ -45,6 +46,8 @@ _SHOWS_TEXT = {b"Tj", b"TJ", b"'", b'"'}
 _INVISIBLE_TEXT = (3, 7)
 #: Forms within forms are followed this deep; scanners wrap their image in one at most.
 _FORM_DEPTH = 4
+#: Operators followed before a page is taken for a drawing: a scanned page has a dozen.
+_SCAN_MAX_OPERATORS = 2_000
 
 _IDENTITY = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 
@@ -53,7 +56,8 @@ Matrix = tuple[float, ...]  # a PDF transformation matrix [a b c d e f]
 
 @dataclass(frozen=True)
 class EmbeddedScan:
-    """The image a scanned page is, decoded, with how to show it as the page shows it."""
+    """The image a scanned page is, opened (a JPEG or a fax image not yet decoded: the caller
+    decodes it within its budget), with how to show it as the page shows it."""
 
     image: Image.Image
     resolution: tuple[float, float]  # dots an inch along the image's rows and columns
@@ -71,7 +75,7 @@ def embedded_scan(pdf_page: PageObject) -> EmbeddedScan | None:
         return None
     xobject, ctm, placement = found
     try:
-        image = _decoded_image(xobject)
+        image = _opened_image(xobject)
     except Image.DecompressionBombError:
         raise
     except Exception:
@@ -84,21 +88,6 @@ def embedded_scan(pdf_page: PageObject) -> EmbeddedScan | None:
     return EmbeddedScan(image=image, resolution=resolution, turns=placement + page_turn)
 
 
-def images_in(resources: Any, depth: int = 0) -> Iterator[DictionaryObject]:
-    """Every image XObject that `resources` can draw, forms within forms included."""
-    if depth > _FORM_DEPTH or not resources:
-        return
-    xobjects = resources.get_object().get("/XObject")
-    if not xobjects:
-        return
-    for ref in xobjects.get_object().values():
-        xobject = ref.get_object()
-        if xobject.get("/Subtype") == "/Image":
-            yield xobject
-        elif xobject.get("/Subtype") == "/Form":
-            yield from images_in(xobject.get("/Resources"), depth + 1)
-
-
 # --- is the page a scan? --------------------------------------------------------------------
 
 
@@ -108,6 +97,11 @@ class _Marks:
 
     images: list[tuple[StreamObject, Matrix]] = field(default_factory=list)
     visible: int = 0
+    operators: int = 0
+
+    def settled(self) -> bool:
+        """Whether the page is known not to be a scan: no need to follow the rest."""
+        return self.visible > 0 or len(self.images) > 1 or self.operators > _SCAN_MAX_OPERATORS
 
 
 def _scan_image(
@@ -123,7 +117,7 @@ def _scan_image(
     except Exception:
         # A content stream too odd to follow here is still a page poppler can render.
         return None
-    if marks.visible or len(marks.images) != 1:
+    if marks.settled() or len(marks.images) != 1:
         return None
     xobject, ctm = marks.images[0]
     placement = _placement(ctm)
@@ -140,6 +134,9 @@ def _walk(content: Any, resources: Any, ctm: Matrix, marks: _Marks, depth: int) 
     stack: list[tuple[Matrix, int]] = []
     render_mode = 0
     for operands, operator in operations:
+        marks.operators += 1
+        if marks.settled():
+            return
         if operator == b"q":
             stack.append((ctm, render_mode))
         elif operator == b"Q" and stack:
@@ -250,8 +247,9 @@ def _misread_by_pypdf(xobject: StreamObject) -> bool:
     return int(parms.get("/K", 0)) > 0 or bool(parms.get("/EncodedByteAlign", False))
 
 
-def _decoded_image(xobject: StreamObject) -> Image.Image:
-    """The pixels of an image XObject, as Pillow decodes them.
+def _opened_image(xobject: StreamObject) -> Image.Image:
+    """An image XObject as a Pillow image: a JPEG or fax image opened and not yet decoded,
+    raw samples wrapped as they are.
 
     pypdf's own decoder re-encodes every image before handing it over (PNG for a Flate
     image: about 100 ms a page), so the encodings scanners write are opened here directly;
@@ -259,7 +257,6 @@ def _decoded_image(xobject: StreamObject) -> Image.Image:
     """
     try:
         image = _pillow_image(xobject) if _plain(xobject) else xobject.decode_as_image()
-        image.load()
     finally:
         # pypdf keeps a stream's decoded bytes on the object, which the reader keeps: one
         # page's pixels each, for as long as the file is open, unless dropped here.

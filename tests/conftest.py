@@ -13,7 +13,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from cesja.demo import EXAMPLE_CASE
+from cesja.example import EXAMPLE_CASE
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 

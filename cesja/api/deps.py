@@ -13,7 +13,9 @@ from typing import Annotated, Any, Concatenate, ParamSpec, TypeVar
 
 import anyio.to_thread
 from fastapi import Depends, Request
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from sqlmodel import Session
 
 from cesja.config import Role, Settings
@@ -183,29 +185,62 @@ def caller_for_key(settings: Settings, key: str) -> Caller | None:
     return Caller(role=found, actor=f"{found}:{fingerprint}")
 
 
-async def get_caller(
-    settings: SettingsDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Caller:
-    if credentials is None or credentials.scheme.lower() != "bearer":
+def caller_from_header(settings: Settings, authorization: str | None) -> Caller:
+    """The caller an Authorization header names; Unauthenticated when it names none we know.
+
+    Read the way HTTPBearer reads it, so that the check before the body and the routes' own
+    dependency say the same thing about the same header."""
+    scheme, key = get_authorization_scheme_param(authorization)
+    if not key or scheme.lower() != "bearer":
         raise Unauthenticated("send Authorization: Bearer <API key>")
-    caller = caller_for_key(settings, credentials.credentials)
+    caller = caller_for_key(settings, key)
     if caller is None:
         raise Unauthenticated("unknown API key")
     return caller
+
+
+def allowed(caller: Caller, roles: tuple[Role, ...]) -> Caller:
+    """The caller, if its role is one of `roles`; Forbidden otherwise."""
+    if caller.role not in roles:
+        raise Forbidden(f"the {caller.role} role may not do this; it needs {' or '.join(roles)}")
+    return caller
+
+
+async def get_caller(
+    request: Request,
+    settings: SettingsDep,
+    # Unused but for the OpenAPI document, which shows the bearer scheme on every call.
+    _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Caller:
+    return caller_from_header(settings, request.headers.get("authorization"))
+
+
+# The roles each `require(...)` check lets through, so that `roles_of` can tell them from the
+# route alone, before its body is read (cesja.api.auth): each route states its roles once.
+_ROLES_OF_CHECK: dict[Callable[..., Awaitable[Caller]], tuple[Role, ...]] = {}
 
 
 def require(*roles: Role) -> Callable[[Caller], Awaitable[Caller]]:
     """A dependency that lets only these roles through (403 for the others)."""
 
     async def check(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
-        if caller.role not in roles:
-            raise Forbidden(
-                f"the {caller.role} role may not do this; it needs {' or '.join(roles)}"
-            )
-        return caller
+        return allowed(caller, roles)
 
+    _ROLES_OF_CHECK[check] = roles
     return check
+
+
+def roles_of(route: APIRoute) -> tuple[Role, ...] | None:
+    """The roles a route's `require(...)` lets through, or None when it has no such check."""
+    found: tuple[Role, ...] | None = None
+    todo = [route.dependant]
+    while todo:
+        dependant = todo.pop()
+        todo.extend(dependant.dependencies)
+        roles = _ROLES_OF_CHECK.get(dependant.call) if dependant.call is not None else None
+        if roles is not None:
+            found = roles if found is None else tuple(r for r in found if r in roles)
+    return found
 
 
 RegistrarOrStaff = Annotated[Caller, Depends(require("registrar", "staff"))]

@@ -56,8 +56,22 @@ def _path(loc: tuple[object, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def _words(error: Any) -> str:
+    """A validation error's message without pydantic's "Value error, " before our own words."""
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
 def problem(status: int, code: str, message: str, **extra: object) -> JSONResponse:
     return JSONResponse({"error": code, "message": message, **extra}, status_code=status)
+
+
+def answer(exc: CesjaError) -> JSONResponse:
+    """The answer to one of the service's errors: its status, code and message, and on a 401
+    the scheme to authenticate with."""
+    response = problem(exc.http_status, exc.code, exc.message, **getattr(exc, "extra", {}))
+    if exc.http_status == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
+    return response
 
 
 def install(app: FastAPI) -> None:
@@ -65,7 +79,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": _path(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
+        errors = [{"field": _path(tuple(e["loc"])), "message": _words(e)} for e in exc.errors()]
         return problem(
             422,
             "invalid_input",
@@ -116,11 +130,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(CesjaError)
     async def _cesja(_: Request, exc: CesjaError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
-        response = problem(exc.http_status, exc.code, exc.message, **getattr(exc, "extra", {}))
-        if headers:
-            response.headers.update(headers)
-        return response
+        return answer(exc)
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:
@@ -168,6 +178,8 @@ def _error_answers(path: str, method: str, operation: dict[str, Any]) -> dict[st
             answers["409"] = "Not possible in the state it is in; the answer says what it needs."
     if "422" in operation.get("responses", {}):
         answers["422"] = "Invalid input: each bad field is named, with what is wrong with it."
+    if "multipart/form-data" in operation.get("requestBody", {}).get("content", {}):
+        answers["507"] = "The scan store is full: nothing of the file was kept; send it later."
     answers["503"] = "The database is away for a moment; `Retry-After` says when to try again."
     return answers
 
@@ -177,7 +189,7 @@ def _documenting_errors(
 ) -> Callable[[], dict[str, Any]]:
     """The OpenAPI document with the error answers the handlers above give: the `Problem`
     body, where FastAPI would document its own validation error that this service never
-    sends, and 400/401/403/404/409/503 where they can happen."""
+    sends, and 400/401/403/404/409/503/507 where they can happen."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:

@@ -13,9 +13,10 @@ from sqlmodel import Session, col, select
 
 from cesja import intake
 from cesja.api.deps import IntakeOrStaff, ReadSessionDep, RuntimeDep
-from cesja.errors import NotFound
+from cesja.errors import NotFound, without_paths
 from cesja.models import PageRow, ScanRow
 from cesja.schemas import Problem
+from cesja.text import PrintableLine
 
 router = APIRouter(prefix="/api/v1/scans", tags=["scans"])
 
@@ -54,7 +55,7 @@ def scan_public(session: Session, scan: ScanRow) -> ScanPublic:
         sender=scan.sender,
         media_type=scan.media_type,
         received_at=scan.received_at,
-        error=scan.error,
+        error=without_paths(scan.error) if scan.error else None,
         pages=[
             ScanPage(
                 index=p.index,
@@ -91,7 +92,7 @@ def upload_scan(
     session: ReadSessionDep,
     file: Annotated[UploadFile, File(description="PDF, TIFF (fax G3/G4 too), PNG or JPEG")],
     channel: Annotated[str, Form(pattern="^(post|fax|email|upload)$")],
-    sender: Annotated[str | None, Form(max_length=320)] = None,
+    sender: Annotated[PrintableLine | None, Form(max_length=320)] = None,
 ) -> JSONResponse:
     received = intake.receive(runtime, _chunks(file), channel=channel, sender=sender)
     body = scan_public(session, received.scan).model_dump(mode="json")

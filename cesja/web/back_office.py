@@ -80,7 +80,8 @@ DONE = {
 REASON_PROBLEMS = {
     "blank": "Podaj powód: bez niego decyzja nie zostanie zapisana.",
     "too_long": f"Powód może mieć najwyżej {staff_actions.MAX_REASON} znaków.",
-    "control_characters": "Powód zawiera niedozwolone znaki sterujące.",
+    "control_characters": "Powód zawiera niedozwolone znaki sterujące lub zmieniające kierunek "
+    "tekstu (np. U+202E); usuń je i wyślij ponownie.",
 }
 DECISION_OF: dict[str, Literal["accept", "reject"]] = {"accept": "accept", "reject": "reject"}
 CHANGED_MEANWHILE = (

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import time
 
 from fastapi import Request
@@ -18,6 +19,7 @@ from cesja.config import Settings
 
 COOKIE = "cesja_staff"
 LIFETIME_SECONDS = 8 * 3600
+_EXPIRY = re.compile(r"[0-9]{1,12}")  # seconds since 1970, in ASCII digits
 
 
 def _mac(secret: bytes, payload: str) -> str:
@@ -35,13 +37,18 @@ def sign_in(settings: Settings, key: str) -> tuple[Caller, str] | None:
 
 
 def staff_from_cookie(settings: Settings, request: Request) -> Caller | None:
+    """The staff member a cookie we signed names, or None for any other value: a browser may
+    send any bytes at all, and none of them may be more than "signed out"."""
     value = request.cookies.get(COOKIE)
     if not value or value.count("|") != 2:
         return None
     actor, expires, mac = value.split("|")
-    if not hmac.compare_digest(mac, _mac(settings.secret, f"{actor}|{expires}")):
+    # Compared as bytes: compare_digest refuses a str that is not ASCII.
+    if not hmac.compare_digest(mac.encode(), _mac(settings.secret, f"{actor}|{expires}").encode()):
         return None
-    if not expires.isdigit() or int(expires) < time.time() or not actor.startswith("staff:"):
+    if not _EXPIRY.fullmatch(expires) or int(expires) < time.time():
+        return None
+    if not actor.startswith("staff:"):
         return None
     return Caller(role="staff", actor=actor)
 

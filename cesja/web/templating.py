@@ -6,6 +6,8 @@ from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
 
+from cesja.errors import without_paths
+
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
 
 CHECK_LABELS = {
@@ -40,3 +42,4 @@ TEMPLATES.env.globals.update(
     status_labels=STATUS_LABELS,
     state_labels=STATE_LABELS,
 )
+TEMPLATES.env.filters["without_paths"] = without_paths

@@ -19,7 +19,7 @@ from cesja.models import CaseRow
 from cesja.runtime import Runtime
 from documents import FormData
 from documents.layout import Party
-from documents.simulate import Capture, Paper, fax, scan, sign, stamp
+from documents.simulate import Capture, Paper, fax, scan, sign, stamp, to_pdf
 from documents.simulate.scenarios import printed
 from tests.conftest import INTAKE
 
@@ -54,6 +54,14 @@ def clean_scan(paper: Paper, rng: np.random.Generator, *, dpi: float = 300) -> C
 def clean_fax(paper: Paper, rng: np.random.Generator, *, fine: bool = True) -> Capture:
     """A fax on a good line: no streaks from dirty glass, no lines lost in transmission."""
     return fax(paper, rng, fine=fine, streaks=0, dropped_lines=0)
+
+
+def signed_batch(runtime: Runtime, case_id: str, pages: int, seed: int) -> bytes:
+    """A scanned PDF of `pages` signed pages of the case, both parties in turn, at 200 dpi."""
+    form, key, rng = form_of(runtime, case_id), runtime.settings.secret, np.random.default_rng(seed)
+    parties: tuple[Party, Party] = ("current_registrant", "new_registrant")
+    both = [clean_scan(signed_form(form, party, key, rng), rng, dpi=200) for party in parties]
+    return to_pdf([both[i % 2] for i in range(pages)])
 
 
 def upload(

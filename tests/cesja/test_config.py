@@ -77,3 +77,36 @@ def test_serve_refuses_to_start_in_production_with_development_keys(data_dir: Pa
     )
     assert done.returncode == 2
     assert "CESJA_API_KEYS" in done.stderr
+
+
+# The service's own command, in a Python where the PostgreSQL driver cannot be imported: what a
+# machine that installed cesja without its postgresql extra has.
+WITHOUT_PSYCOPG = "import sys; sys.modules['psycopg'] = None; from cesja.cli import main; main()"
+
+
+@pytest.mark.parametrize(
+    "command", [("serve", "--port", "0"), ("worker",), ("doctor",)], ids=lambda c: c[0]
+)
+def test_a_postgresql_url_without_the_driver_installed_says_what_to_install(
+    data_dir: Path, command: tuple[str, ...]
+) -> None:
+    """GIVEN CESJA_DATABASE_URL naming PostgreSQL on an install without the psycopg driver
+    WHEN the operator runs `cesja serve`, `cesja worker` or `cesja doctor`
+    THEN each fails at once, without a traceback, saying to install `cesja[postgresql]`.
+    """
+    done = subprocess.run(
+        [sys.executable, "-c", WITHOUT_PSYCOPG, *command],
+        env={
+            "CESJA_DATA_DIR": str(data_dir),
+            "CESJA_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:5432/cesja",
+            "PATH": "/usr/bin:/bin",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode != 0, output
+    assert "pip install 'cesja[postgresql]'" in output, output
+    assert "Traceback" not in output, output

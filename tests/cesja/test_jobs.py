@@ -7,12 +7,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from cesja import jobs
+from cesja import jobs, workers
 from cesja.db import make_engine, migrate
-from cesja.models import JobRow
+from cesja.models import JobRow, utcnow
+from tests.cesja.flow import runtime_of
 
 KINDS = {
     "echo": jobs.JobKind(
@@ -85,3 +87,30 @@ def test_a_job_held_by_a_dead_process_runs_again(engine: Engine) -> None:
     assert jobs.release_dead_leases(engine) == 1
     job = jobs.claim(engine, KINDS)
     assert job is not None and job.attempts == 2
+
+
+def test_jobs_that_ended_long_ago_are_purged_by_the_periodic_job(client: TestClient) -> None:
+    """GIVEN a queue with jobs that ended eight days ago (one done, one given up), one that
+    ended yesterday and one still waiting
+    WHEN the workers' scheduler finds the hourly purge due and the workers run
+    THEN the two that ended more than the seven days kept are gone; the rest are as they were.
+    """
+    runtime = runtime_of(client)
+    now = utcnow()
+    with Session(runtime.engine) as session:
+        for ref, done_at, error in [
+            ("old-done", now - timedelta(days=8), None),
+            ("old-given-up", now - timedelta(days=8), "it took more than 60 s"),
+            ("recent", now - timedelta(days=1), None),
+            ("waiting", None, None),
+        ]:
+            job = jobs.enqueue(session, "echo", ref, run_at=now + timedelta(days=1))
+            job.done_at, job.last_error = done_at, error
+        session.commit()
+
+    assert jobs.PURGE_JOBS in workers.schedule_periodic(runtime.engine, runtime.settings)
+    workers.drain(runtime)
+
+    with Session(runtime.engine) as session:
+        left = {job.ref for job in session.exec(select(JobRow).where(JobRow.kind == "echo"))}
+    assert left == {"recent", "waiting"}

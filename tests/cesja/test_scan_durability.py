@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from cesja.db import make_engine
 from cesja.models import JobRow, PageRow, ScanRow
-from cesja.processing import PROCESS_SCAN
+from cesja.processing import READ_PAGE, page_ref
 from documents.simulate import to_pdf
 from tests.cesja.flow import create_case, runtime_of
 from tests.cesja.processes import wait_until
@@ -32,7 +32,8 @@ def test_bytes_scan_and_job_are_committed_before_the_answer(client: TestClient) 
     """GIVEN a scanner station uploading a scan
     WHEN the 202 comes back, before any worker has run
     THEN the bytes are in the scan store under their sha256, whole, with no temporary file
-    left, and another connection to the database sees the scan, queued, and its job, due.
+    left, and another connection to the database sees the scan, queued, and its page's job,
+    due.
     """
     runtime = runtime_of(client)
     rng = np.random.default_rng(2)
@@ -56,11 +57,11 @@ def test_bytes_scan_and_job_are_committed_before_the_answer(client: TestClient) 
     try:
         with Session(other) as session:
             scan = session.get_one(ScanRow, scan_id)
-            job = session.exec(select(JobRow).where(JobRow.ref == scan_id)).one()
+            job = session.exec(select(JobRow).where(JobRow.ref == page_ref(scan_id, 0))).one()
     finally:
         other.dispose()
-    assert (scan.sha256, scan.status, scan.size) == (sha256, "queued", len(data))
-    assert (job.kind, job.done_at, job.leased_by, job.attempts) == (PROCESS_SCAN, None, None, 0)
+    assert (scan.sha256, scan.status, scan.size, scan.pages) == (sha256, "queued", len(data), 1)
+    assert (job.kind, job.done_at, job.leased_by, job.attempts) == (READ_PAGE, None, None, 0)
 
 
 def start_worker(log: Path) -> subprocess.Popen[bytes]:
@@ -84,8 +85,8 @@ def test_worker_killed_in_the_middle_of_a_scan_finishes_it_after_a_restart(
     """GIVEN a scanner batch of 8 signed pages of one case, received and queued
     WHEN `cesja worker` is SIGKILLed after its worker process has read some pages and before
     the last (the worker process ends with it), and it is started again
-    THEN the restarted worker takes the dead one's job at once and finishes the scan: it
-    ends done with each of the 8 pages stored exactly once, and the case is ready.
+    THEN the restarted worker takes the page the dead one held at once and finishes the scan:
+    it ends done with each of the 8 pages stored exactly once, and the case is ready.
     """
     runtime = runtime_of(client)
     key = runtime.settings.secret
@@ -114,9 +115,20 @@ def test_worker_killed_in_the_middle_of_a_scan_finishes_it_after_a_restart(
         with Session(runtime.engine) as session:
             return session.get_one(ScanRow, scan_id)
 
-    def job_row() -> JobRow:
+    def jobs_in_hand() -> list[JobRow]:
         with Session(runtime.engine) as session:
-            return session.exec(select(JobRow).where(JobRow.ref == scan_id)).one()
+            return list(
+                session.exec(
+                    select(JobRow)
+                    .where(col(JobRow.ref).startswith(f"{scan_id}/"))
+                    .where(col(JobRow.leased_by).is_not(None))
+                    .where(col(JobRow.done_at).is_(None))
+                )
+            )
+
+    def job_row(ref: str) -> JobRow:
+        with Session(runtime.engine) as session:
+            return session.exec(select(JobRow).where(JobRow.ref == ref)).one()
 
     log = tmp_path / "worker.log"
     first = start_worker(log)
@@ -129,14 +141,16 @@ def test_worker_killed_in_the_middle_of_a_scan_finishes_it_after_a_restart(
     interrupted = pages_stored()
     assert scan_row().status == "processing"
     assert 2 <= len(interrupted) < PAGES, "the kill came after the last page"
-    # Its worker process held the job, and ended with it: nothing reads on behind its back.
-    holder = job_row().leased_by or ""
+    # Its worker process held the page in hand, and ended with it: nothing reads on behind
+    # its back.
+    (in_hand,) = jobs_in_hand()
+    holder = in_hand.leased_by or ""
     assert (
         holder.startswith(f"{socket.gethostname()}:")
         and holder != f"{socket.gethostname()}:{first.pid}"
     )
     wait_until(lambda: not _alive(int(holder.rsplit(":", 1)[1])), log)
-    assert job_row().done_at is None
+    assert job_row(in_hand.ref).done_at is None
 
     second = start_worker(log)
     try:
@@ -145,7 +159,7 @@ def test_worker_killed_in_the_middle_of_a_scan_finishes_it_after_a_restart(
         stop(second)
 
     assert pages_stored() == list(range(PAGES))
-    job = job_row()
+    job = job_row(in_hand.ref)
     assert job.done_at is not None and job.attempts == 2
     scan = client.get(f"/api/v1/scans/{scan_id}", headers=STAFF).json()
     assert [p["index"] for p in scan["pages"]] == list(range(PAGES))

@@ -22,7 +22,7 @@ from sqlmodel import Session, func, select
 
 from cesja import workers
 from cesja.models import JobRow, PageRow, ScanRow, utcnow
-from cesja.processing import PROCESS_SCAN
+from cesja.processing import READ_PAGE, page_ref
 from cesja.runtime import Runtime
 from documents import page_code
 from documents.simulate import (
@@ -56,13 +56,13 @@ def stored_files(runtime: Runtime) -> list[Path]:
 
 
 def rows(runtime: Runtime) -> tuple[int, int]:
-    """How many scans and scan jobs the database holds."""
+    """How many scans and page jobs the database holds."""
     with Session(runtime.engine) as session:
         scans = session.exec(select(func.count()).select_from(ScanRow)).one()
-        scan_jobs = session.exec(
-            select(func.count()).select_from(JobRow).where(JobRow.kind == PROCESS_SCAN)
+        page_jobs = session.exec(
+            select(func.count()).select_from(JobRow).where(JobRow.kind == READ_PAGE)
         ).one()
-    return scans, scan_jobs
+    return scans, page_jobs
 
 
 def assert_nothing_kept(runtime: Runtime) -> None:
@@ -208,8 +208,8 @@ def test_same_bytes_again_are_the_same_scan_and_read_once(
 ) -> None:
     """GIVEN a three-page fax that was uploaded once
     WHEN the gateway sends the very same bytes again, before and after it was read
-    THEN each answer is 200 with the first scan's id; there is one scan, one job, and its
-    pages are read once.
+    THEN each answer is 200 with the first scan's id; there is one scan, one job a page, and
+    its pages are read once.
     """
     runtime = runtime_of(client)
     data = sample_files["fax-standard-g3-no-dpi-3-pages.tiff"]
@@ -228,7 +228,7 @@ def test_same_bytes_again_are_the_same_scan_and_read_once(
     assert after_reading.json()["status"] == "done"
     assert [p["index"] for p in after_reading.json()["pages"]] == [0, 1, 2]
 
-    assert rows(runtime) == (1, 1)
+    assert rows(runtime) == (1, 3)
     assert workers.drain(runtime) == 0, "nothing is left to read"
     with Session(runtime.engine) as session:
         pages = session.exec(select(func.count()).select_from(PageRow)).one()
@@ -236,22 +236,25 @@ def test_same_bytes_again_are_the_same_scan_and_read_once(
     assert len(stored_files(runtime)) == 1
 
 
-def test_a_scan_whose_reading_ends_its_worker_every_time_is_failed_with_the_reason(
+def test_a_page_whose_reading_ends_its_worker_every_time_is_unreadable_with_the_reason(
     client: TestClient, sample_files: dict[str, bytes]
 ) -> None:
-    """GIVEN two uploaded faxes, the first of which ended the worker process reading it as
-    many times as a scan may be tried (what a crash in native code leaves behind: its job
-    leased, the lease run out, no failure recorded)
+    """GIVEN a three-page fax whose second page ended the worker process reading it as many
+    times as a page may be tried (what a crash in native code leaves behind: its job leased,
+    the lease run out, no failure recorded), and another upload behind it
     WHEN a worker next looks for work
-    THEN it does not read that one again: the scan is failed and says why; the other is read.
+    THEN it does not read that page again: the page is unreadable and says why, the other
+    pages are read, the scan is failed naming the page; the other upload is read.
     """
     runtime = runtime_of(client)
     crashing = upload(client, sample_files["fax-standard-g3-no-dpi-3-pages.tiff"], channel="fax")
     other = upload(client, sample_files["scan-300dpi-grey.png"], channel="post")
     assert crashing.status_code == other.status_code == 202
-    tries = workers.job_kinds()[PROCESS_SCAN].max_attempts
+    tries = workers.job_kinds(runtime.settings)[READ_PAGE].max_attempts
     with Session(runtime.engine) as session:
-        job = session.exec(select(JobRow).where(JobRow.ref == crashing.json()["id"])).one()
+        job = session.exec(
+            select(JobRow).where(JobRow.ref == page_ref(crashing.json()["id"], 1))
+        ).one()
         job.attempts = tries
         job.leased_by = "another-host:4242"
         job.leased_until = utcnow() - timedelta(seconds=1)
@@ -262,11 +265,15 @@ def test_a_scan_whose_reading_ends_its_worker_every_time_is_failed_with_the_reas
 
     failed = scan_status(client, crashing.json()["id"])
     assert failed["status"] == "failed"
-    assert f"stopped {tries} time(s)" in failed["error"], failed["error"]
-    assert "a person should look at the original file" in failed["error"]
-    assert failed["pages"] == []
+    assert "1 of 3 page(s) could not be read" in failed["error"], failed["error"]
+    assert (
+        f"page 2: reading it was given up: the worker running it stopped {tries} time(s)"
+        in (failed["error"])
+    )
+    assert "a person should look at it" in failed["error"]
+    assert [p["outcome"] for p in failed["pages"]] == ["unmatched", "unreadable", "unmatched"]
     assert scan_status(client, other.json()["id"])["status"] == "done"
-    assert workers.drain(runtime) == 0, "the given-up scan is not tried again"
+    assert workers.drain(runtime) == 0, "the given-up page is not tried again"
 
 
 def test_type_is_judged_by_content_not_by_name(client: TestClient, tmp_path: Path) -> None:

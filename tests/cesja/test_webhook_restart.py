@@ -14,10 +14,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from cesja.models import WebhookDeliveryRow
-from tests.cesja.flow import case_in, runtime_of
+from cesja.models import PageRow, WebhookDeliveryRow
+from tests.cesja.flow import case_in, create_case, runtime_of
 from tests.cesja.processes import wait_until
 from tests.cesja.receiver import SECRET, Receiver, receiver
+from tests.cesja.sent_pages import signed_batch, upload
 
 
 @pytest.fixture
@@ -131,3 +132,37 @@ def test_killed_during_an_attempt_it_sends_again_after_restart(
     done = delivery(client)
     assert [r.webhook_id for r in registrar.received] == [done.id, done.id]
     assert done.attempts == 1
+
+
+def test_a_ready_case_is_notified_before_a_batch_received_earlier_is_read(
+    client: TestClient, webhook_env: Receiver, tmp_path: Path
+) -> None:
+    """GIVEN both signed pages of a case, then a 12-page batch of another case, received
+    before any worker runs
+    WHEN `cesja worker`, with one worker process, reads them in the order they came
+    THEN the first case's notice reaches the registrar as soon as its pages are read, before
+    the batch received earlier than the notice was made is read: a notice's job goes first.
+    """
+    registrar = webhook_env
+    runtime = runtime_of(client)
+    ready, batch = create_case(client), create_case(client)
+    assert upload(client, signed_batch(runtime, ready["id"], 2, seed=21)).status_code == 202
+    answer = upload(client, signed_batch(runtime, batch["id"], 12, seed=22))
+    assert answer.status_code == 202, answer.text
+    log = tmp_path / "worker.log"
+
+    worker = start_worker(log)
+    try:
+        registrar.wait_for(1, timeout=120)
+        read_then = pages_read(client, answer.json()["id"])
+        wait_until(lambda: pages_read(client, answer.json()["id"]) == 12, log, timeout=120)
+    finally:
+        stop(worker)
+
+    assert registrar.received[0].payload["data"]["case_id"] == ready["id"]
+    assert read_then <= 2, f"{read_then} pages of the batch were read before the notice"
+
+
+def pages_read(client: TestClient, scan_id: str) -> int:
+    with Session(runtime_of(client).engine) as session:
+        return len(session.exec(select(PageRow).where(PageRow.scan_id == scan_id)).all())

@@ -5,18 +5,15 @@ started again and the scan still finishes, and no worker outlives the service.""
 from __future__ import annotations
 
 import os
-import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
@@ -26,36 +23,19 @@ from cesja.config import Settings
 from cesja.models import JobRow, PageRow, ScanRow
 from cesja.runtime import Runtime, open_runtime
 from cesja.schemas import CaseCreate
-from documents.simulate import to_pdf
 from tests.cesja.flow import create_case, runtime_of
-from tests.cesja.processes import wait_until
-from tests.cesja.sent_pages import clean_scan, form_of, signed_form, upload
+from tests.cesja.processes import (
+    free_port,
+    ready_workers,
+    running,
+    start,
+    wait_until,
+    worker_processes,
+)
+from tests.cesja.sent_pages import signed_batch, upload
 from tests.conftest import CASE_BODY
 
-PARTIES = ("current_registrant", "new_registrant")
-READY = re.compile(r"worker process \d+ ready")
-
-
 # --- the service as an operator starts it ------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def ready_workers(log: Path) -> int:
-    return len(READY.findall(log.read_text()))
-
-
-def start(command: list[str], log: Path, workers: int = 2) -> subprocess.Popen[bytes]:
-    """`cesja COMMAND` on the test's data dir, with `workers` worker processes."""
-    env = {**os.environ, "CESJA_WORKERS": str(workers)}
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "cesja.cli", *command], env=env, stdout=out, stderr=out
-        )
 
 
 @pytest.fixture
@@ -82,43 +62,21 @@ def service(client: TestClient, tmp_path: Path) -> Iterator[tuple[subprocess.Pop
             process.wait(timeout=10)
 
 
-def worker_processes(parent: int) -> set[int]:
-    """The running worker processes `parent` started (multiprocessing's spawned children)."""
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            cmdline = (stat.parent / "cmdline").read_bytes()
-        except (OSError, IndexError):
-            continue  # ended while we looked
-        if int(fields[1]) == parent and fields[0] != "Z" and b"spawn_main" in cmdline:
-            found.add(int(stat.parent.name))
-    return found
-
-
-def running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
-
-
-def signed_scan(runtime: Runtime, case_id: str, pages: int, seed: int) -> bytes:
-    """A PDF of `pages` signed pages of the case, both parties in turn, scanned at 200 dpi."""
-    form, key, rng = form_of(runtime, case_id), runtime.settings.secret, np.random.default_rng(seed)
-    both = [clean_scan(signed_form(form, party, key, rng), rng, dpi=200) for party in PARTIES]
-    return to_pdf([both[i % 2] for i in range(pages)])
-
-
 def scan_row(runtime: Runtime, scan_id: str) -> ScanRow:
     with Session(runtime.engine) as session:
         return session.get_one(ScanRow, scan_id)
 
 
-def job_row(runtime: Runtime, scan_id: str) -> JobRow:
+def page_jobs(runtime: Runtime, scan_id: str) -> list[JobRow]:
+    """The jobs of the scan's pages, first page first."""
     with Session(runtime.engine) as session:
-        return session.exec(select(JobRow).where(JobRow.ref == scan_id)).one()
+        found = session.exec(select(JobRow).where(col(JobRow.ref).startswith(f"{scan_id}/")))
+        return sorted(found, key=lambda job: int(job.ref.rpartition("/")[2]))
+
+
+def in_hand(runtime: Runtime, scan_id: str) -> list[JobRow]:
+    """The scan's page jobs a worker is running now."""
+    return [j for j in page_jobs(runtime, scan_id) if j.leased_by and j.done_at is None]
 
 
 def pages_stored(runtime: Runtime, scan_id: str) -> list[PageRow]:
@@ -155,15 +113,15 @@ def test_serve_reads_an_uploaded_scan_in_a_worker_process_at_once(
     assert len(children) == 2
 
     with httpx.Client(base_url=url, timeout=30) as http:
-        answer = upload(http, signed_scan(runtime, case["id"], 2, seed=1))  # type: ignore[arg-type]
+        answer = upload(http, signed_batch(runtime, case["id"], 2, seed=1))  # type: ignore[arg-type]
     assert answer.status_code == 202, answer.text
     scan_id = answer.json()["id"]
     log = tmp_path / "serve.log"
-    wait_until(lambda: job_row(runtime, scan_id).leased_by, log, timeout=10)
+    wait_until(lambda: any(j.leased_by for j in page_jobs(runtime, scan_id)), log, timeout=10)
     taken_after = datetime.now(UTC) - scan_row(runtime, scan_id).received_at
     wait_until(lambda: scan_row(runtime, scan_id).status == "done", log)
 
-    assert lease_holder(job_row(runtime, scan_id)) in children
+    assert {lease_holder(job) for job in page_jobs(runtime, scan_id)} <= children
     assert taken_after.total_seconds() < 0.3, taken_after
     assert [(p.index, p.outcome, p.case_id) for p in pages_stored(runtime, scan_id)] == [
         (0, "matched", case["id"]),
@@ -178,23 +136,24 @@ def test_serve_reads_an_uploaded_scan_in_a_worker_process_at_once(
 def test_a_worker_process_killed_while_reading_is_restarted_and_the_scan_finishes(
     client: TestClient, service: tuple[subprocess.Popen[bytes], str], tmp_path: Path
 ) -> None:
-    """GIVEN `cesja serve` reading a six-page scan in one of its two worker processes
-    WHEN that worker process is SIGKILLed after it has stored two pages (a crash in tesseract
-    or OpenCV ends a process the same way)
-    THEN the service says so and starts a new worker process; the dead one's job is released
-    and run again at once, and the scan ends done with each page stored exactly once; the API
-    answered throughout.
+    """GIVEN `cesja serve` reading a six-page scan, a page in each of its two worker processes
+    WHEN one of them is SIGKILLed once two pages are stored (a crash in tesseract or OpenCV
+    ends a process the same way)
+    THEN the service says so and starts a new worker process; the page the dead one held is
+    released and read again at once, and the scan ends done with each page stored exactly
+    once; the API answered throughout.
     """
     process, url = service
     runtime = runtime_of(client)
     log = tmp_path / "serve.log"
     case = create_case(client)
     with httpx.Client(base_url=url, timeout=30) as http:
-        answer = upload(http, signed_scan(runtime, case["id"], 6, seed=2))  # type: ignore[arg-type]
+        answer = upload(http, signed_batch(runtime, case["id"], 6, seed=2))  # type: ignore[arg-type]
         assert answer.status_code == 202, answer.text
         scan_id = answer.json()["id"]
         wait_until(lambda: len(pages_stored(runtime, scan_id)) >= 2, log)
-        reader = lease_holder(job_row(runtime, scan_id))
+        held = wait_until(lambda: in_hand(runtime, scan_id), log)[0]
+        reader = lease_holder(held)
         assert reader in worker_processes(process.pid)
         os.kill(reader, signal.SIGKILL)
         interrupted = len(pages_stored(runtime, scan_id))
@@ -205,7 +164,7 @@ def test_a_worker_process_killed_while_reading_is_restarted_and_the_scan_finishe
 
     assert interrupted < 6, "the kill came after the last page"
     assert [p.index for p in pages_stored(runtime, scan_id)] == list(range(6))
-    job = job_row(runtime, scan_id)
+    (job,) = [j for j in page_jobs(runtime, scan_id) if j.ref == held.ref]
     assert job.attempts == 2 and job.done_at is not None
     assert lease_holder(job) != reader
     assert f"(pid {reader}) was killed by SIGKILL" in log.read_text()
@@ -242,9 +201,8 @@ def test_worker_processes_read_scans_on_postgresql(data_dir: Path, pg_url: str) 
     """
     settings = Settings(data_dir=data_dir, database_url=pg_url, scan_dir=None, workers=2)
     runtime = open_runtime(settings)
-    processes = workers.start_processes(settings, 2)
+    processes = workers.start_processes(runtime, 2)
     try:
-        runtime.work_ready = processes.wake
         assert processes.wait_ready(timeout=120)
         children = set(processes.pids)
         with Session(runtime.engine, expire_on_commit=False) as session:
@@ -252,7 +210,7 @@ def test_worker_processes_read_scans_on_postgresql(data_dir: Path, pg_url: str) 
                 session, CaseCreate.model_validate(CASE_BODY), actor="system:test", deadline_days=14
             )
             session.commit()
-        data = signed_scan(runtime, case.id, 2, seed=3)
+        data = signed_batch(runtime, case.id, 2, seed=3)
         scan_id = intake.receive(runtime, [data], channel="post", sender=None).scan.id
         deadline = time.monotonic() + 60
         while scan_row(runtime, scan_id).status != "done":
@@ -262,6 +220,6 @@ def test_worker_processes_read_scans_on_postgresql(data_dir: Path, pg_url: str) 
         processes.stop()
         runtime.engine.dispose()
 
-    assert lease_holder(job_row(runtime, scan_id)) in children
+    assert {lease_holder(job) for job in page_jobs(runtime, scan_id)} <= children
     assert [p.outcome for p in pages_stored(runtime, scan_id)] == ["matched", "matched"]
     assert [pid for pid in children if running(pid)] == []
