@@ -359,11 +359,14 @@ class Service:
                 ticks += int(after_name[11]) + int(after_name[12])
         return ticks / os.sysconf("SC_CLK_TCK")
 
-    def problems(self, most: int = 5) -> list[str]:
-        """The first distinct errors the service logged, to say why requests failed."""
+    def problems(self, most: int = 8) -> list[str]:
+        """The first distinct errors the service logged (and the last line of each traceback),
+        to say why requests failed."""
         seen: dict[str, None] = {}
-        for line in self.log_path.read_text(errors="replace").splitlines():
-            if " ERROR " in line or line.startswith(("sqlalchemy.", "sqlite3.", "psycopg.")):
+        lines = self.log_path.read_text(errors="replace").splitlines()
+        for i, line in enumerate(lines):
+            ends_traceback = line and not line[0].isspace() and i and lines[i - 1].startswith(" ")
+            if "ERROR" in line or ends_traceback:
                 seen.setdefault(line.split(": ", 1)[-1][:200], None)
         return list(seen)[:most]
 
