@@ -61,8 +61,10 @@ def test_reads_answer_while_another_connection_holds_the_write_lock(
     client: TestClient, data_dir: Path
 ) -> None:
     """GIVEN five cases, and another connection holding SQLite's write lock, not letting go
-    WHEN 30 clients at once read the cases, list them by state and fetch their events
-    THEN every one is answered 200 with what was committed before the lock was taken.
+    WHEN 35 clients at once read the cases, list them by state, fetch their events, and ask
+    /healthz
+    THEN every one is answered 200 with what was committed before the lock was taken, and the
+    service says it is healthy.
     """
     ids = [create_case(client)["id"] for _ in range(5)]
     writer = holding_the_write_lock(data_dir / "cesja.sqlite3")
@@ -71,15 +73,17 @@ def test_reads_answer_while_another_connection_holds_the_write_lock(
             *(f"/api/v1/cases/{ids[i % 5]}" for i in range(20)),
             *("/api/v1/cases?state=awaiting_documents&limit=20" for _ in range(5)),
             *(f"/api/v1/cases/{ids[i]}/events" for i in range(5)),
+            *("/healthz" for _ in range(5)),
         ]
         answers = at_once([lambda p=p: client.get(p, headers=REGISTRAR) for p in paths])
     finally:
         writer.rollback()
         writer.close()
 
-    assert [a.status_code for a in answers] == [200] * 30, [a.text for a in answers]
+    assert [a.status_code for a in answers] == [200] * 35, [a.text for a in answers]
     assert {a.json()["id"] for a in answers[:20]} == set(ids)
     assert all(a.json()["count"] == 5 for a in answers[20:25])
+    assert all(a.json() == {"status": "ok"} for a in answers[30:])
 
 
 def test_a_write_waiting_too_long_for_the_lock_is_a_quick_503_with_retry_after(
