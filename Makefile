@@ -69,6 +69,7 @@ bench: install
 	$(PY) bench/forms.py || status=1; \
 	$(PY) bench/ingest.py || status=1; \
 	$(PY) bench/accuracy.py || status=1; \
+	$(PY) bench/load.py || status=1; \
 	exit $$status
 
 clean:

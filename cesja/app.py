@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -16,6 +17,7 @@ from cesja.api.auth import KeysBeforeBodies
 from cesja.api.limits import UploadLimit
 from cesja.api.observe import ObserveRequests
 from cesja.config import Settings
+from cesja.db import API_THREADS
 from cesja.runtime import Runtime, open_runtime
 from cesja.web import back_office, customer
 
@@ -27,6 +29,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Sync routes run in anyio's thread pool; it has as many threads as the database pool
+        # keeps connections (cesja.db), so a running route never waits for a connection.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = API_THREADS
         # `cesja serve` needs no second command: CESJA_WORKERS worker processes start beside
         # the API (none in tests, which run jobs themselves), each with the scheduler of
         # periodic jobs, and wake up when the API commits work.

@@ -6,7 +6,6 @@ import contextlib
 import logging
 import sys
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -18,9 +17,6 @@ from cesja.errors import CesjaError
 if TYPE_CHECKING:
     from cesja.runtime import Runtime
 
-# How long `cesja serve` lets open connections finish once told to stop; the workers finish
-# their page meanwhile (`cesja.workers.STOP_GRACE_SECONDS`), all within 30 s.
-GRACEFUL_SHUTDOWN_SECONDS = 5
 # How often `cesja worker` looks whether it was told to stop.
 STOP_POLL_SECONDS = 0.2
 
@@ -40,43 +36,21 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
 ) -> None:
-    """Run the HTTP service and its background workers on the configured database."""
+    """Run the HTTP service (CESJA_API_PROCESSES processes) and its background workers on the
+    configured database."""
     import signal
 
-    import uvicorn
-
-    from cesja import metrics
-    from cesja.app import create_app
+    from cesja import metrics, serving
 
     settings = _settings()
     _logging(settings)
     # Before anything is spawned: every process of this service counts into one directory.
     metrics.start_service(settings.data_dir)
-    application = create_app(settings)
-
-    class Server(uvicorn.Server):
-        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-            # The workers stop now, finishing their page, while uvicorn lets the open
-            # connections finish; none is started again meanwhile.
-            super().handle_exit(sig, frame)
-            processes = getattr(application.state, "worker_processes", None)
-            if processes is not None:
-                processes.begin_stop()
-
     # uvicorn stops on SIGTERM or SIGINT, then raises the signal again, to these: a stop the
     # operator asked for is an ordinary exit (0), whichever signal asked for it.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
-    config = uvicorn.Config(
-        application,
-        host=host,
-        port=port,
-        log_level="info",
-        # uvicorn's lines go through the service's own handler, in CESJA_LOG_FORMAT.
-        log_config=None,
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-    )
-    Server(config).run()
+    serving.serve(settings, host, port)
 
 
 @app.command()

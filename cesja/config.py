@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     # Scale-out: a directory every machine mounts. Defaults to `<data_dir>/scans`.
     scan_dir: Path | None = None
     workers: int = Field(default=2, ge=0, le=64)
+    # Processes `cesja serve` answers HTTP from, on one socket: one API process uses one core.
+    api_processes: int = Field(default=2, ge=1, le=64)
     # Each worker process's budget: the memory it may hold and how long one job (reading one
     # page, one webhook attempt) may take. Over either, the supervisor ends the process and
     # the job is given up with why; a warm worker holds about 300 MB before any page.

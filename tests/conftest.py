@@ -53,6 +53,9 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "var"
     monkeypatch.setenv("CESJA_DATA_DIR", str(path))
     monkeypatch.setenv("CESJA_WORKERS", "0")
+    # `cesja serve` started by a test answers from one process, the one that starts the
+    # workers, whose children the tests count; tests of more set it themselves.
+    monkeypatch.setenv("CESJA_API_PROCESSES", "1")
     return path
 
 

@@ -21,7 +21,14 @@ from sqlmodel import Session
 
 from cesja import cases, operations, staff_actions
 from cesja.api.cases import pdf_response
-from cesja.api.deps import Caller, RuntimeDep, SessionDep, SettingsDep, caller_for_key
+from cesja.api.deps import (
+    Caller,
+    ReadSessionDep,
+    RuntimeDep,
+    SessionDep,
+    SettingsDep,
+    caller_for_key,
+)
 from cesja.config import Settings
 from cesja.errors import CesjaError, NotFound
 from cesja.forms import customer_url, form_pdf
@@ -204,7 +211,7 @@ def sign_out(request: Request) -> Response:
 def work_queue(
     request: Request,
     staff: StaffPage,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     state: str = "",
     q: str = "",
@@ -279,14 +286,18 @@ def _case_page(
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 def case_page(
-    case_id: str, request: Request, staff: StaffPage, session: SessionDep, settings: SettingsDep
+    case_id: str,
+    request: Request,
+    staff: StaffPage,
+    session: ReadSessionDep,
+    settings: SettingsDep,
 ) -> Response:
     return _case_page(request, session, settings, staff, case_id)
 
 
 @router.get("/cases/{case_id}/form.pdf")
 def case_form(
-    case_id: str, staff: StaffPage, session: SessionDep, settings: SettingsDep
+    case_id: str, staff: StaffPage, session: ReadSessionDep, settings: SettingsDep
 ) -> Response:
     case = cases.get_case(session, case_id)
     return pdf_response(form_pdf(case, settings), case)
@@ -416,7 +427,7 @@ def cancel_case(
 def unmatched(
     request: Request,
     staff: StaffPage,
-    session: SessionDep,
+    session: ReadSessionDep,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     loose = review.loose_pages(session, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
@@ -437,7 +448,7 @@ def unmatched(
 
 @router.get("/scans/{scan_id}/file")
 def scan_file(
-    scan_id: str, staff: StaffImage, session: SessionDep, runtime: RuntimeDep
+    scan_id: str, staff: StaffImage, session: ReadSessionDep, runtime: RuntimeDep
 ) -> Response:
     """The file as it was received, to download: the one way to see a page nothing was kept of."""
     scan = session.get(ScanRow, scan_id)
@@ -456,7 +467,7 @@ def scan_file(
 
 
 @router.get("/evidence/{page_id}/{name:path}")
-def evidence(page_id: int, name: str, staff: StaffImage, session: SessionDep) -> Response:
+def evidence(page_id: int, name: str, staff: StaffImage, session: ReadSessionDep) -> Response:
     found = review.evidence_image(session, page_id, name)
     if found is None:
         raise NotFound(f"page {page_id} has no image {name!r}")
@@ -496,7 +507,9 @@ def given_up_jobs(
 
 
 @router.get("/webhooks", response_class=HTMLResponse)
-def notices(request: Request, staff: StaffPage, session: SessionDep, status: str = "") -> Response:
+def notices(
+    request: Request, staff: StaffPage, session: ReadSessionDep, status: str = ""
+) -> Response:
     return _notices_page(request, session, staff, status)
 
 
