@@ -67,8 +67,12 @@ def make_engine(url: str) -> Engine:
         pool_size=API_THREADS,
         max_overflow=POOL_OVERFLOW,
         pool_timeout=LOCK_WAIT_SECONDS,
-        # A connection that waits longer for a row lock gives up (SQLSTATE 55P03).
-        connect_args={"options": f"-c lock_timeout={int(LOCK_WAIT_SECONDS * 1000)}"},
+        connect_args={
+            # A connection that waits longer for a row lock gives up (SQLSTATE 55P03).
+            "options": f"-c lock_timeout={int(LOCK_WAIT_SECONDS * 1000)}",
+            # A server behind a network fault that drops packets is given up as soon.
+            "connect_timeout": int(LOCK_WAIT_SECONDS),
+        },
     )
 
 

@@ -25,6 +25,7 @@ from sqlalchemy import Engine, case, delete, or_
 from sqlmodel import Session, col, select
 
 from cesja import logs, metrics
+from cesja.db import read_only
 from cesja.errors import database_said, database_unavailable
 from cesja.models import JobRow, utcnow
 
@@ -73,23 +74,29 @@ def enqueue(session: Session, kind: str, ref: str, *, run_at: datetime | None = 
 
 
 def claim(engine: Engine, kinds: dict[str, JobKind], *, worker: str = WORKER_ID) -> JobRow | None:
-    """Lease the oldest due job of these kinds, or None when there is nothing to do."""
+    """Lease the oldest due job of these kinds, or None when there is nothing to do.
+
+    Whether there is anything to do is asked in a reading transaction first: an idle worker
+    looking twice a second never takes SQLite's write lock from the API's writers."""
     now = utcnow()
     first = [name for name, kind in kinds.items() if kind.priority < 1]
-    with Session(engine, expire_on_commit=False) as session:
-        stmt = (
-            select(JobRow)
-            .where(col(JobRow.done_at).is_(None))
-            .where(col(JobRow.kind).in_(list(kinds)))
-            .where(JobRow.run_at <= now)
-            .where(or_(col(JobRow.leased_until).is_(None), col(JobRow.leased_until) < now))
-            .order_by(
-                case((col(JobRow.kind).in_(first), 0), else_=1),
-                col(JobRow.run_at),
-                col(JobRow.id),
-            )
-            .limit(1)
+    stmt = (
+        select(JobRow)
+        .where(col(JobRow.done_at).is_(None))
+        .where(col(JobRow.kind).in_(list(kinds)))
+        .where(JobRow.run_at <= now)
+        .where(or_(col(JobRow.leased_until).is_(None), col(JobRow.leased_until) < now))
+        .order_by(
+            case((col(JobRow.kind).in_(first), 0), else_=1),
+            col(JobRow.run_at),
+            col(JobRow.id),
         )
+        .limit(1)
+    )
+    with Session(read_only(engine)) as session:
+        if session.exec(stmt).first() is None:
+            return None
+    with Session(engine, expire_on_commit=False) as session:
         if engine.dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
         job = session.exec(stmt).first()
