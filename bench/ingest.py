@@ -55,13 +55,14 @@ import numpy as np
 from PIL import Image
 from sqlmodel import Session, col, func, select
 
-from cesja import cases, intake, workers
+from cesja import intake, workers
+from cesja.casework import cases
+from cesja.casework.forms import form_data, form_pdf
+from cesja.casework.schemas import CaseCreate
 from cesja.config import Settings
-from cesja.forms import form_data, form_pdf
-from cesja.hot_folder import file_chunks
-from cesja.models import CaseRow, PageRow, ScanRow
+from cesja.db.models import CaseRow, PageRow, ScanRow
+from cesja.intake.hot_folder import file_chunks
 from cesja.runtime import Runtime, open_runtime
-from cesja.schemas import CaseCreate
 from documents import FormData, printed_values
 from documents.form_data import EMPTY
 from documents.render import case_number_text

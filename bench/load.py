@@ -436,7 +436,7 @@ async def make_batch(port: int, cases: int, seed: int, folder: Path) -> list[Pat
     sent back as one file: scanned PDFs and JPEG TIFFs at 300 dpi, G4 and G3 faxes."""
     import numpy as np
 
-    from cesja.forms import party_data
+    from cesja.casework.forms import party_data
     from documents.simulate import fax, print_page, scan, to_pdf, to_tiff
     from documents.simulate.scenarios import fill_in
 

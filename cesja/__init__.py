@@ -1,0 +1,19 @@
+"""Cesja, the application: what a registrar runs. Imports go down this list (`lint-imports`).
+
+- `cli`: the `cesja` command; `serving` (`cesja serve`'s API processes), `demo`, `doctor`;
+- `app`: the ASGI application, its middleware and the runtime it serves from;
+- `web`: the back office and the customer's pages (Jinja2 and htmx, served from here);
+- `api`: the JSON API under `/api/v1`, health, readiness and metrics; errors become answers in
+  one place (`api.errors`);
+- `workers`: background work: job kinds, the scheduler of periodic jobs, worker processes
+  held to their budgets, heartbeats, and what the queue says of the work;
+- `intake`: a received file kept and queued, and each of its pages read (`ocr`) and stored;
+- `casework`: cases, their forms, checks, lifecycle (`workflow`), staff's decisions, deadlines,
+  the transfer-ready notice and the audit trail;
+- `runtime`: what a running process holds: settings, the database engine, the scan store,
+  the doorbell of its workers;
+- `db` (engines, rows, the job queue, migrations), `storage` (the scan store by sha256);
+- `observe`: logs and metrics;
+- `config` (settings from the environment), `errors`, `text` (what a text field may hold),
+  `example` (the contract's example case).
+"""

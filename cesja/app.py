@@ -10,7 +10,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from cesja import metrics, workers
+from cesja import workers
 from cesja.api import actions, cases, errors, health, scans, webhooks
 from cesja.api import metrics as metrics_api
 from cesja.api.auth import KeysBeforeBodies
@@ -18,6 +18,7 @@ from cesja.api.limits import UploadLimit
 from cesja.api.observe import ObserveRequests
 from cesja.config import Settings
 from cesja.db import API_THREADS
+from cesja.observe import metrics
 from cesja.runtime import Runtime, open_runtime
 from cesja.web import back_office, customer
 

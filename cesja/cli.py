@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cesja import logs
 from cesja.config import Settings
 from cesja.errors import CesjaError
+from cesja.observe import logs
 
 if TYPE_CHECKING:
     from cesja.runtime import Runtime
@@ -40,7 +40,8 @@ def serve(
     configured database."""
     import signal
 
-    from cesja import metrics, serving
+    from cesja import serving
+    from cesja.observe import metrics
 
     settings = _settings()
     _logging(settings)
@@ -87,7 +88,8 @@ def worker() -> None:
     import signal
     import time
 
-    from cesja import metrics, workers
+    from cesja import workers
+    from cesja.observe import metrics
     from cesja.runtime import open_runtime
 
     settings = _settings()
@@ -121,7 +123,7 @@ def ingest(
 ) -> None:
     """Take scan files as if uploaded, and (by default) read them at once."""
     from cesja import intake, workers
-    from cesja.hot_folder import file_chunks
+    from cesja.intake.hot_folder import file_chunks
     from cesja.runtime import open_runtime
 
     settings = _settings()
@@ -148,7 +150,7 @@ def ingest(
 def _print_pages(runtime: Runtime, scan_ids: list[str]) -> None:
     from sqlmodel import Session, col, select
 
-    from cesja.models import PageRow
+    from cesja.db.models import PageRow
 
     with Session(runtime.engine) as session:
         pages = session.exec(
@@ -168,7 +170,7 @@ def watch(
     interval: Annotated[float, typer.Option(help="seconds between looks")] = 1.0,
 ) -> None:
     """Watch a hot folder: take files once they stop growing, move them to done/ or failed/."""
-    from cesja.hot_folder import HotFolder
+    from cesja.intake.hot_folder import HotFolder
     from cesja.runtime import open_runtime
 
     settings = _settings()
@@ -222,7 +224,7 @@ def audit_verify(case: Annotated[str | None, typer.Option(help="only this case")
     """Recompute every case's hash chain and name the first broken event."""
     from sqlmodel import Session
 
-    from cesja import audit_log
+    from cesja.casework import audit_log
     from cesja.runtime import open_runtime
 
     runtime = open_runtime(_settings())

@@ -16,22 +16,22 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from sqlalchemy import make_url
 from sqlmodel import Session, col, select
 
-from cesja import cases, intake, workers
+from cesja import intake, workers
+from cesja.casework import cases
+from cesja.casework.evidence import case_checks
+from cesja.casework.forms import form_data, form_pdf
+from cesja.casework.schemas import CaseCreate
 from cesja.config import Settings
-from cesja.evidence import case_checks
+from cesja.db.models import CaseRow, JobRow, PageRow, ScanRow, WebhookDeliveryRow
 from cesja.example import EXAMPLE_CASE
-from cesja.forms import form_data, form_pdf
-from cesja.hot_folder import file_chunks
-from cesja.models import CaseRow, JobRow, PageRow, ScanRow, WebhookDeliveryRow
-from cesja.processing import READ_PAGE
+from cesja.intake.hot_folder import file_chunks
+from cesja.intake.processing import READ_PAGE
 from cesja.runtime import Runtime
-from cesja.schemas import CaseCreate
 from documents import FormData, printed_values
 from documents.form_data import EMPTY
 from documents.simulate import (
@@ -49,6 +49,7 @@ from documents.simulate.scenarios import (
     fill_in,
     plausible_change,
 )
+from ocr import PageReading
 from workflow import Check, transfer_allowed
 
 ACTOR = "system:demo"
@@ -87,12 +88,7 @@ class ReadPage:
     """One page as the workers stored it."""
 
     scan_id: str
-    index: int
-    outcome: str
-    case_id: str | None
-    party: str | None
-    form_version: int | None
-    reading: dict[str, Any]
+    reading: PageReading
 
 
 @dataclass
@@ -231,13 +227,8 @@ def _read(runtime: Runtime, case_run: CaseRun) -> None:
         ).all()
         order = {scan_id: i for i, scan_id in enumerate(scan_ids)}
         case_run.pages = sorted(
-            (
-                ReadPage(
-                    r.scan_id, r.index, r.outcome, r.case_id, r.party, r.form_version, r.reading
-                )
-                for r in rows
-            ),
-            key=lambda p: (order[p.scan_id], p.index),
+            (ReadPage(r.scan_id, r.page_reading()) for r in rows),
+            key=lambda p: (order[p.scan_id], p.reading.index),
         )
         case = session.get_one(CaseRow, case_run.case_id)
         case_run.checks = case_checks(
@@ -322,35 +313,32 @@ def report(case_run: CaseRun) -> Iterator[str]:
 
 def _page_lines(page: ReadPage) -> Iterator[str]:
     r = page.reading
-    where = f"    {page.scan_id} page {page.index + 1}: {page.outcome}"
-    if page.case_id:
-        party = (page.party or "?").replace("_", " ")
+    where = f"    {page.scan_id} page {r.index + 1}: {r.outcome}"
+    if r.case_id:
+        party = (r.party or "?").replace("_", " ")
         how = {"qr": "its QR code", "case_number": "its printed case number"}.get(
-            r.get("routed_by") or "", "?"
+            r.routed_by or "", "?"
         )
-        where += f" → case {page.case_id}, {party}, form v{page.form_version}, routed by {how}"
-    total_ms = sum((r.get("timings_ms") or {}).values())
-    yield f"{where} ({total_ms:.0f} ms)"
-    if r.get("detail"):
-        yield f"      note: {r['detail']}"
-    if page.outcome != "matched":
+        where += f" → case {r.case_id}, {party}, form v{r.form_version}, routed by {how}"
+    yield f"{where} ({sum(r.timings_ms.values()):.0f} ms)"
+    if r.detail:
+        yield f"      note: {r.detail}"
+    if r.outcome != "matched":
         return
-    fields = r.get("fields") or {}
-    printed = {n: f for n, f in fields.items() if f.get("expected") != EMPTY}
-    matching = sum(1 for f in printed.values() if f.get("verdict") == "match")
-    stamp = r.get("stamp_present")
+    printed = {n: f for n, f in r.fields.items() if f.expected != EMPTY}
+    matching = sum(1 for f in printed.values() if f.verdict == "match")
     found = [
         f"printed values {matching}/{len(printed)} match",
-        f"signature {_yes(r.get('signature_present'))}",
+        f"signature {_yes(r.signature_present)}",
     ]
-    if stamp is not None:
-        found.append(f"stamp {_yes(stamp)}")
-    found.append(f"unaltered {_yes(r.get('unaltered'))}")
+    if r.stamp_present is not None:
+        found.append(f"stamp {_yes(r.stamp_present)}")
+    found.append(f"unaltered {_yes(r.unaltered)}")
     yield "      " + ", ".join(found)
     for name, f in printed.items():
-        if f.get("verdict") != "match":
-            yield f"      mismatch {name}: read {f.get('read')!r}, expected {f.get('expected')!r}"
-    for name in r.get("altered_fields") or []:
+        if f.verdict != "match":
+            yield f"      mismatch {name}: read {f.read!r}, expected {f.expected!r}"
+    for name in r.altered_fields:
         yield f"      handwriting over {name}"
 
 

@@ -4,14 +4,14 @@ CesjaError                       code, message, http_status
 ├── ConfigurationError           bad settings (refused at start-up; `cesja` exits 2)
 ├── Unauthenticated, Forbidden   401, 403 (cesja.api.deps)
 ├── NotFound                     404
-│   ├── UnknownCheck             a check the case does not have (cesja.lifecycle)
-│   └── DeliveryNotFound         (cesja.webhooks)
+│   ├── UnknownCheck             a check the case does not have (cesja.casework.lifecycle)
+│   └── DeliveryNotFound         (cesja.casework.webhooks)
 ├── Conflict                     409
 │   ├── TransitionRefused        an event the case's state does not allow, with what it needs
-│   ├── CaseClosed               a decision on a closed case (cesja.lifecycle)
-│   └── NotResendable            a notice that is neither dead nor gone (cesja.webhooks)
+│   ├── CaseClosed               a decision on a closed case (cesja.casework.lifecycle)
+│   └── NotResendable            a notice that is neither dead nor gone (cesja.casework.webhooks)
 ├── BadInput                     400/413/415/422 for uploads and bodies
-│   ├── InvalidCase              every bad field by its path (cesja.cases)
+│   ├── InvalidCase              every bad field by its path (cesja.casework.cases)
 │   └── TooLarge                 413 (cesja.storage)
 ├── StoreFull                    507: no room in the scan store, nothing kept (cesja.storage)
 └── DatabaseUnavailable          503 with Retry-After: the database is away for a moment

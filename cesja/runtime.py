@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from cesja.config import Settings
 from cesja.db import make_engine, migrate, read_only
-from cesja.jobs import Flag
+from cesja.db.jobs import Flag
 from cesja.storage import ScanStore
 
 log = logging.getLogger("cesja")

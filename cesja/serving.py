@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING
 import uvicorn
 from fastapi import FastAPI
 
-from cesja import logs, metrics
 from cesja.config import Settings
+from cesja.observe import logs, metrics
 
 if TYPE_CHECKING:
     from cesja.workers import Doorbell, WorkerProcesses

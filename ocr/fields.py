@@ -16,11 +16,11 @@ import dataclasses
 import difflib
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import cv2
 import numpy as np
@@ -95,6 +95,20 @@ class FieldReading:
     # characters taken from tesseract's alternatives (how many: `alternatives_used`).
     method: str = "read:pol"
     alternatives_used: int = 0
+
+    @classmethod
+    def from_dict(cls, name: str, data: Mapping[str, Any]) -> FieldReading:
+        """The value `name` as `to_dict` stored it."""
+        return cls(
+            name=name,
+            expected=data["expected"],
+            read=data["read"],
+            score=float(data.get("score", 0.0)),
+            verdict=data["verdict"],
+            confidence=float(data.get("confidence", 0.0)),
+            method=data.get("method", "read:pol"),
+            alternatives_used=int(data.get("alternatives_used", 0)),
+        )
 
     def to_dict(self) -> dict[str, object]:
         return {

@@ -9,7 +9,9 @@ What is a stamp and what a signature is told by shape (`ocr.stamps`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -42,6 +44,17 @@ class InkFinding:
     width_mm: float
     height_mm: float
     detail: str
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> InkFinding:
+        """A finding as `to_dict` stored it."""
+        return cls(
+            present=bool(data["present"]),
+            ink_mm2=float(data.get("ink_mm2", 0.0)),
+            width_mm=float(data.get("width_mm", 0.0)),
+            height_mm=float(data.get("height_mm", 0.0)),
+            detail=data.get("detail") or "",
+        )
 
     def to_dict(self) -> dict[str, object]:
         # Plain Python values: numpy's bool and float64 are not JSON.

@@ -9,11 +9,11 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import cv2
 import numpy as np
@@ -87,6 +87,46 @@ class PageReading:
     @property
     def unaltered(self) -> bool:
         return self.aligned and not self.altered_fields
+
+    @property
+    def mismatched_fields(self) -> list[str]:
+        return [name for name, f in self.fields.items() if f.verdict == "mismatch"]
+
+    @classmethod
+    def from_dict(
+        cls,
+        data: Mapping[str, Any],
+        *,
+        index: int,
+        case_id: str | None = None,
+        party: Party | None = None,
+        form_version: int | None = None,
+    ) -> PageReading:
+        """A reading as `to_dict` stored it, with what is stored beside it (its place in its
+        file, the case, party and form version it was routed to). What `to_dict` writes that
+        can be derived (fields_match, signature_present, …) is derived again here."""
+        signature, stamp = data.get("signature"), data.get("stamp")
+        return cls(
+            index=index,
+            outcome=data["outcome"],
+            detail=data.get("detail") or "",
+            case_id=case_id,
+            party=party,
+            form_version=form_version,
+            routed_by=data.get("routed_by"),
+            aligned=bool(data.get("aligned")),
+            fields={
+                name: FieldReading.from_dict(name, value)
+                for name, value in (data.get("fields") or {}).items()
+            },
+            signature=ink.InkFinding.from_dict(signature) if signature else None,
+            stamp=ink.InkFinding.from_dict(stamp) if stamp else None,
+            alterations={
+                name: ink.InkFinding.from_dict(found)
+                for name, found in (data.get("alterations") or {}).items()
+            },
+            timings_ms=dict(data.get("timings_ms") or {}),
+        )
 
     def to_dict(self) -> dict[str, object]:
         """The reading as stored with the page (JSON); the evidence images are kept apart."""

@@ -22,7 +22,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlmodel import Session, select
 
-from cesja.models import WebhookDeliveryRow
+from cesja.db.models import WebhookDeliveryRow
 from tests.cesja.flow import case_in, create_case, runtime_of
 from tests.conftest import INTAKE, REGISTRAR, STAFF
 from tests.ocr import samples as s

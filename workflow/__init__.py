@@ -27,6 +27,7 @@ from workflow.checks import (
     best_page,
     check_names,
     compute_checks,
+    failed_checks,
     overall,
 )
 from workflow.errors import InvalidWebhookSecret, UnhashableContent, WorkflowError
@@ -79,6 +80,7 @@ __all__ = [
     "encode",
     "event_hash",
     "events",
+    "failed_checks",
     "is_final",
     "needs",
     "new_message_id",

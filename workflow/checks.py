@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from ocr import PageReading
+
 Party = Literal["current_registrant", "new_registrant"]
 PartyKind = Literal["person", "company"]
 Channel = Literal["post", "fax", "email", "upload"]
@@ -37,6 +39,34 @@ class Evidence:
     unaltered: bool
     mismatched_fields: tuple[str, ...] = ()
     altered_fields: tuple[str, ...] = ()
+
+    @classmethod
+    def from_reading(
+        cls,
+        reading: PageReading,
+        *,
+        channel: Channel,
+        received_at: datetime,
+        scan_id: str,
+    ) -> Evidence:
+        """What the checks take from one page as the reader read it (routed to a party)."""
+        if reading.party is None or reading.form_version is None:
+            raise ValueError("a page that was not routed to a party is no evidence")
+        return cls(
+            party=reading.party,
+            form_version=reading.form_version,
+            channel=channel,
+            received_at=received_at,
+            scan_id=scan_id,
+            page_index=reading.index,
+            code_valid=reading.code_valid,
+            fields_match=reading.fields_match,
+            signature_present=reading.signature_present,
+            stamp_present=reading.stamp_present,
+            unaltered=reading.unaltered,
+            mismatched_fields=tuple(reading.mismatched_fields),
+            altered_fields=tuple(reading.altered_fields),
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,6 +137,11 @@ def best_page(
         return (_passes(page, kind), is_original, page.received_at, page.scan_id, page.page_index)
 
     return max(pages, key=rank, default=None)
+
+
+def failed_checks(page: Evidence, kind: PartyKind) -> set[str]:
+    """The checks (short names) this one page fails for its party, decisions aside."""
+    return {check for check in _of(kind) if not _result(page, check)}
 
 
 def overall(checks: Iterable[Check]) -> Outcome:

@@ -8,7 +8,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from cesja import audit_log, cases, staff_actions
 from cesja.api.cases import case_public
 from cesja.api.deps import (
     ReadSessionDep,
@@ -18,7 +17,8 @@ from cesja.api.deps import (
     SettingsDep,
     Staff,
 )
-from cesja.schemas import CasePublic
+from cesja.casework import audit_log, cases, staff_actions
+from cesja.casework.schemas import CasePublic
 
 router = APIRouter(prefix="/api/v1/cases", tags=["back office"])
 

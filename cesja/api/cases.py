@@ -8,13 +8,13 @@ from fastapi import APIRouter, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
-from cesja import cases, lifecycle
 from cesja.api.deps import DatabaseDep, RegistrarOrStaff, SettingsDep
+from cesja.casework import cases, lifecycle
+from cesja.casework.evidence import checks_of_cases
+from cesja.casework.forms import customer_url, form_pdf
+from cesja.casework.schemas import CaseCreate, CaseList, CasePublic, CaseReissue, CheckPublic
 from cesja.config import Settings
-from cesja.evidence import checks_of_cases
-from cesja.forms import customer_url, form_pdf
-from cesja.models import CaseRow
-from cesja.schemas import CaseCreate, CaseList, CasePublic, CaseReissue, CheckPublic
+from cesja.db.models import CaseRow
 from workflow import Check, transfer_allowed
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])

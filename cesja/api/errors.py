@@ -16,9 +16,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from cesja.cases import InvalidCase
+from cesja.casework.cases import InvalidCase
+from cesja.casework.schemas import Problem
 from cesja.errors import CesjaError, DatabaseUnavailable, database_said, database_unavailable
-from cesja.schemas import Problem
 from workflow import TransitionNotAllowed, needs
 
 log = logging.getLogger("cesja.api")

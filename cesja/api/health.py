@@ -9,9 +9,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from cesja import heartbeats, jobs
 from cesja.api.deps import RuntimeDep
+from cesja.db import jobs
 from cesja.runtime import Runtime
+from cesja.workers import heartbeats
 
 router = APIRouter(tags=["health"])
 

@@ -16,10 +16,12 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from cesja import heartbeats, metrics, operations, workers
+from cesja import workers
 from cesja.api.deps import RuntimeDep, Unauthenticated
+from cesja.casework.webhooks import STATUSES
+from cesja.observe import metrics
 from cesja.runtime import Runtime
-from cesja.webhooks import STATUSES
+from cesja.workers import heartbeats, work
 from workflow import CaseMachine
 
 log = logging.getLogger("cesja.api.metrics")
@@ -51,10 +53,10 @@ class FromDatabase(Collector):
 
     def _read(self) -> Iterator[GaugeMetricFamily]:
         with Session(self.engine) as session:
-            queue = operations.queue(session, self.kinds)
-            given_up = operations.given_up_by_kind(session)
-            notices = operations.notices_by_status(session)
-            cases = operations.cases_by_state(session)
+            queue = work.queue(session, self.kinds)
+            given_up = work.given_up_by_kind(session)
+            notices = work.notices_by_status(session)
+            cases = work.cases_by_state(session)
         reporting = heartbeats.recent(self.engine)
         jobs = GaugeMetricFamily(
             "cesja_queue_jobs",

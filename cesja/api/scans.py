@@ -13,9 +13,9 @@ from sqlmodel import Session, col, select
 
 from cesja import intake
 from cesja.api.deps import IntakeOrStaff, ReadSessionDep, RuntimeDep
+from cesja.casework.schemas import Problem
+from cesja.db.models import PageRow, ScanRow
 from cesja.errors import NotFound, without_paths
-from cesja.models import PageRow, ScanRow
-from cesja.schemas import Problem
 from cesja.text import PrintableLine
 
 router = APIRouter(prefix="/api/v1/scans", tags=["scans"])

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sqlmodel import Session
 
-from cesja import staff_actions, webhooks
 from cesja.api.deps import ReadSessionDep, RuntimeDep, SessionDep, Staff
-from cesja.models import WebhookDeliveryRow
+from cesja.casework import staff_actions, webhooks
+from cesja.db.models import WebhookDeliveryRow
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 

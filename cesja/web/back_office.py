@@ -19,7 +19,6 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
-from cesja import cases, operations, staff_actions
 from cesja.api.cases import pdf_response
 from cesja.api.deps import (
     Caller,
@@ -29,10 +28,11 @@ from cesja.api.deps import (
     SettingsDep,
     caller_for_key,
 )
+from cesja.casework import cases, staff_actions
+from cesja.casework.forms import customer_url, form_pdf
 from cesja.config import Settings
+from cesja.db.models import ScanRow
 from cesja.errors import CesjaError, NotFound
-from cesja.forms import customer_url, form_pdf
-from cesja.models import ScanRow
 from cesja.web import review
 from cesja.web.office_auth import (
     SIGN_IN,
@@ -47,6 +47,7 @@ from cesja.web.office_auth import (
 from cesja.web.office_labels import GLOBALS, NOTICE_STATUSES, STATES
 from cesja.web.staff_session import COOKIE, LIFETIME_SECONDS, same_origin, sign_in
 from cesja.web.templating import TEMPLATES
+from cesja.workers import work
 
 log = logging.getLogger("cesja.web")
 
@@ -137,8 +138,8 @@ def _attention(session: Session) -> dict[str, int]:
     """What the menu counts, in the page's own transaction: jobs given up, and notices only
     a person can move on."""
     return {
-        "given_up": operations.given_up_count(session),
-        "notices": operations.notices_to_act_on(session),
+        "given_up": work.given_up_count(session),
+        "notices": work.notices_to_act_on(session),
     }
 
 
@@ -486,7 +487,7 @@ def given_up_jobs(
     settings: SettingsDep,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
-    found = operations.given_up_jobs(session, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    found = work.given_up_jobs(session, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     return _page(
         request,
         "office_jobs.html",

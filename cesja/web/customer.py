@@ -7,11 +7,11 @@ from collections import defaultdict
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
-from cesja import cases
 from cesja.api.cases import pdf_response
 from cesja.api.deps import ReadSessionDep, SettingsDep
-from cesja.evidence import case_checks
-from cesja.forms import form_pdf
+from cesja.casework import cases
+from cesja.casework.evidence import case_checks
+from cesja.casework.forms import form_pdf
 from cesja.web.templating import TEMPLATES
 
 router = APIRouter(include_in_schema=False)

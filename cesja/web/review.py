@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_
 from sqlalchemy import case as when
 from sqlmodel import Session, col, select
 
-from cesja import audit_log, cases
-from cesja.errors import BadInput
-from cesja.evidence import case_checks, case_evidence, checks_of_cases
-from cesja.models import (
+from cesja.casework import audit_log, cases
+from cesja.casework.evidence import case_checks, case_evidence, checks_of_cases
+from cesja.casework.webhooks import RESENDABLE
+from cesja.db.models import (
     CaseDomainRow,
     CaseRow,
     DecisionRow,
@@ -24,8 +23,9 @@ from cesja.models import (
     ScanRow,
     WebhookDeliveryRow,
 )
-from cesja.webhooks import RESENDABLE
+from cesja.errors import BadInput
 from documents import layout
+from ocr import PageReading
 from workflow import PARTIES, BrokenLink, Check, best_page, is_final
 
 # The evidence images a page may have (`ocr.reading`): a fixed list, so that no name a
@@ -158,8 +158,8 @@ class PageView:
         return image_named(self.images, stem)
 
     @property
-    def reading(self) -> dict[str, Any]:
-        return self.page.reading
+    def reading(self) -> PageReading:
+        return self.page.page_reading()
 
 
 @dataclass(frozen=True)
@@ -253,19 +253,18 @@ def _best_pages(session: Session, case: CaseRow, *, require_original: bool) -> s
 
 
 def _fields(page: PageRow) -> list[FieldView]:
-    fields: dict[str, dict[str, Any]] = page.reading.get("fields") or {}
     views = []
-    for name, f in fields.items():
+    for name, f in page.page_reading().fields.items():
         party, dot, short = name.partition(".")
         views.append(
             FieldView(
                 name=name,
                 party=party if dot else None,
                 short=short if dot else name,
-                expected=str(f.get("expected") or ""),
-                read=str(f.get("read") or ""),
-                verdict=str(f.get("verdict") or ""),
-                confidence=f.get("confidence"),
+                expected=f.expected,
+                read=f.read,
+                verdict=f.verdict,
+                confidence=f.confidence,
                 zone=f"zone/{name}",
             )
         )

@@ -10,12 +10,14 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from cesja import deadlines, lifecycle
-from cesja.models import CaseRow, PageRow, ScanRow, utcnow
+from cesja.casework import deadlines, lifecycle
+from cesja.db.models import CaseRow, PageRow, ScanRow, utcnow
 from cesja.runtime import Runtime
+from documents.layout import Party
+from ocr import FieldReading, InkFinding, PageReading
 from tests.conftest import CASE_BODY, REGISTRAR, STAFF
 
-PARTIES = ("current_registrant", "new_registrant")
+PARTIES: tuple[Party, Party] = ("current_registrant", "new_registrant")
 STATES = (
     "awaiting_documents",
     "in_review",
@@ -39,28 +41,52 @@ def create_case(
     return response.json()  # type: ignore[no-any-return]
 
 
-def reading(party: str, kind: str, **overrides: Any) -> dict[str, Any]:
-    """A clean reading of a party's page, as the reader stores it; overrides spoil it."""
-    value: dict[str, Any] = {
-        "outcome": "matched",
-        "routed_by": "qr",
-        "code_valid": True,
-        "fields_match": True,
-        "signature_present": True,
-        "stamp_present": True if kind == "company" else None,
-        "unaltered": True,
-        "fields": {},
-        "altered_fields": [],
-    }
-    value.update(overrides)
-    return value
+def reading(
+    party: Party,
+    kind: str,
+    *,
+    signature_present: bool = True,
+    fields: dict[str, FieldReading] | None = None,
+) -> PageReading:
+    """A clean reading of a party's page routed by its QR code, as the reader makes it: its
+    values match, signed, a company's stamped; a missing signature or `fields` read otherwise
+    spoil it."""
+
+    def ink(present: bool) -> InkFinding:
+        return InkFinding(
+            present=present,
+            ink_mm2=40.0 if present else 0.0,
+            width_mm=30.0,
+            height_mm=10.0,
+            detail="",
+        )
+
+    name = f"{party}.name"
+    return PageReading(
+        index=0,
+        outcome="matched",
+        party=party,
+        routed_by="qr",
+        aligned=True,
+        fields=fields
+        or {name: FieldReading(name, "Jan", "Jan", score=1.0, verdict="match", confidence=95.0)},
+        signature=ink(signature_present),
+        stamp=ink(True) if kind == "company" else None,
+    )
 
 
 def add_page(
-    runtime: Runtime, case_id: str, party: str, *, channel: str = "post", **overrides: Any
+    runtime: Runtime,
+    case_id: str,
+    party: Party,
+    *,
+    channel: str = "post",
+    signature_present: bool = True,
+    fields: dict[str, FieldReading] | None = None,
 ) -> str:
     """Store one matched page of the case's current form version and settle the case, in one
-    transaction with the case locked, as `cesja.processing` does; returns the case's state."""
+    transaction with the case locked, as `cesja.intake.processing` does; returns the case's
+    state."""
     with Session(runtime.engine, expire_on_commit=False) as session:
         scan = ScanRow(
             id="SC-" + secrets.token_hex(8).upper(),
@@ -82,7 +108,9 @@ def add_page(
             case_id=case_id,
             party=party,
             form_version=case.form_version,
-            reading=reading(party, kind, **overrides),
+            reading=reading(
+                party, kind, signature_present=signature_present, fields=fields
+            ).to_dict(),
             created_at=utcnow(),
         )
         session.add(page)

@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlmodel import Session
 
-from cesja.forms import form_data
-from cesja.models import CaseRow
+from cesja.casework.forms import form_data
+from cesja.db.models import CaseRow
 from cesja.runtime import Runtime
 from documents import FormData
 from documents.layout import Party

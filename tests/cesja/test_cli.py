@@ -16,7 +16,7 @@ import numpy as np
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from cesja.models import ScanRow
+from cesja.db.models import ScanRow
 from documents.simulate import blank_page, to_png, to_tiff
 from tests.cesja.flow import create_case, runtime_of
 from tests.cesja.sent_pages import clean_fax, form_of, signed_form

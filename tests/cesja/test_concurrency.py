@@ -18,13 +18,13 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
-from cesja import cases, lifecycle
 from cesja.api.deps import SessionDep
 from cesja.app import create_app
+from cesja.casework import cases, lifecycle
+from cesja.casework.evidence import case_checks
 from cesja.cli import app as cli
 from cesja.config import Settings
-from cesja.evidence import case_checks
-from cesja.models import CaseRow, DecisionRow, EventRow
+from cesja.db.models import CaseRow, DecisionRow, EventRow
 from tests.cesja.flow import PARTIES, add_page, create_case, runtime_of
 from workflow import overall
 

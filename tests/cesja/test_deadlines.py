@@ -13,12 +13,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from cesja import audit_log, deadlines, workers
+from cesja import workers
 from cesja.app import create_app
+from cesja.casework import audit_log, deadlines
 from cesja.config import Settings
 from cesja.db import make_engine
-from cesja.jobs import PURGE_JOBS
-from cesja.models import CaseRow, EventRow, JobRow, utcnow
+from cesja.db.jobs import PURGE_JOBS
+from cesja.db.models import CaseRow, EventRow, JobRow, utcnow
 from cesja.runtime import Runtime, open_runtime
 from tests.cesja.flow import add_page, case_in, create_case, runtime_of
 from tests.conftest import STAFF

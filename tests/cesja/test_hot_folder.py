@@ -14,8 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from cesja.hot_folder import HotFolder
-from cesja.models import ScanRow
+from cesja.db.models import ScanRow
+from cesja.intake.hot_folder import HotFolder
 from cesja.runtime import Runtime
 from tests.cesja.flow import runtime_of
 from tests.ocr import samples as s

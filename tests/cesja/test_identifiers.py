@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cesja import identifiers
+from cesja.casework import identifiers
 
 
 @pytest.mark.parametrize(

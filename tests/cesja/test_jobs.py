@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from cesja import jobs, workers
-from cesja.db import make_engine, migrate
-from cesja.models import JobRow, utcnow
+from cesja import workers
+from cesja.db import jobs, make_engine, migrate
+from cesja.db.models import JobRow, utcnow
 from tests.cesja.flow import runtime_of
 
 KINDS = {

@@ -22,8 +22,16 @@ from sqlmodel import Session, col, select
 from cesja import intake, workers
 from cesja.config import Settings
 from cesja.db import schema_version
-from cesja.models import CaseDomainRow, CaseRow, EventRow, FormVersionRow, JobRow, PageRow, ScanRow
-from cesja.processing import READ_PAGE
+from cesja.db.models import (
+    CaseDomainRow,
+    CaseRow,
+    EventRow,
+    FormVersionRow,
+    JobRow,
+    PageRow,
+    ScanRow,
+)
+from cesja.intake.processing import READ_PAGE
 from cesja.runtime import Runtime, open_runtime
 from documents.simulate import Capture, to_pdf
 from tests.cesja.processes import free_port, ready_workers, start, wait_until, worker_processes

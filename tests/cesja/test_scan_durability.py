@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from cesja.db import make_engine
-from cesja.models import JobRow, PageRow, ScanRow
-from cesja.processing import READ_PAGE, page_ref
+from cesja.db.models import JobRow, PageRow, ScanRow
+from cesja.intake.processing import READ_PAGE, page_ref
 from documents.simulate import to_pdf
 from tests.cesja.flow import create_case, runtime_of
 from tests.cesja.processes import wait_until

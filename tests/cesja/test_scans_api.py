@@ -21,8 +21,8 @@ from reportlab.pdfgen.canvas import Canvas
 from sqlmodel import Session, func, select
 
 from cesja import workers
-from cesja.models import JobRow, PageRow, ScanRow, utcnow
-from cesja.processing import READ_PAGE, page_ref
+from cesja.db.models import JobRow, PageRow, ScanRow, utcnow
+from cesja.intake.processing import READ_PAGE, page_ref
 from cesja.runtime import Runtime
 from documents import page_code
 from documents.simulate import (

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from cesja.models import PageRow, WebhookDeliveryRow
+from cesja.db.models import PageRow, WebhookDeliveryRow
 from tests.cesja.flow import case_in, create_case, runtime_of
 from tests.cesja.processes import wait_until
 from tests.cesja.receiver import SECRET, Receiver, receiver

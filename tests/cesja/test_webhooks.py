@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from cesja import workers
-from cesja.models import JobRow, WebhookDeliveryRow
+from cesja.db.models import JobRow, WebhookDeliveryRow
 from tests.cesja.flow import case_in, event_types, runtime_of
 from tests.cesja.receiver import SECRET, Receiver, receiver
 from tests.conftest import INTAKE, REGISTRAR, STAFF

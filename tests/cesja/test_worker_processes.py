@@ -18,11 +18,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-from cesja import cases, intake, workers
+from cesja import intake, workers
+from cesja.casework import cases
+from cesja.casework.schemas import CaseCreate
 from cesja.config import Settings
-from cesja.models import JobRow, PageRow, ScanRow
+from cesja.db.models import JobRow, PageRow, ScanRow
 from cesja.runtime import Runtime, open_runtime
-from cesja.schemas import CaseCreate
 from tests.cesja.flow import create_case, runtime_of
 from tests.cesja.processes import (
     free_port,

@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-from cesja.models import JobRow, PageRow, ScanRow
+from cesja.db.models import JobRow, PageRow, ScanRow
 from cesja.runtime import Runtime
 from tests.cesja.flow import create_case, runtime_of
 from tests.cesja.processes import (

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from sqlmodel import Session, func, select
 
-from cesja.models import JobRow, ScanRow, utcnow
+from cesja.db.models import JobRow, ScanRow, utcnow
 from ocr import CorruptFile, iter_pages, probe_file
 from tests.cesja.flow import runtime_of
 from tests.cesja.sent_pages import upload

@@ -25,8 +25,8 @@ from sqlmodel import Session, col, select
 
 from cesja.config import Settings
 from cesja.db import LOCK_WAIT_SECONDS, migrate
-from cesja.models import JobRow, PageRow, ScanRow, WebhookDeliveryRow
-from cesja.processing import READ_PAGE, page_ref
+from cesja.db.models import JobRow, PageRow, ScanRow, WebhookDeliveryRow
+from cesja.intake.processing import READ_PAGE, page_ref
 from cesja.runtime import Runtime, open_runtime
 from documents.simulate import to_pdf
 from tests.cesja.processes import wait_until, worker_processes

@@ -19,8 +19,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
 from cesja import workers
-from cesja.hot_folder import HotFolder
-from cesja.models import JobRow, ScanRow
+from cesja.db.models import JobRow, ScanRow
+from cesja.intake.hot_folder import HotFolder
 from tests.cesja.flow import create_case, runtime_of
 from tests.cesja.sent_pages import upload
 from tests.conftest import REGISTRAR, STAFF

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
-from cesja.models import CaseRow, ScanRow
+from cesja.db.models import CaseRow, ScanRow
 from tests.cesja.flow import case_in, create_case, runtime_of
 from tests.cesja.sent_pages import upload
 from tests.cesja.web.conftest import ORIGIN, sign_in

@@ -8,6 +8,7 @@ scans as JPEG/PNG or a scanned PDF), decoded by `ocr.iter_pages` and read by
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +16,8 @@ import numpy as np
 from documents import FormData
 from documents.simulate import Capture, Scenario, make, to_jpeg, to_pdf, to_png, to_tiff
 from ocr import PageReading, iter_pages, read_page
-
-CHECKS = ("page_received", "fields_match", "signature_present", "stamp_present", "unaltered")
+from workflow import Evidence
+from workflow import failed_checks as workflow_failed_checks
 
 
 def as_file(capture: Capture, folder: Path, name: str, rng: np.random.Generator) -> Path:
@@ -47,16 +48,13 @@ def read_file(path: Path, forms: list[FormData], key: bytes) -> list[PageReading
     return [read_page(page, key=key, lookup=by_id.get) for page in iter_pages(path, max_pages=10)]
 
 
-def failed_checks(reading: PageReading) -> set[str]:
-    """The checks of CONTRACT.md section 3 this one page fails for its party."""
-    results = {
-        "page_received": reading.code_valid,
-        "fields_match": reading.fields_match,
-        "signature_present": reading.signature_present,
-        "stamp_present": reading.stamp_present is not False,
-        "unaltered": reading.unaltered,
-    }
-    return {name for name, passed in results.items() if not passed}
+def failed_checks(reading: PageReading, *forms: FormData) -> set[str]:
+    """The checks of CONTRACT.md section 3 this one page fails for its party, as the service
+    judges them (`workflow`); `forms` holds the form of the case it was routed to."""
+    (form,) = [f for f in forms if f.case_id == reading.case_id]
+    assert reading.party is not None
+    page = Evidence.from_reading(reading, channel="post", received_at=datetime.now(UTC), scan_id="")
+    return workflow_failed_checks(page, form.party(reading.party).kind)
 
 
 @dataclass(frozen=True)
@@ -83,7 +81,7 @@ def judge(scenario: Scenario, reading: PageReading, form: FormData, other: FormD
     want_case = other.case_id if expect.get("case") == "other" else form.case_id
     if reading.case_id != want_case or reading.party != scenario.party:
         problems.append(f"routed to {reading.case_id} {reading.party}")
-    failed = failed_checks(reading)
+    failed = failed_checks(reading, form, other)
     must = set(expect.get("failed_checks", ()))
     may = set(expect.get("may_fail", ()))
     for check in sorted(must - failed):
@@ -131,5 +129,9 @@ def run(
     reading = readings[0]
     problems = judge(scenario, reading, form, other)
     genuine = scenario.name.startswith("genuine")
-    review = genuine and bool(failed_checks(reading)) if reading.outcome == "matched" else genuine
+    review = (
+        genuine and bool(failed_checks(reading, form, other))
+        if reading.outcome == "matched"
+        else genuine
+    )
     return Judged(scenario.name, seed, reading, tuple(problems), review)

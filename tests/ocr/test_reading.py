@@ -61,7 +61,7 @@ def test_standard_fax_pages_route_and_mostly_pass(
         reading = judged.reading
         assert reading.outcome == "matched" and reading.code_valid, reading.detail
         assert (reading.case_id, reading.party) == (form.case_id, "current_registrant")
-        assert failed_checks(reading) <= {"stamp_present", "fields_match"}, judged.problems
+        assert failed_checks(reading, form) <= {"stamp_present", "fields_match"}, judged.problems
         passed += judged.ok
     assert passed >= 4
 
@@ -95,7 +95,7 @@ def test_a_page_without_a_readable_code_is_routed_by_its_printed_case_number(
         "current_registrant",
         "case_number",
     )
-    assert failed_checks(reading) == {"page_received"}
+    assert failed_checks(reading, form) == {"page_received"}
 
 
 def test_a_faxed_page_without_a_readable_code_is_routed_by_its_printed_case_number(
@@ -215,7 +215,7 @@ def test_a_faxed_stamp_never_passes_for_a_missing_signature_or_the_reverse(
             path = as_file(fax(paper, rng, fine=fine), tmp_path, f"{name}-{seed}", rng)
             reading = read_file(path, [form], SECRET_KEY)[0]
             assert reading.outcome == "matched", reading.detail
-            assert skipped in failed_checks(reading), f"{name} page, seed {seed}"
+            assert skipped in failed_checks(reading, form), f"{name} page, seed {seed}"
 
 
 def _forged_page_read(

@@ -10,8 +10,8 @@ import numpy as np
 from sqlmodel import Session
 
 from cesja import workers
-from cesja.forms import form_data
-from cesja.models import CaseRow
+from cesja.casework.forms import form_data
+from cesja.db.models import CaseRow
 from cesja.runtime import Runtime
 from documents.simulate import make, to_png
 from tests.conftest import CASE_BODY, INTAKE, REGISTRAR

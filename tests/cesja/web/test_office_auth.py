@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from cesja.config import Settings
-from cesja.models import EvidenceRow, PageRow, ScanRow, utcnow
+from cesja.db.models import EvidenceRow, PageRow, ScanRow, utcnow
 from cesja.web.staff_session import COOKIE, _mac
 from tests.cesja.flow import case_in, create_case, event_types, runtime_of
 from tests.cesja.web.conftest import ORIGIN, sign_in

@@ -14,8 +14,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlmodel import Session
 
-from cesja.models import EvidenceRow, PageRow, ScanRow, utcnow
+from cesja.db.models import EvidenceRow, PageRow, ScanRow, utcnow
 from documents.simulate import foreign_page, to_png
+from ocr import FieldReading
 from tests.cesja.flow import add_page, case_in, create_case, runtime_of
 from tests.cesja.web.seed import case_with_page, scanned_page, send_scan
 from tests.conftest import CASE_BODY, REGISTRAR
@@ -128,21 +129,26 @@ def test_a_mismatched_value_is_highlighted_and_never_rendered_as_markup(
     read is shown as text, not run as HTML.
     """
     case = create_case(staff)["id"]
+    name, email = "new_registrant.name", "new_registrant.email"
     fields = {
-        "new_registrant.name": {
-            "expected": "Małgorzata Żółkiewska-Ćwik",
-            "read": "<script>alert(1)</script> Kowalska",
-            "verdict": "mismatch",
-            "confidence": 61.0,
-        },
-        "new_registrant.email": {
-            "expected": "m.zolkiewska@example.com",
-            "read": "m.zolkiewska@example.com",
-            "verdict": "match",
-            "confidence": 93.0,
-        },
+        name: FieldReading(
+            name,
+            expected="Małgorzata Żółkiewska-Ćwik",
+            read="<script>alert(1)</script> Kowalska",
+            score=0.4,
+            verdict="mismatch",
+            confidence=61.0,
+        ),
+        email: FieldReading(
+            email,
+            expected="m.zolkiewska@example.com",
+            read="m.zolkiewska@example.com",
+            score=1.0,
+            verdict="match",
+            confidence=93.0,
+        ),
     }
-    add_page(runtime_of(staff), case, "new_registrant", fields=fields, fields_match=False)
+    add_page(runtime_of(staff), case, "new_registrant", fields=fields)
 
     page = staff.get(f"/cases/{case}").text
 

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from cesja.db.models import ScanRow, utcnow
 from cesja.errors import BadInput, without_paths
-from cesja.models import ScanRow, utcnow
-from cesja.processing import enqueue_pages
+from cesja.intake.processing import enqueue_pages
 from cesja.runtime import Runtime
 from ocr import OcrError, probe_file
 

@@ -12,9 +12,10 @@ from sqlalchemy import and_, case, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from cesja import processing, webhooks
-from cesja.models import CaseRow, JobRow, WebhookDeliveryRow, utcnow
-from cesja.webhooks import RESENDABLE
+from cesja.casework import webhooks
+from cesja.casework.webhooks import RESENDABLE
+from cesja.db.models import CaseRow, JobRow, WebhookDeliveryRow, utcnow
+from cesja.intake import processing
 
 
 @dataclass(frozen=True)

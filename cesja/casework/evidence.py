@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlmodel import Session, col
 
-from cesja.models import CaseRow, DecisionRow, PageRow, ScanRow
+from cesja.db.models import CaseRow, DecisionRow, PageRow, ScanRow
+from ocr import PageReading
 from workflow import Check, Decision, Evidence, compute_checks
 
 # Built once: a statement made per call cost more than running it (0.2–0.4 ms each on a read
@@ -46,24 +46,6 @@ _DECISIONS = (
 )
 
 
-def _evidence(reading: dict[str, Any], **page: Any) -> Evidence:
-    return Evidence(
-        **page,
-        # False (a failed page_received) unless the reader vouches for the QR code.
-        code_valid=bool(reading.get("code_valid")),
-        fields_match=bool(reading.get("fields_match")),
-        signature_present=bool(reading.get("signature_present")),
-        stamp_present=reading.get("stamp_present"),
-        unaltered=bool(reading.get("unaltered")),
-        mismatched_fields=tuple(
-            name
-            for name, f in (reading.get("fields") or {}).items()
-            if f.get("verdict") == "mismatch"
-        ),
-        altered_fields=tuple(reading.get("altered_fields") or ()),
-    )
-
-
 def evidence_of_cases(session: Session, cases: Sequence[CaseRow]) -> dict[str, list[Evidence]]:
     """Matched pages of each case's current form version, as the workflow sees them."""
     version = {case.id: case.form_version for case in cases}
@@ -74,16 +56,11 @@ def evidence_of_cases(session: Session, cases: Sequence[CaseRow]) -> dict[str, l
     for case_id, party, form_version, index, reading, scan_id, channel, received_at in rows:
         if form_version != version[case_id]:
             continue
+        read = PageReading.from_dict(
+            reading, index=index, case_id=case_id, party=party, form_version=form_version
+        )
         evidence[case_id].append(
-            _evidence(
-                reading,
-                party=party,
-                form_version=form_version,
-                channel=channel,
-                received_at=received_at,
-                scan_id=scan_id,
-                page_index=index,
-            )
+            Evidence.from_reading(read, channel=channel, received_at=received_at, scan_id=scan_id)
         )
     return evidence
 

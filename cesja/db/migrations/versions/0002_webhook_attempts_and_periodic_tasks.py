@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import cesja.db_types
+import cesja.db.types
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -21,10 +21,10 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column("last_attempt_at", cesja.db_types.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("last_attempt_at", cesja.db.types.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.add_column(
-            sa.Column("next_attempt_at", cesja.db_types.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("next_attempt_at", cesja.db.types.UTCDateTime(timezone=True), nullable=True)
         )
 
     op.create_table(
@@ -32,7 +32,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("delivery_id", sa.String(length=40), nullable=False),
         sa.Column("number", sa.Integer(), nullable=False),
-        sa.Column("at", cesja.db_types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", cesja.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("outcome", sa.String(length=16), nullable=False),
         sa.Column("status_code", sa.Integer(), nullable=True),
         sa.Column("error", sa.String(), nullable=True),
@@ -47,7 +47,7 @@ def upgrade() -> None:
     op.create_table(
         "periodic_tasks",
         sa.Column("name", sa.String(length=32), nullable=False),
-        sa.Column("next_run_at", cesja.db_types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("next_run_at", cesja.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name"),
     )
 

@@ -1,11 +1,11 @@
-"""Background workers: processes started by `cesja serve` or `cesja worker`, threads for the
-tools that read in-process (`cesja ingest`, `cesja demo`, tests).
+"""Worker processes: started by `cesja serve` or `cesja worker`, one job loop each, held to
+their budget and started again when one dies.
 
 Reading a page is CPU-heavy and partly pure Python: threads share one interpreter lock, so
-the service reads in worker processes, one job loop each, restarted when one dies (a crash
-in tesseract or OpenCV takes only its own process down). A supervisor thread in the parent
-holds each process to its budget, the memory it may hold and the time one job may take, and
-ends a process over it: its job is given up with why, and a new process takes its place.
+the service reads in worker processes, restarted when one dies (a crash in tesseract or
+OpenCV takes only its own process down). A supervisor thread in the parent holds each process
+to its budget, the memory it may hold and the time one job may take, and ends a process over
+it: its job is given up with why, and a new process takes its place.
 
 Parent and workers share no lock: a process killed at any moment must leave none held. (A
 multiprocessing Event is a condition with a lock and counters; a worker killed inside it
@@ -25,251 +25,25 @@ import resource
 import signal
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from multiprocessing.context import SpawnContext
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from sqlalchemy import Engine, update
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col
-
 import ocr
-from cesja import deadlines, heartbeats, jobs, logs, metrics, processing, webhooks
+from cesja.casework.forms import printable
 from cesja.config import Settings
-from cesja.db import make_engine
+from cesja.db import jobs, make_engine
 from cesja.example import EXAMPLE_CASE
-from cesja.forms import printable
-from cesja.models import PeriodicTaskRow, utcnow
+from cesja.intake import processing
+from cesja.observe import logs, metrics
 from cesja.runtime import Runtime
 from cesja.storage import ScanStore
+from cesja.workers import heartbeats
+from cesja.workers.registry import give_up_handlers, job_loop, resume_left_jobs
+from cesja.workers.scheduler import Scheduler
 
 log = logging.getLogger("cesja.workers")
-
-# How often each worker process looks whether a periodic job is due (at most).
-SCHEDULER_TICK = timedelta(seconds=5)
-
-
-def job_kinds(settings: Settings) -> dict[str, jobs.JobKind]:
-    time_limit = timedelta(seconds=settings.job_seconds)
-    return {
-        # A page that crashes its worker is tried again twice (a worker may die of something
-        # else); one over its budget is given up at once (it would be again).
-        processing.READ_PAGE: jobs.JobKind(
-            name=processing.READ_PAGE,
-            lease=timedelta(minutes=10),
-            max_attempts=3,
-            retry_after=lambda attempt: timedelta(seconds=30 * attempt),
-            time_limit=time_limit,
-        ),
-        processing.PROCESS_SCAN: jobs.JobKind(
-            name=processing.PROCESS_SCAN,
-            lease=timedelta(minutes=10),
-            max_attempts=3,
-            retry_after=lambda attempt: timedelta(seconds=30 * attempt),
-            time_limit=time_limit,
-        ),
-        # Receiver failures are retried by the delivery itself (its own policy and jobs);
-        # these retries are for the service failing (database away) and must not give up soon,
-        # or a pending notice would be left without a job.
-        webhooks.DELIVER_WEBHOOK: jobs.JobKind(
-            name=webhooks.DELIVER_WEBHOOK,
-            lease=timedelta(minutes=10),
-            max_attempts=50,
-            retry_after=lambda attempt: min(timedelta(seconds=30 * attempt), timedelta(hours=1)),
-            time_limit=time_limit,
-            priority=0,
-        ),
-        deadlines.CHECK_DEADLINES: jobs.JobKind(
-            name=deadlines.CHECK_DEADLINES,
-            lease=timedelta(minutes=10),
-            max_attempts=2,
-            retry_after=lambda attempt: timedelta(seconds=30),
-            time_limit=time_limit,
-        ),
-        jobs.PURGE_JOBS: jobs.JobKind(
-            name=jobs.PURGE_JOBS,
-            lease=timedelta(minutes=10),
-            max_attempts=2,
-            retry_after=lambda attempt: timedelta(minutes=5),
-            time_limit=time_limit,
-        ),
-    }
-
-
-def handlers(runtime: Runtime) -> dict[str, jobs.Handler]:
-    return {
-        processing.READ_PAGE: lambda job: processing.read_scan_page(runtime, job.ref),
-        processing.PROCESS_SCAN: lambda job: processing.split_scan(runtime, job.ref),
-        webhooks.DELIVER_WEBHOOK: lambda job: webhooks.attempt(runtime, job.ref, job_id=job.id),
-        deadlines.CHECK_DEADLINES: lambda job: _check_deadlines(runtime),
-        jobs.PURGE_JOBS: lambda job: _purge_jobs(runtime),
-    }
-
-
-def give_up_handlers(runtime: Runtime) -> dict[str, jobs.GiveUp]:
-    """What to record when a job will not run again: a page nobody could read is unreadable,
-    with why; a scan whose pages could not even be counted is `failed`."""
-    return {
-        processing.READ_PAGE: lambda job, error: processing.give_up_page(runtime, job.ref, error),
-        processing.PROCESS_SCAN: lambda job, error: processing.give_up(runtime, job.ref, error),
-    }
-
-
-def _worker(
-    runtime: Runtime,
-    wake: jobs.Flag,
-    stop: jobs.Flag,
-    name: str,
-    on_job: jobs.OnJob | None = None,
-) -> jobs.Worker:
-    return jobs.Worker(
-        runtime.engine,
-        job_kinds(runtime.settings),
-        handlers(runtime),
-        wake,
-        stop,
-        name=name,
-        give_up=give_up_handlers(runtime),
-        on_job=on_job,
-    )
-
-
-def _check_deadlines(runtime: Runtime) -> None:
-    deadlines.run(runtime)
-
-
-def _purge_jobs(runtime: Runtime) -> None:
-    purged = jobs.purge(
-        runtime.engine, older_than=timedelta(days=runtime.settings.job_retention_days)
-    )
-    if purged:
-        log.info(
-            "purged %d job(s) that ended over %g day(s) ago",
-            purged,
-            runtime.settings.job_retention_days,
-        )
-
-
-# How often the queue is purged of jobs that ended long ago.
-PURGE_EVERY = timedelta(hours=1)
-
-
-def periodic_tasks(settings: Settings) -> dict[str, timedelta]:
-    """Jobs that run every so often, by kind, and how often."""
-    return {
-        deadlines.CHECK_DEADLINES: timedelta(seconds=settings.deadline_check_seconds),
-        jobs.PURGE_JOBS: PURGE_EVERY,
-    }
-
-
-def schedule_periodic(
-    engine: Engine, settings: Settings, *, now: datetime | None = None
-) -> list[str]:
-    """Enqueue each periodic job that is due; the kinds enqueued.
-
-    Every worker process on every machine calls this. A conditional update moves the task's
-    `next_run_at` forward only if it is still due, so of several processes calling at the
-    same moment exactly one changes the row, and only that one enqueues the job, in the same
-    transaction. PostgreSQL re-checks the condition after waiting on the row lock; SQLite
-    runs one writer at a time.
-    """
-    now = now or utcnow()
-    enqueued = []
-    for name, every in periodic_tasks(settings).items():
-        _ensure_task(engine, name, now)
-        with Session(engine) as session:
-            moved = session.connection().execute(
-                update(PeriodicTaskRow)
-                .where(col(PeriodicTaskRow.name) == name)
-                .where(col(PeriodicTaskRow.next_run_at) <= now)
-                .values(next_run_at=now + every)
-            )
-            if moved.rowcount == 1:
-                jobs.enqueue(session, name, f"periodic@{now.isoformat()}", run_at=now)
-                enqueued.append(name)
-            session.commit()
-    return enqueued
-
-
-def _ensure_task(engine: Engine, name: str, now: datetime) -> None:
-    with Session(engine) as session:
-        if session.get(PeriodicTaskRow, name) is not None:
-            return
-    try:
-        with Session(engine) as session:
-            session.add(PeriodicTaskRow(name=name, next_run_at=now))
-            session.commit()
-    except IntegrityError:
-        pass  # another process created it first
-
-
-class Scheduler(threading.Thread):
-    """A thread per worker process that enqueues periodic jobs when they are due."""
-
-    def __init__(self, runtime: Runtime, stop: jobs.Flag):
-        super().__init__(name="cesja-scheduler", daemon=True)
-        self.runtime = runtime
-        self.stop = stop
-
-    def run(self) -> None:
-        settings = self.runtime.settings
-        tick = min([SCHEDULER_TICK, *periodic_tasks(settings).values()])
-        while not self.stop.is_set():
-            try:
-                if schedule_periodic(self.runtime.engine, settings):
-                    self.runtime.work_ready.set()
-            except Exception:
-                log.exception("could not schedule periodic jobs")
-            self.stop.wait(tick.total_seconds())
-
-
-def drain(runtime: Runtime) -> int:
-    """Run every due job in this thread until none is left; returns how many ran."""
-    ocr.limit_threads()
-    stop = threading.Event()
-    worker = _worker(runtime, runtime.work_ready, stop, "cesja-drain")
-    ran = 0
-    while worker.run_one():
-        ran += 1
-    return ran
-
-
-def _resume_left_jobs(engine: Engine) -> int:
-    """Free the leases of processes of this host that stopped; how many jobs were freed."""
-    freed = jobs.release_dead_leases(engine)
-    if freed:
-        log.info("resuming %d job(s) left by a process that stopped", freed)
-    return freed
-
-
-def start(runtime: Runtime, count: int, *, periodic: bool = True) -> Callable[[], None]:
-    """Start `count` worker threads (one tesseract handle each) and, if `periodic`, the thread
-    that enqueues periodic jobs; returns their stop."""
-    stop = threading.Event()
-    if count <= 0:
-        return stop.set
-    ocr.limit_threads()
-    _resume_left_jobs(runtime.engine)
-    threads: list[threading.Thread] = [
-        _worker(runtime, runtime.work_ready, stop, f"cesja-worker-{i}") for i in range(count)
-    ]
-    if periodic:
-        threads.append(Scheduler(runtime, stop))
-    for t in threads:
-        t.start()
-    log.info("started %d worker thread(s)%s", count, " and the scheduler" if periodic else "")
-
-    def stop_all() -> None:
-        stop.set()
-        runtime.work_ready.set()
-        for t in threads:
-            t.join(timeout=30)
-
-    return stop_all
-
 
 # --- worker processes ---------------------------------------------------------------------------
 
@@ -679,7 +453,7 @@ def _worker_process(
     )
     try:
         # A sibling that died (or the process before this one) left its jobs leased.
-        if _resume_left_jobs(runtime.engine):
+        if resume_left_jobs(runtime.engine):
             doorbell.set()
     except Exception:
         log.exception("could not release the leases of stopped workers")
@@ -691,7 +465,7 @@ def _worker_process(
     _limit_address_space(settings.worker_memory_mb)
     if periodic:
         Scheduler(runtime, stopping).start()
-    worker = _worker(runtime, doorbell, stopping, f"cesja-worker-{number}", on_job=slot.record)
+    worker = job_loop(runtime, doorbell, stopping, f"cesja-worker-{number}", on_job=slot.record)
     heartbeat = heartbeats.Heartbeat(runtime.engine, jobs.WORKER_ID, stopping)
     heartbeat.start()
     warm.set()

@@ -19,10 +19,12 @@ import httpx
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from cesja import audit_log, jobs, logs, metrics
+from cesja.casework import audit_log
 from cesja.config import Settings
+from cesja.db import jobs
+from cesja.db.models import CaseRow, WebhookAttemptRow, WebhookDeliveryRow, utcnow
 from cesja.errors import Conflict, NotFound, database_said, database_unavailable
-from cesja.models import CaseRow, WebhookAttemptRow, WebhookDeliveryRow, utcnow
+from cesja.observe import logs, metrics
 from cesja.runtime import Runtime
 from workflow import (
     Attempt,

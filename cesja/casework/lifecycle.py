@@ -8,11 +8,11 @@ from typing import Any, Literal
 
 from sqlmodel import Session
 
-from cesja import audit_log
+from cesja.casework import audit_log
+from cesja.casework.evidence import case_checks
 from cesja.config import Settings
+from cesja.db.models import CaseRow, DecisionRow, PageRow, ScanRow, utcnow
 from cesja.errors import Conflict, NotFound
-from cesja.evidence import case_checks
-from cesja.models import CaseRow, DecisionRow, PageRow, ScanRow, utcnow
 from workflow import (
     CaseMachine,
     Check,
@@ -190,7 +190,7 @@ def decide_check(
 
 def on_state_entered(session: Session, settings: Settings, case: CaseRow) -> None:
     """What entering a state sets in motion, committed with the transition itself."""
-    from cesja import webhooks
+    from cesja.casework import webhooks
 
     if case.state == "transfer_ready":
         webhooks.schedule_transfer_ready(session, settings, case)
@@ -200,7 +200,7 @@ def page_read(
     session: Session, settings: Settings, case: CaseRow, page: PageRow, scan: ScanRow
 ) -> None:
     """A page of this case was read: record what it showed, then settle the case."""
-    reading: dict[str, Any] = page.reading
+    reading = page.page_reading()
     audit_log.append(
         session,
         case.id,
@@ -213,17 +213,13 @@ def page_read(
             "party": page.party,
             "form_version": page.form_version,
             "outcome": page.outcome,
-            "routed_by": reading.get("routed_by"),
-            "fields_match": reading.get("fields_match"),
-            "signature_present": reading.get("signature_present"),
-            "stamp_present": reading.get("stamp_present"),
-            "unaltered": reading.get("unaltered"),
-            "mismatched_fields": [
-                name
-                for name, f in (reading.get("fields") or {}).items()
-                if f.get("verdict") == "mismatch"
-            ],
-            "altered_fields": reading.get("altered_fields") or [],
+            "routed_by": reading.routed_by,
+            "fields_match": reading.fields_match,
+            "signature_present": reading.signature_present,
+            "stamp_present": reading.stamp_present,
+            "unaltered": reading.unaltered,
+            "mismatched_fields": reading.mismatched_fields,
+            "altered_fields": reading.altered_fields,
         },
     )
     reevaluate(session, settings, case, actor=READER)

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, delete
 from sqlmodel import Session, col, select
 
-from cesja.jobs import Flag
-from cesja.models import WorkerHeartbeatRow, utcnow
+from cesja.db.jobs import Flag
+from cesja.db.models import WorkerHeartbeatRow, utcnow
 
 log = logging.getLogger("cesja.heartbeats")
 

@@ -17,10 +17,12 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from cesja import jobs, lifecycle, logs, metrics
-from cesja.evidence import case_checks
-from cesja.forms import form_data
-from cesja.models import CaseRow, EvidenceRow, PageRow, ScanRow, utcnow
+from cesja.casework import lifecycle
+from cesja.casework.evidence import case_checks
+from cesja.casework.forms import form_data
+from cesja.db import jobs
+from cesja.db.models import CaseRow, EvidenceRow, PageRow, ScanRow, utcnow
+from cesja.observe import logs, metrics
 from cesja.runtime import Runtime
 from documents import FormData
 from ocr import OcrError, Outcome, PageReading, probe_file, read_page, read_page_image
@@ -231,7 +233,7 @@ def _settle(session: Session, scan: ScanRow) -> None:
 
 
 def _unread_pages(unread: Sequence[PageRow], pages: int) -> str:
-    said = "; ".join(f"page {p.index + 1}: {p.reading.get('detail', '')}" for p in unread)
+    said = "; ".join(f"page {p.index + 1}: {p.page_reading().detail}" for p in unread)
     if len(unread) == pages:
         return f"no page could be read ({said})"
     return f"{len(unread)} of {pages} page(s) could not be read ({said}); the others were read"

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import cesja.db_types
+import cesja.db.types
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -29,10 +29,10 @@ def upgrade() -> None:
         sa.Column("current_registrant", sa.JSON(), nullable=False),
         sa.Column("new_registrant", sa.JSON(), nullable=False),
         sa.Column("form_version", sa.Integer(), nullable=False),
-        sa.Column("deadline", cesja.db_types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("deadline", cesja.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("customer_token", sa.String(length=64), nullable=False),
-        sa.Column("created_at", cesja.db_types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", cesja.db_types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", cesja.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", cesja.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("lock_version", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("customer_token"),
@@ -46,12 +46,12 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("ref", sa.String(length=64), nullable=False),
-        sa.Column("run_at", cesja.db_types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("run_at", cesja.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("leased_until", cesja.db_types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("leased_until", cesja.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("leased_by", sa.String(length=128), nullable=True),
         sa.Column("last_error", sa.String(), nullable=True),
-        sa.Column("done_at", cesja.db_types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("done_at", cesja.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("jobs", schema=None) as batch_op:
@@ -67,8 +67,8 @@ def upgrade() -> None:
         sa.Column("size", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("error", sa.String(), nullable=True),
-        sa.Column("received_at", cesja.db_types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("processed_at", cesja.db_types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("received_at", cesja.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("processed_at", cesja.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("sha256"),
     )
@@ -97,7 +97,7 @@ def upgrade() -> None:
         sa.Column("decision", sa.String(length=8), nullable=False),
         sa.Column("reason", sa.String(), nullable=False),
         sa.Column("actor", sa.String(length=64), nullable=False),
-        sa.Column("at", cesja.db_types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", cesja.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["case_id"],
             ["cases.id"],
@@ -114,7 +114,7 @@ def upgrade() -> None:
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("type", sa.String(length=64), nullable=False),
         sa.Column("actor", sa.String(length=64), nullable=False),
-        sa.Column("at", cesja.db_types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", cesja.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("data", sa.JSON(), nullable=False),
         sa.Column("prev_hash", sa.String(length=64), nullable=False),
         sa.Column("hash", sa.String(length=64), nullable=False),
@@ -133,7 +133,7 @@ def upgrade() -> None:
         sa.Column("case_id", sa.String(length=16), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("data", sa.JSON(), nullable=False),
-        sa.Column("created_at", cesja.db_types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", cesja.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["case_id"],
             ["cases.id"],
@@ -150,7 +150,7 @@ def upgrade() -> None:
         sa.Column("party", sa.String(length=32), nullable=True),
         sa.Column("form_version", sa.Integer(), nullable=True),
         sa.Column("reading", sa.JSON(), nullable=False),
-        sa.Column("created_at", cesja.db_types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", cesja.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["scan_id"],
             ["scans.id"],
@@ -171,8 +171,8 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_status", sa.Integer(), nullable=True),
         sa.Column("last_error", sa.String(), nullable=True),
-        sa.Column("created_at", cesja.db_types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("delivered_at", cesja.db_types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", cesja.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("delivered_at", cesja.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["case_id"],
             ["cases.id"],

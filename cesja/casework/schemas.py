@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from cesja import identifiers
+from cesja.casework import identifiers
 from cesja.text import PrintableLine, one_line
 
 MAX_DOMAINS = 5

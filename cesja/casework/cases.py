@@ -9,17 +9,17 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from cesja import audit_log, lifecycle
-from cesja.errors import BadInput, NotFound
-from cesja.forms import printable
-from cesja.models import CaseDomainRow, CaseRow, FormVersionRow, utcnow
-from cesja.schemas import (
+from cesja.casework import audit_log, lifecycle
+from cesja.casework.forms import printable
+from cesja.casework.schemas import (
     CaseCreate,
     CaseReissue,
     FieldProblem,
     normalised_domains,
     normalised_registrant,
 )
+from cesja.db.models import CaseDomainRow, CaseRow, FormVersionRow, utcnow
+from cesja.errors import BadInput, NotFound
 from documents import DoesNotFit, layout_problems
 from documents.page_code import CASE_ID_ALPHABET
 from workflow import can_reissue

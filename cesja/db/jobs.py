@@ -24,10 +24,10 @@ from typing import Protocol, TypeVar
 from sqlalchemy import Engine, case, delete, or_
 from sqlmodel import Session, col, select
 
-from cesja import logs, metrics
 from cesja.db import read_only
+from cesja.db.models import JobRow, utcnow
 from cesja.errors import database_said, database_unavailable
-from cesja.models import JobRow, utcnow
+from cesja.observe import logs, metrics
 
 log = logging.getLogger("cesja.jobs")
 

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, Integer, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from cesja.db_types import UTCDateTime
+from cesja.db.types import UTCDateTime
+from ocr import PageReading
 
 
 def utcnow() -> datetime:
@@ -101,6 +102,16 @@ class PageRow(SQLModel, table=True):
     form_version: int | None = None
     reading: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = _ts(nullable=False)
+
+    def page_reading(self) -> PageReading:
+        """What the reader found on the page, as the reader's own typed model."""
+        return PageReading.from_dict(
+            self.reading,
+            index=self.index,
+            case_id=self.case_id,
+            party=self.party,  # type: ignore[arg-type]
+            form_version=self.form_version,
+        )
 
 
 class EvidenceRow(SQLModel, table=True):

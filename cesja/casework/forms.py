@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from cesja.config import Settings
-from cesja.models import CaseRow
+from cesja.db.models import CaseRow
 from documents import Address, FormData, PartyData, SendTo, render_form
 
 

@@ -10,9 +10,9 @@ from datetime import datetime
 from sqlalchemy import exists
 from sqlmodel import Session, col, select
 
-from cesja import audit_log, lifecycle
-from cesja.evidence import case_checks
-from cesja.models import CaseRow, EventRow, utcnow
+from cesja.casework import audit_log, lifecycle
+from cesja.casework.evidence import case_checks
+from cesja.db.models import CaseRow, EventRow, utcnow
 from cesja.runtime import Runtime
 from workflow import sources
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import cesja.db_types
+import cesja.db.types
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -24,15 +24,15 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("jobs", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column("given_up_at", cesja.db_types.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("given_up_at", cesja.db.types.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.create_index(batch_op.f("ix_jobs_given_up_at"), ["given_up_at"], unique=False)
 
     op.create_table(
         "worker_heartbeats",
         sa.Column("worker", sa.String(length=128), nullable=False),
-        sa.Column("started_at", cesja.db_types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("seen_at", cesja.db_types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("started_at", cesja.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("seen_at", cesja.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("worker"),
     )
     with op.batch_alter_table("worker_heartbeats", schema=None) as batch_op:

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from cesja.models import EventRow, utcnow
+from cesja.db.models import EventRow, utcnow
 from workflow.audit import GENESIS, BrokenLink, event_hash, verify_chain
 
 

@@ -14,9 +14,9 @@ from typing import Literal
 
 from sqlmodel import Session
 
-from cesja import cases, lifecycle, webhooks
+from cesja.casework import cases, lifecycle, webhooks
 from cesja.config import Settings
-from cesja.models import CaseRow, WebhookDeliveryRow
+from cesja.db.models import CaseRow, WebhookDeliveryRow
 from cesja.runtime import Runtime
 from cesja.text import unprintable, with_lf
 

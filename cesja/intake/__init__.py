@@ -1,0 +1,12 @@
+"""Intake: what arrives, from the upload to the reading of each page.
+
+- `received`: one file taken in: checked while a temporary file, kept by its sha256, the scan
+  and a job for each of its pages committed together before the answer (`receive`);
+- `processing`: a page's job: decoded under its budget, read, stored with its reading, its
+  case moved on; the scan done with its last page;
+- `hot_folder`: a folder a scanner or fax gateway writes into, taken through `receive`.
+"""
+
+from cesja.intake.received import CHANNELS, Received, new_scan_id, receive
+
+__all__ = ["CHANNELS", "Received", "new_scan_id", "receive"]

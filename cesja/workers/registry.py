@@ -1,0 +1,126 @@
+"""What background work there is: each kind of job, how it runs, how long it may take, what
+to record when it is given up; and one worker's loop over them."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import Engine
+
+from cesja.casework import deadlines, webhooks
+from cesja.config import Settings
+from cesja.db import jobs
+from cesja.intake import processing
+from cesja.runtime import Runtime
+
+log = logging.getLogger("cesja.workers")
+
+
+def job_kinds(settings: Settings) -> dict[str, jobs.JobKind]:
+    time_limit = timedelta(seconds=settings.job_seconds)
+    return {
+        # A page that crashes its worker is tried again twice (a worker may die of something
+        # else); one over its budget is given up at once (it would be again).
+        processing.READ_PAGE: jobs.JobKind(
+            name=processing.READ_PAGE,
+            lease=timedelta(minutes=10),
+            max_attempts=3,
+            retry_after=lambda attempt: timedelta(seconds=30 * attempt),
+            time_limit=time_limit,
+        ),
+        processing.PROCESS_SCAN: jobs.JobKind(
+            name=processing.PROCESS_SCAN,
+            lease=timedelta(minutes=10),
+            max_attempts=3,
+            retry_after=lambda attempt: timedelta(seconds=30 * attempt),
+            time_limit=time_limit,
+        ),
+        # Receiver failures are retried by the delivery itself (its own policy and jobs);
+        # these retries are for the service failing (database away) and must not give up soon,
+        # or a pending notice would be left without a job.
+        webhooks.DELIVER_WEBHOOK: jobs.JobKind(
+            name=webhooks.DELIVER_WEBHOOK,
+            lease=timedelta(minutes=10),
+            max_attempts=50,
+            retry_after=lambda attempt: min(timedelta(seconds=30 * attempt), timedelta(hours=1)),
+            time_limit=time_limit,
+            priority=0,
+        ),
+        deadlines.CHECK_DEADLINES: jobs.JobKind(
+            name=deadlines.CHECK_DEADLINES,
+            lease=timedelta(minutes=10),
+            max_attempts=2,
+            retry_after=lambda attempt: timedelta(seconds=30),
+            time_limit=time_limit,
+        ),
+        jobs.PURGE_JOBS: jobs.JobKind(
+            name=jobs.PURGE_JOBS,
+            lease=timedelta(minutes=10),
+            max_attempts=2,
+            retry_after=lambda attempt: timedelta(minutes=5),
+            time_limit=time_limit,
+        ),
+    }
+
+
+def handlers(runtime: Runtime) -> dict[str, jobs.Handler]:
+    return {
+        processing.READ_PAGE: lambda job: processing.read_scan_page(runtime, job.ref),
+        processing.PROCESS_SCAN: lambda job: processing.split_scan(runtime, job.ref),
+        webhooks.DELIVER_WEBHOOK: lambda job: webhooks.attempt(runtime, job.ref, job_id=job.id),
+        deadlines.CHECK_DEADLINES: lambda job: _check_deadlines(runtime),
+        jobs.PURGE_JOBS: lambda job: _purge_jobs(runtime),
+    }
+
+
+def give_up_handlers(runtime: Runtime) -> dict[str, jobs.GiveUp]:
+    """What to record when a job will not run again: a page nobody could read is unreadable,
+    with why; a scan whose pages could not even be counted is `failed`."""
+    return {
+        processing.READ_PAGE: lambda job, error: processing.give_up_page(runtime, job.ref, error),
+        processing.PROCESS_SCAN: lambda job, error: processing.give_up(runtime, job.ref, error),
+    }
+
+
+def job_loop(
+    runtime: Runtime,
+    wake: jobs.Flag,
+    stop: jobs.Flag,
+    name: str,
+    on_job: jobs.OnJob | None = None,
+) -> jobs.Worker:
+    return jobs.Worker(
+        runtime.engine,
+        job_kinds(runtime.settings),
+        handlers(runtime),
+        wake,
+        stop,
+        name=name,
+        give_up=give_up_handlers(runtime),
+        on_job=on_job,
+    )
+
+
+def _check_deadlines(runtime: Runtime) -> None:
+    deadlines.run(runtime)
+
+
+def _purge_jobs(runtime: Runtime) -> None:
+    purged = jobs.purge(
+        runtime.engine, older_than=timedelta(days=runtime.settings.job_retention_days)
+    )
+    if purged:
+        log.info(
+            "purged %d job(s) that ended over %g day(s) ago",
+            purged,
+            runtime.settings.job_retention_days,
+        )
+
+
+def resume_left_jobs(engine: Engine) -> int:
+    """Free the leases of processes of this host that stopped; how many jobs were freed."""
+    freed = jobs.release_dead_leases(engine)
+    if freed:
+        log.info("resuming %d job(s) left by a process that stopped", freed)
+    return freed
