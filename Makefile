@@ -2,7 +2,9 @@
 SHELL := /bin/bash
 VENV  := .venv
 PY    := $(VENV)/bin/python
-APT_PACKAGES := tesseract-ocr tesseract-ocr-pol tesseract-ocr-eng poppler-utils chromium fonts-dejavu-core
+# ghostscript: only the scan simulator (tests, benchmarks) runs it, for its PC-fax captures.
+APT_PACKAGES := tesseract-ocr tesseract-ocr-pol tesseract-ocr-eng poppler-utils chromium fonts-dejavu-core \
+  ghostscript
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The Python packages come from uv.lock (exact versions and hashes), installed by a pinned uv that
 # pip brings into .tools/. uv uses the machine's python3 and never downloads one of its own.
