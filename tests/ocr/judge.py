@@ -66,6 +66,7 @@ class Judged:
     reading: PageReading
     problems: tuple[str, ...]  # how the reading differs from what the scenario expects
     review: bool  # a genuine page that would go to a person
+    path: Path  # the file that was read
 
     @property
     def ok(self) -> bool:
@@ -132,4 +133,4 @@ def run(
     problems = judge(scenario, reading, form, other)
     genuine = scenario.name.startswith("genuine")
     review = genuine and bool(failed_checks(reading)) if reading.outcome == "matched" else genuine
-    return Judged(scenario.name, seed, reading, tuple(problems), review)
+    return Judged(scenario.name, seed, reading, tuple(problems), review, path)
