@@ -7,8 +7,9 @@ show-through, holes and staples, an uneven feed) and each of N generated cases
 domains), the bench makes both parties' genuine pages and two of the other sheets of `SHEETS`
 (the frauds and the ticked no-stamp page, in turn, so that over 20 cases each meets each
 capture five times; `--all-sheets` makes every one), writes each as the file a sender would
-send, reads it with the service's reader and judges the reading (tests/ocr/judge.py). For each genuine page it also asks whether zxing-cpp can decode the QR
-code from the whole page at all (as decoded, binarised, descreened, at half resolution).
+send, reads it with the service's reader and judges the reading (tests/ocr/judge.py). For
+each genuine page it also asks whether zxing-cpp can decode the QR code from the whole page at
+all (as decoded, binarised, descreened, at half resolution).
 
 Prints, per capture: genuine pages routed to their case, pages whose code zxing-cpp decodes
 and how many of those were not routed, genuine pages to review and which checks sent them
