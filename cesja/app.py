@@ -6,23 +6,32 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from cesja import workers
+from cesja import metrics, workers
 from cesja.api import actions, cases, errors, health, scans, webhooks
+from cesja.api import metrics as metrics_api
 from cesja.api.auth import KeysBeforeBodies
 from cesja.api.limits import UploadLimit
+from cesja.api.observe import ObserveRequests
 from cesja.config import Settings
+from cesja.db import API_THREADS
 from cesja.runtime import Runtime, open_runtime
 from cesja.web import back_office, customer
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
     runtime = runtime or open_runtime(settings or Settings())
+    # Under `cesja serve`, into the directory its processes share; otherwise in this process.
+    metrics.start_in_this_process()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Sync routes run in anyio's thread pool; it has as many threads as the database pool
+        # keeps connections (cesja.db), so a running route never waits for a connection.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = API_THREADS
         # `cesja serve` needs no second command: CESJA_WORKERS worker processes start beside
         # the API (none in tests, which run jobs themselves), each with the scheduler of
         # periodic jobs, and wake up when the API commits work.
@@ -47,6 +56,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.state.runtime = runtime
     errors.install(app)
     app.include_router(health.router)
+    app.include_router(metrics_api.router)
     app.include_router(cases.router)
     app.include_router(actions.router)
     app.include_router(webhooks.router)
@@ -55,5 +65,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     back_office.install(app)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_middleware(UploadLimit, max_bytes=runtime.settings.max_upload_bytes)
-    app.add_middleware(KeysBeforeBodies)  # outermost: no key, no reading
+    app.add_middleware(KeysBeforeBodies)  # before the others: no key, no reading
+    # Outermost: a request refused for its key or its size is timed and counted too.
+    app.add_middleware(ObserveRequests)
     return app

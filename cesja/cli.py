@@ -6,21 +6,19 @@ import contextlib
 import logging
 import sys
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from cesja import logs
 from cesja.config import Settings
 from cesja.errors import CesjaError
 
 if TYPE_CHECKING:
     from cesja.runtime import Runtime
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-# How long `cesja serve` lets open connections finish once told to stop; the workers finish
-# their page meanwhile (`cesja.workers.STOP_GRACE_SECONDS`), all within 30 s.
-GRACEFUL_SHUTDOWN_SECONDS = 5
+# How often `cesja worker` looks whether it was told to stop.
+STOP_POLL_SECONDS = 0.2
 
 app = typer.Typer(help="Cesja: the domain transfer paper process, verified.", no_args_is_help=True)
 
@@ -38,37 +36,21 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
 ) -> None:
-    """Run the HTTP service and its background workers on the configured database."""
+    """Run the HTTP service (CESJA_API_PROCESSES processes) and its background workers on the
+    configured database."""
     import signal
 
-    import uvicorn
+    from cesja import metrics, serving
 
-    from cesja.app import create_app
-
-    _logging()
-    application = create_app(_settings())
-
-    class Server(uvicorn.Server):
-        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-            # The workers stop now, finishing their page, while uvicorn lets the open
-            # connections finish; none is started again meanwhile.
-            super().handle_exit(sig, frame)
-            processes = getattr(application.state, "worker_processes", None)
-            if processes is not None:
-                processes.begin_stop()
-
+    settings = _settings()
+    _logging(settings)
+    # Before anything is spawned: every process of this service counts into one directory.
+    metrics.start_service(settings.data_dir)
     # uvicorn stops on SIGTERM or SIGINT, then raises the signal again, to these: a stop the
     # operator asked for is an ordinary exit (0), whichever signal asked for it.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
-    config = uvicorn.Config(
-        application,
-        host=host,
-        port=port,
-        log_level="info",
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-    )
-    Server(config).run()
+    serving.serve(settings, host, port)
 
 
 @app.command()
@@ -103,26 +85,30 @@ Channel = Annotated[str, typer.Option(help="post, fax, email or upload")]
 def worker() -> None:
     """Run only the background workers (scale-out: several machines, one database)."""
     import signal
-    import threading
+    import time
 
-    from cesja import workers
+    from cesja import metrics, workers
     from cesja.runtime import open_runtime
 
-    _logging()
     settings = _settings()
+    _logging(settings)
+    metrics.start_service(settings.data_dir)
     # Migrated here, once: the worker processes open the database as it is. The parent keeps
     # its own connection to record the jobs it gives up for a worker over its budget.
     runtime = open_runtime(settings)
     processes = workers.start_processes(runtime, max(settings.workers, 1))
-    stopped = threading.Event()
+    told: list[int] = []
 
-    def stop(*_: object) -> None:
+    def stop(signum: int, _frame: object) -> None:
+        # Only a note and a signal to the workers: the handler runs in this thread, which must
+        # not be holding a lock it would need (an Event's, while waiting on it).
         processes.begin_stop()
-        stopped.set()
+        told.append(signum)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    stopped.wait()
+    while not told:
+        time.sleep(STOP_POLL_SECONDS)
     processes.stop()
     runtime.engine.dispose()
 
@@ -138,8 +124,9 @@ def ingest(
     from cesja.hot_folder import file_chunks
     from cesja.runtime import open_runtime
 
-    _logging()
-    runtime = open_runtime(_settings())
+    settings = _settings()
+    _logging(settings)
+    runtime = open_runtime(settings)
     failed = False
     scan_ids = []
     for path in files:
@@ -184,9 +171,10 @@ def watch(
     from cesja.hot_folder import HotFolder
     from cesja.runtime import open_runtime
 
-    _logging()
+    settings = _settings()
+    _logging(settings)
     folder.mkdir(parents=True, exist_ok=True)
-    HotFolder(open_runtime(_settings()), folder, channel=channel).run(interval=interval)
+    HotFolder(open_runtime(settings), folder, channel=channel).run(interval=interval)
 
 
 @app.command()
@@ -250,8 +238,8 @@ def audit_verify(case: Annotated[str | None, typer.Option(help="only this case")
     raise typer.Exit(1 if broken else 0)
 
 
-def _logging() -> None:
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+def _logging(settings: Settings) -> None:
+    logs.setup(settings.log_format, level=logging.INFO)
 
 
 def main() -> None:

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     # Scale-out: a directory every machine mounts. Defaults to `<data_dir>/scans`.
     scan_dir: Path | None = None
     workers: int = Field(default=2, ge=0, le=64)
+    # Processes `cesja serve` answers HTTP from, on one socket: one API process uses one core.
+    api_processes: int = Field(default=2, ge=1, le=64)
     # Each worker process's budget: the memory it may hold and how long one job (reading one
     # page, one webhook attempt) may take. Over either, the supervisor ends the process and
     # the job is given up with why; a warm worker holds about 300 MB before any page.
@@ -60,6 +62,11 @@ class Settings(BaseSettings):
     deadline_check_seconds: float = Field(default=60.0, gt=0, le=86400)
     # How long the queue keeps a job that ended (its work stays: readings, attempts).
     job_retention_days: float = Field(default=7.0, gt=0, le=3650)
+    # Log lines as text for a terminal, or as JSON lines for a log collector.
+    log_format: Literal["text", "json"] = "text"
+    # When set, `/metrics` answers only `Authorization: Bearer <this>` (Prometheus's
+    # `authorization` setting); unset, it is open like `/healthz`.
+    metrics_key: str | None = Field(default=None, repr=False)
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

@@ -1,8 +1,11 @@
-"""The database: engine, sessions and migrations, the same code on SQLite and PostgreSQL."""
+"""The database: engines, read and write transactions, migrations; the same code on SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
 import fcntl
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +22,20 @@ from sqlmodel import create_engine
 from cesja.errors import ConfigurationError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+# The API runs each sync route in a thread pool of this size (`cesja.app` sets it). A route
+# holds at most one connection, so the pool keeps one for each thread and a request never
+# waits for a connection while a thread is free; the overflow covers the sessions whose
+# closing, which FastAPI runs outside the pool's limit, is still under way.
+API_THREADS = 24
+POOL_OVERFLOW = 8
+# Longest wait for a lock (SQLite's write lock, a PostgreSQL row lock) or a pooled connection.
+# It then fails with an OperationalError (a pool TimeoutError), answered 503 with Retry-After:
+# the client tries again, instead of hanging while others pile up behind it.
+LOCK_WAIT_SECONDS = 5.0
+
+# An execution option: transactions on an engine that carries it only read.
+_READ_ONLY = "cesja_read_only"
 
 
 def require_driver(url: str) -> None:
@@ -39,32 +56,104 @@ def require_driver(url: str) -> None:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine with the settings each backend needs to serve several threads safely."""
+    """An engine whose transactions take the write lock at their start (SQLite: `BEGIN
+    IMMEDIATE`), for sessions that write; `read_only(engine)` gives the one for reads."""
     require_driver(url)
     if url.startswith("sqlite"):
-        engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=8
-        )
+        return _sqlite_engine(url)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=API_THREADS,
+        max_overflow=POOL_OVERFLOW,
+        pool_timeout=LOCK_WAIT_SECONDS,
+        connect_args={
+            # A connection that waits longer for a row lock gives up (SQLSTATE 55P03).
+            "options": f"-c lock_timeout={int(LOCK_WAIT_SECONDS * 1000)}",
+            # A server behind a network fault that drops packets is given up as soon.
+            "connect_timeout": int(LOCK_WAIT_SECONDS),
+        },
+    )
 
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-            # WAL lets the API read while a worker writes; foreign keys are off by default.
-            # Disable pysqlite's own BEGIN handling so that "BEGIN IMMEDIATE" below works.
-            dbapi_conn.isolation_level = None
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=FULL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.close()
 
-        @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn: Any) -> None:
-            # Take the write lock at the start, so two writers queue instead of one failing
-            # half-way with "database is locked".
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+def read_only(engine: Engine) -> Engine:
+    """The same engine and connections for transactions that only read. On SQLite they begin
+    deferred and, under WAL, read a snapshot beside the one writer instead of queueing for its
+    lock; on PostgreSQL they are READ ONLY. A write in one fails at once, on both."""
+    options: dict[str, Any] = {_READ_ONLY: True}
+    if engine.dialect.name == "postgresql":
+        options["postgresql_readonly"] = True
+    return engine.execution_options(**options)
 
-        return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+def _sqlite_engine(url: str) -> Engine:
+    engine = create_engine(
+        url,
+        # The busy timeout: how long a statement waits on a lock (a writer's BEGIN waits in
+        # _begin_writing instead).
+        connect_args={"check_same_thread": False, "timeout": LOCK_WAIT_SECONDS},
+        pool_size=API_THREADS,
+        max_overflow=POOL_OVERFLOW,
+        pool_timeout=LOCK_WAIT_SECONDS,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_conn: Any, record: Any) -> None:
+        # WAL lets readers run beside the writer; foreign keys are off by default. pysqlite's
+        # own BEGIN handling is disabled so that each transaction begins as `_sqlite_begin` says.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+        record.info[_READ_ONLY] = False
+
+    @event.listens_for(engine, "begin")
+    def _sqlite_begin(conn: Any) -> None:
+        read_only = bool(conn.get_execution_options().get(_READ_ONLY))
+        if conn.info.get(_READ_ONLY) != read_only:
+            # query_only makes a write in a reading transaction fail at once, where a deferred
+            # transaction would otherwise try to take the write lock half-way and could fail
+            # only now and then, under load.
+            conn.connection.dbapi_connection.execute(f"PRAGMA query_only={int(read_only)}")
+            conn.info[_READ_ONLY] = read_only
+        if read_only:
+            conn.exec_driver_sql("BEGIN")  # no lock: a snapshot beside the writer
+        else:
+            _begin_writing(conn)
+
+    return engine
+
+
+def _begin_writing(conn: Any) -> None:
+    """Take SQLite's write lock at the start of the transaction (`BEGIN IMMEDIATE`), so two
+    writers queue instead of one failing half-way with "database is locked".
+
+    SQLite's own busy handler sleeps between tries for longer each time (25 ms, then 50, then
+    100): a writer that came in behind one of 5 ms slept long after the lock was free, while
+    writers of the holder's process, which takes it back at once, kept getting in first.
+    Here each waiting writer tries again every millisecond, for LOCK_WAIT_SECONDS.
+    """
+    dbapi_conn = conn.connection.dbapi_connection
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    pause = 0.0002
+    dbapi_conn.execute("PRAGMA busy_timeout=0")
+    try:
+        while time.monotonic() < deadline:
+            try:
+                dbapi_conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as err:
+                if "locked" not in str(err) and "busy" not in str(err):
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.001)
+        # Once more through SQLAlchemy, which turns "database is locked" into its own
+        # OperationalError: answered 503 with Retry-After.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    finally:
+        dbapi_conn.execute(f"PRAGMA busy_timeout={int(LOCK_WAIT_SECONDS * 1000)}")
 
 
 def migrate(url: str) -> None:

@@ -13,16 +13,23 @@ CesjaError                       code, message, http_status
 ├── BadInput                     400/413/415/422 for uploads and bodies
 │   ├── InvalidCase              every bad field by its path (cesja.cases)
 │   └── TooLarge                 413 (cesja.storage)
-└── StoreFull                    507: no room in the scan store, nothing kept (cesja.storage)
+├── StoreFull                    507: no room in the scan store, nothing kept (cesja.storage)
+└── DatabaseUnavailable          503 with Retry-After: the database is away for a moment
 
 The lower layers' own errors (documents.DocumentsError, ocr.OcrError, workflow's) are mapped
 where they are met: intake turns an unreadable file into BadInput with 415 or 422. Words
 that came from a library or the system pass `without_paths` before they leave the server.
+SQLAlchemy's errors that `database_unavailable` recognises (a connection refused or lost, a
+lock not granted in time, no pooled connection free) are answered as DatabaseUnavailable; any
+other database error is a bug, answered 500.
 """
 
 from __future__ import annotations
 
 import re
+import sqlite3
+
+from sqlalchemy import exc as sa
 
 # A file's path in a library's or the system's words: quoted, as Python shows one (relative
 # or absolute), or an absolute one standing alone.
@@ -66,3 +73,35 @@ class Conflict(CesjaError):
 class BadInput(CesjaError):
     code = "bad_input"
     http_status = 422
+
+
+class DatabaseUnavailable(CesjaError):
+    """The database did not answer: restarting, unreachable, or locked by another writer."""
+
+    code = "database_unavailable"
+    http_status = 503
+    # A PostgreSQL restart or fail-over, or a writer ahead in SQLite's queue, takes seconds.
+    retry_after_seconds = 5
+
+
+def database_unavailable(err: BaseException) -> bool:
+    """Whether `err` says the database is away for now, not that what was asked is wrong: the
+    same request a few seconds later may well go through."""
+    if isinstance(err, sa.TimeoutError):  # every pooled connection busy for the pool's timeout
+        return True
+    if not isinstance(err, sa.DBAPIError):
+        return False
+    if err.connection_invalidated:  # SQLAlchemy saw the connection drop
+        return True
+    if isinstance(err.orig, sqlite3.OperationalError):
+        # SQLite says OperationalError for a missing table or bad SQL too: only a lock waits.
+        return "locked" in str(err.orig)
+    # On PostgreSQL: refused, shut down, starting up, too many connections, deadlock.
+    return isinstance(err, sa.OperationalError)
+
+
+def database_said(err: BaseException) -> str:
+    """The first line of the driver's message, for the log: SQLAlchemy's own message repeats
+    the statement's parameters, personal data among them."""
+    said = str(getattr(err, "orig", None) or err).strip().splitlines()
+    return said[0] if said else type(err).__name__

@@ -3,6 +3,9 @@
 A job is leased by one worker at a time (row locks with SKIP LOCKED on PostgreSQL; SQLite's
 single writer serialises claims). A worker that dies leaves its lease to run out, and the job
 runs again: handlers are idempotent. Workers on several machines share one database.
+
+The database away for a moment (a restart) ends no worker: a job it interrupts is given back
+without counting the attempt, and a job's end is written again until the database takes it.
 """
 
 from __future__ import annotations
@@ -11,20 +14,29 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from sqlalchemy import Engine, case, delete, or_
 from sqlmodel import Session, col, select
 
+from cesja import logs, metrics
+from cesja.db import read_only
+from cesja.errors import database_said, database_unavailable
 from cesja.models import JobRow, utcnow
 
 log = logging.getLogger("cesja.jobs")
 
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+# While the database is away, a job's end is written again after these waits, then every
+# last one, until it goes through or the worker is stopped.
+RECORD_RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
+# A job the database's absence interrupted runs again this soon, the attempt not counted.
+INTERRUPTED_RETRY = timedelta(seconds=2)
 
 
 class Flag(Protocol):
@@ -62,23 +74,29 @@ def enqueue(session: Session, kind: str, ref: str, *, run_at: datetime | None = 
 
 
 def claim(engine: Engine, kinds: dict[str, JobKind], *, worker: str = WORKER_ID) -> JobRow | None:
-    """Lease the oldest due job of these kinds, or None when there is nothing to do."""
+    """Lease the oldest due job of these kinds, or None when there is nothing to do.
+
+    Whether there is anything to do is asked in a reading transaction first: an idle worker
+    looking twice a second never takes SQLite's write lock from the API's writers."""
     now = utcnow()
     first = [name for name, kind in kinds.items() if kind.priority < 1]
-    with Session(engine, expire_on_commit=False) as session:
-        stmt = (
-            select(JobRow)
-            .where(col(JobRow.done_at).is_(None))
-            .where(col(JobRow.kind).in_(list(kinds)))
-            .where(JobRow.run_at <= now)
-            .where(or_(col(JobRow.leased_until).is_(None), col(JobRow.leased_until) < now))
-            .order_by(
-                case((col(JobRow.kind).in_(first), 0), else_=1),
-                col(JobRow.run_at),
-                col(JobRow.id),
-            )
-            .limit(1)
+    stmt = (
+        select(JobRow)
+        .where(col(JobRow.done_at).is_(None))
+        .where(col(JobRow.kind).in_(list(kinds)))
+        .where(JobRow.run_at <= now)
+        .where(or_(col(JobRow.leased_until).is_(None), col(JobRow.leased_until) < now))
+        .order_by(
+            case((col(JobRow.kind).in_(first), 0), else_=1),
+            col(JobRow.run_at),
+            col(JobRow.id),
         )
+        .limit(1)
+    )
+    with Session(read_only(engine)) as session:
+        if session.exec(stmt).first() is None:
+            return None
+    with Session(engine, expire_on_commit=False) as session:
         if engine.dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
         job = session.exec(stmt).first()
@@ -124,10 +142,15 @@ def fail(engine: Engine, job: JobRow, kind: JobKind, error: str) -> bool:
         if retry:
             row.run_at = utcnow() + kind.retry_after(row.attempts)
         else:
-            row.done_at = utcnow()
+            row.done_at = row.given_up_at = utcnow()
         session.add(row)
         session.commit()
-        return retry
+    if not retry:
+        log.error(
+            "job %s %s given up after %d attempt(s): %s", job.kind, job.ref, job.attempts, error
+        )
+        metrics.job_given_up(job.kind)
+    return retry
 
 
 # Called once a job will not run again, with why: what was waiting for it is told.
@@ -150,12 +173,13 @@ def give_up(
             return False
         if leased_by is not None and row.leased_by != leased_by:
             return False
-        row.done_at = utcnow()
+        row.done_at = row.given_up_at = utcnow()
         row.leased_until = None
         row.last_error = error[:2000]
         session.add(row)
         session.commit()
     log.error("job %s %s given up: %s", row.kind, row.ref, error)
+    metrics.job_given_up(row.kind)
     _tell_given_up(on_give_up, row, error)
     return True
 
@@ -213,6 +237,23 @@ def purge(engine: Engine, *, older_than: timedelta, now: datetime | None = None)
         purged += len(ids)
 
 
+def release(engine: Engine, job: JobRow, error: str) -> None:
+    """Give an interrupted job back without counting the attempt: the database went away
+    under it, which says nothing about the job, so it runs again soon and is never given up
+    for it."""
+    with Session(engine) as session:
+        row = session.get(JobRow, job.id)
+        if row is None or row.done_at is not None:
+            return
+        row.last_error = error[:2000]
+        row.leased_until = None
+        row.leased_by = None
+        row.attempts = max(0, row.attempts - 1)
+        row.run_at = utcnow() + INTERRUPTED_RETRY
+        session.add(row)
+        session.commit()
+
+
 def release_dead_leases(engine: Engine) -> int:
     """Free leases held by earlier processes of this host (a crash or a kill), so their jobs
     run at once after a restart instead of after the lease runs out."""
@@ -225,7 +266,7 @@ def release_dead_leases(engine: Engine) -> int:
             .where(col(JobRow.leased_by).startswith(f"{host}:"))
         ):
             pid = int((job.leased_by or ":0").rsplit(":", 1)[1] or 0)
-            if pid != os.getpid() and not _alive(pid):
+            if pid != os.getpid() and not process_alive(pid):
                 job.leased_until = None
                 job.leased_by = None
                 session.add(job)
@@ -256,7 +297,7 @@ def release_stopped(engine: Engine, pids: list[int]) -> int:
     return freed
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     """Whether the process still runs: a zombie does not (a worker process orphaned by a
     killed service is re-parented to init, which in a container may never reap it)."""
     if pid <= 0:
@@ -274,6 +315,7 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+_T = TypeVar("_T")
 Handler = Callable[[JobRow], None]
 # Told of each job a worker starts (with its kind) and, with None, that it ended.
 OnJob = Callable[[JobRow | None, JobKind | None], None]
@@ -315,11 +357,19 @@ class Worker(threading.Thread):
         """Run one due job if there is one; True if it ran."""
         try:
             job = claim(self.engine, self.kinds)
-        except Exception:
-            log.exception("could not claim a job")
+        except Exception as err:
+            if database_unavailable(err):
+                log.warning("could not claim a job, the database is away: %s", database_said(err))
+            else:
+                log.exception("could not claim a job")
             return False
         if job is None:
             return False
+        with logs.about(job_id=job.id, job_kind=job.kind):
+            self._run(job)
+        return True
+
+    def _run(self, job: JobRow) -> None:
         kind = self.kinds[job.kind]
         if job.attempts > kind.max_attempts:
             # Each attempt ended with the process running it (killed, or a crash in native
@@ -327,19 +377,57 @@ class Worker(threading.Thread):
             error = f"the worker running it stopped {kind.max_attempts} time(s) in the middle"
             if job.last_error:
                 error += f" (last: {job.last_error})"
-            assert job.id is not None
-            give_up(self.engine, job.id, error, self.give_up)
-            return True
+            job_id = job.id
+            assert job_id is not None
+            self._recorded(job, lambda: give_up(self.engine, job_id, error, self.give_up))
+            return
         self.on_job(job, kind)
+        failure: Exception | None = None
         try:
             self.handlers[job.kind](job)
         except Exception as err:
-            log.exception("job %s %s failed (attempt %d)", job.kind, job.ref, job.attempts)
-            error = f"{type(err).__name__}: {err}"
-            if not fail(self.engine, job, kind, error):
-                _tell_given_up(self.give_up, job, error)
-        else:
-            finish(self.engine, job)
+            failure = err
         finally:
+            # The run is over: waiting for the database to record its end is not its time.
             self.on_job(None, None)
-        return True
+        if failure is None:
+            self._recorded(job, lambda: finish(self.engine, job))
+        elif database_unavailable(failure):
+            away = f"interrupted, the database was away: {database_said(failure)}"
+            log.warning("job %s %s %s", job.kind, job.ref, away)
+            self._recorded(job, lambda: release(self.engine, job, away))
+        else:
+            log.error(
+                "job %s %s failed (attempt %d)", job.kind, job.ref, job.attempts, exc_info=failure
+            )
+            error = f"{type(failure).__name__}: {failure}"
+            if self._recorded(job, lambda: fail(self.engine, job, kind, error)) is False:
+                _tell_given_up(self.give_up, job, error)
+
+    def _recorded(self, job: JobRow, write: Callable[[], _T]) -> _T | None:
+        """`write()`, the end of a job, tried again while the database is away: otherwise the
+        job would stay leased (and wait out its lease) although it ran. None if the worker was
+        stopped first; then the next start of a worker on this host frees the lease."""
+        waits = iter(RECORD_RETRY_SECONDS)
+        wait = 0.0
+        while True:
+            try:
+                return write()
+            except Exception as err:
+                if not database_unavailable(err):
+                    raise
+                wait = next(waits, wait)
+                log.warning(
+                    "could not record the end of job %s %s, the database is away: %s",
+                    job.kind,
+                    job.ref,
+                    database_said(err),
+                )
+            # Slept in steps, not waited on the stop flag: a worker process sets that flag from
+            # its SIGTERM handler, which would deadlock on the flag's lock held right here.
+            until = time.monotonic() + wait
+            while time.monotonic() < until and not self.stop.is_set():
+                time.sleep(min(0.1, wait))
+            if self.stop.is_set():
+                log.warning("stopped before the end of job %s %s was recorded", job.kind, job.ref)
+                return None

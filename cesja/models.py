@@ -164,6 +164,8 @@ class JobRow(SQLModel, table=True):
     leased_by: str | None = Field(default=None, max_length=128)
     last_error: str | None = None
     done_at: datetime | None = _ts(nullable=True)
+    # Set when the job will not run again and did not succeed: `last_error` says why.
+    given_up_at: datetime | None = _ts(nullable=True, index=True)
 
 
 class WebhookDeliveryRow(SQLModel, table=True):
@@ -207,3 +209,15 @@ class PeriodicTaskRow(SQLModel, table=True):
 
     name: str = Field(primary_key=True, max_length=32)
     next_run_at: datetime = _ts(nullable=False)
+
+
+class WorkerHeartbeatRow(SQLModel, table=True):
+    """A worker process, on any machine, saying every few seconds that it is alive and taking
+    jobs; `/readyz` counts the recent ones."""
+
+    __tablename__ = "worker_heartbeats"
+
+    # `host:pid`, as the `leased_by` of the jobs it runs.
+    worker: str = Field(primary_key=True, max_length=128)
+    started_at: datetime = _ts(nullable=False)
+    seen_at: datetime = _ts(nullable=False, index=True)

@@ -9,22 +9,27 @@ fails alone, with its reason, while the rest of the file is read.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
+from typing import get_args
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from cesja import jobs, lifecycle
+from cesja import jobs, lifecycle, logs, metrics
+from cesja.evidence import case_checks
 from cesja.forms import form_data
 from cesja.models import CaseRow, EvidenceRow, PageRow, ScanRow, utcnow
 from cesja.runtime import Runtime
 from documents import FormData
-from ocr import OcrError, PageReading, probe_file, read_page, read_page_image
+from ocr import OcrError, Outcome, PageReading, probe_file, read_page, read_page_image
 
 log = logging.getLogger("cesja.processing")
 
 READ_PAGE = "read_page"
+# What a page read turns out to be.
+OUTCOMES: tuple[str, ...] = get_args(Outcome)
 # A scan received before its pages were jobs of their own: its one job enqueues them.
 PROCESS_SCAN = "process_scan"
 
@@ -34,7 +39,8 @@ def page_ref(scan_id: str, index: int) -> str:
     return f"{scan_id}/{index}"
 
 
-def _scan_and_index(ref: str) -> tuple[str, int]:
+def scan_and_index(ref: str) -> tuple[str, int]:
+    """The scan and the page (from 0) a page job's ref names."""
     scan_id, _, index = ref.rpartition("/")
     return scan_id, int(index)
 
@@ -48,17 +54,29 @@ def enqueue_pages(session: Session, scan_id: str, indices: range | list[int]) ->
 def read_scan_page(runtime: Runtime, ref: str) -> None:
     """Read one page of a scan and store what it is. Idempotent: a page already stored (an
     earlier run that stopped after its commit) is not read again."""
-    scan_id, index = _scan_and_index(ref)
+    scan_id, index = scan_and_index(ref)
+    with logs.about(scan_id=scan_id):
+        started = time.monotonic()
+        metrics.page_in_hand(+1)
+        try:
+            if _read_and_store(runtime, scan_id, index):
+                metrics.page_reading_took(time.monotonic() - started)
+        finally:
+            metrics.page_in_hand(-1)
+
+
+def _read_and_store(runtime: Runtime, scan_id: str, index: int) -> bool:
+    """True if the page was read now (not stored already)."""
     settings = runtime.settings
     with Session(runtime.engine, expire_on_commit=False) as session:
         scan = session.get(ScanRow, scan_id)
         if scan is None:
-            return
+            return False
         stored = session.exec(
             select(PageRow.id).where(PageRow.scan_id == scan_id).where(PageRow.index == index)
         ).first()
     if stored is not None:
-        return
+        return False
     if scan.status == "queued":
         _mark_processing(runtime, scan_id)
 
@@ -76,6 +94,7 @@ def read_scan_page(runtime: Runtime, ref: str) -> None:
         # The same bytes would fail the same way: the page is unreadable, not retried.
         reading = unreadable(index, err.message)
     _store_reading(runtime, scan_id, reading)
+    return True
 
 
 def unreadable(index: int, why: str) -> PageReading:
@@ -86,12 +105,13 @@ def unreadable(index: int, why: str) -> PageReading:
 def give_up_page(runtime: Runtime, ref: str, error: str) -> None:
     """A page's job will not run again (it crashed its worker every time, or went over the
     memory or time a page may take): the page is stored as unreadable, with why."""
-    scan_id, index = _scan_and_index(ref)
-    _store_reading(
-        runtime,
-        scan_id,
-        unreadable(index, f"reading it was given up: {error}; a person should look at it"),
-    )
+    scan_id, index = scan_and_index(ref)
+    with logs.about(scan_id=scan_id):
+        _store_reading(
+            runtime,
+            scan_id,
+            unreadable(index, f"reading it was given up: {error}; a person should look at it"),
+        )
 
 
 def split_scan(runtime: Runtime, scan_id: str) -> None:
@@ -130,6 +150,9 @@ def give_up(runtime: Runtime, scan_id: str, error: str) -> None:
 def _store_reading(runtime: Runtime, scan_id: str, reading: PageReading) -> None:
     """One page in one transaction: its reading, its evidence, the case's new state, and the
     scan's status once its last page is in."""
+    if reading.case_id:
+        logs.note(case_id=reading.case_id)
+    to_review = False
     with Session(runtime.engine, expire_on_commit=False) as session:
         # Locked first: pages of one scan stored at once by two workers each see the other's
         # page when they count, so exactly one of them marks the scan done.
@@ -163,11 +186,26 @@ def _store_reading(runtime: Runtime, scan_id: str, reading: PageReading) -> None
             ).first()
             if case is not None:
                 lifecycle.page_read(session, runtime.settings, case, page, scan)
+                to_review = _party_to_review(session, runtime, case, reading.party)
         _settle(session, scan)
         session.commit()
+    log.info(
+        "page %d of scan %s read: %s%s",
+        reading.index + 1,
+        scan_id,
+        reading.outcome,
+        " (a check of its party failed: to review)" if to_review else "",
+    )
+    metrics.page_read(reading.outcome, to_review=to_review)
     if reading.outcome == "matched":
         # The case may have become ready: its notice's job is due now, for an idle worker.
         runtime.work_ready.set()
+
+
+def _party_to_review(session: Session, runtime: Runtime, case: CaseRow, party: str | None) -> bool:
+    """Whether a check of the page's party now stands failed: a person must look at it."""
+    checks = case_checks(session, case, require_original=runtime.settings.require_original)
+    return any(c.status == "failed" and c.name.startswith(f"{party}.") for c in checks)
 
 
 def _settle(session: Session, scan: ScanRow) -> None:

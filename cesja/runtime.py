@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import cached_property
 from threading import Event
 
 from sqlalchemy import Engine
 
 from cesja.config import Settings
-from cesja.db import make_engine, migrate
+from cesja.db import make_engine, migrate, read_only
 from cesja.jobs import Flag
 from cesja.storage import ScanStore
 
@@ -24,6 +25,11 @@ class Runtime:
     # Set when new work is committed, so idle workers need not wait for their next poll: an
     # Event between threads, or one shared with the worker processes of `cesja serve`.
     work_ready: Flag = field(default_factory=Event)
+
+    @cached_property
+    def read_engine(self) -> Engine:
+        """`engine` for transactions that only read: no write lock, beside the writer."""
+        return read_only(self.engine)
 
 
 def open_runtime(settings: Settings, *, run_migrations: bool = True) -> Runtime:

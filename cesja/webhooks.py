@@ -11,6 +11,7 @@ Staff may send a dead or gone notice again under the same webhook-id.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,9 +19,9 @@ import httpx
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from cesja import audit_log, jobs
+from cesja import audit_log, jobs, logs, metrics
 from cesja.config import Settings
-from cesja.errors import Conflict, NotFound
+from cesja.errors import Conflict, NotFound, database_said, database_unavailable
 from cesja.models import CaseRow, WebhookAttemptRow, WebhookDeliveryRow, utcnow
 from cesja.runtime import Runtime
 from workflow import (
@@ -35,6 +36,10 @@ from workflow import (
 log = logging.getLogger("cesja.webhooks")
 
 DELIVER_WEBHOOK = "deliver_webhook"
+# While the database is away, the outcome of a POST that went out is written again after these
+# waits (29 s in all, within a stopping worker's grace); should it stay away longer, the job
+# runs again later and the notice is sent again under the same webhook-id.
+OUTCOME_RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0, 5.0, 5.0, 10.0)
 SYSTEM = "system:webhooks"
 STATUSES = ("pending", "delivered", "gone", "dead", "withdrawn")
 RESENDABLE = ("dead", "gone")
@@ -92,6 +97,7 @@ def attempt(runtime: Runtime, delivery_id: str, *, job_id: int | None = None) ->
         delivery = session.get(WebhookDeliveryRow, delivery_id)
         if delivery is None or delivery.status != "pending":
             return
+        logs.note(case_id=delivery.case_id)
         withdrawn_because = _obsolete(session, delivery)
         if withdrawn_because:
             _withdraw(session, delivery_id, withdrawn_because, job_id)
@@ -101,10 +107,40 @@ def attempt(runtime: Runtime, delivery_id: str, *, job_id: int | None = None) ->
         payload = delivery.payload
     now = utcnow()
     result = _post(settings, delivery_id, payload, now)
-    with Session(runtime.engine, expire_on_commit=False) as session:
-        _record(session, settings, delivery_id, attempts_before, result, job_id)
-        session.commit()
+    status = _write_outcome(runtime, delivery_id, attempts_before, result, job_id)
+    metrics.webhook_attempted("retry" if status == "pending" else status)
     runtime.work_ready.set()
+
+
+def _write_outcome(
+    runtime: Runtime, delivery_id: str, attempts_before: int, result: Attempt, job_id: int | None
+) -> str:
+    """Record what the POST that went out came to, tried again while the database is away:
+    an outcome lost would have the notice sent once more. The notice's status after it."""
+
+    def write() -> str:
+        with Session(runtime.engine, expire_on_commit=False) as session:
+            status = _record(
+                session, runtime.settings, delivery_id, attempts_before, result, job_id
+            )
+            session.commit()
+        return status
+
+    for wait in OUTCOME_RETRY_SECONDS:
+        try:
+            return write()
+        except Exception as err:
+            if not database_unavailable(err):
+                raise
+            log.warning(
+                "could not record webhook %s's attempt, the database is away (%s); "
+                "trying again in %.1f s",
+                delivery_id,
+                database_said(err),
+                wait,
+            )
+        time.sleep(wait)
+    return write()
 
 
 def _post(
@@ -185,15 +221,16 @@ def _record(
     attempts_before: int,
     result: Attempt,
     job_id: int | None,
-) -> None:
-    """Store one attempt and decide what follows: done, gone, dead, or the next job."""
+) -> str:
+    """Store one attempt and decide what follows: done, gone, dead, or the next job; the
+    notice's status after it."""
     _, delivery = _locked(session, delivery_id)
     if delivery.status != "pending" or delivery.attempts != attempts_before:
         # Another run recorded an attempt (or staff changed the notice) meanwhile: that run
         # owns what follows; this one only keeps the truth that a POST went out.
         session.add(_attempt_row(delivery_id, attempts_before + 1, result))
         jobs.finish_in(session, job_id)
-        return
+        return delivery.status
     delivery.attempts += 1
     delivery.last_attempt_at = result.at
     delivery.last_status = result.status_code
@@ -242,6 +279,7 @@ def _record(
             at=result.at,
         )
     jobs.finish_in(session, job_id)
+    return delivery.status
 
 
 def _attempt_row(delivery_id: str, number: int, result: Attempt) -> WebhookAttemptRow:

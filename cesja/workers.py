@@ -37,7 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 import ocr
-from cesja import deadlines, jobs, processing, webhooks
+from cesja import deadlines, heartbeats, jobs, logs, metrics, processing, webhooks
 from cesja.config import Settings
 from cesja.db import make_engine
 from cesja.example import EXAMPLE_CASE
@@ -294,8 +294,6 @@ STOP_GRACE_SECONDS = 20.0
 # The address space a worker may map, beyond what it maps when warm, in budgets of memory:
 # a single huge allocation fails at once (MemoryError) instead of racing the supervisor.
 ADDRESS_SPACE_BUDGETS = 2
-# A worker process's lines carry its pid: the `leased_by` of the jobs it runs.
-PROCESS_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s"
 
 
 class Doorbell:
@@ -412,6 +410,20 @@ class WorkerProcesses:
         with self._lock:
             return [c.process.pid for c in self._children if c.process.pid is not None]
 
+    @property
+    def count(self) -> int:
+        """How many worker processes this service keeps running."""
+        return len(self._children)
+
+    def taking_jobs(self) -> list[str]:
+        """The workers (`host:pid`, as their jobs' `leased_by`) running and warm right now."""
+        with self._lock:  # a process replaced is closed, under this lock
+            return [
+                jobs.worker_name(c.process.pid)
+                for c in self._children
+                if c.process.pid is not None and c.process.exitcode is None and c.slot.ready
+            ]
+
     def wait_ready(self, timeout: float = 120.0) -> bool:
         """Wait until every worker process has warmed up and takes jobs; False on timeout."""
         deadline = time.monotonic() + timeout
@@ -462,6 +474,9 @@ class WorkerProcesses:
                 jobs.release_stopped(self.runtime.engine, ended)
             except Exception:
                 log.exception("could not free the jobs of the worker processes ended")
+        for child in self._children:
+            if child.process.pid is not None:
+                metrics.process_ended(child.process.pid)
         log.info("worker processes stopped")
 
     def _spawn(self, number: int) -> _Child:
@@ -524,6 +539,8 @@ class WorkerProcesses:
                     delay,
                 )
                 self._note_what_it_was_doing(child, how)
+                if child.process.pid is not None:
+                    metrics.process_ended(child.process.pid)
                 due[child.number] = time.monotonic() + delay
             now = time.monotonic()
             for number, when in list(due.items()):
@@ -567,13 +584,14 @@ class WorkerProcesses:
         if in_hand is None:
             return
         try:
-            jobs.give_up(
-                self.runtime.engine,
-                in_hand[0],
-                why,
-                give_up_handlers(self.runtime),
-                leased_by=jobs.worker_name(pid),
-            )
+            with logs.about(job_id=in_hand[0]):
+                jobs.give_up(
+                    self.runtime.engine,
+                    in_hand[0],
+                    why,
+                    give_up_handlers(self.runtime),
+                    leased_by=jobs.worker_name(pid),
+                )
         except Exception:
             # Its lease is freed when the worker starts again, and the job runs again.
             log.exception("could not give up the job of worker process %d", child.number)
@@ -635,10 +653,19 @@ def _worker_process(
     """A worker process from start to end: runs jobs until told to stop (SIGTERM, from its
     parent or to the whole process group) or its parent dies."""
     stopping = threading.Event()
+    warm = threading.Event()
+
+    def stop(*_: object) -> None:
+        stopping.set()
+        if not warm.is_set():
+            # No job in hand yet, so nothing to finish: warming up would only delay the stop.
+            raise SystemExit(0)
+
     # Ctrl-C in a terminal reaches the whole process group; the parent stops its children.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    logging.basicConfig(level=log_level, format=PROCESS_LOG_FORMAT)
+    signal.signal(signal.SIGTERM, stop)
+    logs.setup(settings.log_format, level=log_level, text=logs.PROCESS_TEXT_FORMAT)
+    metrics.start_in_this_process(page_outcomes=processing.OUTCOMES)
     threading.Thread(
         target=_exit_when_orphaned, args=(parent,), name="cesja-parent-watch", daemon=True
     ).start()
@@ -665,7 +692,11 @@ def _worker_process(
     if periodic:
         Scheduler(runtime, stopping).start()
     worker = _worker(runtime, doorbell, stopping, f"cesja-worker-{number}", on_job=slot.record)
+    heartbeat = heartbeats.Heartbeat(runtime.engine, jobs.WORKER_ID, stopping)
+    heartbeat.start()
+    warm.set()
     slot.set_ready()
+    metrics.worker_process_ready()
     log.info("worker process %d ready", number)
     while not stopping.is_set():
         # Cleared before looking, never after: work committed while this one looks either
@@ -673,6 +704,7 @@ def _worker_process(
         doorbell.clear()
         if not worker.run_one():
             doorbell.wait(PROCESS_POLL_SECONDS)
+    heartbeat.join(timeout=5)
     runtime.engine.dispose()
     log.info("worker process %d stopped", number)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,10 +136,22 @@ def layout_problems(form: FormData) -> list[DoesNotFit]:
     return problems
 
 
+# reportlab's fonts are registered once per process and shared by every document; a document
+# subsets them as it is saved, reading the font file through the font's one cursor. Two
+# threads saving at once read each other's places: "list index out of range", now and then
+# (2 form PDFs in 700 at 50 clients in bench/load.py). One document is drawn at a time.
+_ONE_DOCUMENT = threading.Lock()
+
+
 def render_form(form: FormData, key: bytes) -> bytes:
     """The whole form as PDF bytes: page 1 for the current registrant, page 2 for the new one."""
     register_fonts()
     values = fitted_values(form)
+    with _ONE_DOCUMENT:
+        return _render_form(form, key, values)
+
+
+def _render_form(form: FormData, key: bytes, values: dict[str, FittedText]) -> bytes:
     out = io.BytesIO()
     canvas = Canvas(
         out, pagesize=PAGE_SIZE, invariant=True, pageCompression=1, initialFontName="DejaVuSans"
@@ -156,6 +169,11 @@ def render_page(form: FormData, party: Party, key: bytes) -> bytes:
     """A one-page PDF of `party`'s page alone: what the reader compares a scan with."""
     register_fonts()
     values = fitted_values(form)
+    with _ONE_DOCUMENT:
+        return _render_page(form, party, key, values)
+
+
+def _render_page(form: FormData, party: Party, key: bytes, values: dict[str, FittedText]) -> bytes:
     out = io.BytesIO()
     canvas = Canvas(
         out, pagesize=PAGE_SIZE, invariant=True, pageCompression=0, initialFontName="DejaVuSans"
@@ -176,6 +194,11 @@ def render_blank_page(party: Party, current_kind: str, new_kind: str) -> bytes:
     case's data: the markers, lines, boxes, labels and declarations. With `render_values`
     drawn over it, it is `render_page` but for the page code and the instructions."""
     register_fonts()
+    with _ONE_DOCUMENT:
+        return _render_blank_page(party, current_kind, new_kind)
+
+
+def _render_blank_page(party: Party, current_kind: str, new_kind: str) -> bytes:
     out = io.BytesIO()
     canvas = Canvas(
         out, pagesize=PAGE_SIZE, invariant=True, pageCompression=0, initialFontName="DejaVuSans"
@@ -191,11 +214,17 @@ def render_values(form: FormData, party: Party) -> bytes:
     `render_blank_page`): what the reader compares a scan with. The page code and the
     instructions, also the case's, lie outside every zone it compares."""
     register_fonts()
+    values = fitted_values(form)
+    with _ONE_DOCUMENT:
+        return _render_values(form, party, values)
+
+
+def _render_values(form: FormData, party: Party, values: dict[str, FittedText]) -> bytes:
     out = io.BytesIO()
     canvas = Canvas(
         out, pagesize=PAGE_SIZE, invariant=True, pageCompression=0, initialFontName="DejaVuSans"
     )
-    _draw_values(canvas, form, party, fitted_values(form))
+    _draw_values(canvas, form, party, values)
     canvas.showPage()
     canvas.save()
     return out.getvalue()

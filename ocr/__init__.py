@@ -16,7 +16,7 @@ from ocr.errors import (
 from ocr.fields import FieldReading
 from ocr.ink import InkFinding
 from ocr.pages import FileInfo, PageImage, iter_pages, probe_file, read_page_image, sniff
-from ocr.reading import Lookup, PageReading, read_page
+from ocr.reading import Lookup, Outcome, PageReading, read_page
 from ocr.warm import limit_threads, warm_up
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "InkFinding",
     "Lookup",
     "OcrError",
+    "Outcome",
     "PageImage",
     "PageReading",
     "TooComplex",

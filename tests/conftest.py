@@ -6,18 +6,25 @@ import copy
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
 
 from cesja.example import EXAMPLE_CASE
+from tests.pg import ClusterError, answers, private_cluster
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+# Where the `postgres` tests find a server they may create databases on: the one given, else
+# the one at the probe's address when it answers, else a private cluster for the session.
+# Read once here: the `data_dir` fixture clears every CESJA_ variable.
+PG_GIVEN = os.environ.get("CESJA_TEST_DATABASE_URL")
+PG_PROBE = os.environ.get("CESJA_TEST_PG_PROBE", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 REGISTRAR = {"Authorization": "Bearer dev-registrar"}
 STAFF = {"Authorization": "Bearer dev-staff"}
@@ -46,6 +53,9 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "var"
     monkeypatch.setenv("CESJA_DATA_DIR", str(path))
     monkeypatch.setenv("CESJA_WORKERS", "0")
+    # `cesja serve` started by a test answers from one process, the one that starts the
+    # workers, whose children the tests count; tests of more set it themselves.
+    monkeypatch.setenv("CESJA_API_PROCESSES", "1")
     return path
 
 
@@ -58,24 +68,41 @@ def client(data_dir: Path) -> Iterator[TestClient]:
         yield c
 
 
+def libpq_url(url: str) -> str:
+    """`url` as psycopg takes it (SQLAlchemy's `postgresql+psycopg://` has a driver in it)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
-def pg_server() -> str:
-    try:
-        with psycopg.connect(PG_ADMIN, connect_timeout=3):
-            pass
-    except psycopg.OperationalError as err:
-        pytest.fail(f"PostgreSQL at 127.0.0.1:5432 is needed for these tests: {err}")
-    return PG_ADMIN
+def pg_server() -> Iterator[str]:
+    """A PostgreSQL server URL (libpq form) on which the tests create their databases."""
+    if PG_GIVEN:
+        server = libpq_url(PG_GIVEN)
+        if not answers(server):
+            pytest.fail(f"CESJA_TEST_DATABASE_URL does not answer: {make_url(server)!r}")
+        yield server
+        return
+    probe = libpq_url(PG_PROBE)
+    if answers(probe):
+        yield probe
+        return
+    with ExitStack() as stack:
+        try:
+            cluster = stack.enter_context(private_cluster())
+        except ClusterError as err:
+            pytest.fail(f"no PostgreSQL answers at {make_url(probe)!r} and none could start: {err}")
+        yield cluster.url
 
 
 @pytest.fixture
 def pg_url(pg_server: str) -> Iterator[str]:
-    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    """A fresh PostgreSQL database for one test (a SQLAlchemy URL), dropped afterwards."""
     name = f"cesja_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(pg_server, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+        url = make_url(pg_server).set(drivername="postgresql+psycopg", database=name)
+        yield url.render_as_string(hide_password=False)
     finally:
         with psycopg.connect(pg_server, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from cesja import audit_log, cases, staff_actions
 from cesja.api.cases import case_public
 from cesja.api.deps import (
+    ReadSessionDep,
     Registrar,
     RegistrarOrStaff,
     SessionDep,
@@ -97,7 +98,7 @@ def transfer_completed(
 
 
 @router.get("/{case_id}/events", response_model=list[EventPublic])
-def events(case_id: str, caller: RegistrarOrStaff, session: SessionDep) -> list[EventPublic]:
+def events(case_id: str, caller: RegistrarOrStaff, session: ReadSessionDep) -> list[EventPublic]:
     """The audit trail, oldest first, with the hashes that chain it."""
     case = cases.get_case(session, case_id)
     return [

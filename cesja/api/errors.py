@@ -9,17 +9,44 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from cesja.cases import InvalidCase
-from cesja.errors import CesjaError
+from cesja.errors import CesjaError, DatabaseUnavailable, database_said, database_unavailable
 from cesja.schemas import Problem
 from workflow import TransitionNotAllowed, needs
 
 log = logging.getLogger("cesja.api")
+
+DATABASE_AWAY = (
+    "the database is not answering for the moment (it is restarting, or busy with other "
+    "writes): try again in {seconds} seconds"
+)
+# The back office and the customer's page get a page of their own, not JSON.
+DATABASE_AWAY_PAGE = """<!doctype html>
+<html lang="pl">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <meta name="robots" content="noindex, nofollow">
+  <title>Chwilowa przerwa — Cesja</title>
+  <link rel="stylesheet" href="/static/style.css">
+</head>
+<body>
+  <header class="top"><span class="brand">Cesja</span></header>
+  <main>
+    <h1>Chwilowa przerwa</h1>
+    <p>Baza danych chwilowo nie odpowiada (trwa jej ponowne uruchomienie albo jest zajęta).
+    Odśwież stronę za kilka sekund.</p>
+  </main>
+</body>
+</html>
+"""
 
 
 def _path(loc: tuple[object, ...]) -> str:
@@ -88,6 +115,19 @@ def install(app: FastAPI) -> None:
         log.info("optimistic lock conflict: %s", exc)
         return problem(409, "case_changed", "the case changed meanwhile, reload and try again")
 
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(PoolTimeout)
+    async def _database(request: Request, exc: Exception) -> Response:
+        if not database_unavailable(exc):
+            raise exc  # a bug, not an outage: a 500 and its traceback in the log
+        log.warning("database unavailable, answered 503: %s", database_said(exc))
+        seconds = DatabaseUnavailable.retry_after_seconds
+        return _unavailable(request, DatabaseUnavailable(DATABASE_AWAY.format(seconds=seconds)))
+
+    @app.exception_handler(DatabaseUnavailable)
+    async def _away(request: Request, exc: DatabaseUnavailable) -> Response:
+        return _unavailable(request, exc)
+
     @app.exception_handler(CesjaError)
     async def _cesja(_: Request, exc: CesjaError) -> JSONResponse:
         return answer(exc)
@@ -104,8 +144,24 @@ def install(app: FastAPI) -> None:
         return response
 
 
+def _unavailable(request: Request, exc: DatabaseUnavailable) -> Response:
+    """503 with when to come back: the API's problem body, or for people a page saying so."""
+    headers = {"Retry-After": str(exc.retry_after_seconds), "Cache-Control": "no-store"}
+    if request.url.path.startswith("/api/"):
+        response: Response = problem(exc.http_status, exc.code, exc.message)
+        response.headers.update(headers)
+        return response
+    return HTMLResponse(DATABASE_AWAY_PAGE, status_code=exc.http_status, headers=headers)
+
+
 _HTTP_CODES = {400: "unreadable_body", 404: "not_found", 405: "method_not_allowed"}
 _PROBLEM = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "integer"},
+    }
+}
 
 
 def _error_answers(path: str, method: str, operation: dict[str, Any]) -> dict[str, str]:
@@ -124,6 +180,7 @@ def _error_answers(path: str, method: str, operation: dict[str, Any]) -> dict[st
         answers["422"] = "Invalid input: each bad field is named, with what is wrong with it."
     if "multipart/form-data" in operation.get("requestBody", {}).get("content", {}):
         answers["507"] = "The scan store is full: nothing of the file was kept; send it later."
+    answers["503"] = "The database is away for a moment; `Retry-After` says when to try again."
     return answers
 
 
@@ -132,7 +189,7 @@ def _documenting_errors(
 ) -> Callable[[], dict[str, Any]]:
     """The OpenAPI document with the error answers the handlers above give: the `Problem`
     body, where FastAPI would document its own validation error that this service never
-    sends, and 400/401/403/404/409/507 where they can happen."""
+    sends, and 400/401/403/404/409/503/507 where they can happen."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
@@ -152,6 +209,8 @@ def _documenting_errors(
                     if own and own != "Validation Error":  # a route's own words win
                         description = own
                     responses[status] = {"description": description, "content": _PROBLEM}
+                    if status == "503":
+                        responses[status]["headers"] = _RETRY_AFTER
         for unused in ("HTTPValidationError", "ValidationError"):
             schemas.pop(unused, None)
         app.openapi_schema = document

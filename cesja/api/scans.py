@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from cesja import intake
-from cesja.api.deps import IntakeOrStaff, RuntimeDep, SessionDep
+from cesja.api.deps import IntakeOrStaff, ReadSessionDep, RuntimeDep
 from cesja.errors import NotFound, without_paths
 from cesja.models import PageRow, ScanRow
 from cesja.schemas import Problem
@@ -88,7 +88,8 @@ def _chunks(upload: UploadFile) -> Iterator[bytes]:
 def upload_scan(
     caller: IntakeOrStaff,
     runtime: RuntimeDep,
-    session: SessionDep,
+    # Read after intake.receive has committed the scan in its own transaction.
+    session: ReadSessionDep,
     file: Annotated[UploadFile, File(description="PDF, TIFF (fax G3/G4 too), PNG or JPEG")],
     channel: Annotated[str, Form(pattern="^(post|fax|email|upload)$")],
     sender: Annotated[PrintableLine | None, Form(max_length=320)] = None,
@@ -99,7 +100,7 @@ def upload_scan(
 
 
 @router.get("/{scan_id}", response_model=ScanPublic)
-def get_scan(scan_id: str, caller: IntakeOrStaff, session: SessionDep) -> ScanPublic:
+def get_scan(scan_id: str, caller: IntakeOrStaff, session: ReadSessionDep) -> ScanPublic:
     scan = session.get(ScanRow, scan_id)
     if scan is None:
         raise NotFound(f"no scan {scan_id}")

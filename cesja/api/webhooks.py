@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from cesja import staff_actions, webhooks
-from cesja.api.deps import RuntimeDep, SessionDep, Staff
+from cesja.api.deps import ReadSessionDep, RuntimeDep, SessionDep, Staff
 from cesja.models import WebhookDeliveryRow
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
@@ -70,7 +70,7 @@ def _detail(session: Session, row: WebhookDeliveryRow) -> DeliveryDetail:
 @router.get("", response_model=DeliveryList)
 def list_deliveries(
     caller: Staff,
-    session: SessionDep,
+    session: ReadSessionDep,
     status: Status | None = None,
     case_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -86,7 +86,7 @@ def list_deliveries(
 
 
 @router.get("/{delivery_id}", response_model=DeliveryDetail)
-def get_delivery(delivery_id: str, caller: Staff, session: SessionDep) -> DeliveryDetail:
+def get_delivery(delivery_id: str, caller: Staff, session: ReadSessionDep) -> DeliveryDetail:
     return _detail(session, webhooks.get_delivery(session, delivery_id))
 
 

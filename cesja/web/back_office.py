@@ -19,9 +19,16 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
-from cesja import cases, staff_actions
+from cesja import cases, operations, staff_actions
 from cesja.api.cases import pdf_response
-from cesja.api.deps import Caller, RuntimeDep, SessionDep, SettingsDep, caller_for_key
+from cesja.api.deps import (
+    Caller,
+    ReadSessionDep,
+    RuntimeDep,
+    SessionDep,
+    SettingsDep,
+    caller_for_key,
+)
 from cesja.config import Settings
 from cesja.errors import CesjaError, NotFound
 from cesja.forms import customer_url, form_pdf
@@ -106,17 +113,33 @@ def _page(
     context: dict[str, Any],
     *,
     staff: Caller | None = None,
+    session: Session | None = None,
     status: int = 200,
 ) -> HTMLResponse:
     done = request.query_params.get("done")
     response = TEMPLATES.TemplateResponse(
         request,
         template,
-        {**GLOBALS, "staff": staff, "notice": DONE.get(done or ""), **context},
+        {
+            **GLOBALS,
+            "staff": staff,
+            "notice": DONE.get(done or ""),
+            "attention": _attention(session) if staff and session else None,
+            **context,
+        },
         status_code=status,
     )
     response.headers.update(PAGE_HEADERS)
     return response
+
+
+def _attention(session: Session) -> dict[str, int]:
+    """What the menu counts, in the page's own transaction: jobs given up, and notices only
+    a person can move on."""
+    return {
+        "given_up": operations.given_up_count(session),
+        "notices": operations.notices_to_act_on(session),
+    }
 
 
 def _see(path: str, **query: str) -> RedirectResponse:
@@ -188,7 +211,7 @@ def sign_out(request: Request) -> Response:
 def work_queue(
     request: Request,
     staff: StaffPage,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     state: str = "",
     q: str = "",
@@ -217,6 +240,7 @@ def work_queue(
             "older": urlencode({"state": state, "q": q, "page": page + 1}) if more else None,
         },
         staff=staff,
+        session=session,
     )
 
 
@@ -241,6 +265,7 @@ def _case_page(
             "office_message.html",
             {"heading": "Nie ma takiej sprawy", "problem": f"Nie znaleziono sprawy {case_id}."},
             staff=staff,
+            session=session,
             status=404,
         )
     return _page(
@@ -254,20 +279,25 @@ def _case_page(
             "problem": problem,
         },
         staff=staff,
+        session=session,
         status=status,
     )
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 def case_page(
-    case_id: str, request: Request, staff: StaffPage, session: SessionDep, settings: SettingsDep
+    case_id: str,
+    request: Request,
+    staff: StaffPage,
+    session: ReadSessionDep,
+    settings: SettingsDep,
 ) -> Response:
     return _case_page(request, session, settings, staff, case_id)
 
 
 @router.get("/cases/{case_id}/form.pdf")
 def case_form(
-    case_id: str, staff: StaffPage, session: SessionDep, settings: SettingsDep
+    case_id: str, staff: StaffPage, session: ReadSessionDep, settings: SettingsDep
 ) -> Response:
     case = cases.get_case(session, case_id)
     return pdf_response(form_pdf(case, settings), case)
@@ -397,7 +427,7 @@ def cancel_case(
 def unmatched(
     request: Request,
     staff: StaffPage,
-    session: SessionDep,
+    session: ReadSessionDep,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     loose = review.loose_pages(session, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
@@ -412,12 +442,13 @@ def unmatched(
             "older": page + 1 if page * PAGE_SIZE < loose.count else None,
         },
         staff=staff,
+        session=session,
     )
 
 
 @router.get("/scans/{scan_id}/file")
 def scan_file(
-    scan_id: str, staff: StaffImage, session: SessionDep, runtime: RuntimeDep
+    scan_id: str, staff: StaffImage, session: ReadSessionDep, runtime: RuntimeDep
 ) -> Response:
     """The file as it was received, to download: the one way to see a page nothing was kept of."""
     scan = session.get(ScanRow, scan_id)
@@ -436,7 +467,7 @@ def scan_file(
 
 
 @router.get("/evidence/{page_id}/{name:path}")
-def evidence(page_id: int, name: str, staff: StaffImage, session: SessionDep) -> Response:
+def evidence(page_id: int, name: str, staff: StaffImage, session: ReadSessionDep) -> Response:
     found = review.evidence_image(session, page_id, name)
     if found is None:
         raise NotFound(f"page {page_id} has no image {name!r}")
@@ -444,11 +475,41 @@ def evidence(page_id: int, name: str, staff: StaffImage, session: SessionDep) ->
     return Response(image, media_type=media_type, headers=IMAGE_HEADERS)
 
 
+# --- jobs given up -----------------------------------------------------------------------------
+
+
+@router.get("/jobs", response_class=HTMLResponse)
+def given_up_jobs(
+    request: Request,
+    staff: StaffPage,
+    session: SessionDep,
+    settings: SettingsDep,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    found = operations.given_up_jobs(session, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    return _page(
+        request,
+        "office_jobs.html",
+        {
+            "section": "jobs",
+            "given_up": found,
+            "retention_days": settings.job_retention_days,
+            "page": page,
+            "newer": page - 1 if page > 1 else None,
+            "older": page + 1 if page * PAGE_SIZE < found.count else None,
+        },
+        staff=staff,
+        session=session,
+    )
+
+
 # --- transfer-ready notices -------------------------------------------------------------------
 
 
 @router.get("/webhooks", response_class=HTMLResponse)
-def notices(request: Request, staff: StaffPage, session: SessionDep, status: str = "") -> Response:
+def notices(
+    request: Request, staff: StaffPage, session: ReadSessionDep, status: str = ""
+) -> Response:
     return _notices_page(request, session, staff, status)
 
 
@@ -472,6 +533,7 @@ def _notices_page(
             "problem": problem,
         },
         staff=staff,
+        session=session,
         status=code,
     )
 

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from cesja import cases
 from cesja.api.cases import pdf_response
-from cesja.api.deps import SessionDep, SettingsDep
+from cesja.api.deps import ReadSessionDep, SettingsDep
 from cesja.evidence import case_checks
 from cesja.forms import form_pdf
 from cesja.web.templating import TEMPLATES
@@ -26,7 +26,7 @@ PRIVATE_HEADERS = {
 
 @router.get("/c/{token}", response_class=HTMLResponse)
 def customer_page(
-    token: str, request: Request, session: SessionDep, settings: SettingsDep
+    token: str, request: Request, session: ReadSessionDep, settings: SettingsDep
 ) -> Response:
     case = cases.case_by_token(session, token)
     by_party: dict[str, list[object]] = defaultdict(list)
@@ -50,7 +50,7 @@ def customer_page(
 
 
 @router.get("/c/{token}/form.pdf")
-def customer_form(token: str, session: SessionDep, settings: SettingsDep) -> Response:
+def customer_form(token: str, session: ReadSessionDep, settings: SettingsDep) -> Response:
     case = cases.case_by_token(session, token)
     response = pdf_response(form_pdf(case, settings), case)
     response.headers.update(PRIVATE_HEADERS)

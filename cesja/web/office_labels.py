@@ -50,6 +50,12 @@ NOTICE_STATUSES = {
     "dead": "niedostarczone",
     "withdrawn": "wycofane",
 }
+JOB_KINDS = {
+    "read_page": "odczyt strony skanu",
+    "process_scan": "podział skanu na strony",
+    "deliver_webhook": "wysłanie powiadomienia",
+    "check_deadlines": "sprawdzenie terminów",
+}
 FIELDS = {
     "domains": "domeny",
     "case_number": "numer sprawy",
@@ -180,6 +186,7 @@ GLOBALS = {
     "verdicts": VERDICTS,
     "scan_statuses": SCAN_STATUSES,
     "notice_statuses": NOTICE_STATUSES,
+    "job_kinds": JOB_KINDS,
     "event_labels": EVENTS,
     "decision_labels": DECISIONS,
     "field_label": field_label,

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from cesja import audit_log, cases
 from cesja.errors import BadInput
-from cesja.evidence import case_checks, case_evidence
+from cesja.evidence import case_checks, case_evidence, checks_of_cases
 from cesja.models import (
     CaseDomainRow,
     CaseRow,
@@ -95,13 +95,11 @@ def work_queue(
         .limit(limit)
         .offset(offset)
     ).all()
+    open_cases = [case for case in rows if not is_final(case.state)]
+    checks_of = checks_of_cases(session, open_cases, require_original=require_original)
     queue = []
     for case in rows:
-        checks = (
-            []
-            if is_final(case.state)
-            else case_checks(session, case, require_original=require_original)
-        )
+        checks = checks_of.get(case.id, [])
         queue.append(
             QueueRow(
                 case=case,

@@ -40,11 +40,22 @@ def ready_workers(log: Path) -> int:
 
 
 def start(
-    command: list[str], log: Path, workers: int = 2, env: dict[str, str] | None = None
+    command: list[str],
+    log: Path,
+    workers: int = 2,
+    env: dict[str, str] | None = None,
+    api_processes: int = 1,
 ) -> subprocess.Popen[bytes]:
     """`cesja COMMAND` with `workers` worker processes, in a process group of its own (as a
-    terminal or a service manager starts it), on the environment's data dir or `env`'s."""
-    environment = {**os.environ, **(env or {}), "CESJA_WORKERS": str(workers)}
+    terminal or a service manager starts it), on the environment's data dir or `env`'s.
+    `cesja serve` answers from one API process unless told more: its other API processes are
+    spawned children too, which `worker_processes` would count."""
+    environment = {
+        **os.environ,
+        **(env or {}),
+        "CESJA_WORKERS": str(workers),
+        "CESJA_API_PROCESSES": str(api_processes),
+    }
     with log.open("ab") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "cesja.cli", *command],

@@ -18,6 +18,7 @@ import numpy as np
 
 from cesja.config import Settings
 from cesja.runtime import Runtime, open_runtime
+from documents.layout import Party
 from documents.simulate import to_pdf
 from tests.cesja.processes import (
     free_port,
@@ -34,7 +35,7 @@ from tests.conftest import CASE_BODY, INTAKE, REGISTRAR
 # short time so that a page drawing for ever is ended soon.
 MEMORY_MB = 500
 JOB_SECONDS = 10
-PARTIES = ("current_registrant", "new_registrant")
+PARTIES: tuple[Party, Party] = ("current_registrant", "new_registrant")
 
 
 @dataclass

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -34,14 +35,30 @@ STOP_SECONDS = 30
 PAGES = 16
 
 
-def started(command: str, log: Path) -> tuple[subprocess.Popen[bytes], set[int]]:
-    """`cesja serve` or `cesja worker` on the test's data dir, its two workers warm."""
-    args = ["serve", "--port", str(free_port())] if command == "serve" else ["worker"]
-    process = start(args, log)
-    wait_until(lambda: ready_workers(log) == 2, log, timeout=120)
-    children = worker_processes(process.pid)
-    assert len(children) == 2
-    return process, children
+Started = Callable[[str, Path], tuple[subprocess.Popen[bytes], set[int]]]
+
+
+@pytest.fixture
+def started() -> Iterator[Started]:
+    """Starts `cesja serve` or `cesja worker` on the test's data dir and waits for its two
+    workers to be warm; at the end of the test, kills whatever of them still runs (a test
+    that failed half-way leaves no service behind)."""
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def launch(command: str, log: Path) -> tuple[subprocess.Popen[bytes], set[int]]:
+        args = ["serve", "--port", str(free_port())] if command == "serve" else ["worker"]
+        process = start(args, log)
+        processes.append(process)
+        wait_until(lambda: ready_workers(log) == 2, log, timeout=120)
+        children = worker_processes(process.pid)
+        assert len(children) == 2
+        return process, children
+
+    yield launch
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
 
 
 def stop_and_time(process: subprocess.Popen[bytes], sig: int, to: str, log: Path) -> float:
@@ -100,7 +117,7 @@ def pages_stored(runtime: Runtime, scan_id: str) -> list[int]:
     ],
 )
 def test_an_idle_service_stops_at_once(
-    data_dir: Path, tmp_path: Path, command: str, sig: int, to: str
+    data_dir: Path, tmp_path: Path, started: Started, command: str, sig: int, to: str
 ) -> None:
     """GIVEN `cesja serve` or `cesja worker`, freshly started and idle, its workers warm
     WHEN it is sent SIGTERM or SIGINT, to it or to its whole process group
@@ -118,7 +135,7 @@ def test_an_idle_service_stops_at_once(
 
 @pytest.mark.parametrize("command", ["serve", "worker"])
 def test_a_busy_service_stops_and_reads_the_rest_when_started_again(
-    client: TestClient, tmp_path: Path, command: str
+    client: TestClient, tmp_path: Path, started: Started, command: str
 ) -> None:
     """GIVEN `cesja serve` or `cesja worker` reading a 16-page batch
     WHEN SIGTERM reaches its whole process group with some of the pages read
@@ -142,16 +159,16 @@ def test_a_busy_service_stops_and_reads_the_rest_when_started_again(
 
     log = tmp_path / "service-again.log"
     again, _ = started(command, log)
-    try:
-        wait_until(lambda: runtime_scan(runtime, scan_id).status == "done", log, timeout=120)
-    finally:
-        stop_and_time(again, signal.SIGTERM, "group", log)
+    wait_until(lambda: runtime_scan(runtime, scan_id).status == "done", log, timeout=120)
+    stop_and_time(again, signal.SIGTERM, "group", log)
     assert sorted(pages_stored(runtime, scan_id)) == list(range(PAGES))
     fetched = client.get(f"/api/v1/cases/{case_id}", headers=STAFF)
     assert fetched.json()["state"] == "transfer_ready", fetched.json()["checks"]
 
 
-def test_a_service_whose_worker_was_killed_stops(data_dir: Path, tmp_path: Path) -> None:
+def test_a_service_whose_worker_was_killed_stops(
+    data_dir: Path, tmp_path: Path, started: Started
+) -> None:
     """GIVEN `cesja serve` one of whose worker processes was just SIGKILLed (a crash, the
     kernel's out-of-memory killer)
     WHEN the service is sent SIGTERM, to the parent only

@@ -1,0 +1,190 @@
+"""`cesja serve`: the HTTP service in CESJA_API_PROCESSES processes on one listening socket,
+and the worker processes beside them.
+
+One process runs the API's Python on one core at a time: its interpreter lock lets one thread
+run at once. The first process (the one started as `cesja serve`) migrates the database,
+listens, starts the worker processes and serves; it then spawns the others, which serve the
+same app from the same socket (the kernel hands each connection to one of them) and ring the
+same worker processes' doorbell when they commit work. A signal to the first stops them all.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from multiprocessing.context import SpawnProcess
+from types import FrameType
+from typing import TYPE_CHECKING
+
+import uvicorn
+from fastapi import FastAPI
+
+from cesja import logs, metrics
+from cesja.config import Settings
+
+if TYPE_CHECKING:
+    from cesja.workers import Doorbell, WorkerProcesses
+
+log = logging.getLogger("cesja")
+
+# How long an API process lets open connections finish once told to stop; the workers finish
+# their page meanwhile (`cesja.workers.STOP_GRACE_SECONDS`), all within 30 s.
+GRACEFUL_SHUTDOWN_SECONDS = 5
+# How often another API process checks that the first is still there.
+PARENT_CHECK_SECONDS = 0.5
+
+
+def serve(settings: Settings, host: str, port: int) -> None:
+    """Serve until SIGTERM or Ctrl-C; then every process ends its requests and work in hand."""
+    from cesja.app import create_app
+
+    listening = _listen(host, port)
+    # Migrates the database, once, before any other process opens it.
+    application = create_app(settings)
+    server = _FirstServer(_config(application, host, port), settings, listening)
+    try:
+        server.run(sockets=[listening])
+    finally:
+        server.stop_others()
+
+
+def _config(app: FastAPI, host: str, port: int) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        # uvicorn's lines go through the service's own handler, in CESJA_LOG_FORMAT.
+        log_config=None,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
+
+
+class _FirstServer(uvicorn.Server):
+    """uvicorn in the first process: once its app has started (and with it the worker
+    processes), it spawns the other API processes; told to stop, it tells them and the
+    worker processes at once."""
+
+    def __init__(self, config: uvicorn.Config, settings: Settings, listening: socket.socket):
+        super().__init__(config)
+        self.settings = settings
+        self.listening = listening
+        self.others: list[SpawnProcess] = []
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.should_exit or self.settings.api_processes <= 1:
+            return
+        workers = self._worker_processes()
+        doorbell = workers.wake if workers is not None else None
+        context = multiprocessing.get_context("spawn")
+        for number in range(1, self.settings.api_processes):
+            process = context.Process(
+                target=_other_api_process,
+                args=(
+                    self.settings,
+                    self.config.host,
+                    self.config.port,
+                    self.listening,
+                    doorbell,
+                    os.getpid(),
+                    logging.getLogger().getEffectiveLevel(),
+                ),
+                name=f"cesja-api-{number}",
+                # Ended by multiprocessing's exit handler should this one exit without
+                # stop_others.
+                daemon=True,
+            )
+            process.start()
+            self.others.append(process)
+        log.info("serving from %d API processes", len(self.others) + 1)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        # The workers stop now, finishing their page, while uvicorn lets the open
+        # connections finish; none is started again meanwhile.
+        super().handle_exit(sig, frame)
+        workers = self._worker_processes()
+        if workers is not None:
+            workers.begin_stop()
+        for process in self.others:
+            if process.is_alive() and process.pid is not None:
+                os.kill(process.pid, signal.SIGTERM)
+
+    def stop_others(self) -> None:
+        deadline = time.monotonic() + GRACEFUL_SHUTDOWN_SECONDS + 10
+        for process in self.others:
+            if process.is_alive() and process.pid is not None:
+                os.kill(process.pid, signal.SIGTERM)
+        for process in self.others:
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                log.warning("API process (pid %s) did not stop: killing it", process.pid)
+                process.kill()
+                process.join()
+            if process.pid is not None:
+                metrics.process_ended(process.pid)
+
+    def _worker_processes(self) -> WorkerProcesses | None:
+        app = self.config.app
+        state = getattr(app, "state", None)
+        return getattr(state, "worker_processes", None)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    return sock
+
+
+def _other_api_process(
+    settings: Settings,
+    host: str,
+    port: int,
+    listening: socket.socket,
+    doorbell: Doorbell | None,
+    parent: int,
+    level: int,
+) -> None:
+    """Another API process: the same app on the same socket, without worker processes of its
+    own; work it commits rings the first process's."""
+    from cesja.app import create_app
+    from cesja.db import make_engine
+    from cesja.runtime import Runtime
+    from cesja.storage import ScanStore
+
+    logs.setup(settings.log_format, level=level, text=logs.PROCESS_TEXT_FORMAT)
+    # uvicorn stops on SIGTERM or SIGINT, then raises it again, to these: an ordinary exit.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
+    threading.Thread(
+        target=_exit_when_orphaned, args=(parent,), name="cesja-parent-watch", daemon=True
+    ).start()
+    # Not `open_runtime`: the first process has migrated the database and warned about
+    # development keys.
+    settings = settings.model_copy(update={"workers": 0})
+    runtime = Runtime(
+        settings=settings,
+        engine=make_engine(settings.sqlalchemy_url),
+        store=ScanStore(settings.scan_store_dir),
+    )
+    if doorbell is not None:
+        runtime.work_ready = doorbell
+    server = uvicorn.Server(_config(create_app(runtime=runtime), host, port))
+    server.run(sockets=[listening])
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    """Stop this API process once the first is gone (killed with SIGKILL): nobody would."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    log.error("the first API process (pid %d) is gone: stopping", parent)
+    os.kill(os.getpid(), signal.SIGTERM)
