@@ -6,6 +6,8 @@ APT_PACKAGES := tesseract-ocr tesseract-ocr-pol tesseract-ocr-eng poppler-utils 
 # Only for `make test`: when no PostgreSQL answers, the tests start a throwaway cluster from
 # Debian's server binaries (tests/pg.py).
 TEST_APT_PACKAGES := postgresql
+# Only for `make test` and `make bench`: the scan simulator's PC-fax captures run Ghostscript.
+SIMULATOR_APT_PACKAGES := ghostscript
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The Python packages come from uv.lock (exact versions and hashes), installed by a pinned uv that
 # pip brings into .tools/. uv uses the machine's python3 and never downloads one of its own.
@@ -55,16 +57,19 @@ lint: install
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
-.PHONY: test-packages
-test-packages:
+.PHONY: test-packages simulator-packages
+test-packages: simulator-packages
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 	  $(MAKE) --no-print-directory system-packages APT_PACKAGES="$(TEST_APT_PACKAGES)"
+
+simulator-packages:
+	@$(MAKE) --no-print-directory system-packages APT_PACKAGES="$(SIMULATOR_APT_PACKAGES)"
 
 test: lint test-packages
 	$(VENV)/bin/pytest -q
 
 # Every benchmark runs even when one misses a target; the rule fails if any does.
-bench: install
+bench: install simulator-packages
 	@status=0; \
 	$(PY) bench/forms.py || status=1; \
 	$(PY) bench/ingest.py || status=1; \

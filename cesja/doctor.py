@@ -11,7 +11,7 @@ from sqlalchemy import text
 from cesja.config import Settings
 from cesja.db import make_engine
 from cesja.errors import ConfigurationError
-from documents import check_fonts, check_pdftoppm
+from documents import check_fonts, check_ghostscript, check_pdftoppm
 from ocr import check_tesseract
 
 
@@ -55,6 +55,12 @@ def run_checks(settings: Settings) -> Iterator[CheckResult]:
         yield CheckResult("scan store", True, f"{store} is writable")
     except OSError as err:
         yield CheckResult("scan store", False, f"{store} is not writable: {err}")
+    ghostscript_problem = check_ghostscript()
+    yield CheckResult(
+        "ghostscript (tests and benchmarks only)",
+        True,
+        ghostscript_problem or "installed: the scan simulator's PC-fax captures can run",
+    )
     chromium = shutil.which("chromium")
     yield CheckResult(
         "chromium (tests only)",

@@ -10,6 +10,11 @@ also fail without being wrong.
 Each scenario draws its variety from `rng` (scan settings, signature, stamp shape, colour and
 place, which value is altered), so many seeds give many different pages with the same
 expectation.
+
+`CATALOGUE` is the fixed list the reader's tests go through. For measuring, `SHEETS` (each
+kind of sheet, genuine or forged) and `CAPTURES` (each way a sheet reaches us, the simulator's
+own and other tools': Ghostscript's fax devices, augraphy's wear) are crossed by `crossed`
+into a scenario per pair.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import string
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -36,9 +41,12 @@ from documents.simulate.capture import (
     scan,
 )
 from documents.simulate.frauds import edited_value_form, paste_qr, with_one_character_changed
+from documents.simulate.handling import fed_unevenly, punch_holes, show_through, staple
 from documents.simulate.ink import cross_out_and_write, sign, tick_no_stamp, write_in
 from documents.simulate.paper import Paper, print_page
+from documents.simulate.pcfax import pc_fax
 from documents.simulate.stamp import stamp
+from documents.simulate.wear import WEARS, Wear, worn_scan
 
 Build = Callable[["Sitting"], Capture]
 
@@ -222,27 +230,27 @@ def _genuine_upside_down(s: Sitting) -> Capture:
     return rotate(office_scan(signed(s), s.rng), 2)
 
 
-def _no_stamp_ticked(s: Sitting) -> Capture:
+def _no_stamp_ticked_sheet(s: Sitting) -> Paper:
     paper = printed(s.form, s.party, s.key)
     sign(paper, s.rng)
     tick_no_stamp(paper, s.rng)
-    return office_scan(paper, s.rng)
+    return paper
 
 
-def _missing_signature(s: Sitting) -> Capture:
+def _unsigned_sheet(s: Sitting) -> Paper:
     paper = printed(s.form, s.party, s.key)
     signer = s.form.party(s.party)
     if signer.kind == "company":
         company_stamp(paper, s.rng, signer)
-    return office_scan(paper, s.rng)
+    return paper
 
 
-def _missing_stamp(s: Sitting) -> Capture:
+def _unstamped_sheet(s: Sitting) -> Paper:
     if s.form.party(s.party).kind != "company":
         raise ValueError(f"fraud-missing-stamp needs a company as {s.party}")
     paper = printed(s.form, s.party, s.key)
     sign(paper, s.rng)
-    return office_scan(paper, s.rng)
+    return paper
 
 
 def _party_field(s: Sitting) -> tuple[str, str]:
@@ -252,14 +260,14 @@ def _party_field(s: Sitting) -> tuple[str, str]:
     return key, printed_values(s.form)[key]
 
 
-def _crossed_out(s: Sitting) -> Capture:
+def _crossed_out_sheet(s: Sitting) -> Paper:
     paper = signed(s)
     key, old = _party_field(s)
     cross_out_and_write(paper, s.rng, key, plausible_change(key.split(".")[1], old, s.rng))
-    return office_scan(paper, s.rng)
+    return paper
 
 
-def _written_in(s: Sitting) -> Capture:
+def _written_in_sheet(s: Sitting) -> Paper:
     paper = signed(s)
     values = printed_values(s.form)
     empty = [key for key, text in values.items() if text == EMPTY and key.startswith(s.party)]
@@ -272,28 +280,47 @@ def _written_in(s: Sitting) -> Capture:
             ", " + ("sklep-rowerowy.pl", "drugi.com.pl")[int(s.rng.integers(2))],
         )
     write_in(paper, s.rng, key, addition)
-    return office_scan(paper, s.rng)
+    return paper
 
 
-def _edited_pdf(s: Sitting) -> Capture:
+def _edited_pdf_sheet(s: Sitting) -> Paper:
     key, old = _party_field(s)
     edited = edited_value_form(s.form, key, plausible_change(key.split(".")[1], old, s.rng))
-    return office_scan(signed(s, edited), s.rng)
+    return signed(s, edited)
 
 
-def _copied_qr(s: Sitting) -> Capture:
+def _copied_qr_sheet(s: Sitting) -> Paper:
     source = s.other_form or other_case(s.form, s.rng)
     code = page_code.PageCode(source.case_id, source.form_version, s.party)
     paper = signed(s)
     paste_qr(paper, page_code.encode(code, s.key))
-    return office_scan(paper, s.rng)
+    return paper
 
 
-def _altered_qr(s: Sitting) -> Capture:
+def _altered_qr_sheet(s: Sitting) -> Paper:
     code = page_code.PageCode(s.form.case_id, s.form.form_version, s.party)
     paper = signed(s)
     paste_qr(paper, with_one_character_changed(page_code.encode(code, s.key), s.rng))
-    return office_scan(paper, s.rng)
+    return paper
+
+
+def _office_scanned(sheet: Callable[[Sitting], Paper]) -> Build:
+    """The page `sheet` makes, scanned in the office (`office_scan`)."""
+
+    def build(s: Sitting) -> Capture:
+        return office_scan(sheet(s), s.rng)
+
+    return build
+
+
+_no_stamp_ticked = _office_scanned(_no_stamp_ticked_sheet)
+_missing_signature = _office_scanned(_unsigned_sheet)
+_missing_stamp = _office_scanned(_unstamped_sheet)
+_crossed_out = _office_scanned(_crossed_out_sheet)
+_written_in = _office_scanned(_written_in_sheet)
+_edited_pdf = _office_scanned(_edited_pdf_sheet)
+_copied_qr = _office_scanned(_copied_qr_sheet)
+_altered_qr = _office_scanned(_altered_qr_sheet)
 
 
 def _blank(s: Sitting) -> Capture:
@@ -393,3 +420,184 @@ CATALOGUE: tuple[Scenario, ...] = (
 )
 
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in CATALOGUE}
+
+
+# --- every sheet under every capture ------------------------------------------------------
+#
+# A scenario above is one sheet under one capture. Benchmarks cross them: each kind of sheet
+# (genuine or forged) under each way it can reach us, ours or another tool's.
+
+Take = Callable[[Paper, Sitting], Capture]
+CaptureSource = Literal["ours", "ghostscript", "augraphy"]
+
+
+@dataclass(frozen=True)
+class CaptureKind:
+    """One way a filled-in sheet becomes the image we receive: a device, and the damage on the
+    way. `source` says whose model of the damage it is: the simulator's own, or another tool's."""
+
+    name: str
+    source: CaptureSource
+    description: str
+    take: Take = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One kind of sheet that comes back, before it is captured, and what a correct reader
+    concludes from it (as `Scenario.expect`). `company_only`: it needs a company's page."""
+
+    name: str
+    expect: dict[str, Any]
+    description: str
+    company_only: bool
+    make: Callable[[Sitting], Paper] = field(repr=False, compare=False)
+
+
+def crossed(sheet: Sheet, capture: CaptureKind, party: Party) -> Scenario:
+    """The scenario of `party`'s page made as `sheet` says and captured as `capture` says,
+    named `<sheet>@<capture>`."""
+
+    def build(s: Sitting) -> Capture:
+        return capture.take(sheet.make(s), s)
+
+    description = f"{sheet.description}; {capture.description}"
+    return Scenario(f"{sheet.name}@{capture.name}", party, sheet.expect, description, build)
+
+
+def _scan_300(paper: Paper, s: Sitting) -> Capture:
+    quality = int(s.rng.integers(80, 96)) if s.rng.random() < 0.5 else None
+    return scan(paper, s.rng, dpi=300, jpeg_quality=quality)
+
+
+def _scan_200_colour(paper: Paper, s: Sitting) -> Capture:
+    return scan(paper, s.rng, dpi=200, colour=True, jpeg_quality=int(s.rng.integers(75, 93)))
+
+
+def _fax_fine(paper: Paper, s: Sitting) -> Capture:
+    return fax(paper, s.rng, fine=True, halftone=bool(s.rng.random() < 0.3))
+
+
+def _show_through(paper: Paper, s: Sitting) -> Capture:
+    # The form printed on both sides of one sheet: the other party's page is on the back.
+    back_party: Party = (
+        "new_registrant" if s.party == "current_registrant" else "current_registrant"
+    )
+    show_through(paper, printed(s.form, back_party, s.key), s.rng)
+    return office_scan(paper, s.rng)
+
+
+def _punched_and_stapled(paper: Paper, s: Sitting) -> Capture:
+    punch_holes(paper, s.rng)
+    staple(paper, s.rng)
+    return office_scan(paper, s.rng)
+
+
+def _pc_fax(*, fine: bool, colour: bool) -> Take:
+    def take(paper: Paper, s: Sitting) -> Capture:
+        return pc_fax(paper, s.rng, fine=fine, colour=colour)
+
+    return take
+
+
+def _worn(*wears: Wear) -> Take:
+    def take(paper: Paper, s: Sitting) -> Capture:
+        return worn_scan(paper, s.rng, *wears)
+
+    return take
+
+
+def _worn_copy(paper: Paper, s: Sitting) -> Capture:
+    """Three kinds of wear at once: the printer's ink, the copier's or scanner's dirt, handling."""
+    ink: tuple[Wear, ...] = ("ink-bleed", "low-ink")
+    device: tuple[Wear, ...] = ("dirty-drum", "dirty-rollers", "bad-photocopy")
+    handling: tuple[Wear, ...] = ("folding", "shadow", "lighting-gradient")
+    wears = [group[int(s.rng.integers(len(group)))] for group in (ink, device, handling)]
+    return worn_scan(paper, s.rng, *wears)
+
+
+CAPTURES: tuple[CaptureKind, ...] = (
+    CaptureKind("scan-300dpi-grey", "ours", "300 dpi grey, JPEG or not", _scan_300),
+    CaptureKind("scan-200dpi-colour", "ours", "200 dpi colour JPEG", _scan_200_colour),
+    CaptureKind("fax-standard", "ours", "204 × 98 dpi fax", lambda p, s: fax(p, s.rng, fine=False)),
+    CaptureKind("fax-fine", "ours", "204 × 196 dpi fax, now and then dithered", _fax_fine),
+    CaptureKind("photo", "ours", "a phone photo on a table", lambda p, s: photograph(p, s.rng)),
+    CaptureKind(
+        "upside-down", "ours", "scanned upside down", lambda p, s: rotate(office_scan(p, s.rng), 2)
+    ),
+    CaptureKind(
+        "show-through",
+        "ours",
+        "printed on both sides: the other page shows through, mirrored",
+        _show_through,
+    ),
+    CaptureKind(
+        "punched-stapled",
+        "ours",
+        "filing holes at the left edge, a staple (or its holes) in the top-left corner",
+        _punched_and_stapled,
+    ),
+    CaptureKind(
+        "stretched-feed",
+        "ours",
+        "a sheet feeder out of step: the page 1–2 % longer along the feed",
+        lambda p, s: fed_unevenly(office_scan(p, s.rng), s.rng),
+    ),
+    CaptureKind(
+        "pc-fax-standard-grey",
+        "ghostscript",
+        "scanned grey, faxed by Ghostscript (tiffg3/tiffg4) at 204 × 98 dpi",
+        _pc_fax(fine=False, colour=False),
+    ),
+    CaptureKind(
+        "pc-fax-standard-colour",
+        "ghostscript",
+        "scanned in colour, faxed by Ghostscript at 204 × 98 dpi",
+        _pc_fax(fine=False, colour=True),
+    ),
+    CaptureKind(
+        "pc-fax-fine-grey",
+        "ghostscript",
+        "scanned grey, faxed by Ghostscript at 204 × 196 dpi",
+        _pc_fax(fine=True, colour=False),
+    ),
+    CaptureKind(
+        "pc-fax-fine-colour",
+        "ghostscript",
+        "scanned in colour, faxed by Ghostscript at 204 × 196 dpi",
+        _pc_fax(fine=True, colour=True),
+    ),
+    *(
+        CaptureKind(f"augraphy-{wear}", "augraphy", f"augraphy's {wear}", _worn(wear))
+        for wear in WEARS
+    ),
+    CaptureKind(
+        "augraphy-worn-copy",
+        "augraphy",
+        "augraphy: ink wear, a dirty copier or scanner, and handling, at once",
+        _worn_copy,
+    ),
+)
+
+SHEETS: tuple[Sheet, ...] = (
+    Sheet("genuine", matched(), "signed, and stamped by a company", False, signed),
+    Sheet(
+        "genuine-no-stamp-ticked",
+        matched(),
+        "a company's page signed, the no-stamp box ticked",
+        True,
+        _no_stamp_ticked_sheet,
+    ),
+    *(
+        Sheet(s.name, s.expect, s.description, s.name == "fraud-missing-stamp", sheet)
+        for s, sheet in (
+            (SCENARIOS["fraud-missing-signature"], _unsigned_sheet),
+            (SCENARIOS["fraud-missing-stamp"], _unstamped_sheet),
+            (SCENARIOS["fraud-crossed-out-value"], _crossed_out_sheet),
+            (SCENARIOS["fraud-written-in-value"], _written_in_sheet),
+            (SCENARIOS["fraud-edited-pdf-value"], _edited_pdf_sheet),
+            (SCENARIOS["fraud-copied-qr"], _copied_qr_sheet),
+            (SCENARIOS["fraud-altered-qr"], _altered_qr_sheet),
+        )
+    ),
+)

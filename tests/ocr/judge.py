@@ -64,6 +64,7 @@ class Judged:
     reading: PageReading
     problems: tuple[str, ...]  # how the reading differs from what the scenario expects
     review: bool  # a genuine page that would go to a person
+    path: Path  # the file that was read
 
     @property
     def ok(self) -> bool:
@@ -134,4 +135,4 @@ def run(
         if reading.outcome == "matched"
         else genuine
     )
-    return Judged(scenario.name, seed, reading, tuple(problems), review)
+    return Judged(scenario.name, seed, reading, tuple(problems), review, path)
