@@ -105,10 +105,12 @@ class ScanStore:
         return self.path_of(sha256).read_bytes()
 
     def healthy(self) -> bool:
-        probe = self._tmp / ".health"
+        # A probe file of its own per call: with one shared name, two health checks at once
+        # could each remove the other's and one would report the store broken.
         try:
-            probe.write_bytes(b"ok")
-            probe.unlink()
+            with tempfile.NamedTemporaryFile(dir=self._tmp, prefix=".health-") as probe:
+                probe.write(b"ok")
+                probe.flush()
             return True
         except OSError:
             return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -33,3 +34,12 @@ def test_paths_come_only_from_hashes(tmp_path: Path) -> None:
     store = ScanStore(tmp_path)
     with pytest.raises(ValueError):
         store.path_of("../../etc/passwd")
+
+
+def test_many_health_checks_at_once_all_find_the_store_writable(tmp_path: Path) -> None:
+    """Load balancers ask /healthz from several places at once; none may see a false alarm."""
+    store = ScanStore(tmp_path)
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(lambda _: store.healthy(), range(2000)))
+    assert all(answers)
+    assert not list((tmp_path / "tmp").iterdir())
