@@ -32,7 +32,6 @@ from documents.render import (
 )
 from ocr import align, blobs, ink, route
 from ocr._exec import tesseract
-from ocr.descreen import descreen
 from ocr.fields import OCR_PX_PER_MM, FieldReading, read_case_number, read_field
 
 if TYPE_CHECKING:
@@ -176,11 +175,6 @@ def read_page(
     # Streaks are a fax's: dirt on the sender's glass. Looked for elsewhere, the edge of a
     # photographed page or a shadow would pass for one.
     clean, streaks = ink.remove_streaks(flat, page.dpi) if page.bilevel else (flat, 0)
-    # A PC fax's halftone screen over grey paper would be ink everywhere, dot by dot: the
-    # party's ink is judged on the page with its screen taken off. Letters are read as they
-    # came, sharp (smoothed, Tesseract takes a blurred o for an ø).
-    screen = descreen(clean, page.dpi) if page.bilevel else None
-    judged = screen.page if screen is not None and screen.found else clean
     candidates = _upright_first(align.candidate_alignments(clean, page.dpi, overview), [], clean)
     clock.lap("align")
     # Where the layout puts the code, on each way up the page may lie: a small upright crop
@@ -235,7 +229,7 @@ def read_page(
         reading.detail = f"the page claims form version {code.form_version}, never issued"
         return reading
     reading.outcome = "matched"
-    masks = _ink_masks(judged, alignment, form, code.party)
+    masks = _ink_masks(clean, alignment, form, code.party)
     clock.lap("masks")
     _read_fields(reading, clean, alignment, form, masks, tessdata, bilevel=page.bilevel)
     clock.lap("fields")
@@ -243,15 +237,8 @@ def read_page(
     clock.lap("ink")
     _keep_evidence(reading, clean, alignment, masks.aligned)
     clock.lap("evidence")
-    taken_off = [reading.detail] if reading.detail else []
     if streaks:
-        taken_off.append(f"{streaks} streak column(s) removed")
-    if screen is not None and screen.found:
-        taken_off.append(
-            f"a halftone screen over {screen.screened_share:.0%} of the page read as the grey "
-            "it stands for"
-        )
-    reading.detail = "; ".join(taken_off)
+        reading.detail = f"{streaks} streak column(s) removed"
     return reading
 
 
