@@ -19,23 +19,21 @@ log = logging.getLogger("cesja.workers")
 
 def job_kinds(settings: Settings) -> dict[str, jobs.JobKind]:
     time_limit = timedelta(seconds=settings.job_seconds)
-    return {
+
+    def reading(name: str) -> jobs.JobKind:
         # A page that crashes its worker is tried again twice (a worker may die of something
         # else); one over its budget is given up at once (it would be again).
-        processing.READ_PAGE: jobs.JobKind(
-            name=processing.READ_PAGE,
+        return jobs.JobKind(
+            name=name,
             lease=timedelta(minutes=10),
             max_attempts=3,
             retry_after=lambda attempt: timedelta(seconds=30 * attempt),
             time_limit=time_limit,
-        ),
-        processing.PROCESS_SCAN: jobs.JobKind(
-            name=processing.PROCESS_SCAN,
-            lease=timedelta(minutes=10),
-            max_attempts=3,
-            retry_after=lambda attempt: timedelta(seconds=30 * attempt),
-            time_limit=time_limit,
-        ),
+        )
+
+    return {
+        processing.READ_PAGE: reading(processing.READ_PAGE),
+        processing.PROCESS_SCAN: reading(processing.PROCESS_SCAN),
         # Receiver failures are retried by the delivery itself (its own policy and jobs);
         # these retries are for the service failing (database away) and must not give up soon,
         # or a pending notice would be left without a job.
