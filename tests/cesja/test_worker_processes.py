@@ -95,6 +95,20 @@ def lease_holder(job: JobRow) -> int:
     return int(pid)
 
 
+def frozen_while_reading(runtime: Runtime, scan_id: str, log: Path) -> tuple[int, JobRow]:
+    """A worker process SIGSTOPped while it holds a page of the scan, and that page's job.
+
+    Stopped first, so that it cannot finish the page and take the next one between our look
+    at its lease and the kill."""
+    while True:
+        reader = lease_holder(wait_until(lambda: in_hand(runtime, scan_id), log)[0])
+        os.kill(reader, signal.SIGSTOP)
+        held = [job for job in in_hand(runtime, scan_id) if lease_holder(job) == reader]
+        if held:
+            return reader, held[0]
+        os.kill(reader, signal.SIGCONT)  # caught between two pages: let it take the next
+
+
 # --- the tests ---------------------------------------------------------------------------------
 
 
@@ -153,8 +167,7 @@ def test_a_worker_process_killed_while_reading_is_restarted_and_the_scan_finishe
         assert answer.status_code == 202, answer.text
         scan_id = answer.json()["id"]
         wait_until(lambda: len(pages_stored(runtime, scan_id)) >= 2, log)
-        held = wait_until(lambda: in_hand(runtime, scan_id), log)[0]
-        reader = lease_holder(held)
+        reader, held = frozen_while_reading(runtime, scan_id, log)
         assert reader in worker_processes(process.pid)
         os.kill(reader, signal.SIGKILL)
         interrupted = len(pages_stored(runtime, scan_id))
