@@ -134,6 +134,9 @@ def test_worker_killed_in_the_middle_of_a_scan_finishes_it_after_a_restart(
     first = start_worker(log)
     try:
         wait_until(lambda: len(pages_stored()) >= 2, log)
+        # Right after a page is stored the worker process holds none for a moment: the kill is
+        # to land while it reads one (about a second, against this look's milliseconds).
+        wait_until(lambda: bool(jobs_in_hand()), log)
         first.send_signal(signal.SIGKILL)
         assert first.wait(timeout=10) == -signal.SIGKILL
     finally:
