@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from datetime import date, timedelta
 from typing import Any
 
@@ -61,5 +63,26 @@ def form_data(case: CaseRow, settings: Settings) -> FormData:
     )
 
 
+# Forms drawn lately, kept per process: a form is fetched again and again (the registrar's
+# system, then the customer, then again when the post is slow), the same bytes each time
+# (reportlab's invariant mode), and drawing one costs 10-20 ms of CPU; about 70 KB each.
+FORMS_KEPT = 128
+_drawn: OrderedDict[tuple[str, int, bytes], tuple[FormData, bytes]] = OrderedDict()
+_drawn_lock = threading.Lock()
+
+
 def form_pdf(case: CaseRow, settings: Settings) -> bytes:
-    return render_form(form_data(case, settings), settings.secret)
+    """The PDF of the case's current form version."""
+    form, key = form_data(case, settings), (case.id, case.form_version, settings.secret)
+    with _drawn_lock:
+        kept = _drawn.get(key)
+        if kept is not None and kept[0] == form:
+            _drawn.move_to_end(key)
+            return kept[1]
+    pdf = render_form(form, settings.secret)
+    with _drawn_lock:
+        _drawn[key] = (form, pdf)
+        _drawn.move_to_end(key)
+        while len(_drawn) > FORMS_KEPT:
+            _drawn.popitem(last=False)
+    return pdf

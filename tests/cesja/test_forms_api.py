@@ -53,7 +53,11 @@ def test_registrar_downloads_the_form_of_the_current_version(
 
 
 def test_a_reissued_form_carries_the_new_version(client: TestClient, case_body: dict) -> None:
+    """GIVEN a case whose form was fetched (and so drawn and kept) WHEN it is reissued with a
+    new address THEN the form fetched next is version 2 with the new address, every time."""
     case = _create(client, case_body)
+    first = client.get(f"/api/v1/cases/{case['id']}/form.pdf", headers=STAFF).content
+    assert client.get(f"/api/v1/cases/{case['id']}/form.pdf", headers=STAFF).content == first
     case_body["new_registrant"]["address"]["street"] = "ul. Floriańska 3"
     client.post(
         f"/api/v1/cases/{case['id']}/reissue",
@@ -61,6 +65,7 @@ def test_a_reissued_form_carries_the_new_version(client: TestClient, case_body: 
         headers=STAFF,
     )
     pdf = client.get(f"/api/v1/cases/{case['id']}/form.pdf", headers=STAFF).content
+    assert client.get(f"/api/v1/cases/{case['id']}/form.pdf", headers=REGISTRAR).content == pdf
     secret = client.app.state.runtime.settings.secret  # type: ignore[attr-defined]
     assert {page_code.decode(t, secret).form_version for t in _codes(pdf)} == {2}
     assert "ul. Floriańska 3" in pypdf.PdfReader(io.BytesIO(pdf)).pages[1].extract_text()
