@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from cesja.api.deps import DatabaseDep, RegistrarOrStaff, SettingsDep
 from cesja.casework import cases, lifecycle
-from cesja.casework.evidence import checks_of_cases
+from cesja.casework.evidence import checks_of_cases, checks_of_new_case
 from cesja.casework.forms import customer_url, form_pdf
 from cesja.casework.schemas import CaseCreate, CaseList, CasePublic, CaseReissue, CheckPublic
 from cesja.config import Settings
@@ -62,9 +62,9 @@ async def create_case(
     case = await db.write(
         cases.create_case, body, actor=caller.actor, deadline_days=settings.document_deadline_days
     )
-    # Read after the commit, beside the next writer: SQLite's write lock is held for the
-    # inserts alone.
-    return await db.read(_read, case.id, settings)
+    # Answered from what was written: a case just made has no page and no decision to read.
+    checks = checks_of_new_case(case, require_original=settings.require_original)
+    return _public(case, checks, settings)
 
 
 @router.get("", response_model=CaseList)

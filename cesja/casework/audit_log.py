@@ -31,12 +31,38 @@ def append(
 
     (case_id, seq) is unique, so two writers racing for the same seq cannot both commit.
     """
-    at = at or utcnow()
     last = session.exec(
         select(EventRow).where(EventRow.case_id == case_id).order_by(col(EventRow.seq).desc())
     ).first()
-    seq = last.seq + 1 if last else 1
-    prev = last.hash if last else GENESIS
+    if last is None:
+        return start(session, case_id, type_, actor, data, at=at)
+    return _chained(session, last.seq + 1, last.hash, case_id, type_, actor, data, at)
+
+
+def start(
+    session: Session,
+    case_id: str,
+    type_: str,
+    actor: str,
+    data: dict[str, Any],
+    *,
+    at: datetime | None = None,
+) -> EventRow:
+    """The first event of a case made in the caller's transaction: nothing before it to read."""
+    return _chained(session, 1, GENESIS, case_id, type_, actor, data, at)
+
+
+def _chained(
+    session: Session,
+    seq: int,
+    prev: str,
+    case_id: str,
+    type_: str,
+    actor: str,
+    data: dict[str, Any],
+    at: datetime | None,
+) -> EventRow:
+    at = at or utcnow()
     row = EventRow(
         case_id=case_id,
         seq=seq,

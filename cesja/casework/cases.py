@@ -113,9 +113,9 @@ def create_case(session: Session, body: CaseCreate, *, actor: str, deadline_days
         updated_at=now,
     )
     session.add(case)
-    _record_form_version(session, case, now)
-    session.flush()
-    audit_log.append(
+    session.flush()  # the rows below refer to it, and the models declare no relationships
+    _record_form_version(session, case, now, replacing=False)
+    audit_log.start(
         session,
         case.id,
         "case_created",
@@ -144,7 +144,7 @@ def reissue(session: Session, case: CaseRow, body: CaseReissue, *, actor: str) -
     case.form_version += 1
     case.updated_at = now
     session.add(case)
-    _record_form_version(session, case, now)
+    _record_form_version(session, case, now, replacing=True)
     session.flush()
     audit_log.append(
         session,
@@ -167,11 +167,14 @@ def _snapshot(case: CaseRow) -> dict[str, Any]:
     }
 
 
-def _record_form_version(session: Session, case: CaseRow, now: datetime) -> None:
+def _record_form_version(
+    session: Session, case: CaseRow, now: datetime, *, replacing: bool
+) -> None:
     # The domain index follows the current form's domains.
-    for row in session.exec(select(CaseDomainRow).where(CaseDomainRow.case_id == case.id)):
-        session.delete(row)
-    session.flush()
+    if replacing:
+        for row in session.exec(select(CaseDomainRow).where(CaseDomainRow.case_id == case.id)):
+            session.delete(row)
+        session.flush()
     for domain in case.domains:
         session.add(CaseDomainRow(case_id=case.id, domain=domain))
     session.add(

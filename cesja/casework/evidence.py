@@ -92,18 +92,29 @@ def checks_of_cases(
     evidence = evidence_of_cases(session, cases)
     decisions = decisions_of_cases(session, cases)
     return {
-        case.id: compute_checks(
-            {
-                "current_registrant": case.current_registrant["kind"],
-                "new_registrant": case.new_registrant["kind"],
-            },
-            case.form_version,
-            evidence[case.id],
-            decisions[case.id],
-            require_original=require_original,
-        )
+        case.id: _checks(case, evidence[case.id], decisions[case.id], require_original)
         for case in cases
     }
+
+
+def checks_of_new_case(case: CaseRow, *, require_original: bool) -> list[Check]:
+    """The checks of a case made in this transaction: no page and no decision yet."""
+    return _checks(case, [], [], require_original)
+
+
+def _checks(
+    case: CaseRow, evidence: list[Evidence], decisions: list[Decision], require_original: bool
+) -> list[Check]:
+    return compute_checks(
+        {
+            "current_registrant": case.current_registrant["kind"],
+            "new_registrant": case.new_registrant["kind"],
+        },
+        case.form_version,
+        evidence,
+        decisions,
+        require_original=require_original,
+    )
 
 
 def case_checks(session: Session, case: CaseRow, *, require_original: bool) -> list[Check]:

@@ -37,6 +37,8 @@ def test_registrar_creates_a_case_and_reads_it_back(client: TestClient, case_bod
     fetched = client.get(f"/api/v1/cases/{case['id']}", headers=STAFF)
     assert fetched.status_code == 200
     assert fetched.json()["new_registrant"] == case_body["new_registrant"]
+    # The answer to the create is the case as stored, to the microsecond.
+    assert fetched.json() == case
 
 
 def test_customer_links_are_unguessable_and_distinct(client: TestClient, case_body: dict) -> None:
