@@ -145,6 +145,69 @@ def test_many_writers_and_readers_at_once_are_all_answered(client: TestClient) -
     assert [e["type"] for e in trail.json()] == ["case_created"]
 
 
+def test_writes_queued_together_are_committed_together_and_a_refused_one_changes_nothing(
+    client: TestClient, data_dir: Path
+) -> None:
+    """GIVEN an open case, a cancelled one, and another connection holding SQLite's write lock
+    WHEN 20 creates, a reissue of the open case and one of the cancelled case (refused) are
+    sent at once, queue behind it, and the lock is let go
+    THEN each create is 201 and stored with its own audit trail, the good reissue is version 2,
+    the refused one is 409 and its case is as it was: the writes that waited together are
+    committed together, and the one refused among them takes nothing of the others with it.
+    """
+    open_case, cancelled = create_case(client)["id"], create_case(client)["id"]
+    reason = {"reason": "the customer withdrew"}
+    assert client.post(f"/api/v1/cases/{cancelled}/cancel", json=reason, headers=REGISTRAR)
+    moved = {**CASE_BODY["new_registrant"], "address": {**CASE_BODY["new_registrant"]["address"]}}
+    moved["address"]["street"] = "ul. Floriańska 3"
+    calls: list[Callable[[], Any]] = [
+        lambda i=i: client.post(
+            "/api/v1/cases", json={**CASE_BODY, "external_ref": f"TOGETHER-{i}"}, headers=REGISTRAR
+        )
+        for i in range(20)
+    ]
+    for case_id in (open_case, cancelled):
+        calls.insert(
+            10,
+            lambda case_id=case_id: client.post(
+                f"/api/v1/cases/{case_id}/reissue",
+                json={"new_registrant": moved},
+                headers=REGISTRAR,
+            ),
+        )
+    writer = holding_the_write_lock(data_dir / "cesja.sqlite3")
+    with ThreadPoolExecutor(1) as background:
+        sent = background.submit(at_once, calls)
+        time.sleep(1.0)  # all of them waiting for the lock, well within its 5 s
+        writer.rollback()
+        writer.close()
+        answers = sent.result()
+
+    refused, reissued = answers[10], answers[11]
+    made = answers[:10] + answers[12:]
+    assert [a.status_code for a in made] == [201] * 20, [a.text for a in made]
+    assert reissued.status_code == 200, reissued.text
+    assert reissued.json()["form_version"] == 2
+    assert reissued.json()["new_registrant"]["address"]["street"] == "ul. Floriańska 3"
+    assert refused.status_code == 409, refused.text
+    after = client.get(f"/api/v1/cases/{cancelled}", headers=REGISTRAR).json()
+    assert (after["state"], after["form_version"]) == ("cancelled", 1)
+    assert after["new_registrant"] == CASE_BODY["new_registrant"]
+    with sqlite3.connect(data_dir / "cesja.sqlite3") as stored:
+        refs = [r for (r,) in stored.execute("SELECT external_ref FROM cases")]
+        trails = dict(stored.execute("SELECT case_id, count(*) FROM events GROUP BY case_id"))
+    assert sorted(r for r in refs if r.startswith("TOGETHER-")) == sorted(
+        f"TOGETHER-{i}" for i in range(20)
+    )
+    assert all(trails[a.json()["id"]] == 1 for a in made)
+    for case_id in (open_case, cancelled):
+        trail = client.get(f"/api/v1/cases/{case_id}/events", headers=REGISTRAR).json()
+        assert [e["seq"] for e in trail] == list(range(1, len(trail) + 1))
+    assert [
+        e["type"] for e in client.get(f"/api/v1/cases/{cancelled}/events", headers=REGISTRAR).json()
+    ][-1] != "form_reissued"
+
+
 def test_clients_fetching_forms_at_once_each_get_their_pdf(client: TestClient) -> None:
     """GIVEN eight cases, and threads switching as often as the interpreter allows (what a
     busy service does now and then)
