@@ -13,8 +13,10 @@ from cesja.casework import cases, lifecycle
 from cesja.casework.evidence import checks_of_cases, checks_of_new_case
 from cesja.casework.forms import customer_url, form_pdf
 from cesja.casework.schemas import CaseCreate, CaseList, CasePublic, CaseReissue, CheckPublic
+from cesja.casework.search import MAX_QUERY
 from cesja.config import Settings
 from cesja.db.models import CaseRow
+from cesja.text import PrintableLine
 from workflow import Check, transfer_allowed
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
@@ -74,12 +76,21 @@ async def list_cases(
     settings: SettingsDep,
     state: str | None = None,
     domain: str | None = None,
+    q: Annotated[
+        PrintableLine | None,
+        Query(
+            max_length=MAX_QUERY,
+            description="Words each of which the case must hold: its number, a domain "
+            "(Unicode or xn--), the registrar's reference, a party's name (Polish letters or "
+            "not), NIP, PESEL, REGON, KRS or e-mail.",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> CaseList:
     if domain:
         domain = cases.lookup_domain(domain)
-    return await db.read(_listed, settings, state, domain, limit, offset)
+    return await db.read(_listed, settings, state, domain, q, limit, offset)
 
 
 def _listed(
@@ -87,10 +98,13 @@ def _listed(
     settings: Settings,
     state: str | None,
     domain: str | None,
+    query: str | None,
     limit: int,
     offset: int,
 ) -> CaseList:
-    rows, total = cases.list_cases(session, state=state, domain=domain, limit=limit, offset=offset)
+    rows, total = cases.list_cases(
+        session, state=state, domain=domain, query=query, limit=limit, offset=offset
+    )
     return CaseList(items=cases_public(session, rows, settings), count=total)
 
 

@@ -18,6 +18,7 @@ from cesja.casework.schemas import (
     normalised_domains,
     normalised_registrant,
 )
+from cesja.casework.search import matching, search_line
 from cesja.db.models import CaseDomainRow, CaseRow, FormVersionRow, utcnow
 from cesja.errors import BadInput, NotFound
 from documents import DoesNotFit, layout_problems
@@ -112,6 +113,7 @@ def create_case(session: Session, body: CaseCreate, *, actor: str, deadline_days
         created_at=now,
         updated_at=now,
     )
+    case.search = search_line(case)
     session.add(case)
     session.flush()  # the rows below refer to it, and the models declare no relationships
     _record_form_version(session, case, now, replacing=False)
@@ -143,6 +145,7 @@ def reissue(session: Session, case: CaseRow, body: CaseReissue, *, actor: str) -
     case.new_registrant = data["new_registrant"]
     case.form_version += 1
     case.updated_at = now
+    case.search = search_line(case)
     session.add(case)
     _record_form_version(session, case, now, replacing=True)
     session.flush()
@@ -210,11 +213,20 @@ def case_by_token(session: Session, token: str) -> CaseRow:
 
 
 def list_cases(
-    session: Session, *, state: str | None, domain: str | None, limit: int, offset: int
+    session: Session,
+    *,
+    state: str | None,
+    domain: str | None,
+    limit: int,
+    offset: int,
+    query: str | None = None,
 ) -> tuple[list[CaseRow], int]:
     stmt = select(CaseRow)
     if state:
         stmt = stmt.where(CaseRow.state == state)
+    found = matching(query or "")
+    if found is not None:
+        stmt = stmt.where(found)
     if domain:
         stmt = stmt.where(
             col(CaseRow.id).in_(select(CaseDomainRow.case_id).where(CaseDomainRow.domain == domain))

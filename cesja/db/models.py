@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Integer, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Integer, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from cesja.db.types import UTCDateTime
@@ -43,6 +43,8 @@ class CaseRow(SQLModel, table=True):
     updated_at: datetime = _ts(nullable=False)
     # Optimistic locking: two staff deciding at once cannot both write on the same version.
     lock_version: int = Field(default=1, sa_column=_case_lock_version)
+    # What the case is found by, folded (`cesja.casework.search`): written with each version.
+    search: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
 
     __mapper_args__ = {"version_id_col": _case_lock_version}
 

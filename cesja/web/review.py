@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, func, or_
 from sqlalchemy import case as when
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from cesja.casework import audit_log, cases
+from cesja.casework import audit_log
 from cesja.casework.evidence import case_checks, case_evidence, checks_of_cases
+from cesja.casework.search import matching
 from cesja.casework.webhooks import RESENDABLE
 from cesja.db.models import (
-    CaseDomainRow,
     CaseRow,
     DecisionRow,
     EventRow,
@@ -23,7 +23,6 @@ from cesja.db.models import (
     ScanRow,
     WebhookDeliveryRow,
 )
-from cesja.errors import BadInput
 from documents import layout
 from ocr import PageReading
 from workflow import PARTIES, BrokenLink, Check, best_page, is_final
@@ -82,8 +81,9 @@ def work_queue(
     stmt = select(CaseRow)
     if state:
         stmt = stmt.where(CaseRow.state == state)
-    if search and search.strip():
-        stmt = stmt.where(_matching(search.strip()))
+    found = matching(search or "")
+    if found is not None:
+        stmt = stmt.where(found)
     count = session.exec(select(func.count()).select_from(stmt.subquery())).one()
     in_review = col(CaseRow.state) == "in_review"
     rows = session.exec(
@@ -108,28 +108,6 @@ def work_queue(
             )
         )
     return QueuePage(queue, count)
-
-
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _matching(search: str) -> ColumnElement[bool]:
-    """A case whose id, external reference or one of whose domains contains the text."""
-    try:
-        domain = cases.lookup_domain(search)  # xn--… typed or pasted: stored as Unicode
-    except BadInput:
-        domain = search.lower()
-    return or_(
-        col(CaseRow.id).ilike(_like(search), escape="\\"),
-        col(CaseRow.external_ref).ilike(_like(search), escape="\\"),
-        col(CaseRow.id).in_(
-            select(CaseDomainRow.case_id).where(
-                col(CaseDomainRow.domain).like(_like(domain), escape="\\")
-            )
-        ),
-    )
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from cesja.db.models import EvidenceRow, PageRow, ScanRow, utcnow
 from documents.simulate import foreign_page, to_png
 from ocr import FieldReading
 from tests.cesja.flow import add_page, case_in, create_case, runtime_of
+from tests.cesja.test_case_search import other_parties
 from tests.cesja.web.seed import case_with_page, scanned_page, send_scan
 from tests.conftest import CASE_BODY, REGISTRAR
 
@@ -73,6 +74,22 @@ def test_the_queue_filters_by_state_and_finds_a_case_by_domain_reference_or_numb
     assert queue_ids(staff, f"?q={other[3:7].lower()}") == [other]
     assert queue_ids(staff, "?q=100%25") == []
     assert "Brak spraw spełniających warunki" in staff.get("/?q=nic-takiego").text
+
+
+def test_the_queue_finds_a_case_by_pesel_nip_or_a_name_typed_without_polish_letters(
+    staff: TestClient,
+) -> None:
+    """GIVEN two cases with different parties
+    WHEN staff type into the search box a PESEL in groups, a NIP with dashes, or names and a
+    city without Polish letters (what a customer on the phone reads out)
+    THEN only the case they belong to is listed."""
+    example = create_case(staff)["id"]
+    other = create_case(staff, other_parties())["id"]
+
+    assert queue_ids(staff, "?q=921108%2004566") == [example]
+    assert queue_ids(staff, "?q=123-456-32-18") == [other]
+    assert queue_ids(staff, "?q=zazolc%20gesla") == [example]
+    assert queue_ids(staff, "?q=ogrody%20wschodnie") == [other]
 
 
 def test_a_case_shows_what_was_expected_and_what_was_read_beside_the_scan(
