@@ -55,7 +55,7 @@ class PageReading:
     case_id: str | None = None
     party: Party | None = None
     form_version: int | None = None
-    routed_by: Literal["qr", "case_number"] | None = None
+    routed_by: Literal["qr", "case_number", "staff"] | None = None
     aligned: bool = False
     fields: dict[str, FieldReading] = field(default_factory=dict)
     signature: ink.InkFinding | None = None
@@ -163,9 +163,18 @@ class _Clock:
 
 
 def read_page(
-    page: PageImage, *, key: bytes, lookup: Lookup, tessdata: Path | None = None
+    page: PageImage,
+    *,
+    key: bytes,
+    lookup: Lookup,
+    tessdata: Path | None = None,
+    assigned: page_code.PageCode | None = None,
 ) -> PageReading:
-    """Everything the service can tell about one page of a received file."""
+    """Everything the service can tell about one page of a received file.
+
+    `assigned`: the case and party a person said the page is (its code and case number could
+    not be read), with the form version it is to be read against, as if its code said so.
+    """
     reading = PageReading(index=page.index, outcome="unmatched")
     clock = _Clock(reading)
     # A black-and-white page has no uneven light to take out.
@@ -177,6 +186,24 @@ def read_page(
     clean, streaks = ink.remove_streaks(flat, page.dpi) if page.bilevel else (flat, 0)
     candidates = _upright_first(align.candidate_alignments(clean, page.dpi, overview), [], clean)
     clock.lap("align")
+    if assigned is not None:
+        if not candidates:
+            reading.detail = "the form's corner markers were not found: it cannot be read"
+            return reading
+        # No code says which way up the page lies: it is read each way, and the way whose
+        # fields read as the form printed them is the page.
+
+        def read_lying(alignment: align.Alignment) -> PageReading:
+            read = PageReading(index=page.index, outcome="unmatched", aligned=True)
+            read.routed_by, read.timings_ms = "staff", dict(reading.timings_ms)
+            return _read_routed(
+                read, page, clean, streaks, alignment, assigned, lookup, tessdata, _Clock(read)
+            )
+
+        return max(
+            map(read_lying, candidates),
+            key=lambda read: sum(f.verdict == "match" for f in read.fields.values()),
+        )
     # Where the layout puts the code, on each way up the page may lie: a small upright crop
     # reads in a fraction of a millisecond; the whole page only when that finds nothing.
     codes: list[route.FoundCode] = []
@@ -208,6 +235,21 @@ def read_page(
             _keep_page_image(reading, aligned)
             return reading
     clock.lap("code")
+    return _read_routed(reading, page, clean, streaks, alignment, code, lookup, tessdata, clock)
+
+
+def _read_routed(
+    reading: PageReading,
+    page: PageImage,
+    clean: np.ndarray,
+    streaks: int,
+    alignment: align.Alignment,
+    code: page_code.PageCode,
+    lookup: Lookup,
+    tessdata: Path | None,
+    clock: _Clock,
+) -> PageReading:
+    """The page read against the form its code (or a person) names."""
     form = lookup(code.case_id)
     if form is None:
         reading.detail = f"the page names case {code.case_id}, which does not exist"

@@ -7,16 +7,20 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from cesja import intake
-from cesja.api.deps import IntakeOrStaff, ReadSessionDep, RuntimeDep
+from cesja.api.actions import ReasonIn
+from cesja.api.deps import DatabaseDep, IntakeOrStaff, ReadSessionDep, RuntimeDep, Staff
 from cesja.casework.schemas import Problem
 from cesja.db.models import PageRow, ScanRow
 from cesja.errors import NotFound, without_paths
+from cesja.intake import handling
 from cesja.text import PrintableLine
+from documents.layout import Party
 
 router = APIRouter(prefix="/api/v1/scans", tags=["scans"])
 
@@ -105,3 +109,52 @@ def get_scan(scan_id: str, caller: IntakeOrStaff, session: ReadSessionDep) -> Sc
     if scan is None:
         raise NotFound(f"no scan {scan_id}")
     return scan_public(session, scan)
+
+
+# --- pages that count for no case, handled by staff ----------------------------------------
+
+
+class AssignIn(ReasonIn):
+    case_id: Annotated[str, Field(max_length=16)]
+    party: Party
+
+
+PageIndex = Annotated[int, PathParam(ge=0, le=100_000, description="as `pages[].index`, from 0")]
+
+
+@router.post("/{scan_id}/pages/{index}/assign", response_model=ScanPublic, status_code=202)
+async def assign_page(
+    scan_id: str,
+    index: PageIndex,
+    body: AssignIn,
+    caller: Staff,
+    db: DatabaseDep,
+    runtime: RuntimeDep,
+) -> ScanPublic:
+    """The page is this party's page of the case: it is read against the case's current form
+    by the next free worker (`outcome` is `assigned` until then). Only a page nothing routed
+    (`unmatched`, `blank`) is assigned; its `page_received` check waits for a person."""
+    await db.write(
+        handling.assign_page,
+        scan_id,
+        index,
+        case_id=body.case_id,
+        party=body.party,
+        reason=body.reason,
+        actor=caller.actor,
+    )
+    runtime.work_ready.set()
+    return await db.read(_scan_public, scan_id)
+
+
+@router.post("/{scan_id}/pages/{index}/dismiss", response_model=ScanPublic)
+async def dismiss_page(
+    scan_id: str, index: PageIndex, body: ReasonIn, caller: Staff, db: DatabaseDep
+) -> ScanPublic:
+    """The page counts for nothing and leaves the list to look at; its file and reading stay."""
+    await db.write(handling.dismiss_page, scan_id, index, reason=body.reason, actor=caller.actor)
+    return await db.read(_scan_public, scan_id)
+
+
+def _scan_public(session: Session, scan_id: str) -> ScanPublic:
+    return scan_public(session, session.get_one(ScanRow, scan_id))

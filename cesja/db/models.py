@@ -104,6 +104,10 @@ class PageRow(SQLModel, table=True):
     form_version: int | None = None
     reading: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = _ts(nullable=False)
+    # A page that counted for no case, assigned or dismissed by a person: who, why, when.
+    handled_by: str | None = Field(default=None, max_length=64)
+    handled_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    handled_at: datetime | None = _ts(nullable=True)
 
     def page_reading(self) -> PageReading:
         """What the reader found on the page, as the reader's own typed model."""

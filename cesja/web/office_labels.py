@@ -35,7 +35,11 @@ OUTCOMES = {
     "invalid_code": "nieprawidłowy kod QR",
 }
 CHANNELS = {"post": "poczta", "fax": "faks", "email": "e-mail", "upload": "przesłany plik"}
-ROUTED_BY = {"qr": "kod QR", "case_number": "numer sprawy (kod nieczytelny)"}
+ROUTED_BY = {
+    "qr": "kod QR",
+    "case_number": "numer sprawy (kod nieczytelny)",
+    "staff": "przypisana ręcznie",
+}
 VERDICTS = {"match": "zgodne", "mismatch": "NIEZGODNE", "empty": "puste"}
 SCAN_STATUSES = {
     "queued": "w kolejce",

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from cesja.casework import deadlines, webhooks
 from cesja.config import Settings
 from cesja.db import jobs
-from cesja.intake import processing
+from cesja.intake import handling, processing
 from cesja.runtime import Runtime
 
 log = logging.getLogger("cesja.workers")
@@ -34,6 +34,7 @@ def job_kinds(settings: Settings) -> dict[str, jobs.JobKind]:
     return {
         processing.READ_PAGE: reading(processing.READ_PAGE),
         processing.PROCESS_SCAN: reading(processing.PROCESS_SCAN),
+        handling.READ_ASSIGNED_PAGE: reading(handling.READ_ASSIGNED_PAGE),
         # Receiver failures are retried by the delivery itself (its own policy and jobs);
         # these retries are for the service failing (database away) and must not give up soon,
         # or a pending notice would be left without a job.
@@ -66,6 +67,7 @@ def handlers(runtime: Runtime) -> dict[str, jobs.Handler]:
     return {
         processing.READ_PAGE: lambda job: processing.read_scan_page(runtime, job.ref),
         processing.PROCESS_SCAN: lambda job: processing.split_scan(runtime, job.ref),
+        handling.READ_ASSIGNED_PAGE: lambda job: handling.read_assigned_page(runtime, job.ref),
         webhooks.DELIVER_WEBHOOK: lambda job: webhooks.attempt(runtime, job.ref, job_id=job.id),
         deadlines.CHECK_DEADLINES: lambda job: _check_deadlines(runtime),
         jobs.PURGE_JOBS: lambda job: _purge_jobs(runtime),
