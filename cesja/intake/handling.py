@@ -14,7 +14,7 @@ import logging
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from cesja.casework import audit_log, cases, lifecycle
+from cesja.casework import audit_log, cases, lifecycle, staff_actions
 from cesja.casework.forms import form_data
 from cesja.db import jobs
 from cesja.db.models import CaseRow, EvidenceRow, PageRow, ScanRow, utcnow
@@ -63,20 +63,26 @@ def assign_page(
     if is_final(case.state):
         raise PageNotHandled(f"case {case.id} is {case.state}: a page can no longer count for it")
     was = page.outcome
+    _handled(page, reason, actor)
     page.outcome, page.case_id, page.party, page.form_version = (
         ASSIGNED,
         case.id,
         party,
         case.form_version,
     )
-    _handled(page, reason, actor)
     session.add(page)
     audit_log.append(
         session,
         case.id,
         "page_assigned",
         actor,
-        {"scan_id": scan_id, "page_index": index, "party": party, "was": was, "reason": reason},
+        {
+            "scan_id": scan_id,
+            "page_index": index,
+            "party": party,
+            "was": was,
+            "reason": page.handled_reason,
+        },
     )
     jobs.enqueue(session, READ_ASSIGNED_PAGE, page_ref(scan_id, index))
     return page
@@ -160,4 +166,7 @@ def _page(session: Session, scan_id: str, index: int) -> PageRow:
 
 
 def _handled(page: PageRow, reason: str, actor: str) -> None:
-    page.handled_by, page.handled_reason, page.handled_at = actor, reason, utcnow()
+    """Who handled the page, why and when; the reason as the audit trail takes one, or
+    staff_actions.InvalidReason."""
+    page.handled_by, page.handled_at = actor, utcnow()
+    page.handled_reason = staff_actions.clean_reason(reason)

@@ -33,6 +33,7 @@ from cesja.casework.forms import customer_url, form_pdf
 from cesja.config import Settings
 from cesja.db.models import ScanRow
 from cesja.errors import CesjaError, NotFound
+from cesja.intake import handling
 from cesja.web import review
 from cesja.web.office_auth import (
     SIGN_IN,
@@ -48,6 +49,7 @@ from cesja.web.office_labels import GLOBALS, NOTICE_STATUSES, STATES
 from cesja.web.staff_session import COOKIE, LIFETIME_SECONDS, same_origin, sign_in
 from cesja.web.templating import TEMPLATES
 from cesja.workers import work
+from documents.layout import Party
 
 log = logging.getLogger("cesja.web")
 
@@ -76,6 +78,9 @@ DONE = {
     "case_rejected": "Sprawa odrzucona.",
     "case_cancelled": "Sprawa anulowana.",
     "resent": "Powiadomienie zostanie wysłane ponownie.",
+    "page_assigned": "Strona przypisana do sprawy: zostanie odczytana z jej formularzem, a "
+    "sprawa poczeka na decyzję, czy strona jest ważna.",
+    "page_dismissed": "Strona odłożona: nie liczy się dla żadnej sprawy.",
     "signed_out": "Wylogowano.",
 }
 REASON_PROBLEMS = {
@@ -431,6 +436,18 @@ def unmatched(
     session: ReadSessionDep,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
+    return _unmatched_page(request, session, staff, page)
+
+
+def _unmatched_page(
+    request: Request,
+    session: Session,
+    staff: Caller,
+    page: int,
+    *,
+    problem: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
     loose = review.loose_pages(session, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     return _page(
         request,
@@ -438,13 +455,84 @@ def unmatched(
         {
             "section": "unmatched",
             "loose": loose,
+            "assignable": handling.ASSIGNABLE,
             "page": page,
             "newer": page - 1 if page > 1 else None,
             "older": page + 1 if page * PAGE_SIZE < loose.count else None,
+            "problem": problem,
         },
         staff=staff,
         session=session,
+        status=status,
     )
+
+
+PARTY_OF_FORM: dict[str, Party] = {"current": "current_registrant", "new": "new_registrant"}
+
+
+@router.post("/scans/{scan_id}/pages/{index}/assign")
+def assign_page(
+    scan_id: str,
+    index: int,
+    request: Request,
+    staff: StaffPost,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    case_id: Annotated[str, Form(max_length=32)] = "",
+    party: Annotated[str, Form(max_length=16)] = "",
+    reason: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    chosen = PARTY_OF_FORM.get(party)
+    if chosen is None:
+        return _unmatched_refused(request, session, staff, "Wybierz, czyja to strona.", 422)
+    number = case_id.strip().upper()
+    try:
+        handling.assign_page(
+            session, scan_id, index, case_id=number, party=chosen, reason=reason, actor=staff.actor
+        )
+        session.commit()
+    except staff_actions.InvalidReason as err:
+        return _unmatched_refused(request, session, staff, REASON_PROBLEMS[err.problem], 422)
+    except NotFound:
+        problem = f"Nie ma sprawy {number} ani tej strony: sprawdź numer sprawy."
+        return _unmatched_refused(request, session, staff, problem, 404)
+    except handling.PageNotHandled:
+        problem = (
+            "Nic nie zmieniono: przypisać można tylko stronę nierozpoznaną albo pustą, do "
+            "sprawy, która jeszcze trwa."
+        )
+        return _unmatched_refused(request, session, staff, problem, 409)
+    runtime.work_ready.set()
+    return _see(f"/cases/{number}", done="page_assigned")
+
+
+@router.post("/scans/{scan_id}/pages/{index}/dismiss")
+def dismiss_page(
+    scan_id: str,
+    index: int,
+    request: Request,
+    staff: StaffPost,
+    session: SessionDep,
+    reason: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    try:
+        handling.dismiss_page(session, scan_id, index, reason=reason, actor=staff.actor)
+        session.commit()
+    except staff_actions.InvalidReason as err:
+        return _unmatched_refused(request, session, staff, REASON_PROBLEMS[err.problem], 422)
+    except (NotFound, handling.PageNotHandled):
+        problem = "Nic nie zmieniono: tej strony nie ma już na liście stron bez sprawy."
+        return _unmatched_refused(request, session, staff, problem, 409)
+    return _see("/unmatched", done="page_dismissed")
+
+
+def _unmatched_refused(
+    request: Request, session: Session, staff: Caller, problem: str, status: int
+) -> Response:
+    session.rollback()
+    response = _unmatched_page(request, session, staff, 1, problem=problem, status=status)
+    response.headers["HX-Push-Url"] = "/unmatched"
+    return response
 
 
 @router.get("/scans/{scan_id}/file")

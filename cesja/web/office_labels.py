@@ -33,6 +33,9 @@ OUTCOMES = {
     "blank": "pusta kartka",
     "stale_version": "nieaktualna wersja formularza",
     "invalid_code": "nieprawidłowy kod QR",
+    "unreadable": "nie do odczytania",
+    "assigned": "przypisana ręcznie, czeka na odczyt",
+    "dismissed": "odłożona",
 }
 CHANNELS = {"post": "poczta", "fax": "faks", "email": "e-mail", "upload": "przesłany plik"}
 ROUTED_BY = {
@@ -76,6 +79,7 @@ EVENTS = {
     "case_created": "sprawa założona",
     "form_reissued": "formularz wydany ponownie",
     "page_read": "strona odczytana",
+    "page_assigned": "strona przypisana ręcznie",
     "state_changed": "zmiana stanu",
     "check_decided": "decyzja pracownika",
     "deadline_reminder": "przypomnienie o terminie",
@@ -156,6 +160,13 @@ def event_summary(type_: str, data: Mapping[str, Any]) -> list[tuple[str, str]]:
             lines.append(("niezgodne pola", ", ".join(data["mismatched_fields"])))
         if data.get("altered_fields"):
             lines.append(("odręczne zmiany", ", ".join(data["altered_fields"])))
+    elif type_ == "page_assigned":
+        lines += [
+            ("skan", f"{data.get('scan_id')}, strona {int(data.get('page_index') or 0) + 1}"),
+            ("strona", PARTIES.get(str(data.get("party")), str(data.get("party")))),
+            ("była", OUTCOMES.get(str(data.get("was")), str(data.get("was")))),
+            ("powód", str(data.get("reason", ""))),
+        ]
     elif type_ == "case_created":
         lines.append(("termin", str(data.get("deadline", ""))[:10]))
     elif type_ == "form_reissued":

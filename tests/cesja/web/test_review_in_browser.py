@@ -7,11 +7,16 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from cesja import workers
+from documents.simulate import to_png
+from tests.cesja.sent_pages import clean_scan, form_of, signed_form
+from tests.cesja.test_page_handling import without_code_and_number
 from tests.cesja.web.conftest import CHROMIUM_ARGS, LiveService
-from tests.cesja.web.seed import case_with_page
+from tests.cesja.web.seed import case_with_page, create_case, send_scan
 
 pytestmark = pytest.mark.browser
 
@@ -110,3 +115,60 @@ def test_staff_accept_a_missing_signature_and_see_it_in_the_trail(
     expect(page).to_have_url(re.compile(r"/sign-in\?next=/cases/"))
     # Sign-in with a wrong key answers 403, which the browser logs; nothing else may fail.
     assert [p for p in problems if "403" not in p] == [], failed
+
+
+def test_staff_assign_a_page_nothing_routed_and_accept_it_once_read(
+    live_service: LiveService, page: Page
+) -> None:
+    """GIVEN a case, and its new registrant's signed page faxed with the code and the case
+    number torn off: the page is on the list of pages without a case
+    WHEN staff open that list, see the page's picture, assign it to the case as the new
+    registrant's page with a reason, and, once a worker has read it, open the case
+    THEN the case shows the page read against its form (the name as printed, the signature
+    found), the check that no code proved the page ours waiting for them, and the assignment
+    in the audit trail with the reason; accepting that check with a reason is recorded, and
+    the page is no longer on the list."""
+    runtime = live_service.runtime
+    case_id = create_case(live_service.api)["id"]
+    rng = np.random.default_rng(31)
+    key = runtime.settings.secret
+    paper = signed_form(form_of(runtime, case_id), "new_registrant", key, rng)
+    send_scan(live_service.api, runtime, to_png(clean_scan(without_code_and_number(paper), rng)))
+
+    page.goto(live_service.url + "/sign-in")
+    page.get_by_label("Klucz API").fill("dev-staff")
+    page.get_by_role("button", name="Zaloguj").click()
+    page.get_by_role("link", name="Strony bez sprawy").click()
+    row = page.locator("table.loose tbody tr").first
+    expect(row).to_contain_text("nie rozpoznano")
+    picture = row.locator("td.thumb img")
+    expect(picture).to_be_visible()
+    assert picture.evaluate("img => img.complete && img.naturalWidth > 50"), "a thumbnail"
+
+    row.get_by_text("Przypisz do sprawy").click()
+    row.get_by_label("Numer sprawy").fill(f" {case_id.lower()} ")
+    row.get_by_label("nowego abonenta (strona 2)").check()
+    row.get_by_label("Powód").first.fill(
+        "Kod urwany na faksie; klientka potwierdziła telefonicznie."
+    )
+    row.get_by_role("button", name="Przypisz").click()
+
+    expect(page).to_have_url(re.compile(rf"/cases/{case_id}\?done=page_assigned$"))
+    expect(page.get_by_role("status")).to_contain_text("Strona przypisana do sprawy")
+    workers.drain(runtime)
+    page.reload()
+
+    name_row = page.locator("table.fields tr", has_text="nowy abonent: nazwa").first
+    expect(name_row).to_contain_text("Małgorzata Żółkiewska-Ćwik")
+    check = page.locator('tr[data-check="new_registrant.page_received"]')
+    expect(check).to_contain_text("niespełnione")
+    assigned = page.locator("table.audit tr.event-page_assigned")
+    expect(assigned).to_contain_text("klientka potwierdziła telefonicznie")
+    check.get_by_role("textbox").fill("Strona sprawdzona z klientką; kod urwany przy wysyłce.")
+    check.get_by_role("button", name="Akceptuj").click()
+    expect(page.get_by_role("status")).to_have_text("Sprawdzenie zaakceptowane.")
+    expect(page.locator('tr[data-check="new_registrant.page_received"]')).to_contain_text(
+        "zaakceptowane"
+    )
+    page.get_by_role("link", name="Strony bez sprawy").click()
+    expect(page.locator("table.loose")).to_contain_text("Wszystkie otrzymane strony")

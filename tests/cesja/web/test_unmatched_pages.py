@@ -1,0 +1,49 @@
+"""The back office's list of pages without a case: a page is assigned or dismissed from it, and
+what it cannot take is said in Polish, with nothing changed."""
+
+from __future__ import annotations
+
+import numpy as np
+from fastapi.testclient import TestClient
+
+from tests.cesja.flow import create_case, runtime_of
+from tests.cesja.sent_pages import form_of, signed_form
+from tests.cesja.test_page_handling import sent, without_code_and_number
+from tests.cesja.web.conftest import ORIGIN
+from tests.conftest import STAFF
+
+
+def test_what_the_list_cannot_take_is_said_and_nothing_changes(staff: TestClient) -> None:
+    """GIVEN an unmatched page and a case
+    WHEN staff assign it without a reason, without saying whose page it is, or to a case
+    that does not exist, and then dismiss it with a reason
+    THEN each refusal says in Polish what is missing and the page stays on the list; the
+    dismissal takes it off the list and says so."""
+    runtime = runtime_of(staff)
+    case = create_case(staff)
+    rng = np.random.default_rng(41)
+    paper = signed_form(
+        form_of(runtime, case["id"]), "new_registrant", runtime.settings.secret, rng
+    )
+    scan = sent(staff, without_code_and_number(paper), rng)
+    base = f"/scans/{scan['id']}/pages/0"
+    filled = {"case_id": case["id"], "party": "new", "reason": "kod urwany"}
+
+    for change, status, said in [
+        ({"reason": "  "}, 422, "Podaj powód"),
+        ({"party": ""}, 422, "Wybierz, czyja to strona"),
+        ({"case_id": "CS-0000-0000"}, 404, "Nie ma sprawy CS-0000-0000"),
+    ]:
+        refused = staff.post(f"{base}/assign", data={**filled, **change}, headers=ORIGIN)
+        assert refused.status_code == status, refused.text
+        assert said in refused.text
+        assert scan["id"] in refused.text  # still on the list
+    answer = staff.get(f"/api/v1/scans/{scan['id']}", headers=STAFF).json()
+    assert answer["pages"][0]["outcome"] == "unmatched"
+
+    dismissed = staff.post(f"{base}/dismiss", data={"reason": "reklama"}, headers=ORIGIN)
+    assert dismissed.status_code == 200, dismissed.text
+    assert "Strona odłożona" in dismissed.text
+    assert scan["id"] not in dismissed.text
+    foreign = staff.post(f"{base}/dismiss", data={"reason": "x"}, headers={"Origin": "http://evil"})
+    assert foreign.status_code == 403
