@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,6 +16,8 @@ from cesja.errors import CesjaError
 from cesja.observe import logs
 
 if TYPE_CHECKING:
+    from sqlmodel import Session
+
     from cesja.runtime import Runtime
 
 # How often `cesja worker` looks whether it was told to stop.
@@ -238,6 +241,86 @@ def audit_verify(case: Annotated[str | None, typer.Option(help="only this case")
                 typer.echo(f"{case_id}: BROKEN at event {link.seq}: {link.reason}")
     typer.echo(f"{len(ids)} case(s) checked, {broken} broken")
     raise typer.Exit(1 if broken else 0)
+
+
+staff_app = typer.Typer(help="Staff accounts: people sign in to the back office as themselves.")
+app.add_typer(staff_app, name="staff")
+
+
+def _password(username: str, stdin: bool) -> str:
+    """The new password: one line from standard input (`--password-stdin`, for a script), or
+    typed twice at a prompt that does not show it; never an argument, which `ps` would show."""
+    if stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(typer.prompt(f"password for {username}", hide_input=True, confirmation_prompt=True))
+
+
+PasswordStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="read the password from standard input")
+]
+
+
+@staff_app.command("add")
+def staff_add(
+    username: Annotated[str, typer.Argument(help="lower-case letters, digits, . _ -")],
+    name: Annotated[str, typer.Option(help="the person's name, as the audit trail shows it")],
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """A new account; the password is asked for (at least 12 characters)."""
+    from cesja.casework import staff
+
+    password = _password(username, password_stdin)
+    with _session() as session:
+        staff.add_staff(session, username, name, password)
+        session.commit()
+    typer.echo(f"account {username} ({name}) added: they sign in at /sign-in")
+
+
+@staff_app.command("reset")
+def staff_reset(username: str, password_stdin: PasswordStdin = False) -> None:
+    """A new password for an account (and it is active again)."""
+    from cesja.casework import staff
+
+    password = _password(username, password_stdin)
+    with _session() as session:
+        staff.reset_password(session, username, password)
+        session.commit()
+    typer.echo(f"account {username}: new password set")
+
+
+@staff_app.command("disable")
+def staff_disable(username: str) -> None:
+    """The account can no longer sign in; its open sessions end at their next request."""
+    from cesja.casework import staff
+
+    with _session() as session:
+        staff.disable(session, username)
+        session.commit()
+    typer.echo(f"account {username} disabled")
+
+
+@staff_app.command("list")
+def staff_list() -> None:
+    """Every account: username, name, active or not."""
+    from cesja.casework import staff
+
+    with _session() as session:
+        for row in staff.accounts(session):
+            typer.echo(f"{row.username}\t{row.name}\t{'active' if row.active else 'disabled'}")
+
+
+@contextlib.contextmanager
+def _session() -> Iterator[Session]:
+    from sqlmodel import Session
+
+    from cesja.runtime import open_runtime
+
+    runtime = open_runtime(_settings())
+    try:
+        with Session(runtime.engine) as session:
+            yield session
+    finally:
+        runtime.engine.dispose()
 
 
 def _logging(settings: Settings) -> None:

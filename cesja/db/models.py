@@ -238,3 +238,17 @@ class WorkerHeartbeatRow(SQLModel, table=True):
     worker: str = Field(primary_key=True, max_length=128)
     started_at: datetime = _ts(nullable=False)
     seen_at: datetime = _ts(nullable=False, index=True)
+
+
+class StaffRow(SQLModel, table=True):
+    """A member of staff who signs in to the back office as themselves; what they do is
+    recorded under their own name (`staff:@<username>`)."""
+
+    __tablename__ = "staff"
+
+    username: str = Field(primary_key=True, max_length=32)
+    name: str = Field(max_length=200)
+    password_hash: str = Field(max_length=200)
+    active: bool = True
+    created_at: datetime = _ts(nullable=False)
+    updated_at: datetime = _ts(nullable=False)

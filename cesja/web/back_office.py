@@ -28,7 +28,7 @@ from cesja.api.deps import (
     SettingsDep,
     caller_for_key,
 )
-from cesja.casework import cases, staff_actions
+from cesja.casework import cases, staff, staff_actions
 from cesja.casework.forms import customer_url, form_pdf
 from cesja.config import Settings
 from cesja.db.models import ScanRow
@@ -46,7 +46,13 @@ from cesja.web.office_auth import (
     signed_in,
 )
 from cesja.web.office_labels import GLOBALS, NOTICE_STATUSES, STATES
-from cesja.web.staff_session import COOKIE, LIFETIME_SECONDS, same_origin, sign_in
+from cesja.web.staff_session import (
+    COOKIE,
+    LIFETIME_SECONDS,
+    same_origin,
+    sign_in,
+    sign_in_person,
+)
 from cesja.web.templating import TEMPLATES
 from cesja.workers import work
 from documents.layout import Party
@@ -167,12 +173,29 @@ def sign_in_form(request: Request, settings: SettingsDep, next: str | None = Non
 def sign_in_post(
     request: Request,
     settings: SettingsDep,
-    key: Annotated[str, Form()] = "",
+    runtime: RuntimeDep,
+    key: Annotated[str, Form(max_length=512)] = "",
+    username: Annotated[str, Form(max_length=64)] = "",
+    password: Annotated[str, Form(max_length=staff.MAX_PASSWORD)] = "",
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     if not same_origin(request):
         raise ForeignOrigin()
-    signed = sign_in(settings, key.strip())
+    signed: tuple[Caller, str] | None
+    if username.strip():
+        with Session(runtime.engine) as session:
+            account = staff.authenticate(session, username.strip().lower(), password)
+        if account is None:
+            log.warning("a sign-in as %r failed", username.strip().lower()[:32])
+            return _page(
+                request,
+                "office_sign_in.html",
+                {"next": safe_next(next), "problem": "Nieprawidłowy login lub hasło."},
+                status=401,
+            )
+        signed = sign_in_person(settings, account.username)
+    else:
+        signed = sign_in(settings, key.strip())
     if signed is None:
         known = caller_for_key(settings, key.strip())
         problem = (

@@ -11,8 +11,10 @@ from typing import Annotated
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Request
+from sqlmodel import Session
 
 from cesja.api.deps import Caller, SettingsDep, Unauthenticated, caller_for_key
+from cesja.casework import staff
 from cesja.config import Settings
 from cesja.web.staff_session import same_origin, staff_from_cookie
 
@@ -36,13 +38,20 @@ class ForeignOrigin(Exception):
 
 
 def signed_in(settings: Settings, request: Request) -> Caller | None:
-    """The staff member the cookie names, while their key is still a staff key.
+    """The staff member the cookie names, while their account is active or their key is still
+    a staff key.
 
-    Removing a key from CESJA_API_KEYS ends the sessions signed in with it, not only its API use.
+    Disabling an account, or removing a key from CESJA_API_KEYS, ends the sessions signed in
+    with it at their next request.
     """
     caller = staff_from_cookie(settings, request)
     if caller is None:
         return None
+    username = staff.username_of(caller.actor)
+    if username is not None:
+        engine = request.app.state.runtime.read_engine
+        with Session(engine) as session:
+            return caller if staff.is_active(session, username) else None
     for key, role in settings.role_of_key.items():
         if role == "staff" and caller_for_key(settings, key) == caller:
             return caller

@@ -115,8 +115,8 @@ def check_label(name: str) -> str:
 def actor_label(actor: str) -> str:
     if actor in SYSTEM_ACTORS:
         return SYSTEM_ACTORS[actor]
-    role, _, fingerprint = actor.partition(":")
-    return f"{ROLES.get(role, role)} {fingerprint}".strip()
+    role, _, who = actor.partition(":")  # a person's username after "@", or a key's fingerprint
+    return f"{ROLES.get(role, role)} {who.removeprefix('@')}".strip()
 
 
 def local_time(value: datetime | None) -> str:

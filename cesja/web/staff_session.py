@@ -1,6 +1,8 @@
-"""Staff sign in to the web UI with their API key; the browser then holds a signed cookie.
+"""Staff sign in to the web UI with their own account (or a staff API key); the browser then
+holds a signed cookie.
 
-The cookie holds the role and the key's fingerprint, never the key. It is HttpOnly and
+The cookie holds the role and the person's username or the key's fingerprint, never the key
+or the password. It is HttpOnly and
 SameSite=Strict, and every form post must come from our own origin.
 """
 
@@ -15,6 +17,7 @@ import time
 from fastapi import Request
 
 from cesja.api.deps import Caller, caller_for_key
+from cesja.casework import staff
 from cesja.config import Settings
 
 COOKIE = "cesja_staff"
@@ -32,8 +35,18 @@ def sign_in(settings: Settings, key: str) -> tuple[Caller, str] | None:
     caller = caller_for_key(settings, key)
     if caller is None or caller.role != "staff":
         return None
+    return caller, _cookie(settings, caller)
+
+
+def sign_in_person(settings: Settings, username: str) -> tuple[Caller, str]:
+    """The caller and cookie value of a person whose password was checked."""
+    caller = Caller(role="staff", actor=staff.actor_of(username))
+    return caller, _cookie(settings, caller)
+
+
+def _cookie(settings: Settings, caller: Caller) -> str:
     payload = f"{caller.actor}|{int(time.time()) + LIFETIME_SECONDS}"
-    return caller, f"{payload}|{_mac(settings.secret, payload)}"
+    return f"{payload}|{_mac(settings.secret, payload)}"
 
 
 def staff_from_cookie(settings: Settings, request: Request) -> Caller | None:
