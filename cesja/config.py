@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     # When true, a faxed or e-mailed page clears its checks only provisionally: the transfer
     # waits for the original by post (or an upload by staff of the original).
     require_original: bool = False
+    # Four eyes: accepting a failed check that speaks to the page's authenticity (its code,
+    # fields, signature, stamp, or changes by hand) takes two different people: the first
+    # proposes, a second confirms.
+    four_eyes: bool = False
     # Scale-out: a directory every machine mounts. Defaults to `<data_dir>/scans`.
     scan_dir: Path | None = None
     workers: int = Field(default=2, ge=0, le=64)

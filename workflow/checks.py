@@ -74,7 +74,8 @@ class Decision:
     """A member of staff accepting or rejecting one check, with a reason."""
 
     check: str  # the full name, e.g. "current_registrant.signature_present"
-    decision: Literal["accept", "reject"]
+    # "propose": an acceptance that counts only once a second, different person confirms it.
+    decision: Literal["accept", "reject", "propose"]
     reason: str
     actor: str
     at: datetime
@@ -88,6 +89,8 @@ class Check:
     status: CheckStatus
     detail: str
     provisional: bool = False
+    # Four eyes: staff who proposed accepting this failed check, awaiting a second person.
+    proposed_by: str | None = None
 
 
 def check_names(kinds: Mapping[Party, PartyKind]) -> list[str]:
@@ -177,8 +180,16 @@ def _apply_decision(check: Check, decision: Decision | None, page: Evidence | No
     if decision.decision == "accept":
         return Check(check.name, "accepted", f"Accepted by back office: {decision.reason}")
     if page is not None and page.received_at > decision.at:
-        # The party sent a page after the rejection: judge the new page on its own.
+        # The party sent a page after the rejection or proposal: judge the new page on its own.
         return check
+    if decision.decision == "propose":
+        if check.status != "failed":
+            return check
+        detail = (
+            f"{check.detail} Accepting it was proposed by {decision.actor} ({decision.reason}); "
+            "a second, different reviewer must confirm."
+        )
+        return Check(check.name, "failed", detail, proposed_by=decision.actor)
     return Check(check.name, "failed", f"Rejected by back office: {decision.reason}")
 
 

@@ -61,8 +61,11 @@ def decide_check(
     session: SessionDep,
     settings: SettingsDep,
 ) -> CasePublic:
-    """Accept or reject one check of the current form version, with a reason."""
-    case = staff_actions.decide_check(
+    """Accept or reject one check of the current form version, with a reason. With
+    CESJA_FOUR_EYES, accepting a failed check by one person is a proposal (the check stays
+    failed, saying who proposed it) until a second, different one accepts it too; the same
+    person again is 409 `second_reviewer_needed`."""
+    case, _ = staff_actions.decide_check(
         session, settings, case_id, name, body.decision, body.reason, actor=caller.actor
     )
     return case_public(session, case, settings)

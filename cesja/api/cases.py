@@ -45,7 +45,13 @@ def _public(case: CaseRow, checks: list[Check], settings: Settings) -> CasePubli
         deadline=case.deadline,
         customer_url=customer_url(settings, case),
         checks=[
-            CheckPublic(name=c.name, status=c.status, detail=c.detail, provisional=c.provisional)
+            CheckPublic(
+                name=c.name,
+                status=c.status,
+                detail=c.detail,
+                provisional=c.provisional,
+                proposed_by=c.proposed_by,
+            )
             for c in checks
         ],
         created_at=case.created_at,

@@ -59,6 +59,17 @@ class UnknownCheck(NotFound):
         self.extra = {"checks": known}
 
 
+class SecondReviewerNeeded(Conflict):
+    """Four eyes: the person who proposed accepting a check cannot also confirm it."""
+
+    code = "second_reviewer_needed"
+
+    def __init__(self, name: str):
+        super().__init__(
+            f"you proposed accepting {name}: a second, different member of staff must confirm it"
+        )
+
+
 def checks_summary(checks: list[Check]) -> dict[str, str]:
     return {c.name: c.status + (" (provisional)" if c.provisional else "") for c in checks}
 
@@ -138,11 +149,14 @@ def decide_check(
     reason: str,
     *,
     actor: str,
-) -> None:
-    """A member of staff accepts or rejects one check of the current form version.
+) -> Literal["accept", "reject", "propose"]:
+    """A member of staff accepts or rejects one check of the current form version; what was
+    recorded is returned.
 
-    The caller holds the case row locked, so two decisions at once are applied one after the
-    other, each seeing the other's result in its `before`.
+    With four eyes (CESJA_FOUR_EYES), accepting a failed check is first recorded as a
+    proposal, which leaves it failed; it is accepted when a second, different person accepts
+    it too. The caller holds the case row locked, so two decisions at once are applied one
+    after the other, each seeing the other's result in its `before`.
     """
     if is_final(case.state):
         raise CaseClosed(case.state)
@@ -155,13 +169,24 @@ def decide_check(
     if name not in known:
         raise UnknownCheck(case.id, name, known)
     now = utcnow()
-    before = checks_summary(case_checks(session, case, require_original=settings.require_original))
+    checks = case_checks(session, case, require_original=settings.require_original)
+    before = checks_summary(checks)
+    standing = next(c for c in checks if c.name == name)
+    recorded: Literal["accept", "reject", "propose"] = decision
+    proposal: dict[str, str] = {}
+    if settings.four_eyes and decision == "accept" and standing.status == "failed":
+        if standing.proposed_by is None:
+            recorded = "propose"
+        elif standing.proposed_by == actor:
+            raise SecondReviewerNeeded(name)
+        else:
+            proposal = {"proposed_by": standing.proposed_by}
     session.add(
         DecisionRow(
             case_id=case.id,
             form_version=case.form_version,
             check_name=name,
-            decision=decision,
+            decision=recorded,
             reason=reason,
             actor=actor,
             at=now,
@@ -176,16 +201,18 @@ def decide_check(
         actor,
         {
             "check": name,
-            "decision": decision,
+            "decision": recorded,
             "reason": reason,
             "form_version": case.form_version,
             "before": before[name],
             "after": after[name],
+            **proposal,
         },
         at=now,
     )
     reevaluate(session, settings, case, actor=actor)
     session.flush()
+    return recorded
 
 
 def on_state_entered(session: Session, settings: Settings, case: CaseRow) -> None:

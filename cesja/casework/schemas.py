@@ -161,6 +161,8 @@ class CheckPublic(BaseModel):
     status: Literal["pending", "passed", "failed", "accepted"]
     detail: str
     provisional: bool = False
+    # With four eyes: who proposed accepting this failed check; a second person must confirm.
+    proposed_by: str | None = None
 
 
 class CasePublic(BaseModel):

@@ -59,12 +59,13 @@ def decide_check(
     reason: str,
     *,
     actor: str,
-) -> CaseRow:
-    """Staff accept or reject one check of the current form version, with a reason."""
+) -> tuple[CaseRow, Literal["accept", "reject", "propose"]]:
+    """Staff accept or reject one check of the current form version, with a reason; the case
+    and what was recorded (with four eyes, a first acceptance is a proposal)."""
     reason = clean_reason(reason)
     case = cases.get_case(session, case_id, for_update=True)
-    lifecycle.decide_check(session, settings, case, check, decision, reason, actor=actor)
-    return case
+    recorded = lifecycle.decide_check(session, settings, case, check, decision, reason, actor=actor)
+    return case, recorded
 
 
 def reject_case(

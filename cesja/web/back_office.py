@@ -28,7 +28,7 @@ from cesja.api.deps import (
     SettingsDep,
     caller_for_key,
 )
-from cesja.casework import cases, staff, staff_actions
+from cesja.casework import cases, lifecycle, staff, staff_actions
 from cesja.casework.forms import customer_url, form_pdf
 from cesja.config import Settings
 from cesja.db.models import ScanRow
@@ -81,6 +81,7 @@ IMAGE_HEADERS = {"Cache-Control": "private, no-store", "X-Content-Type-Options":
 DONE = {
     "accept": "Sprawdzenie zaakceptowane.",
     "reject": "Sprawdzenie odrzucone.",
+    "propose": "Akceptacja zaproponowana: zostanie zapisana, gdy potwierdzi ją druga osoba.",
     "case_rejected": "Sprawa odrzucona.",
     "case_cancelled": "Sprawa anulowana.",
     "resent": "Powiadomienie zostanie wysłane ponownie.",
@@ -96,6 +97,10 @@ REASON_PROBLEMS = {
     "tekstu (np. U+202E); usuń je i wyślij ponownie.",
 }
 DECISION_OF: dict[str, Literal["accept", "reject"]] = {"accept": "accept", "reject": "reject"}
+SAME_REVIEWER = (
+    "Nic nie zmieniono: to Ty zaproponowałeś(-aś) akceptację tego sprawdzenia, a potwierdzić "
+    "ją musi druga osoba."
+)
 CHANGED_MEANWHILE = (
     "Sprawa zmieniła się w międzyczasie: sprawdź jej obecny stan i spróbuj ponownie."
 )
@@ -340,15 +345,18 @@ def _act(
     case_id: str,
     action: Callable[[], object],
     *,
-    done: str,
+    done: str | None = None,
 ) -> Response:
-    """Do one staff action in this request's transaction; on a refusal, the case page says why."""
+    """Do one staff action in this request's transaction; on a refusal, the case page says why.
+    The page after it says `done`, or what the action returned."""
     try:
-        action()
+        outcome = action()
         session.commit()
-        return _see(f"/cases/{case_id}", done=done)
+        return _see(f"/cases/{case_id}", done=done or str(outcome))
     except staff_actions.InvalidReason as err:
         problem, status = REASON_PROBLEMS[err.problem], 422
+    except lifecycle.SecondReviewerNeeded:
+        problem, status = SAME_REVIEWER, 409
     except CesjaError as err:  # the 409 sentence of `workflow.needs`, or what is missing
         problem, status = f"Nic nie zmieniono. {err.message}", err.http_status
     except StaleDataError:
@@ -396,16 +404,10 @@ def decide_check(
         settings,
         staff,
         case_id,
+        # What was recorded: with four eyes, a first acceptance is a proposal.
         lambda: staff_actions.decide_check(
-            session,
-            settings,
-            case_id,
-            check,
-            choice,
-            reason,
-            actor=staff.actor,
-        ),
-        done=choice,
+            session, settings, case_id, check, choice, reason, actor=staff.actor
+        )[1],
     )
 
 

@@ -91,7 +91,7 @@ EVENTS = {
     "webhook_withdrawn": "powiadomienie wycofane",
     "webhook_resent": "powiadomienie wysłane ponownie",
 }
-DECISIONS = {"accept": "akceptacja", "reject": "odrzucenie"}
+DECISIONS = {"accept": "akceptacja", "reject": "odrzucenie", "propose": "propozycja akceptacji"}
 SYSTEM_ACTORS = {
     "system:reader": "system (odczyt skanów)",
     "system:webhooks": "system (powiadomienia)",
