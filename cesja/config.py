@@ -46,6 +46,15 @@ class Settings(BaseSettings):
     # fields, signature, stamp, or changes by hand) takes two different people: the first
     # proposes, a second confirms.
     four_eyes: bool = False
+    # The reasons a reviewer picks from beside a decision (then may add to), "|" between them.
+    review_reasons: str = Field(
+        default=(
+            "Oryginał okazany w oddziale.|Potwierdzone telefonicznie z abonentem.|"
+            "Podpis zgodny z wzorem w dokumentach klienta.|Podpis niezgodny z wzorem.|"
+            "Dane poprawione odręcznie.|Strona z innej sprawy."
+        ),
+        max_length=10_000,
+    )
     # Scale-out: a directory every machine mounts. Defaults to `<data_dir>/scans`.
     scan_dir: Path | None = None
     workers: int = Field(default=2, ge=0, le=64)
@@ -106,6 +115,11 @@ class Settings(BaseSettings):
                 )
             keys[key] = role  # type: ignore[assignment]
         return keys
+
+    @cached_property
+    def reason_presets(self) -> list[str]:
+        """The reasons a reviewer picks from, in the configured order."""
+        return [r.strip() for r in self.review_reasons.split("|") if r.strip()][:50]
 
     @property
     def using_dev_keys(self) -> bool:

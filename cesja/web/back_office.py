@@ -97,6 +97,15 @@ REASON_PROBLEMS = {
     "tekstu (np. U+202E); usuń je i wyślij ponownie.",
 }
 DECISION_OF: dict[str, Literal["accept", "reject"]] = {"accept": "accept", "reject": "reject"}
+# What a decision left the case at, said after it: the state it is in now.
+AFTER_DECISION = {
+    "transfer_ready": "Sprawa jest gotowa do przeniesienia domeny; rejestrator zostanie "
+    "powiadomiony.",
+    "in_review": "Sprawa zostaje do weryfikacji: czeka na decyzję w pozostałych niespełnionych "
+    "sprawdzeniach albo na nową stronę od strony cesji.",
+    "awaiting_documents": "Sprawa czeka na dokumenty: brakuje jeszcze stron albo ich odczytu.",
+}
+DECISION_DONE = ("accept", "reject", "propose")
 SAME_REVIEWER = (
     "Nic nie zmieniono: to Ty zaproponowałeś(-aś) akceptację tego sprawdzenia, a potwierdzić "
     "ją musi druga osoba."
@@ -156,6 +165,7 @@ def _attention(session: Session) -> dict[str, int]:
     return {
         "given_up": work.given_up_count(session),
         "notices": work.notices_to_act_on(session),
+        "unmatched": review.loose_count(session),
     }
 
 
@@ -267,6 +277,7 @@ def work_queue(
         {
             "section": "queue",
             "queue": queue,
+            "first_in_review": review.in_review_neighbours(session, "")[1],
             "state": state,
             "q": q,
             "page": page,
@@ -310,6 +321,13 @@ def _case_page(
             "case": case,
             "customer_url": customer_url(settings, case),
             "review": review.case_review(session, case, require_original=settings.require_original),
+            "neighbours": review.in_review_neighbours(session, case.id),
+            "after_decision": (
+                AFTER_DECISION.get(case.state)
+                if request.query_params.get("done") in DECISION_DONE
+                else None
+            ),
+            "reasons": settings.reason_presets,
             "problem": problem,
         },
         staff=staff,
@@ -393,8 +411,10 @@ def decide_check(
     settings: SettingsDep,
     decision: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
+    preset: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     choice = DECISION_OF.get(decision)
+    reason = _with_preset(settings, preset, reason)
     if choice is None:
         problem = "Wybierz decyzję: akceptuj albo odrzuć."
         return _case_refused(request, session, settings, staff, case_id, problem, 422)
@@ -409,6 +429,13 @@ def decide_check(
             session, settings, case_id, check, choice, reason, actor=staff.actor
         )[1],
     )
+
+
+def _with_preset(settings: Settings, preset: str, reason: str) -> str:
+    """The reason given: a preset one from the list (only one of the configured), and what
+    was written beside it."""
+    chosen = preset if preset in settings.reason_presets else ""
+    return " ".join(part for part in (chosen, reason.strip()) if part)
 
 
 @router.post("/cases/{case_id}/reject")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -119,6 +119,16 @@ def actor_label(actor: str) -> str:
     return f"{ROLES.get(role, role)} {who.removeprefix('@')}".strip()
 
 
+def waiting_for(since: datetime, now: datetime | None = None) -> str:
+    """How long something has waited, as a reviewer reads it at a glance: 5 min, 3 godz., 2 dni."""
+    minutes = max(0, int(((now or datetime.now(UTC)) - since).total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} godz."
+    return f"{minutes // (24 * 60)} dni"
+
+
 def local_time(value: datetime | None) -> str:
     return value.astimezone(OFFICE_TZ).strftime("%d.%m.%Y %H:%M:%S") if value else ""
 
@@ -206,6 +216,7 @@ GLOBALS = {
     "decision_labels": DECISIONS,
     "field_label": field_label,
     "check_label": check_label,
+    "waiting_for": waiting_for,
     "actor_label": actor_label,
     "local_time": local_time,
     "event_summary": event_summary,

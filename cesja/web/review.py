@@ -288,6 +288,36 @@ class LoosePages:
     failed_scans: list[ScanRow] = field(default_factory=list)
 
 
+# How far `j` and `k` look along the cases in review: a reviewer's day, and then some.
+NEIGHBOURS_LOOKED_AT = 1000
+
+
+def in_review_neighbours(session: Session, case_id: str) -> tuple[str | None, str | None]:
+    """The cases in review before and after this one, longest waiting first; for a case not
+    (or no longer) in review, none before and the longest waiting one after."""
+    waiting = list(
+        session.exec(
+            select(CaseRow.id)
+            .where(CaseRow.state == "in_review")
+            .order_by(col(CaseRow.updated_at), col(CaseRow.id))
+            .limit(NEIGHBOURS_LOOKED_AT)
+        )
+    )
+    if case_id not in waiting:
+        return None, waiting[0] if waiting else None
+    at = waiting.index(case_id)
+    before = waiting[at - 1] if at > 0 else None
+    after = waiting[at + 1] if at + 1 < len(waiting) else None
+    return before, after
+
+
+def loose_count(session: Session) -> int:
+    """How many pages count for no case and wait for a person."""
+    return session.exec(
+        select(func.count()).select_from(PageRow).where(col(PageRow.outcome).in_(UNROUTED_OUTCOMES))
+    ).one()
+
+
 def loose_pages(session: Session, *, limit: int, offset: int) -> LoosePages:
     """Pages that count for no case, newest first, and files that could not be read at all."""
     stmt = (

@@ -15,15 +15,21 @@ from sqlmodel import Session
 from cesja import workers
 from cesja.casework import staff
 from documents.simulate import to_png
+from tests.cesja.flow import add_page
 from tests.cesja.sent_pages import clean_scan, form_of, signed_form
 from tests.cesja.test_page_handling import without_code_and_number
 from tests.cesja.web.conftest import CHROMIUM_ARGS, LiveService
 from tests.cesja.web.seed import case_with_page, create_case, send_scan
+from tests.conftest import STAFF
 
 pytestmark = pytest.mark.browser
 
 SIGNATURE = "new_registrant.signature_present"
 PASSWORD = "correct horse battery staple"
+# What the page says after an acceptance that leaves the case waiting for the other page.
+ACCEPTED_AWAITING = (
+    "Sprawdzenie zaakceptowane. Sprawa czeka na dokumenty: brakuje jeszcze stron albo ich odczytu."
+)
 
 
 @pytest.fixture
@@ -111,7 +117,7 @@ def test_staff_accept_a_missing_signature_and_see_it_in_the_trail(
     check.get_by_role("textbox").fill("Podpis złożony na oryginale, okazanym w oddziale.")
     check.get_by_role("button", name="Akceptuj").click()
 
-    expect(page.get_by_role("status")).to_have_text("Sprawdzenie zaakceptowane.")
+    expect(page.get_by_role("status")).to_have_text(ACCEPTED_AWAITING)
     expect(page).to_have_url(re.compile(rf"/cases/{case_id}\?done=accept$"))
     assert page.evaluate("typeof window.htmx") == "object", "htmx is loaded"
     expect(page.locator(f'tr[data-check="{SIGNATURE}"]')).to_contain_text("zaakceptowane")
@@ -181,9 +187,59 @@ def test_staff_assign_a_page_nothing_routed_and_accept_it_once_read(
     expect(assigned).to_contain_text("klientka potwierdziła telefonicznie")
     check.get_by_role("textbox").fill("Strona sprawdzona z klientką; kod urwany przy wysyłce.")
     check.get_by_role("button", name="Akceptuj").click()
-    expect(page.get_by_role("status")).to_have_text("Sprawdzenie zaakceptowane.")
+    # Its torn-off case number still fails fields_match: the case stays for a person.
+    expect(page.get_by_role("status")).to_contain_text("Sprawa zostaje do weryfikacji")
     expect(page.locator('tr[data-check="new_registrant.page_received"]')).to_contain_text(
         "zaakceptowane"
     )
     page.get_by_role("link", name="Strony bez sprawy").click()
     expect(page.locator("table.loose")).to_contain_text("Wszystkie otrzymane strony")
+
+
+def test_a_reviewer_clears_five_cases_in_a_row_with_the_keyboard_alone(
+    live_service: LiveService, page: Page
+) -> None:
+    """GIVEN five cases in review, each because a signature was not found
+    WHEN a reviewer, signed in, goes through them with the keyboard alone: `j` to the next
+    case in review, `a` to accept its failed check, a reason typed, Ctrl+Enter to send
+    THEN each decision is recorded and said (with what it did to the case), `j` leads from
+    each case to the next one waiting longest, and after the fifth none is left in review."""
+    runtime = live_service.runtime
+    waiting = []
+    for _ in range(5):
+        case_id = create_case(live_service.api)["id"]
+        assert add_page(runtime, case_id, "new_registrant", signature_present=False) == (
+            "in_review"
+        )
+        waiting.append(case_id)
+    with Session(runtime.engine) as session:
+        staff.add_staff(session, "anna", "Anna Nowak", PASSWORD)
+        session.commit()
+    page.goto(live_service.url + "/sign-in")
+    page.keyboard.type("anna")
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Kolejka spraw")).to_be_visible()
+    page.locator("body").focus()
+
+    for case_id in waiting:  # longest waiting first
+        page.keyboard.press("j")
+        expect(page.get_by_role("heading", name=f"Sprawa {case_id}")).to_be_visible()
+        expect(page).to_have_url(re.compile(rf"/cases/{case_id}$"))
+        failed = page.locator('tr.status-failed[data-check="new_registrant.signature_present"]')
+        expect(failed).to_be_visible()
+        page.keyboard.press("a")
+        page.keyboard.type("Podpis sprawdzony z oryginałem w oddziale.")
+        page.keyboard.press("Control+Enter")
+        expect(page.get_by_role("status")).to_have_text(ACCEPTED_AWAITING)
+        expect(page).to_have_url(re.compile(rf"/cases/{case_id}\?done=accept$"))
+
+    expect(page.locator(".case-steps")).to_contain_text("nie ma innych spraw do weryfikacji")
+    page.keyboard.press("?")
+    expect(page.locator("#keys-help")).to_contain_text("następna / poprzednia sprawa")
+    for case_id in waiting:
+        answer = live_service.api.get(f"/api/v1/cases/{case_id}", headers=STAFF).json()
+        assert answer["state"] == "awaiting_documents"
+        events = live_service.api.get(f"/api/v1/cases/{case_id}/events", headers=STAFF).json()
+        assert [e["actor"] for e in events if e["type"] == "check_decided"] == ["staff:@anna"]
