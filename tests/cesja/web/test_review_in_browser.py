@@ -243,3 +243,35 @@ def test_a_reviewer_clears_five_cases_in_a_row_with_the_keyboard_alone(
         assert answer["state"] == "awaiting_documents"
         events = live_service.api.get(f"/api/v1/cases/{case_id}/events", headers=STAFF).json()
         assert [e["actor"] for e in events if e["type"] == "check_decided"] == ["staff:@anna"]
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (820, 1180), (390, 844)])
+def test_every_page_fits_the_screen_without_scrolling_sideways(
+    live_service: LiveService, browser: Browser, width: int, height: int
+) -> None:
+    """GIVEN a case in review with a faxed page, a page without a case, and a signed-in
+    reviewer WHEN the queue, the case, the pages without a case and the customer's page are
+    opened on a desktop (1280×800), a tablet (820×1180) and a phone (390×844) THEN none is
+    wider than the screen: nothing scrolls sideways."""
+    case = case_with_page(live_service.api, live_service.runtime, "fraud-missing-signature")
+    runtime = live_service.runtime
+    other = create_case(live_service.api)["id"]
+    rng = np.random.default_rng(51)
+    paper = signed_form(form_of(runtime, other), "new_registrant", runtime.settings.secret, rng)
+    send_scan(live_service.api, runtime, to_png(clean_scan(without_code_and_number(paper), rng)))
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="pl-PL")
+    page = context.new_page()
+    try:
+        page.goto(live_service.url + "/sign-in")
+        page.get_by_text("Logowanie kluczem API").click()
+        page.get_by_label("Klucz API").fill("dev-staff")
+        page.get_by_role("button", name="Zaloguj kluczem").click()
+        expect(page.get_by_role("heading", name="Kolejka spraw")).to_be_visible()
+        customer = case["customer_url"].replace("http://127.0.0.1:8000", live_service.url)
+        for path in ["/", f"/cases/{case['id']}", "/unmatched", customer]:
+            page.goto(path if path.startswith("http") else live_service.url + path)
+            page.wait_for_load_state("load")
+            wide = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+            assert wide[0] <= wide[1], f"{path} at {width}×{height}: {wide[0]} px wide"
+    finally:
+        context.close()
