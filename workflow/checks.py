@@ -39,6 +39,8 @@ class Evidence:
     unaltered: bool
     mismatched_fields: tuple[str, ...] = ()
     altered_fields: tuple[str, ...] = ()
+    # The page was assigned to its case and party by a person: no code or number routed it.
+    assigned_by_staff: bool = False
 
     @classmethod
     def from_reading(
@@ -66,6 +68,7 @@ class Evidence:
             unaltered=reading.unaltered,
             mismatched_fields=tuple(reading.mismatched_fields),
             altered_fields=tuple(reading.altered_fields),
+            assigned_by_staff=reading.routed_by == "staff",
         )
 
 
@@ -204,6 +207,8 @@ def _from_page(
 
     where = f"page {page.page_index + 1} of scan {page.scan_id}"
     passed, failed = _SENTENCES[check]
+    if check == "page_received" and page.assigned_by_staff:
+        failed = _ASSIGNED_BY_STAFF
     if not _result(page, check):
         return Check(name, "failed", _sentence(failed, where=where, fields=_fields(page, check)))
     provisional = require_original and page.channel not in ORIGINAL_CHANNELS
@@ -242,6 +247,11 @@ _CHANNEL_WORDS = {
     "upload": "as an upload",
 }
 
+_ASSIGNED_BY_STAFF = (
+    "{where} was assigned to the case by a member of staff: neither its code nor its case "
+    "number could be read, so nothing on it proves it was printed for this case; back office "
+    "may accept it."
+)
 # (passed, failed) sentences per check; {where} names the page, {fields} the fields concerned.
 _SENTENCES: dict[str, tuple[str, str]] = {
     "page_received": (

@@ -90,6 +90,10 @@ def test_a_page_assigned_by_hand_is_read_against_its_case_and_waits_for_a_person
     assert checks["new_registrant.fields_match"]["detail"].endswith("match the case: case_number.")
     assert checks["new_registrant.signature_present"]["status"] == "passed"
     assert checks["new_registrant.page_received"]["status"] == "failed"
+    assert (
+        "assigned to the case by a member of staff"
+        in checks["new_registrant.page_received"]["detail"]
+    )
     assert fetched["state"] == "in_review"
     events = client.get(f"/api/v1/cases/{case['id']}/events", headers=STAFF).json()
     (assigned,) = [e for e in events if e["type"] == "page_assigned"]

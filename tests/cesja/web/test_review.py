@@ -111,6 +111,8 @@ def test_a_case_shows_what_was_expected_and_what_was_read_beside_the_scan(
     assert "niespełnione" in check[: check.index("</tr>")]
     assert "Nowy abonent" in page and "faks od +48 22 555 01 02" in page
     assert "sprawdzenia liczone z tej strony" in page
+    # Which case the page's own code names, said in words at the top of its card.
+    assert f"Ta strona nosi kod sprawy <strong>{case['id']}</strong>" in page
     name_row = re.search(
         r'<tr class="verdict-(\w+)">(?:(?!</tr>).)*?nazwa / imię i nazwisko'
         r"(?:(?!</tr>).)*?Żółkiewska(?:(?!</tr>).)*?</tr>",

@@ -145,9 +145,10 @@ def test_staff_assign_a_page_nothing_routed_and_accept_it_once_read(
     WHEN staff open that list, see the page's picture, assign it to the case as the new
     registrant's page with a reason, and, once a worker has read it, open the case
     THEN the case shows the page read against its form (the name as printed, the signature
-    found), the check that no code proved the page ours waiting for them, and the assignment
-    in the audit trail with the reason; accepting that check with a reason is recorded, and
-    the page is no longer on the list."""
+    found), says at the top of the page that staff assigned it, shows the check that no code
+    proved the page ours waiting for them, and the assignment in the audit trail with the
+    reason; accepting that check with a reason is recorded, and the page is no longer on the
+    list."""
     runtime = live_service.runtime
     case_id = create_case(live_service.api)["id"]
     rng = np.random.default_rng(31)
@@ -181,6 +182,7 @@ def test_staff_assign_a_page_nothing_routed_and_accept_it_once_read(
 
     name_row = page.locator("table.fields tr", has_text="nowy abonent: nazwa").first
     expect(name_row).to_contain_text("Małgorzata Żółkiewska-Ćwik")
+    expect(page.locator(".page-card .routed")).to_contain_text("przypisał do sprawy pracownik")
     check = page.locator('tr[data-check="new_registrant.page_received"]')
     expect(check).to_contain_text("niespełnione")
     assigned = page.locator("table.audit tr.event-page_assigned")
