@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -85,8 +85,22 @@ class Decision:
 
 
 @dataclass(frozen=True)
+class Sentence:
+    """A sentence for people: its English template, which is also its key in the service's
+    catalogue, and the values it names, raw (a party, a channel, field names), so that the
+    service can say it in Polish with each value in its own words."""
+
+    template: str
+    values: tuple[tuple[str, str], ...] = ()
+
+    def english(self) -> str:
+        return self.template.format(**{k: _ENGLISH.get(k, str)(v) for k, v in self.values})
+
+
+@dataclass(frozen=True)
 class Check:
-    """One check as back office and the customer see it."""
+    """One check as back office and the customer see it: `detail` in English, `sentences`
+    to say it in another language."""
 
     name: str
     status: CheckStatus
@@ -94,6 +108,7 @@ class Check:
     provisional: bool = False
     # Four eyes: staff who proposed accepting this failed check, awaiting a second person.
     proposed_by: str | None = None
+    sentences: tuple[Sentence, ...] = ()
 
 
 def check_names(kinds: Mapping[Party, PartyKind]) -> list[str]:
@@ -181,42 +196,48 @@ def _apply_decision(check: Check, decision: Decision | None, page: Evidence | No
     if decision is None:
         return check
     if decision.decision == "accept":
-        return Check(check.name, "accepted", f"Accepted by back office: {decision.reason}")
+        return _said(check.name, "accepted", Sentence(ACCEPTED, (("reason", decision.reason),)))
     if page is not None and page.received_at > decision.at:
         # The party sent a page after the rejection or proposal: judge the new page on its own.
         return check
     if decision.decision == "propose":
         if check.status != "failed":
             return check
-        detail = (
-            f"{check.detail} Accepting it was proposed by {decision.actor} ({decision.reason}); "
-            "a second, different reviewer must confirm."
-        )
-        return Check(check.name, "failed", detail, proposed_by=decision.actor)
-    return Check(check.name, "failed", f"Rejected by back office: {decision.reason}")
+        proposal = Sentence(PROPOSED, (("actor", decision.actor), ("reason", decision.reason)))
+        return _said(check.name, "failed", *check.sentences, proposal, proposed_by=decision.actor)
+    return _said(check.name, "failed", Sentence(REJECTED, (("reason", decision.reason),)))
 
 
 def _from_page(
     name: str, party: Party, check: str, page: Evidence | None, require_original: bool
 ) -> Check:
-    who = party.replace("_", " ")
     if page is None:
-        if check == "page_received":
-            return Check(name, "pending", f"No page from the {who} received yet.")
-        return Check(name, "pending", f"Waiting for the {who}'s page: no page received yet.")
+        waiting = NO_PAGE if check == "page_received" else WAITING_FOR_PAGE
+        return _said(name, "pending", Sentence(waiting, (("party", party),)))
 
-    where = f"page {page.page_index + 1} of scan {page.scan_id}"
-    passed, failed = _SENTENCES[check]
+    where = (("page", str(page.page_index + 1)), ("scan", page.scan_id))
+    passed, failed = SENTENCES[check]
     if check == "page_received" and page.assigned_by_staff:
-        failed = _ASSIGNED_BY_STAFF
+        failed = ASSIGNED_BY_STAFF
     if not _result(page, check):
-        return Check(name, "failed", _sentence(failed, where=where, fields=_fields(page, check)))
+        return _said(name, "failed", Sentence(failed, (*where, ("fields", _fields(page, check)))))
     provisional = require_original and page.channel not in ORIGINAL_CHANNELS
-    channel = _CHANNEL_WORDS[page.channel]
-    detail = _sentence(passed, where=where, channel=channel)
+    channel = ("channel", page.channel)
+    said = [Sentence(passed, (*where, channel))]
     if provisional:
-        detail += f" It came {channel}; the original by post is awaited."
-    return Check(name, "passed", detail, provisional=provisional)
+        said.append(Sentence(ORIGINAL_AWAITED, (channel,)))
+    return _said(name, "passed", *said, provisional=provisional)
+
+
+def _said(
+    name: str,
+    status: CheckStatus,
+    *sentences: Sentence,
+    provisional: bool = False,
+    proposed_by: str | None = None,
+) -> Check:
+    detail = " ".join(sentence.english() for sentence in sentences)
+    return Check(name, status, detail, provisional, proposed_by, sentences)
 
 
 def _result(page: Evidence, check: str) -> bool:
@@ -231,48 +252,67 @@ def _result(page: Evidence, check: str) -> bool:
 
 
 def _fields(page: Evidence, check: str) -> str:
-    names = page.mismatched_fields if check == "fields_match" else page.altered_fields
-    return ": " + ", ".join(names) if names else ""
+    return ",".join(page.mismatched_fields if check == "fields_match" else page.altered_fields)
 
 
-def _sentence(template: str, **values: str) -> str:
-    text = template.format(**values)
-    return text[0].upper() + text[1:]
-
-
+# The values of a sentence in English words; a value not named here is said as it is.
 _CHANNEL_WORDS = {
     "post": "by post",
     "fax": "by fax",
     "email": "by e-mail",
     "upload": "as an upload",
 }
+_ENGLISH: dict[str, Callable[[str], str]] = {
+    "party": lambda party: party.replace("_", " "),
+    "channel": lambda channel: _CHANNEL_WORDS.get(channel, channel),
+    "fields": lambda fields: ": " + fields.replace(",", ", ") if fields else "",
+}
 
-_ASSIGNED_BY_STAFF = (
-    "{where} was assigned to the case by a member of staff: neither its code nor its case "
-    "number could be read, so nothing on it proves it was printed for this case; back office "
-    "may accept it."
+# What the checks say; each is translated in cesja/locale (a test holds them together).
+NO_PAGE = "No page from the {party} received yet."
+WAITING_FOR_PAGE = "Waiting for the {party}'s page: no page received yet."
+ORIGINAL_AWAITED = "It came {channel}; the original by post is awaited."
+ACCEPTED = "Accepted by back office: {reason}"
+REJECTED = "Rejected by back office: {reason}"
+PROPOSED = (
+    "Accepting it was proposed by {actor} ({reason}); a second, different reviewer must confirm."
 )
-# (passed, failed) sentences per check; {where} names the page, {fields} the fields concerned.
-_SENTENCES: dict[str, tuple[str, str]] = {
+ASSIGNED_BY_STAFF = (
+    "Page {page} of scan {scan} was assigned to the case by a member of staff: neither its code "
+    "nor its case number could be read, so nothing on it proves it was printed for this case; "
+    "back office may accept it."
+)
+# (passed, failed) per check.
+SENTENCES: dict[str, tuple[str, str]] = {
     "page_received": (
-        "Received: {where}, {channel}.",
-        "{where} was matched by its printed case number because its code could not be "
-        "verified; back office may accept it.",
+        "Received: page {page} of scan {scan}, {channel}.",
+        "Page {page} of scan {scan} was matched by its printed case number because its code "
+        "could not be verified; back office may accept it.",
     ),
     "fields_match": (
-        "The printed values on {where} match the case.",
-        "On {where} the printed values do not match the case{fields}.",
+        "The printed values on page {page} of scan {scan} match the case.",
+        "On page {page} of scan {scan} the printed values do not match the case{fields}.",
     ),
     "signature_present": (
-        "A signature was found on {where}.",
-        "No signature was found in the signature box on {where}.",
+        "A signature was found on page {page} of scan {scan}.",
+        "No signature was found in the signature box on page {page} of scan {scan}.",
     ),
     "stamp_present": (
-        "A company stamp was found on {where}.",
-        "No company stamp was found in the stamp box on {where}.",
+        "A company stamp was found on page {page} of scan {scan}.",
+        "No company stamp was found in the stamp box on page {page} of scan {scan}.",
     ),
     "unaltered": (
-        "No handwritten changes to the printed values on {where}.",
-        "Handwritten changes were found on {where}{fields}.",
+        "No handwritten changes to the printed values on page {page} of scan {scan}.",
+        "Handwritten changes were found on page {page} of scan {scan}{fields}.",
     ),
 }
+ALL_SENTENCES = (
+    NO_PAGE,
+    WAITING_FOR_PAGE,
+    ORIGINAL_AWAITED,
+    ACCEPTED,
+    REJECTED,
+    PROPOSED,
+    ASSIGNED_BY_STAFF,
+    *(sentence for pair in SENTENCES.values() for sentence in pair),
+)

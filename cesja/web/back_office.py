@@ -34,7 +34,7 @@ from cesja.config import Settings
 from cesja.db.models import ScanRow
 from cesja.errors import CesjaError, NotFound
 from cesja.intake import handling
-from cesja.web import review
+from cesja.web import catalogue, review
 from cesja.web.office_auth import (
     SIGN_IN,
     ForeignOrigin,
@@ -148,6 +148,7 @@ def _page(
         template,
         {
             **GLOBALS,
+            "check_detail": catalogue.check_detail,
             "staff": staff,
             "notice": DONE.get(done or ""),
             "attention": _attention(session) if staff and session else None,

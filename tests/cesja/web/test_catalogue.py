@@ -1,0 +1,48 @@
+"""The back office says the checks in Polish: every sentence the checks write is in the
+catalogue with the same values to fill, and a case page shows no English check sentence."""
+
+from __future__ import annotations
+
+import html
+from string import Formatter
+
+from fastapi.testclient import TestClient
+
+from cesja.web.catalogue import polish
+from tests.cesja.flow import case_in
+from tests.cesja.web.conftest import ORIGIN
+from tests.conftest import STAFF
+from workflow.checks import ALL_SENTENCES
+
+
+def placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in Formatter().parse(template) if name}
+
+
+def test_every_sentence_the_checks_write_is_in_the_polish_catalogue() -> None:
+    """GIVEN the sentences workflow.checks writes WHEN each is looked up in the catalogue THEN
+    it has a Polish sentence naming the same values."""
+    catalogue = polish()
+    missing = [s for s in ALL_SENTENCES if s not in catalogue]
+    assert missing == []
+    for sentence in ALL_SENTENCES:
+        assert placeholders(catalogue[sentence]) == placeholders(sentence), sentence
+
+
+def test_a_case_page_says_every_check_in_polish(staff: TestClient) -> None:
+    """GIVEN a case in review (a signature not found) and a decision on one check
+    WHEN staff open it THEN every check reads in Polish, values in Polish words too, and not
+    one of the English sentences the API gives for the same checks is on the page."""
+    case = case_in(staff, "in_review")
+    failed = next(c["name"] for c in case["checks"] if c["status"] == "failed")
+    reject = {"decision": "reject", "reason": "Podpis nie pasuje."}
+    assert staff.post(f"/cases/{case['id']}/checks/{failed}", data=reject, headers=ORIGIN)
+
+    page = html.unescape(staff.get(f"/cases/{case['id']}").text)
+
+    english = staff.get(f"/api/v1/cases/{case['id']}", headers=STAFF).json()["checks"]
+    assert [c["detail"] for c in english if c["detail"] in page] == []
+    assert "Odrzucone przez biuro: Podpis nie pasuje." in page
+    assert "Nie otrzymano jeszcze strony od nowego abonenta." in page
+    assert "Wydrukowane dane na stronie 1 skanu" in page
+    assert "Otrzymana: strona 1 skanu" in page and "pocztą." in page
