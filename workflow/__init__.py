@@ -21,6 +21,7 @@ from workflow.audit import GENESIS, BrokenLink, canonical, content_of, event_has
 from workflow.checks import (
     CHECKS,
     PARTIES,
+    UNSETTLED,
     Check,
     Decision,
     Evidence,
@@ -59,6 +60,7 @@ __all__ = [
     "EVENT_TYPE",
     "GENESIS",
     "PARTIES",
+    "UNSETTLED",
     "Attempt",
     "BrokenLink",
     "CaseLike",

@@ -18,6 +18,10 @@ Outcome = Literal["transfer_ready", "in_review", "awaiting_documents"]
 PARTIES: tuple[Party, ...] = ("current_registrant", "new_registrant")
 CHECKS = ("page_received", "fields_match", "signature_present", "stamp_present", "unaltered")
 
+# What a check is while no page and no person has settled it: accepting it is a decision
+# that four eyes (CESJA_FOUR_EYES) take.
+UNSETTLED: frozenset[str] = frozenset({"failed", "pending"})
+
 # A page that came by post or was uploaded is the original; fax and e-mail carry a copy.
 ORIGINAL_CHANNELS: frozenset[str] = frozenset({"post", "upload"})
 
@@ -201,10 +205,12 @@ def _apply_decision(check: Check, decision: Decision | None, page: Evidence | No
         # The party sent a page after the rejection or proposal: judge the new page on its own.
         return check
     if decision.decision == "propose":
-        if check.status != "failed":
+        if check.status not in UNSETTLED:
             return check
         proposal = Sentence(PROPOSED, (("actor", decision.actor), ("reason", decision.reason)))
-        return _said(check.name, "failed", *check.sentences, proposal, proposed_by=decision.actor)
+        return _said(
+            check.name, check.status, *check.sentences, proposal, proposed_by=decision.actor
+        )
     return _said(check.name, "failed", Sentence(REJECTED, (("reason", decision.reason),)))
 
 

@@ -61,8 +61,8 @@ async def get_settings(runtime: RuntimeDep) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-# Writes a turn's holder commits together at most: a bound on how long one transaction holds
-# SQLite's lock (creates cost about 3 ms of CPU each).
+# The most writes one turn commits together: a bound on how long one transaction holds
+# SQLite's lock (a create costs about 3 ms of CPU).
 WRITES_TOGETHER = 32
 
 

@@ -14,6 +14,7 @@ from cesja.config import Settings
 from cesja.db.models import CaseRow, DecisionRow, PageRow, ScanRow, utcnow
 from cesja.errors import Conflict, NotFound
 from workflow import (
+    UNSETTLED,
     CaseMachine,
     Check,
     TransitionNotAllowed,
@@ -153,8 +154,8 @@ def decide_check(
     """A member of staff accepts or rejects one check of the current form version; what was
     recorded is returned.
 
-    With four eyes (CESJA_FOUR_EYES), accepting a failed check is first recorded as a
-    proposal, which leaves it failed; it is accepted when a second, different person accepts
+    With four eyes (CESJA_FOUR_EYES), accepting a failed or pending check is first recorded
+    as a proposal, which leaves it as it was; it is accepted when a second, different person accepts
     it too. The caller holds the case row locked, so two decisions at once are applied one
     after the other, each seeing the other's result in its `before`.
     """
@@ -174,7 +175,7 @@ def decide_check(
     standing = next(c for c in checks if c.name == name)
     recorded: Literal["accept", "reject", "propose"] = decision
     proposal: dict[str, str] = {}
-    if settings.four_eyes and decision == "accept" and standing.status == "failed":
+    if settings.four_eyes and decision == "accept" and standing.status in UNSETTLED:
         if standing.proposed_by is None:
             recorded = "propose"
         elif standing.proposed_by == actor:

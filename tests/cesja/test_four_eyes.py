@@ -135,3 +135,21 @@ def test_in_the_back_office_the_proposer_sees_no_confirm_button_and_another_conf
     confirmed = four_eyes.post(path, data=body, headers=ORIGIN)
     assert confirmed.status_code == 200
     assert "Sprawdzenie zaakceptowane." in confirmed.text
+
+
+def test_accepting_a_check_no_page_has_settled_takes_two_people_too(
+    four_eyes: TestClient,
+) -> None:
+    """GIVEN four eyes and a case whose other party sent nothing yet (its checks pending)
+    WHEN one person accepts that party's missing page, then another
+    THEN the first is a proposal that leaves the check pending; only the second accepts it."""
+    case = case_in(four_eyes, "in_review")
+    name = next(c["name"] for c in case["checks"] if c["status"] == "pending")
+
+    proposed = accept(four_eyes, case["id"], name, ALICE)
+    assert proposed.status_code == 200, proposed.text
+    check = check_of(proposed.json(), name)
+    assert (check["status"], check["proposed_by"] is not None) == ("pending", True)
+    assert accept(four_eyes, case["id"], name, ALICE).status_code == 409
+    confirmed = accept(four_eyes, case["id"], name, BOB)
+    assert check_of(confirmed.json(), name)["status"] == "accepted"
