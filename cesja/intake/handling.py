@@ -156,6 +156,20 @@ def read_assigned_page(runtime: Runtime, ref: str) -> None:
     runtime.work_ready.set()
 
 
+def give_up_assigned(runtime: Runtime, ref: str, error: str) -> None:
+    """An assigned page whose reading will not run again (it crashed its worker every time,
+    or went over its budget): unreadable, with why, so that it is not left `assigned`."""
+    scan_id, index = scan_and_index(ref)
+    with Session(runtime.engine) as session:
+        page = _page(session, scan_id, index)
+        if page.outcome != ASSIGNED:
+            return
+        reading = unreadable(index, f"reading it was given up: {error}; a person should look at it")
+        page.outcome, page.reading = reading.outcome, reading.to_dict()
+        session.add(page)
+        session.commit()
+
+
 def _page(session: Session, scan_id: str, index: int) -> PageRow:
     page = session.exec(
         select(PageRow).where(PageRow.scan_id == scan_id).where(PageRow.index == index)

@@ -80,6 +80,9 @@ def give_up_handlers(runtime: Runtime) -> dict[str, jobs.GiveUp]:
     return {
         processing.READ_PAGE: lambda job, error: processing.give_up_page(runtime, job.ref, error),
         processing.PROCESS_SCAN: lambda job, error: processing.give_up(runtime, job.ref, error),
+        handling.READ_ASSIGNED_PAGE: lambda job, error: handling.give_up_assigned(
+            runtime, job.ref, error
+        ),
     }
 
 

@@ -4,13 +4,17 @@ a page is dismissed with a reason; neither happens to a page that must not count
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import Session, select
 
 from cesja import workers
+from cesja.db.models import JobRow, PageRow, utcnow
+from cesja.intake.handling import READ_ASSIGNED_PAGE
 from documents import layout, page_code
 from documents.simulate import Paper, paste_qr, to_pdf
 from tests.cesja.flow import create_case, runtime_of
@@ -161,3 +165,30 @@ def test_a_page_with_a_forged_code_is_never_assigned_but_may_be_dismissed(
     assert again.status_code == 409
     fetched = client.get(f"/api/v1/cases/{case['id']}", headers=STAFF).json()
     assert {c["status"] for c in fetched["checks"]} == {"pending"}
+
+
+def test_an_assigned_page_whose_reading_ends_its_worker_every_time_is_unreadable(
+    client: TestClient, lost_page: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    """GIVEN an assigned page whose reading ended the worker process as many times as a page
+    may be tried (its job leased, the lease run out, nothing recorded)
+    WHEN a worker next looks for work
+    THEN the page is not left `assigned`: it is unreadable, saying why, and not tried again."""
+    case, scan = lost_page
+    assert assign(client, scan["id"], case_id=case["id"], party="new_registrant", reason=WHY)
+    runtime = runtime_of(client)
+    tries = workers.job_kinds(runtime.settings)[READ_ASSIGNED_PAGE].max_attempts
+    with Session(runtime.engine) as session:
+        job = session.exec(select(JobRow).where(JobRow.kind == READ_ASSIGNED_PAGE)).one()
+        job.attempts, job.leased_by = tries, "another-host:4242"
+        job.leased_until = utcnow() - timedelta(seconds=1)
+        session.add(job)
+        session.commit()
+
+    workers.drain(runtime)
+
+    assert [p["outcome"] for p in scan_of(client, scan["id"])["pages"]] == ["unreadable"]
+    with Session(runtime.engine) as session:
+        page = session.exec(select(PageRow).where(PageRow.scan_id == scan["id"])).one()
+    assert "reading it was given up" in page.reading["detail"]
+    assert workers.drain(runtime) == 0
