@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI, Form, Query, Request, Response
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
@@ -202,7 +203,9 @@ def sign_in_post(
         with Session(runtime.engine) as session:
             account = staff.authenticate(session, username.strip().lower(), password)
         if account is None:
-            log.warning("a sign-in as %r failed", username.strip().lower()[:32])
+            # The username only when it is one: a password typed in its place is never logged.
+            tried = username.strip().lower()
+            log.warning("a sign-in as %r failed", tried if staff.USERNAME.fullmatch(tried) else "?")
             return _page(
                 request,
                 "office_sign_in.html",
@@ -526,7 +529,7 @@ PARTY_OF_FORM: dict[str, Party] = {"current": "current_registrant", "new": "new_
 @router.post("/scans/{scan_id}/pages/{index}/assign")
 def assign_page(
     scan_id: str,
-    index: int,
+    index: Annotated[int, PathParam(ge=0, le=100_000)],
     request: Request,
     staff: StaffPost,
     session: SessionDep,
@@ -562,7 +565,7 @@ def assign_page(
 @router.post("/scans/{scan_id}/pages/{index}/dismiss")
 def dismiss_page(
     scan_id: str,
-    index: int,
+    index: Annotated[int, PathParam(ge=0, le=100_000)],
     request: Request,
     staff: StaffPost,
     session: SessionDep,

@@ -47,3 +47,7 @@ def test_what_the_list_cannot_take_is_said_and_nothing_changes(staff: TestClient
     assert scan["id"] not in dismissed.text
     foreign = staff.post(f"{base}/dismiss", data={"reason": "x"}, headers={"Origin": "http://evil"})
     assert foreign.status_code == 403
+    huge = f"/scans/{scan['id']}/pages/{10**30}/dismiss"
+    assert staff.post(huge, data={"reason": "x"}, headers=ORIGIN).status_code == 422
+    api = f"/api/v1/scans/{scan['id']}/pages/{10**30}/dismiss"
+    assert staff.post(api, json={"reason": "x"}, headers=STAFF).status_code == 422
