@@ -275,10 +275,35 @@ def signing_ink(observed: np.ndarray, expected: ExpectedInk, *, company: bool) -
     )
     found_stamp = None
     if company:
-        # A tick overshoots its little box: look a millimetre around it.
-        tick = extra_ink(observed, expected, layout.NO_STAMP_TICK.inset(-1.0))
-        found_stamp = stamp_finding(stamps, tick, extra & (1 - footprint))
+        tick, crossed = tick_marks(observed, expected)
+        found_stamp = stamp_finding(stamps, tick, extra & (1 - footprint), tick_crossed=crossed)
     return SigningInk(signature, found_stamp, extra, stamps)
+
+
+# A tick overshoots its little box by a millimetre or so; a mark that runs on past a few
+# millimetres around it (a signature's stroke, a dirty drum's streak) only passes through.
+_TICK_OVERSHOOT_MM = 1.0
+_TICK_SURROUNDS_MM = 4.0
+
+
+def tick_marks(observed: np.ndarray, expected: ExpectedInk) -> tuple[np.ndarray, bool]:
+    """The party's marks in and just around the "no stamp" box, and whether a mark passes
+    through it: then what is in the box cannot be told from it, and it is not a tick."""
+    box = layout.NO_STAMP_TICK
+    around = box.inset(-_TICK_SURROUNDS_MM)
+    marks = extra_ink(observed, expected, around)
+    if not marks.any():
+        return _sub(marks, around, box.inset(-_TICK_OVERSHOOT_MM)), False
+    labels, _ = blobs.areas(marks)
+    edge = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
+    passing = np.zeros(int(labels.max()) + 1, dtype=bool)
+    passing[edge] = True
+    passing[0] = False
+    zone = box.inset(-_TICK_OVERSHOOT_MM)
+    crossed = bool(_sub(passing[labels].astype(np.uint8), around, zone).any())
+    if crossed:
+        return np.zeros_like(_sub(marks, around, zone)), True
+    return _sub(marks, around, zone), False
 
 
 def signature_finding(extra: np.ndarray, stamp: np.ndarray) -> InkFinding:
@@ -294,7 +319,9 @@ def signature_finding(extra: np.ndarray, stamp: np.ndarray) -> InkFinding:
     return InkFinding(present, area, width, height, detail)
 
 
-def stamp_finding(stamps: list[Stamp], tick: np.ndarray, other: np.ndarray) -> InkFinding:
+def stamp_finding(
+    stamps: list[Stamp], tick: np.ndarray, other: np.ndarray, *, tick_crossed: bool = False
+) -> InkFinding:
     """A stamp impression in the signing area, or the printed "no stamp" box ticked."""
     if stamps:
         best = max(stamps, key=lambda s: s.width_mm * s.height_mm)
@@ -311,6 +338,8 @@ def stamp_finding(stamps: list[Stamp], tick: np.ndarray, other: np.ndarray) -> I
         return InkFinding(True, tick_area, tick_w, tick_h, "the “no stamp” box is ticked")
     loose, lw, lh = measure(other)
     detail = "no stamp, and the “no stamp” box is not ticked"
+    if tick_crossed:
+        detail = "no stamp, and marks pass through the “no stamp” box: it cannot be read as ticked"
     if loose:
         detail += f" ({loose:.0f} mm² of other ink: handwriting, not a stamp)"
     return InkFinding(False, loose, lw, lh, detail)

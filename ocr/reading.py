@@ -32,6 +32,7 @@ from documents.render import (
 )
 from ocr import align, blobs, ink, route
 from ocr._exec import tesseract
+from ocr.descreen import Descreened, descreen
 from ocr.fields import OCR_PX_PER_MM, FieldReading, read_case_number, read_field
 
 if TYPE_CHECKING:
@@ -184,6 +185,10 @@ def read_page(
     # Streaks are a fax's: dirt on the sender's glass. Looked for elsewhere, the edge of a
     # photographed page or a shadow would pass for one.
     clean, streaks = ink.remove_streaks(flat, page.dpi) if page.bilevel else (flat, 0)
+    # A PC fax's halftone screen over grey paper would be ink everywhere, dot by dot: the
+    # party's ink is judged on the page with its screen taken off. Letters are read as they
+    # came, sharp (smoothed, Tesseract takes a blurred o for an ø).
+    screen = descreen(clean, page.dpi) if page.bilevel else None
     candidates = _upright_first(align.candidate_alignments(clean, page.dpi, overview), [], clean)
     clock.lap("align")
     if assigned is not None:
@@ -197,7 +202,16 @@ def read_page(
             read = PageReading(index=page.index, outcome="unmatched", aligned=True)
             read.routed_by, read.timings_ms = "staff", dict(reading.timings_ms)
             return _read_routed(
-                read, page, clean, streaks, alignment, assigned, lookup, tessdata, _Clock(read)
+                read,
+                page,
+                clean,
+                streaks,
+                screen,
+                alignment,
+                assigned,
+                lookup,
+                tessdata,
+                _Clock(read),
             )
 
         return max(
@@ -235,7 +249,9 @@ def read_page(
             _keep_page_image(reading, aligned)
             return reading
     clock.lap("code")
-    return _read_routed(reading, page, clean, streaks, alignment, code, lookup, tessdata, clock)
+    return _read_routed(
+        reading, page, clean, streaks, screen, alignment, code, lookup, tessdata, clock
+    )
 
 
 def _read_routed(
@@ -243,6 +259,7 @@ def _read_routed(
     page: PageImage,
     clean: np.ndarray,
     streaks: int,
+    screen: Descreened | None,
     alignment: align.Alignment,
     code: page_code.PageCode,
     lookup: Lookup,
@@ -271,7 +288,8 @@ def _read_routed(
         reading.detail = f"the page claims form version {code.form_version}, never issued"
         return reading
     reading.outcome = "matched"
-    masks = _ink_masks(clean, alignment, form, code.party)
+    judged = screen.page if screen is not None and screen.found else clean
+    masks = _ink_masks(judged, alignment, form, code.party)
     clock.lap("masks")
     _read_fields(reading, clean, alignment, form, masks, tessdata, bilevel=page.bilevel)
     clock.lap("fields")
@@ -279,8 +297,15 @@ def _read_routed(
     clock.lap("ink")
     _keep_evidence(reading, clean, alignment, masks.aligned)
     clock.lap("evidence")
+    taken_off = [reading.detail] if reading.detail else []
     if streaks:
-        reading.detail = f"{streaks} streak column(s) removed"
+        taken_off.append(f"{streaks} streak column(s) removed")
+    if screen is not None and screen.found:
+        taken_off.append(
+            f"a halftone screen over {screen.screened_share:.0%} of the page read as the grey "
+            "it stands for"
+        )
+    reading.detail = "; ".join(taken_off)
     return reading
 
 

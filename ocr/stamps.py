@@ -18,8 +18,19 @@ from ocr import blobs
 
 ROUND_RADIUS_MM = (10.0, 20.0)
 RING_COVERAGE = 0.55
+QUARTER_COVERAGE = 0.2  # and in each quarter of the circle
+RING_ALONE = 0.4  # inked with nothing just outside it
+# A round stamp has two rings, its name set between them.
+RING_APART_MM = (3.0, 7.5)
+SECOND_RING_COVERAGE = 0.45
+# A ring inked this well all the way round stands without a second one: a standard fax (98
+# lines an inch) loses a stamp's thinner ring, or the gap between its two.
+LONE_RING_COVERAGE = 0.7
 FRAME_LINE_MIN_MM = 25.0
+FRAME_LINE_MAX_MM = 100.0  # a stamp is narrower; a streak runs across the page
 FRAME_HEIGHT_MM = (7.0, 40.0)
+FRAME_ENDS_MM = 4.0  # how far apart the ends of a frame's top and bottom edges may lie
+FRAME_SIDE_ROWS = 0.8  # of the rows between a frame's edges, those its side is inked on
 LETTER_HEIGHT_MM = (1.2, 6.0)
 TEXT_ROW_MIN_MM = 18.0
 MIN_LETTERS = 8
@@ -144,9 +155,10 @@ def _round(ink: np.ndarray, ppm: float, blind: np.ndarray) -> list[Stamp]:
     found = []
     # HoughCircles lists the best-supported circles first.
     for x, y, r in circles.reshape(-1, 3).tolist()[:8]:
-        radius = _best_ring(near, blind, x, y, r, ppm)
-        if radius is None:
+        ring = _best_ring(near, blind, x, y, r, ppm)
+        if ring is None:
             continue
+        x, y, radius = ring
         mask = np.zeros_like(ink)
         cv2.circle(mask, (round(x), round(y)), round(radius + 1.2 * ppm), 1, thickness=-1)
         size = 2 * radius / ppm
@@ -155,6 +167,7 @@ def _round(ink: np.ndarray, ppm: float, blind: np.ndarray) -> list[Stamp]:
 
 
 _ANGLES = np.linspace(0, 2 * math.pi, 180, endpoint=False)
+_QUARTER_SEEN = 15  # of a quarter's 45 points: less seen than this, and it is not judged
 _COS, _SIN = np.cos(_ANGLES), np.sin(_ANGLES)
 
 
@@ -162,30 +175,90 @@ def _coverage(
     near: np.ndarray, blind: np.ndarray, x: float, y: float, radii: np.ndarray
 ) -> np.ndarray:
     """For each radius, the share of that circle's circumference with ink near it, of the part
-    that can be seen (0 when less than half of it can)."""
+    that can be seen (0 when less than half of it can, or when a quarter of the circle that
+    can be seen is nearly bare)."""
     xs = np.round(x + radii[:, None] * _COS).astype(int)
     ys = np.round(y + radii[:, None] * _SIN).astype(int)
     inside = (xs >= 0) & (ys >= 0) & (xs < near.shape[1]) & (ys < near.shape[0])
     xs, ys = np.where(inside, xs, 0), np.where(inside, ys, 0)
     seen = inside & (blind[ys, xs] == 0)
     count = seen.sum(axis=1)
-    inked = np.where(seen, near[ys, xs], 0).sum(axis=1)
-    return np.where(count < 90, 0.0, inked / np.maximum(count, 1))
+    inked = np.where(seen, near[ys, xs], 0)
+    # A ring is inked all the way round, if unevenly; a signature's loop and underline can
+    # cover half of a circle's length, but then on one side of it.
+    quarter_seen = seen.reshape(len(radii), 4, -1).sum(axis=2)
+    quarter_inked = inked.reshape(len(radii), 4, -1).sum(axis=2)
+    bare = (quarter_seen >= _QUARTER_SEEN) & (
+        quarter_inked < QUARTER_COVERAGE * np.maximum(quarter_seen, 1)
+    )
+    share = inked.sum(axis=1) / np.maximum(count, 1)
+    return np.where((count < 90) | bare.any(axis=1), 0.0, share)
 
 
 def _best_ring(
     near: np.ndarray, blind: np.ndarray, x: float, y: float, r: float, ppm: float
-) -> float | None:
-    """The outer radius of a stamp whose ring passes near (x, y, r), if it is inked well enough
-    to be a ring. Round stamps have two rings: whichever was found, the outer one bounds it."""
+) -> tuple[float, float, float] | None:
+    """The centre and outer radius of a stamp whose ring passes near (x, y, r), if it is
+    inked well enough to be a ring, and a second ring lies inside or outside it (a round
+    stamp's two rings, its name set between them)."""
     radii = r + np.arange(-1.5, 1.6, 0.5) * ppm
-    cover = _coverage(near, blind, x, y, radii)
-    best = int(np.argmax(cover))  # the first of equals
-    if cover[best] < RING_COVERAGE:
+    apart = np.arange(RING_APART_MM[0], RING_APART_MM[1] + 0.01, 0.5) * ppm
+
+    # The circle search gives a centre to a millimetre or two (an impression pressed askew,
+    # or a page fed unevenly, is not quite round): the two rings are looked for about the
+    # centres near it, and the centre where both are inked best is taken.
+    def fit(cx: float, cy: float) -> tuple[float, float, float, float] | None:
+        cover = _coverage(near, blind, cx, cy, radii)
+        if cover.max() < RING_COVERAGE:
+            return None
+        ring = float(radii[int(np.argmax(cover))])
+        outer_side = _coverage(near, blind, cx, cy, ring + apart)
+        inner_side = _coverage(near, blind, cx, cy, np.maximum(ring - apart, 1.0))
+        second = max(outer_side.max(), inner_side.max())
+        if second < SECOND_RING_COVERAGE and cover.max() < LONE_RING_COVERAGE:
+            return None
+        outer = ring
+        if outer_side.max() >= SECOND_RING_COVERAGE:
+            outer = float(ring + apart[int(np.argmax(outer_side))])
+        return float(cover.max() + second), cx, cy, outer
+
+    def best_of(centres: list[tuple[float, float]]) -> tuple[float, float, float, float] | None:
+        fits = [f for f in (fit(cx, cy) for cx, cy in centres) if f is not None]
+        return max(fits, key=lambda f: f[0]) if fits else None
+
+    # A millimetre's grid first, then half a millimetre about the best of it.
+    coarse = np.arange(-2.0, 2.01, 1.0) * ppm
+    best = best_of([(x + dx, y + dy) for dx in coarse for dy in coarse])
+    if best is None:
         return None
-    wider = radii[best] + np.arange(2.0, 8.5, 0.5) * ppm
-    inked = np.flatnonzero(_coverage(near, blind, x, y, wider) >= RING_COVERAGE)
-    return float(wider[inked[-1]] if len(inked) else radii[best])
+    fine = np.array([-0.5, 0.0, 0.5]) * ppm
+    best = best_of([(best[1] + dx, best[2] + dy) for dx in fine for dy in fine]) or best
+    _, x, y, outer = best
+    if _alone(near, blind, x, y, outer, ppm) < RING_ALONE:
+        return None
+    return x, y, outer
+
+
+def _alone(
+    near: np.ndarray, blind: np.ndarray, x: float, y: float, radius: float, ppm: float
+) -> float:
+    """The share of the circle's seen circumference that is inked with nothing just outside.
+
+    Nothing of a stamp lies outside its outer ring. A signature's loop that happens to follow
+    a circle for a while is crossed by the strokes that go on beyond it, and sparse specks
+    (what is left of a screened page) lie on both sides alike."""
+    xs = np.round(x + radius * _COS).astype(int)
+    ys = np.round(y + radius * _SIN).astype(int)
+    inside = (xs >= 0) & (ys >= 0) & (xs < near.shape[1]) & (ys < near.shape[0])
+    seen = inside & (blind[np.where(inside, ys, 0), np.where(inside, xs, 0)] == 0)
+    on = seen & (near[np.where(inside, ys, 0), np.where(inside, xs, 0)] > 0)
+    crowded = np.zeros_like(on)
+    for beyond in np.arange(1.5, 3.01, 0.5) * ppm:
+        bx = np.round(x + (radius + beyond) * _COS).astype(int)
+        by = np.round(y + (radius + beyond) * _SIN).astype(int)
+        within = (bx >= 0) & (by >= 0) & (bx < near.shape[1]) & (by < near.shape[0])
+        crowded |= within & (near[np.where(within, by, 0), np.where(within, bx, 0)] > 0)
+    return float(np.count_nonzero(on & ~crowded)) / max(1, int(np.count_nonzero(seen)))
 
 
 def _level_lines(ink: np.ndarray, ppm: float) -> list[tuple[float, float, float, float]]:
@@ -217,9 +290,25 @@ def _level_lines(ink: np.ndarray, ppm: float) -> list[tuple[float, float, float,
             continue
         xs = np.arange(x0, x1 + 1)
         ys = np.round(y0 + (y1 - y0) * (xs - x0) / max(1, x1 - x0)).astype(int)
-        if _drawn_alone(ink, near, xs, ys, ppm):
+        if _drawn_alone(ink, near, xs, ys, ppm) and not _runs_on(near, x0, y0, x1, y1, ppm):
             rules.append((float(x0), float(y0), float(x1), float(y1)))
     return rules
+
+
+def _runs_on(near: np.ndarray, x0: float, y0: float, x1: float, y1: float, ppm: float) -> bool:
+    """Whether the line goes on, gaps of a few millimetres bridged, further than any stamp is
+    wide: a streak of a dirty drum or roller across the page, not a frame's edge."""
+    slope = (y1 - y0) / max(1, x1 - x0)
+    xs = np.arange(near.shape[1])
+    ys = np.clip(np.round(y0 + slope * (xs - x0)).astype(int), 0, near.shape[0] - 1)
+    inked = near[ys, xs] > 0
+    gap = round(5 * ppm)
+    start = end = round((x0 + x1) / 2)
+    while start > 0 and inked[max(0, start - gap) : start].any():
+        start -= int(np.flatnonzero(inked[max(0, start - gap) : start][::-1])[0]) + 1
+    while end < len(xs) - 1 and inked[end + 1 : end + 1 + gap].any():
+        end += int(np.flatnonzero(inked[end + 1 : end + 1 + gap])[0]) + 1
+    return (end - start) / ppm > FRAME_LINE_MAX_MM
 
 
 def _drawn_alone(
@@ -289,6 +378,10 @@ def _line_along_row(
     else:
         y0, y1 = round(row.y) - reach, round(max(line[1], line[3])) + pad
     beside = [r for r in rows if y0 <= r.y <= y1 and r.x1 > line[0] and r.x0 < line[2]]
+    if len(beside) < 2:
+        # A stamp gives its name and an address or a number, on two lines at least; one
+        # row of letter-sized marks over a rule is as often a signature and its underline.
+        return None
     x0 = round(min([line[0]] + [r.x0 for r in beside])) - pad
     x1 = round(max([line[2]] + [r.x1 for r in beside])) + pad
     mask = np.zeros_like(ink)
@@ -306,10 +399,21 @@ def _frame_between(
     left = max(min(top[0], top[2]), min(bottom[0], bottom[2]))
     right = min(max(top[0], top[2]), max(bottom[0], bottom[2]))
     lengths = sorted((abs(top[2] - top[0]), abs(bottom[2] - bottom[0])))
-    # A frame's two edges are about as long as each other and lie over each other; a
-    # signature's underline below a stamp is neither.
+    # A frame's two edges are about as long as each other and lie over each other, end by
+    # end (a stamp pressed askew shifts one by a few millimetres); a signature's underline
+    # and the run of its letters, or its underline below a stamp, are not.
     if lengths[0] < 0.6 * lengths[1] or right - left < 0.6 * lengths[0]:
         return None
+    ends_apart = (FRAME_ENDS_MM + 0.15 * gap_mm) * ppm
+    left_apart = abs(min(top[0], top[2]) - min(bottom[0], bottom[2]))
+    right_apart = abs(max(top[0], top[2]) - max(bottom[0], bottom[2]))
+    if max(left_apart, right_apart) > ends_apart:
+        # One edge ends short of the other (a fax lost a stretch of the frame, or an edge
+        # runs on into a stroke beyond): still a frame where the edges end together and a
+        # side joins them there.
+        together = left if left_apart <= right_apart else right
+        if min(left_apart, right_apart) > ends_apart or not _side(ink, together, t_y, b_y, ppm):
+            return None
     x0, x1 = round(left), round(right)
     inner = ink[round(t_y + ppm) : round(b_y - ppm), x0:x1]
     if inner.size == 0 or not 0.02 <= float(inner.mean()) <= 0.5:
@@ -318,6 +422,14 @@ def _frame_between(
     pad = round(2.5 * ppm)
     mask[max(0, round(t_y) - pad) : round(b_y) + pad, max(0, x0 - pad) : x1 + pad] = 1
     return Stamp("framed", mask, (x1 - x0) / ppm, gap_mm)
+
+
+def _side(ink: np.ndarray, x: float, t_y: float, b_y: float, ppm: float) -> bool:
+    """Whether a frame's side runs from its top edge to its bottom edge about x: ink within a
+    millimetre and a half of x on nearly every row between them."""
+    x0, x1 = max(0, round(x - 1.5 * ppm)), round(x + 1.5 * ppm) + 1
+    between = ink[round(t_y + ppm) : round(b_y - ppm), x0:x1]
+    return between.size > 0 and float(between.any(axis=1).mean()) >= FRAME_SIDE_ROWS
 
 
 @dataclass(frozen=True)

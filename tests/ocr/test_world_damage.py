@@ -1,0 +1,138 @@
+"""Pages damaged as other tools damage them: a PC fax's halftone screen, a dirty drum, a
+signature that happens to look like a ring or a frame. Damage may send a page to a person; it
+never makes a stamp out of nothing.
+
+The cases are the generated ones of bench/accuracy.py (case i from seed 10 000 + i), each
+where a reader once saw a stamp that was not there; the bench measures all of them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from documents import FormData
+from documents.layout import Party
+from documents.simulate import (
+    CAPTURES,
+    SHEETS,
+    CaptureKind,
+    Sheet,
+    crossed,
+    fax,
+    pc_fax,
+    random_form,
+)
+from documents.simulate.scenarios import printed
+from ocr import iter_pages
+from ocr.descreen import descreen
+from ocr.ink import INK_LEVEL
+from tests.documents.conftest import SECRET_KEY
+from tests.ocr.judge import as_file, failed_checks, read_file, run
+
+
+def generated_case(index: int) -> tuple[FormData, FormData]:
+    """Case `index` of bench/accuracy.py and the other case it draws beside it."""
+    return (
+        random_form(np.random.default_rng(10_000 + index)),
+        random_form(np.random.default_rng(60_000 + index)),
+    )
+
+
+def sheet(name: str) -> Sheet:
+    return next(s for s in SHEETS if s.name == name)
+
+
+def capture(name: str) -> CaptureKind:
+    return next(c for c in CAPTURES if c.name == name)
+
+
+NEVER_STAMPED = [
+    # the paper's halftone dots, joined up, made rings of every size
+    ("pc-fax-standard-grey", 0, "new_registrant", 9030),
+    ("pc-fax-standard-grey", 2, "current_registrant", 209030),
+    ("pc-fax-standard-colour", 6, "current_registrant", 610030),
+    # a signature's loop, its letters and its underline followed half a circle
+    ("pc-fax-standard-grey", 3, "new_registrant", 309030),
+    # a signature's underline under the run of its letters looked like a frame's two edges
+    ("scan-300dpi-grey", 0, "new_registrant", 30),
+    # a dirty drum's band across the page, over the signature and its underline
+    ("augraphy-dirty-drum", 1, "current_registrant", 115030),
+    # the drum's dirt, and the paper's dots, in and around the "no stamp" box
+    ("augraphy-dirty-drum", 2, "current_registrant", 215030),
+    ("pc-fax-standard-colour", 2, "current_registrant", 210030),
+]
+
+
+@pytest.mark.parametrize(
+    ("capture_name", "case", "party", "seed"),
+    NEVER_STAMPED,
+    ids=[f"{c}-case{n}" for c, n, _, _ in NEVER_STAMPED],
+)
+def test_a_company_page_never_stamped_is_never_read_as_stamped(
+    capture_name: str, case: int, party: Party, seed: int, tmp_path: Path
+) -> None:
+    """GIVEN a company's page signed but never stamped, nor its "no stamp" box ticked,
+    captured with damage other tools make
+    WHEN the reader reads it
+    THEN the stamp check fails: the page goes to a person, never on as stamped."""
+    form, other = generated_case(case)
+    scenario = crossed(sheet("fraud-missing-stamp"), capture(capture_name), party)
+    judged = run(scenario, seed, form, other, SECRET_KEY, tmp_path)
+    assert judged.reading.outcome == "matched", judged.reading.detail
+    assert "stamp_present" in failed_checks(judged.reading, form), judged.reading.stamp
+
+
+def test_a_round_stamp_on_a_page_fed_unevenly_is_still_found(tmp_path: Path) -> None:
+    """GIVEN a company's genuine page, stamped with a round stamp and fed 1–2 % too fast, so
+    that its rings are not quite circles
+    WHEN the reader reads it
+    THEN the stamp is found (the ring test that keeps signatures out keeps real rings in)."""
+    form, other = generated_case(2)
+    scenario = crossed(sheet("genuine"), capture("stretched-feed"), "current_registrant")
+    judged = run(scenario, 208000, form, other, SECRET_KEY, tmp_path)
+    assert judged.reading.stamp is not None and judged.reading.stamp.present, judged.reading.stamp
+    assert judged.reading.stamp.detail.startswith("a round stamp")
+
+
+def test_a_pc_fax_s_screen_is_taken_off_and_a_clean_fax_is_left_alone(tmp_path: Path) -> None:
+    """GIVEN the same page sent by a PC fax (scanned grey, Ghostscript's tiffg3: the paper a
+    screen of dots) and by a fax machine (a clean threshold)
+    WHEN the reader looks for a halftone screen
+    THEN the PC fax's is found over most of the page and its paper comes back lighter than
+    ink; the fax machine's page has none and comes back exactly as it was."""
+    form, _ = generated_case(0)
+    paper = printed(form, "current_registrant", SECRET_KEY)
+    rng = np.random.default_rng(5)
+    screened = pc_fax(paper.copy(), rng, fine=False, colour=False, device="tiffg3")
+    clean = fax(paper.copy(), rng, fine=True)
+    pages = {}
+    for name, page in (("screened", screened), ("clean", clean)):
+        path = as_file(page, tmp_path, name, rng)
+        pages[name] = next(iter_pages(path, max_pages=1))
+
+    found = descreen(pages["screened"].gray, pages["screened"].dpi)
+    assert found.found and found.screened_share > 0.5
+    paper_before = pages["screened"].gray[200:400, 40:120]  # the left margin, printed nowhere
+    paper_after = found.page[200:400, 40:120]
+    assert (paper_before < INK_LEVEL).mean() > 0.02  # dots the reader would take for ink
+    assert (paper_after < INK_LEVEL).mean() == 0
+
+    left = descreen(pages["clean"].gray, pages["clean"].dpi)
+    assert not left.found
+    assert np.array_equal(left.page, pages["clean"].gray)
+
+
+def test_a_screened_page_is_told_in_the_reading(tmp_path: Path) -> None:
+    """The reading says that a screen was taken off, and over how much of the page: a person
+    reviewing the page knows why its paper looks grey in the evidence."""
+    form, _ = generated_case(0)
+    paper = printed(form, "current_registrant", SECRET_KEY)
+    rng = np.random.default_rng(6)
+    page = pc_fax(paper, rng, fine=False, colour=False, device="tiffg4")
+    path = as_file(page, tmp_path, "pc-fax", rng)
+    reading = read_file(path, [form], SECRET_KEY)[0]
+    assert reading.outcome == "matched"
+    assert "halftone screen" in reading.detail
