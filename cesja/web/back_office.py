@@ -50,6 +50,7 @@ from cesja.web.office_labels import GLOBALS, NOTICE_STATUSES, STATES
 from cesja.web.staff_session import (
     COOKIE,
     LIFETIME_SECONDS,
+    SignInThrottle,
     same_origin,
     sign_in,
     sign_in_person,
@@ -110,6 +111,10 @@ DECISION_DONE = ("accept", "reject", "propose")
 SAME_REVIEWER = (
     "Nic nie zmieniono: to Ty zaproponowałeś(-aś) akceptację tego sprawdzenia, a potwierdzić "
     "ją musi druga osoba."
+)
+TOO_MANY_TRIES = (
+    "Zbyt wiele nieudanych prób logowania: spróbuj ponownie za kwadrans albo poproś "
+    "administratora o nowe hasło."
 )
 CHANGED_MEANWHILE = (
     "Sprawa zmieniła się w międzyczasie: sprawdź jej obecny stan i spróbuj ponownie."
@@ -199,12 +204,22 @@ def sign_in_post(
     if not same_origin(request):
         raise ForeignOrigin()
     signed: tuple[Caller, str] | None
+    tried = username.strip().lower()
+    address = request.client.host if request.client else "?"
+    throttle = _throttle(request)
+    if throttle.blocked(tried or None, address):
+        return _page(
+            request,
+            "office_sign_in.html",
+            {"next": safe_next(next), "problem": TOO_MANY_TRIES},
+            status=429,
+        )
     if username.strip():
         with Session(runtime.engine) as session:
-            account = staff.authenticate(session, username.strip().lower(), password)
+            account = staff.authenticate(session, tried, password)
         if account is None:
+            throttle.failed(tried, address)
             # The username only when it is one: a password typed in its place is never logged.
-            tried = username.strip().lower()
             log.warning("a sign-in as %r failed", tried if staff.USERNAME.fullmatch(tried) else "?")
             return _page(
                 request,
@@ -216,6 +231,7 @@ def sign_in_post(
     else:
         signed = sign_in(settings, key.strip())
     if signed is None:
+        throttle.failed(None, address)
         known = caller_for_key(settings, key.strip())
         problem = (
             "Ten klucz nie należy do pracownika biura: panel jest tylko dla roli „staff”."
@@ -241,6 +257,14 @@ def sign_in_post(
         secure=request.url.scheme == "https",
     )
     return response
+
+
+def _throttle(request: Request) -> SignInThrottle:
+    """This service's record of failed sign-ins (one per app: each API process has its own)."""
+    throttle: SignInThrottle | None = getattr(request.app.state, "sign_in_throttle", None)
+    if throttle is None:
+        throttle = request.app.state.sign_in_throttle = SignInThrottle()
+    return throttle
 
 
 @router.post("/sign-out")

@@ -12,7 +12,9 @@ import base64
 import hashlib
 import hmac
 import re
+import threading
 import time
+from collections import deque
 
 from fastapi import Request
 
@@ -72,3 +74,45 @@ def same_origin(request: Request) -> bool:
     if origin is None:
         return request.headers.get("sec-fetch-site") in (None, "same-origin")
     return origin.rstrip("/") == str(request.base_url).rstrip("/")
+
+
+# Failed sign-ins one username, or one address, may have within the window before it waits
+# out the rest of it: a password guessed at is slowed to a crawl, and each try costs an argon2
+# hash (64 MiB, tens of milliseconds). Kept per API process.
+FAILED_PER_USERNAME = 10
+FAILED_PER_ADDRESS = 50
+THROTTLE_WINDOW_SECONDS = 15 * 60
+
+
+class SignInThrottle:
+    """Failed sign-ins lately, by username and by the address they came from."""
+
+    def __init__(self) -> None:
+        self._failed: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def blocked(self, username: str | None, address: str) -> bool:
+        """`username` None: a sign-in with a key, judged by its address alone."""
+        with self._lock:
+            return (
+                username is not None and self._recent(f"user:{username}") >= FAILED_PER_USERNAME
+            ) or self._recent(f"addr:{address}") >= FAILED_PER_ADDRESS
+
+    def failed(self, username: str | None, address: str) -> None:
+        now = time.monotonic()
+        keys = [f"addr:{address}"] + ([f"user:{username}"] if username is not None else [])
+        with self._lock:
+            for key in keys:
+                self._failed.setdefault(key, deque()).append(now)
+                self._recent(key)
+            if len(self._failed) > 100_000:  # a flood of made-up names: forget the oldest
+                for key in list(self._failed)[:50_000]:
+                    del self._failed[key]
+
+    def _recent(self, key: str) -> int:
+        times = self._failed.get(key)
+        if not times:
+            return 0
+        while times and times[0] < time.monotonic() - THROTTLE_WINDOW_SECONDS:
+            times.popleft()
+        return len(times)

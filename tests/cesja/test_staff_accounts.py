@@ -120,3 +120,28 @@ def test_a_person_signs_in_decides_under_their_name_and_is_locked_out_when_disab
     locked = client.get(f"/cases/{case['id']}", follow_redirects=False)
     assert locked.status_code == 303
     assert locked.headers["location"].startswith("/sign-in")
+
+
+def test_a_password_guessed_at_is_stopped_after_ten_tries(client: TestClient) -> None:
+    """GIVEN an account
+    WHEN someone tries ten wrong passwords for it
+    THEN the eleventh try is refused 429 saying to wait, even with the right password; another
+    account signs in as usual; and an address that keeps failing with keys is stopped too."""
+    for username in ("anna", "bartek"):
+        added = staff_command("add", username, "--name", username.title(), password=PASSWORD)
+        assert added.returncode == 0, added.stderr
+    for _ in range(10):
+        assert sign_in(client, "anna", "a wrong guess, again") == 401
+    refused = client.post(
+        "/sign-in", data={"username": "anna", "password": PASSWORD}, headers=ORIGIN
+    )
+    assert refused.status_code == 429
+    assert "Zbyt wiele nieudanych prób logowania" in refused.text
+    assert sign_in(client, "bartek", PASSWORD) == 303
+
+    client.cookies.clear()
+    for _ in range(40):  # with anna's ten, fifty failures from this address
+        answer = client.post("/sign-in", data={"key": "not a key"}, headers=ORIGIN)
+        assert answer.status_code == 401
+    stopped = client.post("/sign-in", data={"key": "not a key either"}, headers=ORIGIN)
+    assert stopped.status_code == 429
