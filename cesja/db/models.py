@@ -252,3 +252,18 @@ class StaffRow(SQLModel, table=True):
     active: bool = True
     created_at: datetime = _ts(nullable=False)
     updated_at: datetime = _ts(nullable=False)
+
+
+class RefusedUploadRow(SQLModel, table=True):
+    """A file an intake caller sent that was not taken, and why: the file itself is not kept
+    (its sender still has it), but staff can see that it came and was turned away."""
+
+    __tablename__ = "refused_uploads"
+
+    id: int | None = Field(default=None, primary_key=True)
+    received_at: datetime = _ts(nullable=False, index=True)
+    channel: str = Field(max_length=16)
+    sender: str | None = Field(default=None, max_length=320)
+    code: str = Field(max_length=64)
+    http_status: int
+    reason: str = Field(sa_column=Column(Text, nullable=False))

@@ -6,11 +6,13 @@ import logging
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlalchemy import Engine, delete
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlmodel import Session, col, select
 
-from cesja.db.models import ScanRow, utcnow
+from cesja.db.models import RefusedUploadRow, ScanRow, utcnow
 from cesja.errors import BadInput, without_paths
 from cesja.intake.processing import enqueue_pages
 from cesja.runtime import Runtime
@@ -49,6 +51,16 @@ def receive(
     """
     if channel not in CHANNELS:
         raise BadInput(f"channel must be one of {', '.join(CHANNELS)}", code="invalid_channel")
+    try:
+        return _receive(runtime, chunks, channel=channel, sender=sender)
+    except BadInput as refusal:
+        _record_refusal(runtime, refusal, channel=channel, sender=sender)
+        raise
+
+
+def _receive(
+    runtime: Runtime, chunks: Iterable[bytes], *, channel: str, sender: str | None
+) -> Received:
     settings = runtime.settings
     # Checked while still a temporary file: only a file we accept enters the store.
     with runtime.store.receiving(chunks, max_bytes=settings.max_upload_bytes) as pending:
@@ -98,3 +110,39 @@ def receive(
         channel,
     )
     return Received(scan, new=True)
+
+
+def _record_refusal(
+    runtime: Runtime, refusal: BadInput, *, channel: str, sender: str | None
+) -> None:
+    """What was turned away, for staff to see; best effort: a database away does not turn the
+    sender's clear refusal into a 503."""
+    row = RefusedUploadRow(
+        received_at=utcnow(),
+        channel=channel,
+        sender=sender,
+        code=refusal.code,
+        http_status=refusal.http_status,
+        reason=without_paths(refusal.message)[:2000],
+    )
+    try:
+        with Session(runtime.engine) as session:
+            session.add(row)
+            session.commit()
+    except SQLAlchemyError:
+        log.warning("could not record a refused upload (%s)", refusal.code, exc_info=True)
+
+
+def forget_refusals(engine: Engine, *, older_than: timedelta) -> int:
+    """Delete the record of refused uploads older than this; how many."""
+    cutoff = utcnow() - older_than
+    with Session(engine) as session:
+        old = list(
+            session.exec(
+                select(RefusedUploadRow.id).where(col(RefusedUploadRow.received_at) < cutoff)
+            )
+        )
+        if old:
+            session.execute(delete(RefusedUploadRow).where(col(RefusedUploadRow.id).in_(old)))
+            session.commit()
+        return len(old)

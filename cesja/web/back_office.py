@@ -536,6 +536,7 @@ def _unmatched_page(
             "section": "unmatched",
             "loose": loose,
             "assignable": handling.ASSIGNABLE,
+            "retention_days": request.app.state.runtime.settings.job_retention_days,
             "page": page,
             "newer": page - 1 if page > 1 else None,
             "older": page + 1 if page * PAGE_SIZE < loose.count else None,
@@ -662,7 +663,7 @@ def given_up_jobs(
         {
             "section": "jobs",
             "given_up": found,
-            "retention_days": settings.job_retention_days,
+            "retention_days": request.app.state.runtime.settings.job_retention_days,
             "page": page,
             "newer": page - 1 if page > 1 else None,
             "older": page + 1 if page * PAGE_SIZE < found.count else None,

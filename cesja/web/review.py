@@ -20,6 +20,7 @@ from cesja.db.models import (
     EvidenceRow,
     FormVersionRow,
     PageRow,
+    RefusedUploadRow,
     ScanRow,
     WebhookDeliveryRow,
 )
@@ -286,6 +287,7 @@ class LoosePages:
     pages: list[LoosePage]
     count: int
     failed_scans: list[ScanRow] = field(default_factory=list)
+    refused: list[RefusedUploadRow] = field(default_factory=list)
 
 
 # How far `j` and `k` look along the cases in review: a reviewer's day, and then some.
@@ -335,10 +337,14 @@ def loose_pages(session: Session, *, limit: int, offset: int) -> LoosePages:
     failed = session.exec(
         select(ScanRow).where(ScanRow.status == "failed").order_by(col(ScanRow.received_at).desc())
     ).all()
+    refused = session.exec(
+        select(RefusedUploadRow).order_by(col(RefusedUploadRow.received_at).desc()).limit(100)
+    ).all()
     return LoosePages(
         pages=[LoosePage(page, scan, images.get(page.id or 0, frozenset())) for page, scan in rows],
         count=count,
         failed_scans=list(failed),
+        refused=list(refused),
     )
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from cesja.casework import deadlines, webhooks
 from cesja.config import Settings
 from cesja.db import jobs
-from cesja.intake import handling, processing
+from cesja.intake import handling, processing, received
 from cesja.runtime import Runtime
 
 log = logging.getLogger("cesja.workers")
@@ -110,13 +110,15 @@ def _check_deadlines(runtime: Runtime) -> None:
 
 
 def _purge_jobs(runtime: Runtime) -> None:
-    purged = jobs.purge(
-        runtime.engine, older_than=timedelta(days=runtime.settings.job_retention_days)
-    )
-    if purged:
+    """Jobs that ended, and the record of refused uploads, older than the retention."""
+    kept = timedelta(days=runtime.settings.job_retention_days)
+    purged = jobs.purge(runtime.engine, older_than=kept)
+    refusals = received.forget_refusals(runtime.engine, older_than=kept)
+    if purged or refusals:
         log.info(
-            "purged %d job(s) that ended over %g day(s) ago",
+            "purged %d job(s) and %d refused upload(s) over %g day(s) old",
             purged,
+            refusals,
             runtime.settings.job_retention_days,
         )
 

@@ -3,14 +3,19 @@ what it cannot take is said in Polish, with nothing changed."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import numpy as np
 from fastapi.testclient import TestClient
+from sqlmodel import Session, select
 
+from cesja.db.models import RefusedUploadRow, utcnow
+from cesja.intake import received
 from tests.cesja.flow import create_case, runtime_of
 from tests.cesja.sent_pages import form_of, signed_form
 from tests.cesja.test_page_handling import sent, without_code_and_number
 from tests.cesja.web.conftest import ORIGIN
-from tests.conftest import STAFF
+from tests.conftest import INTAKE, STAFF
 
 
 def test_what_the_list_cannot_take_is_said_and_nothing_changes(staff: TestClient) -> None:
@@ -51,3 +56,33 @@ def test_what_the_list_cannot_take_is_said_and_nothing_changes(staff: TestClient
     assert staff.post(huge, data={"reason": "x"}, headers=ORIGIN).status_code == 422
     api = f"/api/v1/scans/{scan['id']}/pages/{10**30}/dismiss"
     assert staff.post(api, json={"reason": "x"}, headers=STAFF).status_code == 422
+
+
+def test_a_refused_upload_is_listed_with_why_until_the_retention_forgets_it(
+    staff: TestClient,
+) -> None:
+    """GIVEN the fax gateway sends a Word document (not a scan) and a truncated PDF
+    WHEN staff open the pages without a case
+    THEN both refusals are listed, newest first, with the channel, the sender, the answer the
+    gateway got and its reason; once older than the retention, the hourly purge forgets them."""
+    runtime = runtime_of(staff)
+    for name, data in [("letter.docx", b"PK\x03\x04 not a scan"), ("cut.pdf", b"%PDF-1.7\n1 0")]:
+        refused = staff.post(
+            "/api/v1/scans",
+            files={"file": (name, data)},
+            data={"channel": "fax", "sender": "+48 22 555 01 02"},
+            headers=INTAKE,
+        )
+        assert refused.status_code in (415, 422), refused.text
+
+    page = staff.get("/unmatched").text
+    listed = page[page.index("Pliki odrzucone przy przyjęciu") :]
+    assert listed.count("+48 22 555 01 02") == 2
+    assert "415 unsupported_type" in listed and "422" in listed
+    with Session(runtime.engine) as session:
+        for row in session.exec(select(RefusedUploadRow)):
+            row.received_at = utcnow() - timedelta(days=8)
+            session.add(row)
+        session.commit()
+    assert received.forget_refusals(runtime.engine, older_than=timedelta(days=7)) == 2
+    assert "Pliki odrzucone przy przyjęciu" not in staff.get("/unmatched").text
