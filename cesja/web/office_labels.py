@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from markupsafe import Markup, escape
 
 from cesja.web.templating import CHECK_LABELS
 
@@ -129,6 +132,15 @@ def waiting_for(since: datetime, now: datetime | None = None) -> str:
     return f"{minutes // (24 * 60)} dni"
 
 
+def marked_difference(expected: str, read: str) -> Markup:
+    """What was read, the characters that differ from what was expected marked (<mark>)."""
+    matcher = difflib.SequenceMatcher(a=expected, b=read, autojunk=False)
+    return Markup("").join(
+        escape(read[b0:b1]) if op == "equal" else Markup("<mark>{}</mark>").format(read[b0:b1])
+        for op, _, _, b0, b1 in matcher.get_opcodes()
+    )
+
+
 def local_time(value: datetime | None) -> str:
     return value.astimezone(OFFICE_TZ).strftime("%d.%m.%Y %H:%M:%S") if value else ""
 
@@ -217,6 +229,7 @@ GLOBALS = {
     "field_label": field_label,
     "check_label": check_label,
     "waiting_for": waiting_for,
+    "marked_difference": marked_difference,
     "actor_label": actor_label,
     "local_time": local_time,
     "event_summary": event_summary,

@@ -247,7 +247,9 @@ def _fields(page: PageRow) -> list[FieldView]:
                 zone=f"zone/{name}",
             )
         )
-    return views
+    # What disagrees first: the reviewer's eye goes there; values the form left empty last.
+    order = {"mismatch": 0, "match": 1, "empty": 2}
+    return sorted(views, key=lambda view: order.get(view.verdict, 1))
 
 
 def evidence_names(session: Session, page_ids: list[int]) -> dict[int, frozenset[str]]:

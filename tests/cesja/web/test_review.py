@@ -174,7 +174,10 @@ def test_a_mismatched_value_is_highlighted_and_never_rendered_as_markup(
     row = re.search(r'<tr class="verdict-mismatch">.*?</tr>', page, re.S)
     assert row is not None
     assert "Małgorzata Żółkiewska-Ćwik" in row.group(0)
-    assert "&lt;script&gt;alert(1)&lt;/script&gt; Kowalska" in row.group(0)
+    # Read as text, the characters that differ from the name marked.
+    shown = re.sub(r"</?mark>", "", row.group(0))
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; Kowalska" in shown
+    assert "<mark>" in row.group(0)
     assert "NIEZGODNE" in row.group(0)
     assert "<script>alert(1)</script>" not in page
     assert "Niezgodne pola: 1" in page
@@ -345,3 +348,37 @@ def test_pages_that_reached_no_case_are_listed_newest_first(staff: TestClient) -
     assert original.content == letter
     assert original.headers["content-disposition"].startswith("attachment")
     assert staff.get("/scans/SC-BROKEN/file").status_code == 404
+
+
+def test_what_was_read_is_shown_honestly_differences_marked_and_first(staff: TestClient) -> None:
+    """GIVEN a page whose street was read with one digit changed (and a tag in it), whose name
+    was read as printed, whose e-mail zone held nothing, and whose phone the form leaves empty
+    WHEN staff open the case
+    THEN the mismatch comes first, with just the differing character marked and the tag shown
+    as text; nothing read says so in words; the field the form leaves empty is folded away."""
+    case = create_case(staff)
+    street = "new_registrant.street"
+    fields = {
+        "new_registrant.name": FieldReading(
+            "new_registrant.name", "Jan Nowak", "Jan Nowak", 1.0, "match", 95.0
+        ),
+        street: FieldReading(street, "ul. Długa 36", "ul. Długa 38<b>", 0.2, "mismatch", 80.0),
+        "new_registrant.email": FieldReading(
+            "new_registrant.email", "jan@example.pl", "", 0.0, "mismatch", 0.0
+        ),
+        "new_registrant.phone": FieldReading("new_registrant.phone", "", "", 1.0, "empty", 100.0),
+    }
+    add_page(runtime_of(staff), case["id"], "new_registrant", fields=fields)
+
+    page = staff.get(f"/cases/{case['id']}").text
+    table = page[
+        page.index('<table class="grid fields">') : page.index(
+            "</table>", page.index('<table class="grid fields">')
+        )
+    ]
+    assert table.index("ul. Długa 36") < table.index("Jan Nowak")
+    assert "ul. Długa 3<mark>8&lt;b&gt;</mark>" in table
+    assert "— nic nie odczytano" in table
+    assert "telefon" not in table
+    folded = page[page.index('class="empty-fields"') :]
+    assert "telefon" in folded[: folded.index("</details>")]
