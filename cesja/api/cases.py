@@ -67,9 +67,12 @@ def _public(case: CaseRow, checks: list[Check], settings: Settings) -> CasePubli
 async def create_case(
     body: CaseCreate, caller: RegistrarOrStaff, db: DatabaseDep, settings: SettingsDep
 ) -> CasePublic:
-    case = await db.write(
-        cases.create_case, body, actor=caller.actor, deadline_days=settings.document_deadline_days
+    # Checked and built first, in the thread pool: the write holds the writer's turn for the
+    # inserts alone.
+    made = await run_in_threadpool(
+        cases.new_case, body, deadline_days=settings.document_deadline_days
     )
+    case = await db.write(cases.add_new_case, made, actor=caller.actor)
     # Answered from what was written: a case just made has no page and no decision to read.
     checks = checks_of_new_case(case, require_original=settings.require_original)
     return _public(case, checks, settings)

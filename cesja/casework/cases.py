@@ -94,6 +94,13 @@ def _printing_problem(data: dict[str, Any], err: DoesNotFit) -> FieldProblem:
 
 
 def create_case(session: Session, body: CaseCreate, *, actor: str, deadline_days: int) -> CaseRow:
+    return add_new_case(session, new_case(body, deadline_days=deadline_days), actor=actor)
+
+
+def new_case(body: CaseCreate, *, deadline_days: int) -> CaseRow:
+    """The row of a case to be made, checked and complete, in no session yet: the work a
+    create does before it needs the database (on SQLite, before it waits for the writer's
+    turn, so that the turn is held for the inserts alone)."""
     data = _checked(body)
     now = utcnow()
     # Midnight UTC `deadline_days` after the day of creation, as CONTRACT.md's example shows.
@@ -114,16 +121,21 @@ def create_case(session: Session, body: CaseCreate, *, actor: str, deadline_days
         updated_at=now,
     )
     case.search = search_line(case)
+    return case
+
+
+def add_new_case(session: Session, case: CaseRow, *, actor: str) -> CaseRow:
+    """Store a case `new_case` made, with its first form version and audit event."""
     session.add(case)
     session.flush()  # the rows below refer to it, and the models declare no relationships
-    _record_form_version(session, case, now, replacing=False)
+    _record_form_version(session, case, case.created_at, replacing=False)
     audit_log.start(
         session,
         case.id,
         "case_created",
         actor,
-        {"after": _snapshot(case), "deadline": deadline.isoformat()},
-        at=now,
+        {"after": _snapshot(case), "deadline": case.deadline.isoformat()},
+        at=case.created_at,
     )
     return case
 
