@@ -114,18 +114,14 @@ async def _write_turn(request: Request, runtime: Runtime) -> AsyncIterator[None]
         async with asyncio.timeout(LOCK_WAIT_SECONDS):
             await turn.acquire()
     except TimeoutError:
-        raise _too_long_waited() from None
+        raise DatabaseUnavailable(
+            f"other requests have been writing to the database for {LOCK_WAIT_SECONDS:.0f} s; "
+            f"try again in {DatabaseUnavailable.retry_after_seconds} seconds"
+        ) from None
     try:
         yield
     finally:
         turn.release()
-
-
-def _too_long_waited() -> DatabaseUnavailable:
-    return DatabaseUnavailable(
-        f"other requests have been writing to the database for {LOCK_WAIT_SECONDS:.0f} s; "
-        f"try again in {DatabaseUnavailable.retry_after_seconds} seconds"
-    )
 
 
 async def write_turn(request: Request, runtime: RuntimeDep) -> AsyncIterator[None]:

@@ -15,16 +15,20 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from cesja.casework import audit_log, cases, lifecycle, staff_actions
-from cesja.casework.forms import form_data
 from cesja.db import jobs
 from cesja.db.models import CaseRow, EvidenceRow, PageRow, ScanRow, utcnow
 from cesja.errors import Conflict, NotFound
-from cesja.intake.processing import page_ref, scan_and_index, unreadable
+from cesja.intake.processing import (
+    form_lookup,
+    given_up,
+    page_ref,
+    read_stored_page,
+    scan_and_index,
+)
 from cesja.observe import logs
 from cesja.runtime import Runtime
-from documents import FormData, PageCode
+from documents import PageCode
 from documents.layout import PARTIES, Party
-from ocr import OcrError, read_page, read_page_image
 from workflow import is_final
 
 log = logging.getLogger("cesja.processing")
@@ -108,32 +112,17 @@ def read_assigned_page(runtime: Runtime, ref: str) -> None:
     """The job: an assigned page read against its case's current form, stored in place of
     what it was read as before, and its case re-evaluated. Idempotent."""
     scan_id, index = scan_and_index(ref)
-    settings = runtime.settings
     with logs.about(scan_id=scan_id), Session(runtime.engine, expire_on_commit=False) as session:
         page = _page(session, scan_id, index)
         scan = session.get_one(ScanRow, scan_id)
     if page.outcome != ASSIGNED or page.case_id is None or page.party not in PARTIES:
         return
     logs.note(case_id=page.case_id)
-
-    def lookup(case_id: str) -> FormData | None:
-        with Session(runtime.engine) as s:
-            case = s.get(CaseRow, case_id)
-            return form_data(case, settings) if case else None
-
-    form = lookup(page.case_id)
+    form = form_lookup(runtime)(page.case_id)
     if form is None:
         return
     code = PageCode(case_id=page.case_id, form_version=form.form_version, party=page.party)
-    try:
-        image = read_page_image(
-            runtime.store.path_of(scan.sha256), index, max_pages=settings.max_pages
-        )
-        reading = read_page(
-            image, key=settings.secret, lookup=lookup, tessdata=settings.tessdata, assigned=code
-        )
-    except OcrError as err:
-        reading = unreadable(index, err.message)
+    reading = read_stored_page(runtime, scan, index, assigned=code)
     with Session(runtime.engine, expire_on_commit=False) as session:
         page = session.get_one(PageRow, page.id)
         if page.outcome != ASSIGNED or page.id is None:
@@ -150,7 +139,7 @@ def read_assigned_page(runtime: Runtime, ref: str) -> None:
             select(CaseRow).where(CaseRow.id == page.case_id).with_for_update()
         ).one()
         if reading.outcome == "matched" and not is_final(case.state):
-            lifecycle.page_read(session, settings, case, page, scan)
+            lifecycle.page_read(session, runtime.settings, case, page, scan)
         session.commit()
     log.info("assigned page %d of scan %s read: %s", index + 1, scan_id, reading.outcome)
     runtime.work_ready.set()
@@ -164,7 +153,7 @@ def give_up_assigned(runtime: Runtime, ref: str, error: str) -> None:
         page = _page(session, scan_id, index)
         if page.outcome != ASSIGNED:
             return
-        reading = unreadable(index, f"reading it was given up: {error}; a person should look at it")
+        reading = given_up(index, error)
         page.outcome, page.reading = reading.outcome, reading.to_dict()
         session.add(page)
         session.commit()

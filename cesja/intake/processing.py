@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import get_args
 
 from sqlalchemy import update
@@ -24,7 +24,7 @@ from cesja.db import jobs
 from cesja.db.models import CaseRow, EvidenceRow, PageRow, ScanRow, utcnow
 from cesja.observe import logs, metrics
 from cesja.runtime import Runtime
-from documents import FormData
+from documents import FormData, PageCode
 from ocr import OcrError, Outcome, PageReading, probe_file, read_page, read_page_image
 
 log = logging.getLogger("cesja.processing")
@@ -69,7 +69,6 @@ def read_scan_page(runtime: Runtime, ref: str) -> None:
 
 def _read_and_store(runtime: Runtime, scan_id: str, index: int) -> bool:
     """True if the page was read now (not stored already)."""
-    settings = runtime.settings
     with Session(runtime.engine, expire_on_commit=False) as session:
         scan = session.get(ScanRow, scan_id)
         if scan is None:
@@ -81,22 +80,41 @@ def _read_and_store(runtime: Runtime, scan_id: str, index: int) -> bool:
         return False
     if scan.status == "queued":
         _mark_processing(runtime, scan_id)
+    _store_reading(runtime, scan_id, read_stored_page(runtime, scan, index))
+    return True
+
+
+def form_lookup(runtime: Runtime) -> Callable[[str], FormData | None]:
+    """The current form of a case, by its number, as the reader asks for it."""
 
     def lookup(case_id: str) -> FormData | None:
-        with Session(runtime.engine) as s:
-            case = s.get(CaseRow, case_id)
-            return form_data(case, settings) if case else None
+        with Session(runtime.engine) as session:
+            case = session.get(CaseRow, case_id)
+            return form_data(case, runtime.settings) if case else None
 
+    return lookup
+
+
+def read_stored_page(
+    runtime: Runtime, scan: ScanRow, index: int, *, assigned: PageCode | None = None
+) -> PageReading:
+    """One page of a stored scan, read (against the form `assigned` names, when a person
+    named it); a page that cannot be decoded or read is unreadable, saying why."""
+    settings = runtime.settings
     try:
         page = read_page_image(
             runtime.store.path_of(scan.sha256), index, max_pages=settings.max_pages
         )
-        reading = read_page(page, key=settings.secret, lookup=lookup, tessdata=settings.tessdata)
+        return read_page(
+            page,
+            key=settings.secret,
+            lookup=form_lookup(runtime),
+            tessdata=settings.tessdata,
+            assigned=assigned,
+        )
     except OcrError as err:
         # The same bytes would fail the same way: the page is unreadable, not retried.
-        reading = unreadable(index, err.message)
-    _store_reading(runtime, scan_id, reading)
-    return True
+        return unreadable(index, err.message)
 
 
 def unreadable(index: int, why: str) -> PageReading:
@@ -104,16 +122,17 @@ def unreadable(index: int, why: str) -> PageReading:
     return PageReading(index=index, outcome="unreadable", detail=why)
 
 
+def given_up(index: int, error: str) -> PageReading:
+    """The reading of a page whose job will not run again, saying why."""
+    return unreadable(index, f"reading it was given up: {error}; a person should look at it")
+
+
 def give_up_page(runtime: Runtime, ref: str, error: str) -> None:
     """A page's job will not run again (it crashed its worker every time, or went over the
     memory or time a page may take): the page is stored as unreadable, with why."""
     scan_id, index = scan_and_index(ref)
     with logs.about(scan_id=scan_id):
-        _store_reading(
-            runtime,
-            scan_id,
-            unreadable(index, f"reading it was given up: {error}; a person should look at it"),
-        )
+        _store_reading(runtime, scan_id, given_up(index, error))
 
 
 def split_scan(runtime: Runtime, scan_id: str) -> None:
