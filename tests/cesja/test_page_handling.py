@@ -51,18 +51,23 @@ def assign(client: TestClient, scan_id: str, **body: Any) -> Any:
     return client.post(f"/api/v1/scans/{scan_id}/pages/0/assign", json=body, headers=STAFF)
 
 
-@pytest.fixture
-def lost_page(client: TestClient) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A case, and the new registrant's signed page of it scanned without code or number."""
+def case_with_lost_page(client: TestClient, seed: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A case, and the new registrant's signed page of it scanned without its code or case
+    number, uploaded and read: the case and the scan as the API shows them."""
     runtime = runtime_of(client)
     case = create_case(client)
-    rng = np.random.default_rng(21)
+    rng = np.random.default_rng(seed)
     paper = signed_form(
         form_of(runtime, case["id"]), "new_registrant", runtime.settings.secret, rng
     )
     scan = sent(client, without_code_and_number(paper), rng)
     assert [p["outcome"] for p in scan["pages"]] == ["unmatched"]
     return case, scan
+
+
+@pytest.fixture
+def lost_page(client: TestClient) -> tuple[dict[str, Any], dict[str, Any]]:
+    return case_with_lost_page(client, seed=21)
 
 
 def test_a_page_assigned_by_hand_is_read_against_its_case_and_waits_for_a_person(

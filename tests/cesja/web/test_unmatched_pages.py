@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import numpy as np
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from cesja.db.models import RefusedUploadRow, utcnow
 from cesja.intake import received
-from tests.cesja.flow import create_case, runtime_of
-from tests.cesja.sent_pages import form_of, signed_form
-from tests.cesja.test_page_handling import sent, without_code_and_number
+from tests.cesja.flow import runtime_of
+from tests.cesja.test_page_handling import case_with_lost_page
 from tests.cesja.web.conftest import ORIGIN
 from tests.conftest import INTAKE, STAFF
 
@@ -24,13 +22,7 @@ def test_what_the_list_cannot_take_is_said_and_nothing_changes(staff: TestClient
     that does not exist, and then dismiss it with a reason
     THEN each refusal says in Polish what is missing and the page stays on the list; the
     dismissal takes it off the list and says so."""
-    runtime = runtime_of(staff)
-    case = create_case(staff)
-    rng = np.random.default_rng(41)
-    paper = signed_form(
-        form_of(runtime, case["id"]), "new_registrant", runtime.settings.secret, rng
-    )
-    scan = sent(staff, without_code_and_number(paper), rng)
+    case, scan = case_with_lost_page(staff, seed=41)
     base = f"/scans/{scan['id']}/pages/0"
     filled = {"case_id": case["id"], "party": "new", "reason": "kod urwany"}
 
