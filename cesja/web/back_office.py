@@ -214,7 +214,7 @@ def sign_in_post(
             {"next": safe_next(next), "problem": TOO_MANY_TRIES},
             status=429,
         )
-    if username.strip():
+    if tried:
         with Session(runtime.engine) as session:
             account = staff.authenticate(session, tried, password)
         if account is None:
