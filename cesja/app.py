@@ -16,6 +16,7 @@ from cesja.api import metrics as metrics_api
 from cesja.api.auth import KeysBeforeBodies
 from cesja.api.limits import UploadLimit
 from cesja.api.observe import ObserveRequests
+from cesja.api.turns import RequestsInTurn
 from cesja.config import Settings
 from cesja.db import API_THREADS
 from cesja.observe import metrics
@@ -67,6 +68,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_middleware(UploadLimit, max_bytes=runtime.settings.max_upload_bytes)
     app.add_middleware(KeysBeforeBodies)  # before the others: no key, no reading
+    # A small body is read before the turn, so outside the door, whose role check waits for
+    # the route's first read of the body: uploads pass the line, and the door, unread.
+    app.add_middleware(RequestsInTurn, at_once=runtime.settings.api_concurrency)
     # Outermost: a request refused for its key or its size is timed and counted too.
     app.add_middleware(ObserveRequests)
     return app

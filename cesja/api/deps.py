@@ -18,6 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 from sqlmodel import Session
 
+from cesja.api.turns import give_turn_back
 from cesja.config import Role, Settings
 from cesja.db import LOCK_WAIT_SECONDS
 from cesja.errors import CesjaError, DatabaseUnavailable
@@ -109,6 +110,7 @@ async def _write_turn(request: Request, runtime: Runtime) -> AsyncIterator[None]
     if runtime.engine.dialect.name != "sqlite":
         yield
         return
+    give_turn_back()  # what is left is waiting, then the writing, in a thread of its own
     turn = _turns(request).lock
     try:
         async with asyncio.timeout(LOCK_WAIT_SECONDS):

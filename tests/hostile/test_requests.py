@@ -43,11 +43,18 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """`cesja serve` on a free port and a data dir of its own, workers off, holding one case;
-    one for the module (it takes seconds to start), stopped afterwards."""
+    one for the module (it takes seconds to start), stopped afterwards. One API process that
+    runs one request at a time: a request that held the turn while it waited for its body
+    would keep every other caller waiting."""
     home = tmp_path_factory.mktemp("serve")
     port, log, data_dir = _free_port(), home / "serve.log", home / "var"
     env = {name: value for name, value in os.environ.items() if not name.startswith("CESJA_")}
-    env.update(CESJA_DATA_DIR=str(data_dir), CESJA_WORKERS="0")
+    env.update(
+        CESJA_DATA_DIR=str(data_dir),
+        CESJA_WORKERS="0",
+        CESJA_API_PROCESSES="1",
+        CESJA_API_CONCURRENCY="1",
+    )
     with log.open("ab") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "cesja.cli", "serve", "--port", str(port)],
@@ -186,6 +193,38 @@ def test_an_allowed_caller_s_body_is_waited_for(service: Service) -> None:
         assert other.status_code == 200
         with pytest.raises(TimeoutError):
             sock.recv(1024)
+
+
+def test_callers_who_send_their_bodies_slowly_keep_no_one_waiting(service: Service) -> None:
+    """GIVEN `cesja serve` answering from one process, one request at a time
+    WHEN three callers announce a case's JSON and two a 50 MB upload, and send nothing more
+    THEN another caller's read is answered at once, and so is a case created meanwhile: a
+    request waits for its turn only once its body is in hand, and an upload takes no turn.
+    """
+    small = {"Authorization": REGISTRAR["Authorization"], "Content-Type": JSON}
+    large = {"Authorization": INTAKE["Authorization"], "Content-Type": MULTIPART}
+    silent = []
+    try:
+        for headers, length in [(small, 400)] * 3 + [(large, FIFTY_MB)] * 2:
+            sock = socket.create_connection(("127.0.0.1", service.port), timeout=5)
+            silent.append(sock)
+            lines = [f"POST /api/v1/{'cases' if length == 400 else 'scans'} HTTP/1.1"]
+            lines += ["Host: 127.0.0.1", f"Content-Length: {length}"]
+            lines += [f"{name}: {value}" for name, value in headers.items()]
+            sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        time.sleep(0.2)  # the service has them all
+
+        started = time.monotonic()
+        read = httpx.get(f"{service.url}/api/v1/cases/{service.case_id}", headers=STAFF, timeout=5)
+        created = httpx.post(
+            f"{service.url}/api/v1/cases", json=CASE_BODY, headers=REGISTRAR, timeout=5
+        )
+
+        assert read.status_code == 200 and created.status_code == 201, created.text
+        assert time.monotonic() - started < 2 * PROMPTLY + 1
+    finally:
+        for sock in silent:
+            sock.close()
 
 
 @pytest.mark.parametrize(
