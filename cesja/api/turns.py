@@ -11,7 +11,8 @@ A request gives its turn back while it waits for something other than the CPU (t
 turn and the disk flush of a commit, `give_turn_back`), and holds none while its body comes
 in: a small body (a case's JSON) is received before the turn begins, and a large one (an
 upload) takes no turn at all, its time goes to the network. A sender who never sends the body
-it announced holds no turn.
+it announced holds no turn, nor does a client slow to read its answer: the turn ends when the
+answer starts.
 """
 
 from __future__ import annotations
@@ -70,8 +71,15 @@ class RequestsInTurn:
         await self._line.acquire()
         turn = _Turn(self._line)
         token = _turn.set(turn)
+
+        async def answer(message: Message) -> None:
+            # What is left is sending: a client slow to read its answer holds no turn.
+            if message["type"] == "http.response.start":
+                turn.give_back()
+            await send(message)
+
         try:
-            await self.app(scope, replay, send)
+            await self.app(scope, replay, answer)
         finally:
             turn.give_back()
             _turn.reset(token)
