@@ -13,10 +13,12 @@ from ocr.errors import (
     TooManyPages,
     UnsupportedType,
 )
+from ocr.esign import SignatureReport, SignedForm, TrustOptions, load_trust_roots
 from ocr.fields import FieldReading
 from ocr.ink import InkFinding
 from ocr.pages import FileInfo, PageImage, iter_pages, probe_file, read_page_image, sniff
 from ocr.reading import Lookup, Outcome, PageReading, read_page
+from ocr.signed import read_signed_page
 from ocr.warm import limit_threads, warm_up
 
 __all__ = [
@@ -30,16 +32,21 @@ __all__ = [
     "Outcome",
     "PageImage",
     "PageReading",
+    "SignatureReport",
+    "SignedForm",
     "TooComplex",
     "TooManyPages",
     "ToolMissing",
+    "TrustOptions",
     "UnsupportedType",
     "check_tesseract",
     "iter_pages",
     "limit_threads",
+    "load_trust_roots",
     "probe_file",
     "read_page",
     "read_page_image",
+    "read_signed_page",
     "sniff",
     "warm_up",
 ]
