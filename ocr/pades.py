@@ -37,7 +37,8 @@ from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.generic_cms import collect_timing_info
 from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
-from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator import CertificateValidator, ValidationContext
+from pyhanko_certvalidator.errors import InsufficientRevinfoError, ValidationError
 from pyhanko_certvalidator.fetchers.api import FetcherBackend
 
 from documents import FormData, render_form
@@ -219,7 +220,26 @@ async def _validate(
     report.timestamp = moment.isoformat() if moment else None
     report.revocation = _revocation(status, trust)
     report.problem = _problem(report)
+    if report.trust_problem == "CERTIFICATE_CHAIN_GENERAL_FAILURE":
+        # pyHanko's indication does not say which: the path is validated again to say why.
+        report.problem = await _why_chain_failed(sig, _context(trust, backend, moment), report)
     return report
+
+
+async def _why_chain_failed(
+    sig: EmbeddedPdfSignature, context: ValidationContext, report: SignatureReport
+) -> Said:
+    validator = CertificateValidator(
+        sig.signer_cert, intermediate_certs=sig.other_embedded_certs, validation_context=context
+    )
+    try:
+        await validator.async_validate_path()
+    except InsufficientRevinfoError:
+        report.revocation = "unknown"
+        return _said(REVOCATION_UNKNOWN, signer=report.signer)
+    except ValidationError as err:
+        return _said(NOT_VALID, signer=report.signer, why=err.failure_msg[:200])
+    return _said(NOT_VALID, signer=report.signer, why="CERTIFICATE_CHAIN_GENERAL_FAILURE")
 
 
 def _certificate_report(field_name: str, cert: asn1_x509.Certificate) -> SignatureReport:

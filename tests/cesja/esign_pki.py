@@ -4,7 +4,10 @@ and the people and companies who sign. Keys are ECDSA P-256: made in millisecond
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -268,3 +271,22 @@ def sign(
     meta = signers.PdfSignatureMetadata(field_name=field_name, subfilter=SigSeedSubFilter.PADES)
     out = signers.sign_pdf(writer, meta, signer=holder.signer(), timestamper=timestamper)
     return out.getvalue()  # type: ignore[no-any-return]
+
+
+def sign_short(pdf: bytes, holder: Holder, field_name: str, *, left_out: int = 40) -> bytes:
+    """`pdf` signed by `holder`, but with a ByteRange that stops `left_out` bytes short of the
+    end of its revision: a genuine signature over less than the revision it is part of."""
+    signed = sign(pdf, holder, field_name)
+    found = list(re.finditer(rb"/ByteRange\s*\[\s*0\s+(\d+)\s+(\d+)\s+(\d+)\s*\]", signed))[-1]
+    len1, start2, len2 = (int(g) for g in found.groups())
+    array = found.group(0)
+    shorter = array.replace(str(len2).encode(), str(len2 - left_out).encode().ljust(len(str(len2))))
+    signed = signed[: found.start()] + shorter + signed[found.end() :]
+    covered = signed[:len1] + signed[start2 : start2 + len2 - left_out]
+    cms = asyncio.run(
+        holder.signer().async_sign(hashlib.sha256(covered).digest(), "sha256", use_pades=True)
+    )
+    contents = cms.dump().hex().encode()
+    room = start2 - len1 - 2  # between the < and > of /Contents
+    assert len(contents) <= room
+    return signed[: len1 + 1] + contents.ljust(room, b"0") + signed[start2 - 1 :]

@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
-from tests.cesja.esign_pki import NOW, Holder, Pki, make_pki, person, seal, sign
+from tests.cesja.esign_pki import NOW, Holder, Pki, make_pki, person, seal, sign, sign_short
 from tests.cesja.flow import create_case, runtime_of
 from tests.cesja.sent_pages import upload
 from tests.cesja.web.conftest import sign_in
@@ -296,6 +296,11 @@ FRAUDS = {
         "new_registrant.page_received",
         "not the form this service issued",
     ),
+    "a ByteRange short of the end of its revision": (
+        lambda form, p: sign_short(form, p.malgorzata, NEW),
+        "new_registrant.signature_present",
+        "does not cover the whole revision",
+    ),
     "another person's PESEL": (
         lambda form, p: sign(form, p.stranger, NEW),
         "new_registrant.signature_present",
@@ -342,6 +347,36 @@ def test_a_signed_file_that_does_not_hold_is_held_with_the_reason(
     status, detail = checks(now)[check]
     assert status == "failed" and said in detail, detail
     assert now["state"] == "in_review"
+
+
+def test_a_timestamp_proves_the_certificate_was_valid_when_it_signed(
+    service: TestClient, people: People
+) -> None:
+    """GIVEN a certificate that expired yesterday
+    WHEN the signature it made carries a trusted timestamp from a hundred days ago
+    THEN the certificate is judged at the timestamp's time: the signature counts."""
+    case = persons_case(service)
+    stamped = people.pki.timestamper(at=NOW - timedelta(days=100))
+
+    send(service, sign(form_of(service, case), people.expired, NEW, timestamper=stamped))
+
+    assert checks(case_now(service, case))["new_registrant.signature_present"][0] == "passed"
+
+
+def test_required_revocation_data_that_cannot_be_had_holds_the_signature(
+    service: TestClient, people: People
+) -> None:
+    """GIVEN CESJA_ESIGN_REVOCATION=require (the default) and no CRL or OCSP answer to be had
+    WHEN a genuine signature arrives
+    THEN it does not count, saying its revocation could not be established."""
+    runtime = runtime_of(service)
+    runtime.esign_trust = replace(runtime.esign_trust, crls=())
+    case = persons_case(service)
+
+    send(service, sign(form_of(service, case), people.malgorzata, NEW))
+
+    status, detail = checks(case_now(service, case))["new_registrant.signature_present"]
+    assert status == "failed" and "could not be established" in detail
 
 
 def test_a_signed_older_version_counts_like_a_stale_page(
