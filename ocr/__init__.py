@@ -1,6 +1,10 @@
 """From received scan bytes to page images to `PageReading`s: route, align, read, find ink.
 
-Imports only `documents`; takes its options (secret, tessdata path) as arguments.
+An electronically signed PDF of a case's form is read before any of that, from its bytes and
+signatures: `signed` (the page), `esign` (what the file shows and the rules for each party's
+checks), `pades` (pyHanko's validation, imported only for a file that carries a signature).
+
+Imports only `documents`; takes its options (secret, tessdata path, trust) as arguments.
 """
 
 from ocr._exec.tesseract import check as check_tesseract
