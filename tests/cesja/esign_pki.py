@@ -1,6 +1,7 @@
 """A test PKI made with `cryptography`, and forms signed with pyHanko as a signing tool would:
-a root, a qualified CA whose certificates carry QCStatements, a timestamp authority, a CRL,
-and the people and companies who sign. Keys are ECDSA P-256: made in milliseconds."""
+a root, a qualified CA whose certificates carry QCStatements, a timestamp authority, CRLs
+served over HTTP from this machine (`CrlServer`), and the people and companies who sign.
+Keys are ECDSA P-256: made in milliseconds."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import asyncio
 import hashlib
 import io
 import re
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
@@ -24,7 +27,6 @@ from pyhanko.sign.fields import SigSeedSubFilter
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-CRL_URL = "http://crl.qca.cesja.test/qca.crl"
 QC_STATEMENTS = x509.ObjectIdentifier("1.3.6.1.5.5.7.1.3")
 ORGANIZATION_IDENTIFIER = x509.ObjectIdentifier("2.5.4.97")
 NOW = datetime.now(UTC)
@@ -37,6 +39,8 @@ class Holder:
     cert: x509.Certificate
     key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
     chain: list[x509.Certificate] = field(default_factory=list)
+    # Where the CRL of the certificates this one issues is published.
+    crl_url: str = ""
 
     @property
     def pem(self) -> bytes:
@@ -73,7 +77,20 @@ def _qc_statements(qc_type: str) -> x509.UnrecognizedExtension:
     return x509.UnrecognizedExtension(QC_STATEMENTS, statements.dump())
 
 
-def _ca(name: str, issuer: Holder | None) -> Holder:
+def _distribution_point(url: str) -> x509.CRLDistributionPoints:
+    return x509.CRLDistributionPoints(
+        [
+            x509.DistributionPoint(
+                full_name=[x509.UniformResourceIdentifier(url)],
+                relative_name=None,
+                reasons=None,
+                crl_issuer=None,
+            )
+        ]
+    )
+
+
+def _ca(name: str, issuer: Holder | None, crl_url: str | None = None) -> Holder:
     key = _key()
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     builder = (
@@ -101,6 +118,8 @@ def _ca(name: str, issuer: Holder | None) -> Holder:
         )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
     )
+    if crl_url is not None:
+        builder = builder.add_extension(_distribution_point(crl_url), critical=False)
     cert = builder.sign(issuer.key if issuer else key, hashes.SHA256())
     return Holder(cert, key, [issuer.cert, *issuer.chain] if issuer else [])
 
@@ -149,17 +168,7 @@ def _leaf(
         )
     if not self_signed:
         builder = builder.add_extension(
-            x509.CRLDistributionPoints(
-                [
-                    x509.DistributionPoint(
-                        full_name=[x509.UniformResourceIdentifier(CRL_URL)],
-                        relative_name=None,
-                        reasons=None,
-                        crl_issuer=None,
-                    )
-                ]
-            ),
-            critical=False,
+            _distribution_point(issuer.crl_url), critical=False
         ).add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()),
             critical=False,
@@ -208,10 +217,14 @@ class Pki:
     def roots_pem(self) -> bytes:
         return self.root.pem
 
-    def crls(self) -> list[bytes]:
-        """The CRLs as they stand: the root's (for the qualified CA and the TSA) and the
-        qualified CA's, with the certificates in `revoked` revoked three hours ago."""
-        return [_crl(self.root, []), _crl(self.qca, self.revoked)]
+    def crls(self) -> dict[str, bytes]:
+        """The CRLs as they stand, by where they are published: the root's (for the qualified
+        CA and the TSA) and the qualified CA's, with the certificates in `revoked` revoked
+        three hours ago."""
+        return {
+            self.root.crl_url: _crl(self.root, []),
+            self.qca.crl_url: _crl(self.qca, self.revoked),
+        }
 
     def timestamper(self, at: datetime | None = None) -> DummyTimeStamper:
         return DummyTimeStamper(
@@ -250,9 +263,12 @@ def _crl(issuer: Holder, revoked: list[x509.Certificate]) -> bytes:
     return builder.sign(issuer.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
 
 
-def make_pki() -> Pki:
+def make_pki(crl_base: str) -> Pki:
+    """The PKI, its CRLs to be published under `crl_base` (`root.crl`, `qca.crl`)."""
     root = _ca("Cesja Test Root CA", None)
-    qca = _ca("Cesja Test Qualified CA", root)
+    root.crl_url = f"{crl_base}/root.crl"
+    qca = _ca("Cesja Test Qualified CA", root, root.crl_url)
+    qca.crl_url = f"{crl_base}/qca.crl"
     tsa = _leaf(
         root, [x509.NameAttribute(NameOID.COMMON_NAME, "Cesja Test TSA")], qc_type=None, tsa=True
     )
@@ -290,3 +306,36 @@ def sign_short(pdf: bytes, holder: Holder, field_name: str, *, left_out: int = 4
     room = start2 - len1 - 2  # between the < and > of /Contents
     assert len(contents) <= room
     return signed[: len1 + 1] + contents.ljust(room, b"0") + signed[start2 - 1 :]
+
+
+class CrlServer:
+    """CRLs served over HTTP on 127.0.0.1, as a trust service publishes them."""
+
+    def __init__(self) -> None:
+        self.published: dict[str, bytes] = {}
+        served = self.published
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = served.get(self.path)
+                self.send_response(200 if body is not None else 404)
+                self.send_header("Content-Type", "application/pkix-crl")
+                self.send_header("Content-Length", str(len(body or b"")))
+                self.end_headers()
+                self.wfile.write(body or b"")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def publish(self, crls: dict[str, bytes]) -> None:
+        for url, crl in crls.items():
+            self.published[url.removeprefix(self.base)] = crl
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

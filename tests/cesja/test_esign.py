@@ -1,7 +1,7 @@
 """Electronically signed forms: the case's own PDF form signed with PAdES signatures comes in
 through the scans API and is read from its bytes and signatures, never by OCR. A test PKI
-(`esign_pki`) plays the qualified trust service; its CRLs are handed to the service as a
-registrar offline would, so nothing goes to the network."""
+(`esign_pki`) plays the qualified trust service and publishes its CRLs over HTTP on this
+machine, where the service fetches them from the addresses in the certificates."""
 
 from __future__ import annotations
 
@@ -20,7 +20,17 @@ from fastapi.testclient import TestClient
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
-from tests.cesja.esign_pki import NOW, Holder, Pki, make_pki, person, seal, sign, sign_short
+from tests.cesja.esign_pki import (
+    NOW,
+    CrlServer,
+    Holder,
+    Pki,
+    make_pki,
+    person,
+    seal,
+    sign,
+    sign_short,
+)
 from tests.cesja.flow import create_case, runtime_of
 from tests.cesja.sent_pages import upload
 from tests.cesja.web.conftest import sign_in
@@ -49,10 +59,18 @@ class People:
 
 
 @pytest.fixture(scope="session")
-def people() -> People:
-    pki = make_pki()
+def crl_server() -> Iterator[CrlServer]:
+    server = CrlServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def people(crl_server: CrlServer) -> People:
+    pki = make_pki(crl_server.base)
     revoked = person(pki.qca, "Małgorzata", "Żółkiewska-Ćwik", MALGORZATA_PESEL)
     pki.revoked.append(revoked.cert)
+    crl_server.publish(pki.crls())
     return People(
         pki=pki,
         jan=person(pki.qca, "Jan", "Kowalski", JAN_PESEL),
@@ -98,17 +116,16 @@ def _client(
 def service(
     data_dir: Path, people: People, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[TestClient]:
-    """The service trusting the test PKI's root, with its CRLs at hand (no network)."""
+    """The service trusting the test PKI's root; it fetches the CRLs itself, over HTTP."""
     with _client(data_dir, people, monkeypatch) as client:
-        _offline(client, people)
         yield client
 
 
 def _offline(client: TestClient, people: People) -> None:
+    """The service fetching nothing: the CRLs handed to it, as to a registrar offline."""
     runtime = runtime_of(client)
-    runtime.esign_trust = replace(
-        runtime.esign_trust, crls=tuple(people.pki.crls()), fetching=False
-    )
+    crls = tuple(people.pki.crls().values())
+    runtime.esign_trust = replace(runtime.esign_trust, crls=crls, fetching=False)
 
 
 def persons_case(client: TestClient) -> dict[str, Any]:
@@ -370,7 +387,7 @@ def test_required_revocation_data_that_cannot_be_had_holds_the_signature(
     WHEN a genuine signature arrives
     THEN it does not count, saying its revocation could not be established."""
     runtime = runtime_of(service)
-    runtime.esign_trust = replace(runtime.esign_trust, crls=())
+    runtime.esign_trust = replace(runtime.esign_trust, crls=(), fetching=False)
     case = persons_case(service)
 
     send(service, sign(form_of(service, case), people.malgorzata, NEW))
