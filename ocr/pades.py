@@ -67,6 +67,7 @@ _NO_CHAIN = (
     "CHAIN_CONSTRAINTS_FAILURE",
     "CERTIFICATE_CHAIN_GENERAL_FAILURE",
 )
+MAX_SIGNATURES = 8
 _REVOCATION_MODES: dict[str, str] = {"require": "require", "soft": "soft-fail", "off": "none"}
 
 # What may follow the form we issued: signatures (each filling a signature field or adding
@@ -139,7 +140,13 @@ def read_signed_form(
             changes = "" if unchanged else f"modification level {diff.modification_level.name}"
     except Exception as err:
         unchanged, changes = False, str(err) or type(err).__name__
-    signatures = asyncio.run(_validate_all(reader.embedded_signatures, trust))
+    embedded = reader.embedded_signatures
+    if len(embedded) > MAX_SIGNATURES:
+        # Each signature costs a validation and its revocation look-ups: a file is not let
+        # make the worker validate without end. Two parties and a seal need three.
+        unchanged = False
+        changes = f"{len(embedded)} signatures; at most {MAX_SIGNATURES} are read"
+    signatures = asyncio.run(_validate_all(embedded[:MAX_SIGNATURES], trust))
     signed = SignedForm(
         case_id=form.case_id,
         form_version=form.form_version,

@@ -199,6 +199,11 @@ def test_both_people_sign_one_file_and_the_case_is_ready_without_ocr(
     assert "Jan Kowalski" in checks(now)["current_registrant.signature_present"][1]
     assert now["state"] == "transfer_ready"
     assert times_ready(service, case) == 1
+    events = service.get(f"/api/v1/cases/{case['id']}/events", headers=STAFF).json()
+    signers = {
+        s["signer"] for e in events if e["type"] == "page_read" for s in e["data"]["signatures"]
+    }
+    assert signers == {"Jan Kowalski", "Małgorzata Żółkiewska-Ćwik"}
 
 
 def test_each_party_signs_its_own_copy(service: TestClient, people: People) -> None:
