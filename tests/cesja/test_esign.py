@@ -266,7 +266,7 @@ def test_without_the_seal_the_policy_decides_the_stamp(
         assert "Inna Spółka" in detail and "VATPL-7740001454" in detail
 
     monkeypatch.delenv("CESJA_ESIGN_COMPANY")
-    with _client(data_dir.parent / "default", people, monkeypatch) as client:
+    with _client(data_dir, people, monkeypatch) as client:
         _offline(client, people)
         case = create_case(client)
         send(client, sign(form_of(client, case), people.representative, CURRENT))
@@ -399,6 +399,22 @@ def test_required_revocation_data_that_cannot_be_had_holds_the_signature(
 
     status, detail = checks(case_now(service, case))["new_registrant.signature_present"]
     assert status == "failed" and "could not be established" in detail
+
+
+def test_soft_revocation_checking_lets_a_signature_count_without_revocation_data(
+    data_dir: Path, people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN CESJA_ESIGN_REVOCATION=soft and no CRL or OCSP answer to be had
+    WHEN a genuine signature arrives
+    THEN it counts: under `soft` only a CRL or OCSP answer that says revoked holds it."""
+    with _client(data_dir, people, monkeypatch, ESIGN_REVOCATION="soft") as client:
+        runtime = runtime_of(client)
+        runtime.esign_trust = replace(runtime.esign_trust, crls=(), fetching=False)
+        case = persons_case(client)
+
+        send(client, sign(form_of(client, case), people.malgorzata, NEW))
+
+        assert checks(case_now(client, case))["new_registrant.signature_present"][0] == "passed"
 
 
 def test_a_signed_older_version_counts_like_a_stale_page(
