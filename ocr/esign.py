@@ -55,19 +55,24 @@ class TrustOptions:
 
 
 def load_trust_roots(path: Path) -> tuple[asn1_x509.Certificate, ...]:
-    """The certificates of a PEM bundle, or of every PEM or DER file in a directory."""
+    """The certificates of a PEM bundle, or of every PEM or DER file in a directory;
+    OSError when it cannot be read, ValueError naming a file that holds no certificate."""
     files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
     roots: list[asn1_x509.Certificate] = []
     for file in files:
         data = file.read_bytes()
-        if pem.detect(data):
-            roots.extend(
-                asn1_x509.Certificate.load(der)
-                for kind, _, der in pem.unarmor(data, multiple=True)
-                if kind == "CERTIFICATE"
+        try:
+            ders = (
+                [der for kind, _, der in pem.unarmor(data, multiple=True) if kind == "CERTIFICATE"]
+                if pem.detect(data)
+                else [data]
             )
-        elif data:
-            roots.append(asn1_x509.Certificate.load(data))
+            certificates = [asn1_x509.Certificate.load(der) for der in ders]
+            for certificate in certificates:
+                _ = certificate.subject  # asn1crypto parses lazily: a bad file fails here
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"{file.name} holds no readable certificate ({err})") from None
+        roots.extend(certificates)
     return tuple(roots)
 
 

@@ -470,3 +470,31 @@ def test_back_office_shows_the_validation_report_beside_the_page(
     assert "nie unieważniony" in page
     assert "FORM_FILLING" in page or "NONE" in page
     assert "Podpisane elektronicznie przez Małgorzata Żółkiewska-Ćwik" in page
+
+
+# --- the operator ------------------------------------------------------------------------------
+
+
+def test_doctor_reports_the_trust_roots(
+    data_dir: Path, people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN CESJA_TRUST_ROOTS naming a directory with the root's PEM and a file that is no
+    certificate
+    WHEN the operator runs `cesja doctor`
+    THEN it names the file that holds no certificate and exits 1."""
+    from tests.cesja.test_cli import cesja
+
+    roots = data_dir.parent / "roots"
+    roots.mkdir()
+    (roots / "root.pem").write_bytes(people.pki.roots_pem)
+    (roots / "notes.txt").write_text("not a certificate")
+    monkeypatch.setenv("CESJA_TRUST_ROOTS", str(roots))
+
+    result = cesja("doctor")
+
+    assert "[MISSING] trust roots: " in result.stdout, result.stdout
+    assert "notes.txt holds no readable certificate" in result.stdout
+    assert result.returncode == 1
+
+    (roots / "notes.txt").unlink()
+    assert "[ok ] trust roots: 1 certificate(s)" in cesja("doctor").stdout
