@@ -194,7 +194,7 @@ class SignatureReport:
             return f"PESEL {self.pesel[0]}…"
         if self.organization_identifier:
             return self.organization_identifier
-        return f"certificate {self.certificate_sha256[:16]}"
+        return f"SHA-256 {self.certificate_sha256[:16]}…"
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -360,10 +360,11 @@ def _names(s: SignatureReport, form: FormData, party: Party) -> bool:
 
 
 def _folded(name: str) -> str:
-    """A name without diacritics, case or extra spaces: Łódź is lodz."""
+    """A name's words without diacritics, case or order: "Łukasz Żak" is "lukasz zak"."""
     decomposed = unicodedata.normalize("NFKD", name.replace("ł", "l").replace("Ł", "L"))
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(plain.casefold().split())
+    # In either order: a register may list "Surname Given name".
+    return " ".join(sorted(plain.casefold().replace("-", " ").split()))
 
 
 __all__ = [
