@@ -83,9 +83,9 @@ NOT_ISSUED = (
     "this service issued for it: its bytes differ (a copy made again, or changed before "
     "signing)."
 )
-CHANGED_AFTER_SIGNING = (
-    "The electronically signed file was changed after it was signed ({changes}): only "
-    "signatures and their validation data may be added."
+CHANGED = (
+    "The electronically signed file was changed after the service issued it ({changes}): "
+    "only signatures and their validation data may be added to the form."
 )
 ISSUED_UNCHANGED = (
     "The electronically signed file in scan {scan} is the form this service issued, unchanged."
@@ -129,7 +129,7 @@ NOT_QUALIFIED = (
 )
 SENTENCES = (
     NOT_ISSUED,
-    CHANGED_AFTER_SIGNING,
+    CHANGED,
     ISSUED_UNCHANGED,
     SIGNED_BY_PARTY,
     SEALED_BY_COMPANY,
@@ -292,7 +292,7 @@ def judge(
         form_said = _said(NOT_ISSUED, case=form.case_id, version=str(form.form_version))
         page = fields = unaltered = (False, form_said)
     elif not signed.unchanged:
-        changed = _said(CHANGED_AFTER_SIGNING, changes=signed.changes)
+        changed = _said(CHANGED, changes=signed.changes)
         page = (True, _said(ISSUED_UNCHANGED, **where))
         fields = unaltered = (False, changed)
     else:

@@ -311,7 +311,12 @@ FRAUDS = {
     "changed after signing": (
         lambda form, p: _annotated(sign(form, p.malgorzata, NEW)),
         "new_registrant.unaltered",
-        "changed after it was signed",
+        "changed after the service issued it",
+    ),
+    "changed before signing": (
+        lambda form, p: sign(_annotated(form), p.malgorzata, NEW),
+        "new_registrant.unaltered",
+        "changed after the service issued it",
     ),
     "a re-rendered copy signed": (
         lambda form, p: sign(_rerendered(form), p.malgorzata, NEW),
