@@ -24,7 +24,7 @@ from asn1crypto import pem
 from asn1crypto import x509 as asn1_x509
 
 from documents import FormData
-from documents.layout import PARTIES, Party
+from documents.layout import Party
 from documents.render import signature_field_name
 
 if TYPE_CHECKING:
@@ -87,6 +87,10 @@ CHANGED = (
     "The electronically signed file was changed after the service issued it ({changes}): "
     "only signatures and their validation data may be added to the form."
 )
+ISSUED = (
+    "The electronically signed file in scan {scan} begins with the form this service issued, "
+    "byte for byte."
+)
 ISSUED_UNCHANGED = (
     "The electronically signed file in scan {scan} is the form this service issued, unchanged."
 )
@@ -130,6 +134,7 @@ NOT_QUALIFIED = (
 SENTENCES = (
     NOT_ISSUED,
     CHANGED,
+    ISSUED,
     ISSUED_UNCHANGED,
     SIGNED_BY_PARTY,
     SEALED_BY_COMPANY,
@@ -287,16 +292,19 @@ def belongs_to(signed: SignedForm, form: FormData, party: Party) -> bool:
 def judge(
     signed: SignedForm, form: FormData, party: Party, company: CompanyPolicy, scan: str
 ) -> None:
+    """Each check of `party` as the signed file settles it, with what to say: the page, its
+    values and their integrity from the file's bytes; the signature (and a company's stamp)
+    from who signed."""
     where = {"scan": scan}
     if not signed.issued:
         form_said = _said(NOT_ISSUED, case=form.case_id, version=str(form.form_version))
         page = fields = unaltered = (False, form_said)
     elif not signed.unchanged:
-        changed = _said(CHANGED, changes=signed.changes)
-        page = (True, _said(ISSUED_UNCHANGED, **where))
-        fields = unaltered = (False, changed)
+        page = (True, _said(ISSUED, **where))
+        fields = unaltered = (False, _said(CHANGED, changes=signed.changes))
     else:
-        page = fields = unaltered = (True, _said(ISSUED_UNCHANGED, **where))
+        page = (True, _said(ISSUED, **where))
+        fields = unaltered = (True, _said(ISSUED_UNCHANGED, **where))
     signed.verdicts = {"page_received": page, "fields_match": fields, "unaltered": unaltered}
     kind = form.party(party).kind
     signature = _signature_verdict(signed, form, party, scan)
@@ -368,7 +376,6 @@ def _folded(name: str) -> str:
 
 
 __all__ = [
-    "PARTIES",
     "SENTENCES",
     "CompanyPolicy",
     "RevocationMode",
