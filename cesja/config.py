@@ -69,6 +69,14 @@ class Settings(BaseSettings):
     worker_memory_mb: int = Field(default=500, ge=300, le=65536)
     job_seconds: float = Field(default=60.0, gt=0, le=3600)
     tessdata: Path | None = None
+    # Electronically signed forms: the roots a signer's certificate must chain to (a PEM
+    # bundle, or a directory of PEM or DER files; unset: no signature is trusted), how their
+    # revocation is checked (`require`: a CRL or OCSP answer must say not revoked; `soft`: it
+    # must not say revoked; `off`), and whether a company's representative's qualified
+    # signature stands for its stamp (`signature`) or a qualified e-seal is needed too.
+    trust_roots: Path | None = None
+    esign_revocation: Literal["require", "soft", "off"] = "require"
+    esign_company: Literal["signature", "signature+seal"] = "signature"
     # The transfer-ready notice: how long one POST may take, how often it is tried, and a factor
     # on every wait between attempts (0 in tests: the same schedule without the waiting).
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=300)

@@ -12,7 +12,7 @@ from cesja.config import Settings
 from cesja.db import make_engine
 from cesja.errors import ConfigurationError
 from documents import check_fonts, check_ghostscript, check_pdftoppm
-from ocr import check_tesseract
+from ocr import check_tesseract, load_trust_roots
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,7 @@ def run_checks(settings: Settings) -> Iterator[CheckResult]:
         yield CheckResult("scan store", True, f"{store} is writable")
     except OSError as err:
         yield CheckResult("scan store", False, f"{store} is not writable: {err}")
+    yield _trust_roots(settings)
     ghostscript_problem = check_ghostscript()
     yield CheckResult(
         "ghostscript (tests and benchmarks only)",
@@ -67,3 +68,21 @@ def run_checks(settings: Settings) -> Iterator[CheckResult]:
         True,
         chromium or "not installed; only the browser tests need it: apt-get install chromium",
     )
+
+
+def _trust_roots(settings: Settings) -> CheckResult:
+    """The roots electronic signatures are trusted from: optional, but readable when set."""
+    path = settings.trust_roots
+    if path is None:
+        return CheckResult(
+            "trust roots",
+            True,
+            "CESJA_TRUST_ROOTS unset: no electronic signature is trusted (each goes to staff)",
+        )
+    try:
+        roots = load_trust_roots(path)
+    except (OSError, ValueError) as err:
+        return CheckResult("trust roots", False, f"CESJA_TRUST_ROOTS={path}: {err}")
+    if not roots:
+        return CheckResult("trust roots", False, f"CESJA_TRUST_ROOTS={path} holds no certificate")
+    return CheckResult("trust roots", True, f"{len(roots)} certificate(s) from {path}")

@@ -13,6 +13,7 @@ from cesja.config import Settings
 from cesja.db import make_engine, migrate, read_only
 from cesja.db.jobs import Flag
 from cesja.storage import ScanStore
+from ocr import TrustOptions, load_trust_roots
 
 log = logging.getLogger("cesja")
 
@@ -30,6 +31,19 @@ class Runtime:
     def read_engine(self) -> Engine:
         """`engine` for transactions that only read: no write lock, beside the writer."""
         return read_only(self.engine)
+
+    @cached_property
+    def esign_trust(self) -> TrustOptions:
+        """Whom electronic signatures are trusted from, read once from CESJA_TRUST_ROOTS."""
+        path = self.settings.trust_roots
+        roots = load_trust_roots(path) if path is not None else ()
+        if not roots:
+            log.warning("no trust roots (CESJA_TRUST_ROOTS): no electronic signature is trusted")
+        return TrustOptions(
+            roots=roots,
+            revocation=self.settings.esign_revocation,
+            company=self.settings.esign_company,
+        )
 
 
 def open_runtime(settings: Settings, *, run_migrations: bool = True) -> Runtime:

@@ -33,6 +33,7 @@ from documents.render import (
 from ocr import align, blobs, ink, route
 from ocr._exec import tesseract
 from ocr.descreen import Descreened, descreen
+from ocr.esign import SignedForm
 from ocr.fields import OCR_PX_PER_MM, FieldReading, read_case_number, read_field
 
 if TYPE_CHECKING:
@@ -56,7 +57,8 @@ class PageReading:
     case_id: str | None = None
     party: Party | None = None
     form_version: int | None = None
-    routed_by: Literal["qr", "case_number", "staff"] | None = None
+    # "signed_pdf": an electronically signed file of the form, read from its signatures.
+    routed_by: Literal["qr", "case_number", "staff", "signed_pdf"] | None = None
     aligned: bool = False
     fields: dict[str, FieldReading] = field(default_factory=dict)
     signature: ink.InkFinding | None = None
@@ -64,21 +66,32 @@ class PageReading:
     alterations: dict[str, ink.InkFinding] = field(default_factory=dict)
     timings_ms: dict[str, float] = field(default_factory=dict)
     evidence: dict[str, bytes] = field(default_factory=dict)
+    # An electronically signed file: what its bytes and signatures show, in place of ink.
+    signed: SignedForm | None = None
 
     @property
     def code_valid(self) -> bool:
+        if self.signed is not None:
+            return self.signed.passes("page_received")
         return self.routed_by == "qr"
 
     @property
     def fields_match(self) -> bool:
+        if self.signed is not None:
+            return self.signed.passes("fields_match")
         return bool(self.fields) and all(f.verdict != "mismatch" for f in self.fields.values())
 
     @property
     def signature_present(self) -> bool:
+        if self.signed is not None:
+            return self.signed.passes("signature_present")
         return self.signature is not None and bool(self.signature.present)
 
     @property
     def stamp_present(self) -> bool | None:
+        if self.signed is not None:
+            has_stamp = "stamp_present" in self.signed.verdicts
+            return self.signed.passes("stamp_present") if has_stamp else None
         return None if self.stamp is None else bool(self.stamp.present)
 
     @property
@@ -87,6 +100,8 @@ class PageReading:
 
     @property
     def unaltered(self) -> bool:
+        if self.signed is not None:
+            return self.signed.passes("unaltered")
         return self.aligned and not self.altered_fields
 
     @property
@@ -106,7 +121,7 @@ class PageReading:
         """A reading as `to_dict` stored it, with what is stored beside it (its place in its
         file, the case, party and form version it was routed to). What `to_dict` writes that
         can be derived (fields_match, signature_present, …) is derived again here."""
-        signature, stamp = data.get("signature"), data.get("stamp")
+        signature, stamp, signed = data.get("signature"), data.get("stamp"), data.get("signed")
         return cls(
             index=index,
             outcome=data["outcome"],
@@ -127,6 +142,7 @@ class PageReading:
                 for name, found in (data.get("alterations") or {}).items()
             },
             timings_ms=dict(data.get("timings_ms") or {}),
+            signed=SignedForm.from_dict(signed) if signed else None,
         )
 
     def to_dict(self) -> dict[str, object]:
@@ -149,6 +165,7 @@ class PageReading:
                 name: found.to_dict() for name, found in self.alterations.items() if found.ink_mm2
             },
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+            "signed": self.signed.to_dict() if self.signed else None,
         }
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Literal
 
 from ocr import PageReading
+from ocr.esign import SENTENCES as ESIGN_SENTENCES
 
 Party = Literal["current_registrant", "new_registrant"]
 PartyKind = Literal["person", "company"]
@@ -45,6 +46,9 @@ class Evidence:
     altered_fields: tuple[str, ...] = ()
     # The page was assigned to its case and party by a person: no code or number routed it.
     assigned_by_staff: bool = False
+    # An electronically signed file: what each check says of it (check, template, values),
+    # from its bytes and signatures. Such a file is an original whichever way it came.
+    signed: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = ()
 
     @classmethod
     def from_reading(
@@ -73,6 +77,12 @@ class Evidence:
             mismatched_fields=tuple(reading.mismatched_fields),
             altered_fields=tuple(reading.altered_fields),
             assigned_by_staff=reading.routed_by == "staff",
+            signed=tuple(
+                (check, template, values)
+                for check, (_, (template, values)) in reading.signed.verdicts.items()
+            )
+            if reading.signed is not None
+            else (),
         )
 
 
@@ -221,6 +231,9 @@ def _from_page(
         waiting = NO_PAGE if check == "page_received" else WAITING_FOR_PAGE
         return _said(name, "pending", Sentence(waiting, (("party", party),)))
 
+    signed = {name: Sentence(template, values) for name, template, values in page.signed}
+    if check in signed:
+        return _said(name, "passed" if _result(page, check) else "failed", signed[check])
     where = (("page", str(page.page_index + 1)), ("scan", page.scan_id))
     passed, failed = SENTENCES[check]
     if check == "page_received" and page.assigned_by_staff:
@@ -321,4 +334,5 @@ ALL_SENTENCES = (
     PROPOSED,
     ASSIGNED_BY_STAFF,
     *(sentence for pair in SENTENCES.values() for sentence in pair),
+    *ESIGN_SENTENCES,
 )

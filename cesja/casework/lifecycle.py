@@ -248,6 +248,25 @@ def page_read(
             "unaltered": reading.unaltered,
             "mismatched_fields": reading.mismatched_fields,
             "altered_fields": reading.altered_fields,
+            # An electronically signed file: who signed it, by which certificate, and
+            # whether each signature counts.
+            **(
+                {
+                    "signatures": [
+                        {
+                            "signer": s.signer,
+                            "certificate_sha256": s.certificate_sha256,
+                            "qualified": s.qualified,
+                            "counts": s.counts,
+                        }
+                        for s in reading.signed.signatures
+                    ],
+                    "form_issued": reading.signed.issued,
+                    "unchanged": reading.signed.unchanged,
+                }
+                if reading.signed is not None
+                else {}
+            ),
         },
     )
     reevaluate(session, settings, case, actor=READER)

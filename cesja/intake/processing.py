@@ -25,7 +25,15 @@ from cesja.db.models import CaseRow, EvidenceRow, PageRow, ScanRow, utcnow
 from cesja.observe import logs, metrics
 from cesja.runtime import Runtime
 from documents import FormData, PageCode
-from ocr import OcrError, Outcome, PageReading, probe_file, read_page, read_page_image
+from ocr import (
+    OcrError,
+    Outcome,
+    PageReading,
+    probe_file,
+    read_page,
+    read_page_image,
+    read_signed_page,
+)
 
 log = logging.getLogger("cesja.processing")
 
@@ -99,12 +107,25 @@ def read_stored_page(
     runtime: Runtime, scan: ScanRow, index: int, *, assigned: PageCode | None = None
 ) -> PageReading:
     """One page of a stored scan, read (against the form `assigned` names, when a person
-    named it); a page that cannot be decoded or read is unreadable, saying why."""
+    named it); a page that cannot be decoded or read is unreadable, saying why.
+
+    An electronically signed PDF of a case's form is read from its signatures, before any OCR.
+    """
     settings = runtime.settings
-    try:
-        page = read_page_image(
-            runtime.store.path_of(scan.sha256), index, max_pages=settings.max_pages
+    path = runtime.store.path_of(scan.sha256)
+    if assigned is None and scan.media_type == "application/pdf":
+        signed = read_signed_page(
+            path,
+            index,
+            key=settings.secret,
+            lookup=form_lookup(runtime),
+            trust=runtime.esign_trust,
+            scan=scan.id,
         )
+        if signed is not None:
+            return signed
+    try:
+        page = read_page_image(path, index, max_pages=settings.max_pages)
         return read_page(
             page,
             key=settings.secret,

@@ -155,6 +155,7 @@ def _page(
         {
             **GLOBALS,
             "check_detail": catalogue.check_detail,
+            "said": catalogue.said,
             "staff": staff,
             "notice": DONE.get(done or ""),
             "attention": _attention(session) if staff and session else None,

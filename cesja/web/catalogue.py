@@ -53,6 +53,14 @@ def in_polish(sentence: Sentence) -> str:
     return template.format(**{k: _POLISH.get(k, str)(v) for k, v in sentence.values})
 
 
+def said(template_and_values: tuple[str, tuple[tuple[str, str], ...]] | None) -> str:
+    """What a signed file's report says (a template and its values), in Polish."""
+    if template_and_values is None:
+        return ""
+    template, values = template_and_values
+    return in_polish(Sentence(template, values))
+
+
 def check_detail(check: Check) -> str:
     """What a check says, in Polish (its English detail when it says nothing we can word)."""
     if not check.sentences:

@@ -45,7 +45,41 @@ ROUTED_BY = {
     "qr": "kod QR",
     "case_number": "numer sprawy (kod nieczytelny)",
     "staff": "przypisana ręcznie",
+    "signed_pdf": "podpisy elektroniczne w pliku PDF",
 }
+# An electronic signature's report (`ocr.esign.SignatureReport`), in Polish.
+QC_TYPES = {
+    "esign": "kwalifikowany podpis elektroniczny",
+    "eseal": "kwalifikowana pieczęć elektroniczna",
+}
+MODIFICATION_LEVELS = {
+    "NONE": "bez zmian",
+    "LTA_UPDATES": "dodano tylko dane do weryfikacji podpisów",
+    "FORM_FILLING": "dodano tylko kolejne podpisy",
+    "ANNOTATIONS": "dodano adnotacje",
+    "OTHER": "inne zmiany",
+}
+COVERAGE = {
+    "ENTIRE_FILE": "cały plik",
+    "ENTIRE_REVISION": "cała podpisana wersja pliku",
+    "CONTIGUOUS_BLOCK_FROM_START": "NIE CAŁA podpisana wersja",
+    "UNCLEAR": "NIEJASNY zakres (ByteRange)",
+}
+
+
+def revocation_label(result: str) -> str:
+    """The revocation result of a signature's report, in Polish (the date stays as written)."""
+    if result.startswith("revoked"):
+        return "UNIEWAŻNIONY " + result.removeprefix("revoked").strip()
+    if result.startswith("not checked"):
+        return "nie sprawdzano (CESJA_ESIGN_REVOCATION=off)"
+    return {
+        "not revoked": "nie unieważniony",
+        "unknown": "nie ustalono",
+        "not established": "nie ustalono (certyfikat niezaufany)",
+    }.get(result, result)
+
+
 VERDICTS = {"match": "zgodne", "mismatch": "NIEZGODNE", "empty": "puste"}
 SCAN_STATUSES = {
     "queued": "w kolejce",
@@ -220,6 +254,10 @@ GLOBALS = {
     "outcomes": OUTCOMES,
     "channels": CHANNELS,
     "routed_by": ROUTED_BY,
+    "qc_types": QC_TYPES,
+    "modification_levels": MODIFICATION_LEVELS,
+    "coverage_labels": COVERAGE,
+    "revocation_label": revocation_label,
     "verdicts": VERDICTS,
     "scan_statuses": SCAN_STATUSES,
     "notice_statuses": NOTICE_STATUSES,
