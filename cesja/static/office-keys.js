@@ -44,6 +44,7 @@
       return;
     }
     if (event.ctrlKey || event.metaKey || event.altKey || typing(target)) { return; }
+    if (document.querySelector("dialog[open]")) { return; } // the scan viewer has its own keys
     var actions = {
       j: function () { follow("next"); },
       k: function () { follow("prev"); },

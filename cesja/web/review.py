@@ -25,6 +25,7 @@ from cesja.db.models import (
     WebhookDeliveryRow,
 )
 from documents import layout
+from documents.layout import Box
 from ocr import PageReading
 from workflow import PARTIES, BrokenLink, Check, best_page, is_final
 
@@ -35,6 +36,7 @@ IMAGE_TYPES = {".jpg": "image/jpeg", ".png": "image/png"}
 EVIDENCE_STEMS = frozenset(
     {
         "page",
+        "page_zoom",
         "party_ink",
         "zone/signing_area",
         "zone/case_number",
@@ -123,6 +125,27 @@ class FieldView:
     zone: str  # the evidence stem of its crop (kept only for values in doubt)
 
 
+_CHECK_BOXES = (
+    ("signature_present", layout.SIGNATURE),
+    ("stamp_present", layout.STAMP),
+    ("page_received", layout.QR_CODE),
+)
+
+
+def _with_margin(box: Box, mm: float = 4.0) -> Box:
+    return Box(box.x - mm, box.y - mm, box.w + 2 * mm, box.h + 2 * mm)
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A box drawn over the page's image, in millimetres of the form: what was judged there,
+    in the colour of its verdict ("ok", "bad", or "none": nothing to judge)."""
+
+    box: Box
+    verdict: str
+    what: str  # a field's name, "signature" or "stamp"
+
+
 @dataclass(frozen=True)
 class PageView:
     page: PageRow
@@ -135,6 +158,42 @@ class PageView:
 
     def image(self, stem: str) -> str | None:
         return image_named(self.images, stem)
+
+    def focus(self, check: str) -> str | None:
+        """Where on the page `check` (its short name) was decided, as the viewer takes it
+        ("x y w h" in millimetres): the first value in doubt, the signature or stamp box, the
+        page code; None for the whole page."""
+        reading = self.reading
+        names = {"fields_match": reading.mismatched_fields, "unaltered": reading.altered_fields}
+        boxes = [layout.FIELD_BOXES[n] for n in names.get(check, []) if n in layout.FIELD_BOXES]
+        boxes += [b for c, b in _CHECK_BOXES if c == check]
+        if not boxes:
+            return None
+        box = _with_margin(boxes[0])
+        return f"{box.x:g} {box.y:g} {box.w:g} {box.h:g}"
+
+    @property
+    def marks(self) -> list[Mark]:
+        """Every value's box, the signature's and the stamp's, as this page's reading judged
+        them (a value with ink over it is marked as a mismatch is)."""
+        reading = self.reading
+        if not reading.aligned:
+            return []
+        altered = set(reading.altered_fields)
+        marks = []
+        for f in self.fields:
+            box = layout.FIELD_BOXES.get(f.name)
+            if box is None or f.verdict == "empty":
+                continue
+            bad = f.verdict == "mismatch" or f.name in altered
+            marks.append(Mark(box, "bad" if bad else "ok", f.name))
+        for what, box, finding in (
+            ("signature", layout.SIGNATURE, reading.signature),
+            ("stamp", layout.STAMP, reading.stamp),
+        ):
+            if finding is not None:
+                marks.append(Mark(box, "ok" if finding.present else "bad", what))
+        return marks
 
     @property
     def reading(self) -> PageReading:
@@ -158,6 +217,12 @@ class CaseReview:
     events: list[EventRow]
     broken: BrokenLink | None
     open: bool  # checks can still be decided, the case rejected or cancelled
+
+    def page_of(self, party: str) -> PageView | None:
+        """The page `party`'s checks were read from: the evidence beside each of them."""
+        return next(
+            (p for p in self.current_pages if p.used_for_checks and p.page.party == party), None
+        )
 
 
 def case_review(session: Session, case: CaseRow, *, require_original: bool) -> CaseReview:

@@ -355,7 +355,8 @@ def test_what_was_read_is_shown_honestly_differences_marked_and_first(staff: Tes
     was read as printed, whose e-mail zone held nothing, and whose phone the form leaves empty
     WHEN staff open the case
     THEN the mismatch comes first, with just the differing character marked and the tag shown
-    as text; nothing read says so in words; the field the form leaves empty is folded away."""
+    as text; nothing read says so in words; the field the form leaves empty is folded away.
+    The failed check shows the same beside it, open, with a link to the page."""
     case = create_case(staff)
     street = "new_registrant.street"
     fields = {
@@ -382,3 +383,8 @@ def test_what_was_read_is_shown_honestly_differences_marked_and_first(staff: Tes
     assert "telefon" not in table
     folded = page[page.index('class="empty-fields"') :]
     assert "telefon" in folded[: folded.index("</details>")]
+    check = page[page.index('data-check="new_registrant.fields_match"') :]
+    check = check[: check.index("</tr>")]
+    assert '<details class="evidence" open>' in check
+    assert "ul. Długa 3<mark>8&lt;b&gt;</mark>" in check and "— nic nie odczytano" in check
+    assert "#page-" in check  # no image kept of this page: nothing to zoom into

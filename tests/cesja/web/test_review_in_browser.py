@@ -107,12 +107,40 @@ def test_staff_accept_a_missing_signature_and_see_it_in_the_trail(
     assert scan.evaluate("img => img.complete && img.naturalWidth > 500"), "the scan is shown"
     name_row = page.locator("table.fields tr", has_text="nowy abonent: nazwa").first
     expect(name_row).to_contain_text("Małgorzata Żółkiewska-Ćwik")
-    signing_area = page.locator('img[src$="zone/signing_area.jpg"]')
+    signing_area = page.locator('#pages img[src$="zone/signing_area.jpg"]')
     expect(signing_area).to_be_visible()
     expect(page.locator(".signing")).to_contain_text("BRAK")
     check = page.locator(f'tr[data-check="{SIGNATURE}"]')
     expect(check).to_contain_text("niespełnione")
     page.screenshot(path=str(tmp_path / "case-in-review.png"), full_page=True)
+    # Beside the failed check, its evidence; on the page, its box drawn as failed.
+    evidence = check.locator("details.evidence")
+    expect(evidence).to_contain_text("BRAK")
+    expect(evidence.locator("img.signing-close-up")).to_be_visible()
+    expect(page.locator('#pages svg.marks rect.bad[data-what="signature"]')).to_have_count(1)
+    expect(page.locator('#pages svg.marks rect.ok[data-what="new_registrant.name"]')).to_have_count(
+        1
+    )
+    # Opened in place at the scan's own resolution, at the signature box, then zoomed.
+    evidence.get_by_role("link", name="Powiększ skan w tym miejscu").click()
+    viewer = page.locator("dialog#viewer")
+    expect(viewer).to_have_attribute("data-ready", "true")
+    expect(page).to_have_url(re.compile(rf"/cases/{case_id}$"))  # no new page, no new tab
+    width = viewer.locator("img").evaluate("img => img.naturalWidth")
+    small = page.locator("#pages figure.scan img").evaluate("img => img.naturalWidth")
+    assert width >= 1.9 * small, (width, small)
+    box = viewer.locator('rect[data-what="signature"]').bounding_box()
+    stage = viewer.locator(".viewer-stage").bounding_box()
+    assert box and stage and box["width"] > 0.5 * stage["width"], (box, stage)
+    page.screenshot(path=str(tmp_path / "viewer.png"))
+    before = viewer.locator(".viewer-scale").inner_text()
+    page.keyboard.press("+")
+    assert int(viewer.locator(".viewer-scale").inner_text().rstrip(" %")) > int(before.rstrip(" %"))
+    page.keyboard.press("0")
+    whole = viewer.locator(".viewer-sheet").bounding_box()
+    assert whole and whole["height"] <= stage["height"] + 1, (whole, stage)
+    page.keyboard.press("Escape")
+    expect(viewer).not_to_be_visible()
 
     check.get_by_role("textbox").fill("Podpis złożony na oryginale, okazanym w oddziale.")
     check.get_by_role("button", name="Akceptuj").click()
