@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     deadline_check_seconds: float = Field(default=60.0, gt=0, le=86400)
     # How long the queue keeps a job that ended (its work stays: readings, attempts).
     job_retention_days: float = Field(default=7.0, gt=0, le=3650)
+    # The receiving mail host whose `Authentication-Results` headers (RFC 8601) are believed:
+    # its authserv-id, as it writes it. Unset, no e-mail sender is ever taken as verified.
+    mail_authserv_id: str | None = Field(default=None, max_length=255)
     # Log lines as text for a terminal, or as JSON lines for a log collector.
     log_format: Literal["text", "json"] = "text"
     # When set, `/metrics` answers only `Authorization: Bearer <this>` (Prometheus's

@@ -248,6 +248,8 @@ def page_read(
             "unaltered": reading.unaltered,
             "mismatched_fields": reading.mismatched_fields,
             "altered_fields": reading.altered_fields,
+            # The e-mail it came in, whose sender decides whether it counts for its party.
+            **({"message_id": scan.message_id} if scan.message_id else {}),
         },
     )
     reevaluate(session, settings, case, actor=READER)

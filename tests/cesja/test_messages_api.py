@@ -1,0 +1,315 @@
+"""POST /api/v1/messages: an e-mail's attachments become scans, and a page counts for its
+party only when the message is authenticated by the registrar's mail host and comes from
+that party's e-mail address on the case."""
+
+from __future__ import annotations
+
+import copy
+import io
+from collections.abc import Iterator
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+from pypdf import PdfReader, PdfWriter
+from sqlmodel import Session, func, select
+
+from cesja import workers
+from cesja.config import Settings
+from cesja.db.models import MessageRow, ScanRow
+from tests.cesja.flow import create_case, runtime_of
+from tests.conftest import CASE_BODY, INTAKE, REGISTRAR, STAFF
+
+OUR_HOST = "mx.registrar.pl"
+VERIFIED = f"{OUR_HOST}; spf=pass smtp.mailfrom=example.pl; dmarc=pass header.from=example.pl"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def service(
+    request: pytest.FixtureRequest, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[TestClient]:
+    from cesja.app import create_app
+
+    monkeypatch.setenv("CESJA_MAIL_AUTHSERV_ID", OUR_HOST)
+    url = None if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    with TestClient(create_app(Settings(database_url=url) if url else None)) as client:
+        yield client
+
+
+@pytest.fixture
+def client(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    from cesja.app import create_app
+
+    monkeypatch.setenv("CESJA_MAIL_AUTHSERV_ID", OUR_HOST)
+    with TestClient(create_app()) as c:
+        yield c
+
+
+def message(
+    *,
+    sender: str = "biuro@example.pl",
+    results: tuple[str, ...] = (VERIFIED,),
+    files: tuple[tuple[str, bytes, str], ...] = (),
+    message_id: str | None = None,
+) -> EmailMessage:
+    """An e-mail as the registrar's mail host hands it on: its Authentication-Results on top."""
+    mail = EmailMessage()
+    for header in results:
+        mail["Authentication-Results"] = header
+    mail["From"] = f"Biuro Przykład <{sender}>"
+    mail["To"] = "cesja@registrar.pl"
+    mail["Subject"] = "Podpisany formularz cesji"
+    mail["Message-ID"] = message_id or make_msgid(domain="example.pl")
+    mail.set_content("Dzień dobry, w załączeniu podpisany formularz.")
+    for name, data, media_type in files:
+        maintype, _, subtype = media_type.partition("/")
+        mail.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return mail
+
+
+def send(client: TestClient, mail: EmailMessage | bytes, headers: dict[str, str] = INTAKE) -> Any:
+    raw = mail if isinstance(mail, bytes) else mail.as_bytes()
+    return client.post(
+        "/api/v1/messages",
+        content=raw,
+        headers={**headers, "Content-Type": "message/rfc822"},
+    )
+
+
+def form_pdf(client: TestClient, case_id: str, *, pages: tuple[int, ...] = (0, 1)) -> bytes:
+    """The case's form as the service prints it (to PDF), these pages of it."""
+    whole = client.get(f"/api/v1/cases/{case_id}/form.pdf", headers=REGISTRAR).content
+    writer = PdfWriter()
+    for index in pages:
+        writer.add_page(PdfReader(io.BytesIO(whole)).pages[index])
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def checks(client: TestClient, case_id: str) -> dict[str, dict[str, Any]]:
+    case = client.get(f"/api/v1/cases/{case_id}", headers=STAFF).json()
+    return {c["name"]: c for c in case["checks"]}
+
+
+def test_a_verified_senders_form_counts_for_that_party_and_not_for_the_other(
+    service: TestClient,
+) -> None:
+    """GIVEN a case whose current registrant's e-mail is biuro@example.pl
+    WHEN that address sends the whole form (both pages) and the registrar's mail host says
+    dmarc=pass THEN the message is taken (202, sender verified by DMARC, one scan of channel
+    email); the current registrant's page is received, the new registrant's page is held as
+    sent from an address that is not that party's, until staff accept it with a reason.
+    """
+    case = create_case(service)
+    mail = message(
+        files=(("cesja podpisana.pdf", form_pdf(service, case["id"]), "application/pdf"),)
+    )
+
+    answer = send(service, mail)
+    assert answer.status_code == 202, answer.text
+    body = answer.json()
+    assert body["from"] == "Biuro Przykład <biuro@example.pl>"
+    assert body["subject"] == "Podpisany formularz cesji"
+    assert body["sender"] == {"address": "biuro@example.pl", "verified": True, "how": "dmarc"}
+    assert len(body["scans"]) == 1 and body["refused"] == []
+    scan = service.get(f"/api/v1/scans/{body['scans'][0]}", headers=INTAKE).json()
+    assert (scan["channel"], scan["sender"]) == ("email", "biuro@example.pl")
+
+    workers.drain(runtime_of(service))
+    found = checks(service, case["id"])
+    assert found["current_registrant.page_received"]["status"] == "passed"
+    held = found["new_registrant.page_received"]
+    assert held["status"] == "failed"
+    assert "not this party's contact address (biuro@example.pl)" in held["detail"]
+
+    accept = {"decision": "accept", "reason": "Potwierdzone telefonicznie z abonentem."}
+    decided = service.post(
+        f"/api/v1/cases/{case['id']}/checks/new_registrant.page_received",
+        json=accept,
+        headers=STAFF,
+    )
+    assert decided.status_code == 200, decided.text
+    assert checks(service, case["id"])["new_registrant.page_received"]["status"] == "accepted"
+
+
+HELD = {
+    "a look-alike address": (
+        dict(sender="biur0@example.pl"),
+        {"address": "biur0@example.pl", "verified": True, "how": "dmarc"},
+        "not this party's contact address (biur0@example.pl)",
+    ),
+    "a forged Authentication-Results from another host": (
+        dict(results=("mx.attacker.example; dmarc=pass header.from=example.pl",)),
+        {"address": "biuro@example.pl", "verified": False, "how": "no_results"},
+        "the receiving mail host left no authentication results",
+    ),
+    "dkim=pass for an unaligned domain": (
+        dict(results=(f"{OUR_HOST}; dkim=pass header.d=mailer.example.com; dmarc=fail",)),
+        {"address": "biuro@example.pl", "verified": False, "how": "dkim_not_aligned"},
+        "the DKIM signature that passed is of another domain than the sender's",
+    ),
+}
+
+
+@pytest.mark.parametrize("case_of", list(HELD))
+def test_a_page_from_a_sender_that_is_not_proven_to_be_its_party_is_held_with_the_reason(
+    client: TestClient, case_of: str
+) -> None:
+    """GIVEN the current registrant's signed page
+    WHEN it comes from a look-alike address, or from the right address with authentication
+    results the registrar's mail host did not write, or with a DKIM pass for another domain
+    THEN the page is read as usual but page_received fails, saying why.
+    """
+    how, sender, reason = HELD[case_of]
+    case = create_case(client)
+    page = form_pdf(client, case["id"], pages=(0,))
+    answer = send(client, message(files=(("cesja.pdf", page, "application/pdf"),), **how))
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["sender"] == sender
+
+    workers.drain(runtime_of(client))
+    found = checks(client, case["id"])
+    held = found["current_registrant.page_received"]
+    assert held["status"] == "failed"
+    assert reason in held["detail"]
+    assert found["current_registrant.fields_match"]["status"] == "passed"
+
+
+PASSING = {
+    "an IDN address in its ASCII spelling, DKIM-signed by its domain": (
+        "Biuro@Żółw.pl",
+        "BIURO@xn--w-uga1v8h.pl",
+        "xn--w-uga1v8h.pl",
+    ),
+    "an address at a subdomain, DKIM-signed by the parent domain": (
+        "biuro@poczta.example.pl",
+        "biuro@poczta.example.pl",
+        "example.pl",
+    ),
+}
+
+
+@pytest.mark.parametrize("case_of", list(PASSING))
+def test_an_aligned_dkim_signature_of_the_partys_address_passes(
+    client: TestClient, case_of: str
+) -> None:
+    """GIVEN a current registrant's e-mail on the case
+    WHEN its page comes from that address (in any case, its domain in either IDN spelling)
+    with dkim=pass for its domain or a parent of it, and no DMARC result
+    THEN page_received passes."""
+    on_case, sender, signer = PASSING[case_of]
+    body = copy.deepcopy(CASE_BODY)
+    body["current_registrant"]["email"] = on_case
+    case = create_case(client, body)
+    page = form_pdf(client, case["id"], pages=(0,))
+    mail = message(
+        sender=sender,
+        results=(f"{OUR_HOST}; dkim=pass header.d={signer} header.s=s1; dmarc=none",),
+        files=(("cesja.pdf", page, "application/pdf"),),
+    )
+    answer = send(client, mail)
+    assert answer.json()["sender"] == {"address": sender, "verified": True, "how": "dkim"}
+    workers.drain(runtime_of(client))
+    assert checks(client, case["id"])["current_registrant.page_received"]["status"] == "passed"
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("L", (200, 280), 255).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_a_forwarded_message_gives_its_scans_and_a_zip_is_refused_by_name(
+    client: TestClient,
+) -> None:
+    """GIVEN a message forwarding another message with a PDF, with a photo inline and a zip
+    named like a path THEN the PDF and the photo are scans of channel email, the zip is
+    refused with the reason and listed by its bare name; nothing is made of the name."""
+    case = create_case(client)
+    forwarded = message(files=(("formularz.pdf", form_pdf(client, case["id"]), "application/pdf"),))
+    outer = message()
+    outer.add_attachment(forwarded)
+    photo = EmailMessage()
+    photo.set_content(_png(), maintype="image", subtype="png", disposition="inline")
+    outer.attach(photo)
+    outer.add_attachment(
+        b"PK\x03\x04" + b"\0" * 100,
+        maintype="application",
+        subtype="zip",
+        filename="../../etc/skany.zip",
+    )
+
+    answer = send(client, outer)
+    assert answer.status_code == 202, answer.text
+    body = answer.json()
+    assert len(body["scans"]) == 2
+    kinds = {
+        client.get(f"/api/v1/scans/{s}", headers=INTAKE).json()["media_type"]: s
+        for s in body["scans"]
+    }
+    assert set(kinds) == {"application/pdf", "image/png"}
+    assert [r["name"] for r in body["refused"]] == ["skany.zip"]
+    assert "PDF" in body["refused"][0]["reason"]
+    for scan_id in body["scans"]:
+        scan = client.get(f"/api/v1/scans/{scan_id}", headers=INTAKE).json()
+        assert scan["channel"] == "email"
+
+
+def test_the_same_message_twice_is_one_message(client: TestClient) -> None:
+    """GIVEN a message taken once
+    WHEN the same bytes come again, and the same Message-ID from the same sender with a
+    relay's header added THEN each answer is 200 with the first id and its scans, and there
+    is one message and one scan."""
+    case = create_case(client)
+    mail = message(
+        files=(("cesja.pdf", form_pdf(client, case["id"], pages=(0,)), "application/pdf"),)
+    )
+    first = send(client, mail)
+    assert first.status_code == 202, first.text
+
+    again = send(client, mail)
+    assert again.status_code == 200, again.text
+    assert again.json() == first.json()
+
+    mail["Received"] = "from relay.example.pl by mx.registrar.pl; Sat, 5 Dec 2026 10:00:00 +0000"
+    relayed = send(client, mail)
+    assert relayed.status_code == 200, relayed.text
+    assert relayed.json()["id"] == first.json()["id"]
+
+    with Session(runtime_of(client).engine) as session:
+        assert session.exec(select(func.count()).select_from(MessageRow)).one() == 1
+        assert session.exec(select(func.count()).select_from(ScanRow)).one() == 1
+    fetched = client.get(f"/api/v1/messages/{first.json()['id']}", headers=STAFF)
+    assert fetched.json() == first.json()
+
+
+def test_who_may_send_a_message_and_what_is_refused(client: TestClient) -> None:
+    """Intake and staff may send; the registrar may not (403), nobody without a key (401);
+    a body that is not message/rfc822 is 415, one that is no message 422."""
+    mail = message().as_bytes()
+    assert send(client, mail, headers=REGISTRAR).status_code == 403
+    assert send(client, mail, headers={}).status_code == 401
+    assert send(client, mail, headers=STAFF).status_code == 202
+    wrong_type = client.post(
+        "/api/v1/messages", content=mail, headers={**INTAKE, "Content-Type": "text/plain"}
+    )
+    assert wrong_type.status_code == 415
+    assert send(client, b"\x89PNG\r\n\x1a\n" + b"\0" * 64).status_code == 422
+
+
+def test_a_message_over_the_upload_limit_is_refused(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cesja.app import create_app
+
+    monkeypatch.setenv("CESJA_MAX_UPLOAD_MB", "1")
+    with TestClient(create_app()) as client:
+        big = message(files=(("big.pdf", b"%PDF-1.4\n" + b"0" * 1_200_000, "application/pdf"),))
+        assert send(client, big).status_code == 413
+        with Session(runtime_of(client).engine) as session:
+            assert session.exec(select(func.count()).select_from(MessageRow)).one() == 0
