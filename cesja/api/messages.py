@@ -78,6 +78,7 @@ def message_public(message: MessageRow, attachments: list[MessageAttachmentRow])
         413: {"model": Problem, "description": "larger than CESJA_MAX_UPLOAD_MB"},
         415: {"model": Problem, "description": "the body is not message/rfc822"},
         422: {"model": Problem, "description": "not an e-mail message"},
+        507: {"model": Problem, "description": "the scan store is full: send it later"},
     },
     openapi_extra={
         "requestBody": {"required": True, "content": {MEDIA_TYPE: {"schema": {"type": "string"}}}}
