@@ -155,6 +155,7 @@ def _page(
         {
             **GLOBALS,
             "check_detail": catalogue.check_detail,
+            "sender_how": catalogue.how_sender_was_checked,
             "staff": staff,
             "notice": DONE.get(done or ""),
             "attention": _attention(session) if staff and session else None,
@@ -643,6 +644,59 @@ def evidence(page_id: int, name: str, staff: StaffImage, session: ReadSessionDep
         raise NotFound(f"page {page_id} has no image {name!r}")
     image, media_type = found
     return Response(image, media_type=media_type, headers=IMAGE_HEADERS)
+
+
+# --- e-mail taken in ---------------------------------------------------------------------------
+
+
+@router.get("/messages", response_class=HTMLResponse)
+def messages(
+    request: Request,
+    staff: StaffPage,
+    session: ReadSessionDep,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    found = review.messages(session, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    return _page(
+        request,
+        "office_messages.html",
+        {
+            "section": "messages",
+            "found": found,
+            "one": None,
+            "page": page,
+            "newer": page - 1 if page > 1 else None,
+            "older": page + 1 if page * PAGE_SIZE < found.count else None,
+        },
+        staff=staff,
+        session=session,
+    )
+
+
+@router.get("/messages/{message_id}", response_class=HTMLResponse)
+def message(
+    message_id: Annotated[str, PathParam(max_length=32)],
+    request: Request,
+    staff: StaffPage,
+    session: ReadSessionDep,
+) -> Response:
+    found = review.messages(session, limit=1, offset=0, message_id=message_id)
+    if not found.messages:
+        return _page(
+            request,
+            "office_message.html",
+            {"heading": "Nie ma takiej wiadomości", "problem": "Nie znaleziono tej wiadomości."},
+            staff=staff,
+            session=session,
+            status=404,
+        )
+    return _page(
+        request,
+        "office_messages.html",
+        {"section": "messages", "found": found, "one": message_id, "newer": None, "older": None},
+        staff=staff,
+        session=session,
+    )
 
 
 # --- jobs given up -----------------------------------------------------------------------------
