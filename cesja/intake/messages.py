@@ -60,6 +60,7 @@ def receive_message(runtime: Runtime, raw: bytes) -> TakenMessage:
         raise TooLarge(f"the message is larger than the limit of {settings.max_upload_mb} MB")
     message = _parse(raw)
     sender = sender_of(message, authserv_id=settings.mail_authserv_id)
+    files = _files_of(message)
     sha256 = hashlib.sha256(raw).hexdigest()
     message_id = _header(message, "Message-ID") or None
     sender_key = address_key(sender.address) if sender.address else None
@@ -69,7 +70,7 @@ def receive_message(runtime: Runtime, raw: bytes) -> TakenMessage:
         if existing is not None:
             return existing
         try:
-            return _take(runtime, raw, message, sender, message_id=message_id)
+            return _take(runtime, raw, message, files, sender, message_id=message_id)
         except IntegrityError:
             # The same message (or one of its files) arrived at the same moment through
             # another request: look again, and take what is still new.
@@ -110,6 +111,7 @@ def _take(
     runtime: Runtime,
     raw: bytes,
     message: EmailMessage,
+    files: list[_File],
     sender: Sender,
     *,
     message_id: str | None,
@@ -132,15 +134,18 @@ def _take(
     )
     attachments: list[MessageAttachmentRow] = []
     new_scans: dict[str, ScanRow] = {}  # by sha256: one file attached twice is one scan
-    for index, file in enumerate(_files(message)):
+    for index, file in enumerate(files):
         attachment = MessageAttachmentRow(message_id=row.id, index=index, name=file.name)
         attachments.append(attachment)
         if index >= MAX_ATTACHMENTS:
+            # One line for the rest: a message of ten thousand tiny parts is ten thousand rows
+            # nobody needs.
+            attachment.name = f"{file.name} (+{len(files) - index - 1})"[:_NAME_LENGTH]
             attachment.refused_code = "too_many_attachments"
             attachment.refused_reason = (
                 f"the message has more than {MAX_ATTACHMENTS} files; the rest were not read"
             )
-            continue
+            break
         try:
             kept = keep_file(runtime, [file.content])
         except BadInput as refusal:
@@ -178,10 +183,25 @@ def _take(
 
 
 def _parse(raw: bytes) -> EmailMessage:
-    message = BytesParser(policy=policy.default).parsebytes(raw)
+    try:
+        message = BytesParser(policy=policy.default).parsebytes(raw)
+    except RecursionError:
+        raise _too_deep() from None
     if not isinstance(message, EmailMessage) or not message.keys():
         raise BadInput("the body is not an e-mail message (RFC 5322)", code="not_a_message")
     return message
+
+
+def _files_of(message: EmailMessage) -> list[_File]:
+    try:
+        return list(_files(message))
+    except RecursionError:
+        raise _too_deep() from None
+
+
+def _too_deep() -> BadInput:
+    # Parts nested thousands deep: no mail program writes them; the stdlib recurses on them.
+    return BadInput("the message's parts are nested too deeply to read", code="too_complex")
 
 
 def _files(message: EmailMessage) -> Iterator[_File]:

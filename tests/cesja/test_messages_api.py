@@ -267,3 +267,30 @@ def test_a_message_over_the_upload_limit_is_refused(
         assert send(client, big).status_code == 413
         with Session(runtime_of(client).engine) as session:
             assert session.exec(select(func.count()).select_from(MessageRow)).one() == 0
+
+
+def test_a_message_of_too_many_files_or_parts_nested_too_deep_is_bounded(
+    client: TestClient,
+) -> None:
+    """GIVEN a message of 60 small files, and one of parts nested 3000 deep
+    THEN the first is taken with 50 files judged and one line for the rest; the second is
+    refused 422 saying why, and the service answers on."""
+    many = message()
+    for number in range(60):
+        many.add_attachment(f"notatka {number}", filename=f"notatka-{number}.txt")
+    answer = send(client, many)
+    assert answer.status_code == 202, answer.text
+    refused = answer.json()["refused"]
+    assert len(refused) == 51
+    assert refused[-1]["name"] == "notatka-50.txt (+9)"
+    assert "more than 50 files" in refused[-1]["reason"]
+
+    nested = b"From: biuro@example.pl\r\nMIME-Version: 1.0\r\n"
+    for depth in range(3000):
+        nested += (
+            f'Content-Type: multipart/mixed; boundary="b{depth}"\r\n\r\n--b{depth}\r\n'.encode()
+        )
+    deep = send(client, nested + b"Content-Type: text/plain\r\n\r\nx\r\n")
+    assert deep.status_code == 422, deep.text
+    assert "nested too deeply" in deep.json()["message"]
+    assert client.get("/healthz").status_code == 200
