@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     # The receiving mail host whose `Authentication-Results` headers (RFC 8601) are believed:
     # its authserv-id, as it writes it. Unset, no e-mail sender is ever taken as verified.
     mail_authserv_id: str | None = Field(default=None, max_length=255)
+    # A mailbox to take e-mail from (`cesja mail`, and `cesja serve` when set):
+    # imaps://user:password@host/INBOX. How long a wait lasts when the server offers no IDLE
+    # (and at most with it).
+    imap_url: str | None = Field(default=None, repr=False)
+    imap_poll_seconds: float = Field(default=60.0, gt=0, le=1500)
     # Log lines as text for a terminal, or as JSON lines for a log collector.
     log_format: Literal["text", "json"] = "text"
     # When set, `/metrics` answers only `Authorization: Bearer <this>` (Prometheus's

@@ -8,6 +8,8 @@
   as one (channel `email`, the message its source), the rest refused by name;
 - `senders`: who sent an e-mail, as the registrar's mail host vouched for it
   (`Authentication-Results`: DMARC, or DKIM aligned with the From domain);
+- `mailbox`: an IMAP folder taken through `messages` (`cesja mail`), each message moved once
+  its intake committed;
 - `hot_folder`: a folder a scanner or fax gateway writes into, taken through `receive`.
 """
 

@@ -1,0 +1,146 @@
+"""`cesja mail`: a mailbox on a real IMAP server (Dovecot) as intake. Each message is taken
+through the same intake as POST /api/v1/messages and only then moved to Processed (or
+Refused); a message taken before a crash is taken again and kept once."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, func, select
+from typer.testing import CliRunner
+
+from cesja.cli import app as cli
+from cesja.db.models import MessageRow
+from cesja.intake import mailbox
+from tests.cesja.flow import create_case, runtime_of
+from tests.cesja.imap_server import DovecotMissing, ImapServer, dovecot
+from tests.cesja.sent_mail import OUR_HOST, form_pdf, message, send
+from tests.conftest import STAFF
+
+
+@pytest.fixture(scope="module")
+def imap() -> Iterator[ImapServer]:
+    try:
+        with dovecot() as server:
+            yield server
+    except DovecotMissing as err:
+        pytest.fail(f"{err} (make test installs it)")
+
+
+@pytest.fixture
+def client(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    from cesja.app import create_app
+
+    monkeypatch.setenv("CESJA_MAIL_AUTHSERV_ID", OUR_HOST)
+    with TestClient(create_app()) as c:
+        yield c
+
+
+def mail_once(monkeypatch: pytest.MonkeyPatch, url: str) -> tuple[int, str]:
+    monkeypatch.setenv("CESJA_IMAP_URL", url)
+    result = CliRunner().invoke(cli, ["mail", "--once"])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.output
+
+
+def messages_stored(client: TestClient) -> int:
+    with Session(runtime_of(client).engine) as session:
+        return session.exec(select(func.count()).select_from(MessageRow)).one()
+
+
+def test_each_message_is_taken_then_moved_and_what_cannot_be_taken_is_refused(
+    client: TestClient, imap: ImapServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN a mailbox holding a party's signed page by e-mail and a message no one can read
+    (parts nested thousands deep)
+    WHEN `cesja mail --once` runs
+    THEN the first is a message of the service with its scan, moved to Processed; the other is
+    moved to Refused; the inbox is empty."""
+    user = "intake-moved"
+    case = create_case(client)
+    page = form_pdf(client, case["id"], pages=(0,))
+    imap.deliver(user, message(files=(("cesja.pdf", page, "application/pdf"),)).as_bytes())
+    nested = b"From: biuro@example.pl\r\nMIME-Version: 1.0\r\n"
+    for depth in range(3000):
+        nested += (
+            f'Content-Type: multipart/mixed; boundary="b{depth}"\r\n\r\n--b{depth}\r\n'.encode()
+        )
+    imap.deliver(user, nested + b"Content-Type: text/plain\r\n\r\nx\r\n")
+
+    code, output = mail_once(monkeypatch, imap.url(user))
+    assert code == 0, output
+    assert "1 message(s) taken, 1 refused, 0 left for later" in output
+    assert (imap.count(user, "INBOX"), imap.count(user, "Processed")) == (0, 1)
+    assert imap.count(user, "Refused") == 1
+    with Session(runtime_of(client).engine) as session:
+        taken = session.exec(select(MessageRow)).one()
+    shown = client.get(f"/api/v1/messages/{taken.id}", headers=STAFF).json()
+    assert shown["sender"] == {"address": "biuro@example.pl", "verified": True, "how": "dmarc"}
+    assert len(shown["scans"]) == 1
+
+
+def test_a_message_taken_before_a_crash_is_taken_again_and_kept_once(
+    client: TestClient, imap: ImapServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN a message whose intake committed, but the process died before moving it (it is
+    still in the inbox) WHEN `cesja mail --once` runs again THEN it is moved to Processed and
+    the service holds it once."""
+    user = "intake-crashed"
+    raw = message(files=(("cesja.pdf", b"%PDF-1.4 not really", "application/pdf"),)).as_bytes()
+    imap.deliver(user, raw)
+    assert send(client, raw).status_code == 202  # the intake that committed before the crash
+
+    code, output = mail_once(monkeypatch, imap.url(user))
+    assert code == 0, output
+    assert (imap.count(user, "INBOX"), imap.count(user, "Processed")) == (0, 1)
+    assert messages_stored(client) == 1
+
+
+def test_a_message_arriving_while_it_waits_is_taken_at_once_by_idle(
+    client: TestClient, imap: ImapServer
+) -> None:
+    """GIVEN `cesja mail` waiting on an empty inbox with 60 s between looks
+    WHEN a message is delivered THEN it is taken within a few seconds: IDLE woke it."""
+    user = "intake-idle"
+    address = mailbox.ImapAddress.parse(imap.url(user))
+    stop = threading.Event()
+    runner = threading.Thread(
+        target=mailbox.run,
+        args=(runtime_of(client), address),
+        kwargs={"poll_seconds": 60, "stop": stop.is_set},
+    )
+    imap.count(user, "INBOX")  # the user's mailbox exists before the watcher looks
+    runner.start()
+    try:
+        deadline = time.monotonic() + 10
+        while "Refused" not in imap.folders(user) and time.monotonic() < deadline:
+            time.sleep(0.05)  # not yet logged in: it makes its folders first
+        time.sleep(0.3)  # its first look done, waiting in IDLE
+        imap.deliver(user, message().as_bytes())
+        deadline = time.monotonic() + 10
+        while imap.count(user, "Processed") == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert imap.count(user, "Processed") == 1
+        assert messages_stored(client) == 1
+    finally:
+        stop.set()
+        runner.join(10)
+    assert not runner.is_alive()
+
+
+def test_a_refused_login_says_what_the_server_offers(
+    imap: ImapServer, monkeypatch: pytest.MonkeyPatch, data_dir: Path
+) -> None:
+    """A wrong password ends `cesja mail` with exit code 1 naming the user and the ways in
+    the server offers, and never the password."""
+    code, output = mail_once(monkeypatch, imap.url("intake-refused", password="zle-haslo-99"))
+    assert code == 1
+    assert "refused the login of intake-refused" in output
+    assert "it offers: LOGIN PLAIN" in output
+    assert "zle-haslo-99" not in output
