@@ -323,6 +323,7 @@ _HOW_WORDS = {
 }
 _ENGLISH: dict[str, Callable[[str], str]] = {
     "how": lambda how: _HOW_WORDS.get(how, how),
+    "sender": lambda sender: sender or "no single address",
     "party": lambda party: party.replace("_", " "),
     "channel": lambda channel: _CHANNEL_WORDS.get(channel, channel),
     "fields": lambda fields: ": " + fields.replace(",", ", ") if fields else "",

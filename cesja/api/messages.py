@@ -7,7 +7,7 @@ from datetime import datetime
 import anyio.to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from cesja.api.deps import IntakeOrStaff, ReadSessionDep, RuntimeDep
 from cesja.casework.schemas import Problem
@@ -40,21 +40,19 @@ class RefusedPublic(BaseModel):
 
 class MessagePublic(BaseModel):
     id: str
-    from_: str
+    from_: str = Field(alias="from", description="the From header, as written")
     subject: str
     received_at: datetime
     sender: SenderPublic
     scans: list[str]
     refused: list[RefusedPublic]
 
-    model_config = {"populate_by_name": True, "alias_generator": lambda n: n.rstrip("_")}
-
 
 def message_public(message: MessageRow, attachments: list[MessageAttachmentRow]) -> MessagePublic:
     scans = list(dict.fromkeys(a.scan_id for a in attachments if a.scan_id))
     return MessagePublic(
         id=message.id,
-        from_=message.from_header,
+        **{"from": message.from_header},
         subject=message.subject,
         received_at=message.received_at,
         sender=SenderPublic(
@@ -93,14 +91,16 @@ async def receive(request: Request, caller: IntakeOrStaff, runtime: RuntimeDep) 
     if media_type != MEDIA_TYPE:
         raise UnsupportedBody(f"send the message as Content-Type: {MEDIA_TYPE}")
     limit = runtime.settings.max_upload_bytes
-    body = bytearray()
+    chunks: list[bytes] = []
+    size = 0
     async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
+        size += len(chunk)
+        if size > limit:
             raise TooLarge(
                 f"the message is larger than the limit of {runtime.settings.max_upload_mb} MB"
             )
-    taken = await anyio.to_thread.run_sync(receive_message, runtime, bytes(body))
+        chunks.append(chunk)
+    taken = await anyio.to_thread.run_sync(receive_message, runtime, b"".join(chunks))
     answer = message_public(taken.message, taken.attachments)
     return JSONResponse(
         answer.model_dump(mode="json", by_alias=True), status_code=202 if taken.new else 200

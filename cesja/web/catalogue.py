@@ -51,6 +51,7 @@ _POLISH: dict[str, Callable[[str], str]] = {
     "fields": lambda fields: ": " + ", ".join(map(_field, fields.split(","))) if fields else "",
     "actor": actor_label,
     "how": how_sender_was_checked,
+    "sender": lambda sender: sender or "brak jednego adresu",
 }
 
 
