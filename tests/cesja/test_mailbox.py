@@ -4,11 +4,15 @@ Refused); a message taken before a crash is taken again and kept once."""
 
 from __future__ import annotations
 
+import os
+import re
+import signal
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
@@ -19,6 +23,7 @@ from cesja.db.models import MessageRow
 from cesja.intake import mailbox
 from tests.cesja.flow import create_case, runtime_of
 from tests.cesja.imap_server import DovecotMissing, ImapServer, dovecot
+from tests.cesja.processes import free_port, start, wait_until
 from tests.cesja.sent_mail import OUR_HOST, form_pdf, message, send
 from tests.conftest import STAFF
 
@@ -144,3 +149,35 @@ def test_a_refused_login_says_what_the_server_offers(
     assert "refused the login of intake-refused" in output
     assert "it offers: LOGIN PLAIN" in output
     assert "zle-haslo-99" not in output
+
+
+def test_cesja_serve_takes_the_mailbox_when_it_is_configured_and_stops_cleanly(
+    imap: ImapServer, tmp_path: Path, data_dir: Path
+) -> None:
+    """GIVEN `cesja serve` started with CESJA_IMAP_URL (no worker processes)
+    WHEN a message is delivered THEN the service takes it (it is in Processed and the API
+    knows it); SIGTERM ends the service, mail thread included, with exit code 0."""
+    user = "intake-serve"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("CESJA_")}
+    environment.update(
+        CESJA_DATA_DIR=str(tmp_path / "serve-var"),
+        CESJA_IMAP_URL=imap.url(user),
+        CESJA_MAIL_AUTHSERV_ID=OUR_HOST,
+    )
+    port, log = free_port(), tmp_path / "serve.log"
+    imap.deliver(user, message().as_bytes())
+    process = start(["serve", "--port", str(port)], log, workers=0, env=environment)
+    try:
+        wait_until(lambda: imap.count(user, "Processed") == 1, log, timeout=60)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            taken = re.search(r"message (MS-[0-9A-F]+) received", log.read_text())
+            assert taken is not None, log.read_text()
+            answer = http.get(f"/api/v1/messages/{taken.group(1)}", headers=STAFF)
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["sender"]["verified"] is True
+        os.killpg(process.pid, signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
