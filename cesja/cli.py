@@ -201,13 +201,14 @@ def mail(
         raise typer.Exit(2)
     try:
         address = mailbox.ImapAddress.parse(settings.imap_url)
+        tokens = mailbox.AccessTokens.from_settings(settings)
     except CesjaError as err:
         typer.echo(f"configuration error: {err.message}", err=True)
         raise typer.Exit(2) from None
     runtime = open_runtime(settings)
     try:
         if once:
-            box = mailbox.Mailbox(address)
+            box = mailbox.Mailbox(address, tokens=tokens)
             try:
                 took = mailbox.take_new(runtime, box)
             finally:
@@ -220,7 +221,13 @@ def mail(
         stopping = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stopping.set())
         signal.signal(signal.SIGINT, lambda *_: stopping.set())
-        mailbox.run(runtime, address, poll_seconds=settings.imap_poll_seconds, stop=stopping.is_set)
+        mailbox.run(
+            runtime,
+            address,
+            poll_seconds=settings.imap_poll_seconds,
+            tokens=tokens,
+            stop=stopping.is_set,
+        )
     except CesjaError as err:
         typer.echo(f"cesja mail: {err.message}", err=True)
         raise typer.Exit(1) from None

@@ -83,6 +83,15 @@ class Settings(BaseSettings):
     # (and at most with it).
     imap_url: str | None = Field(default=None, repr=False)
     imap_poll_seconds: float = Field(default=60.0, gt=0, le=1500)
+    # XOAUTH2 instead of a password (Microsoft 365 and Gmail take no password for IMAP): an
+    # access token from this token endpoint, by the client-credentials grant, or by the
+    # refresh-token grant when a refresh token is given.
+    imap_oauth2_token_url: str | None = None
+    imap_oauth2_client_id: str | None = None
+    imap_oauth2_client_secret: str | None = Field(default=None, repr=False)
+    imap_oauth2_refresh_token: str | None = Field(default=None, repr=False)
+    # e.g. https://outlook.office365.com/.default for Microsoft 365's client credentials
+    imap_oauth2_scope: str | None = None
     # Log lines as text for a terminal, or as JSON lines for a log collector.
     log_format: Literal["text", "json"] = "text"
     # When set, `/metrics` answers only `Authorization: Bearer <this>` (Prometheus's
@@ -98,6 +107,10 @@ class Settings(BaseSettings):
             )
         if self.webhook_secret and not self.webhook_secret.startswith("whsec_"):
             raise ConfigurationError("CESJA_WEBHOOK_SECRET must look like whsec_<base64>")
+        if self.imap_oauth2_token_url and not self.imap_oauth2_client_id:
+            raise ConfigurationError(
+                "CESJA_IMAP_OAUTH2_CLIENT_ID is required when CESJA_IMAP_OAUTH2_TOKEN_URL is set"
+            )
         if self.env == "production":
             if not self.api_keys:
                 raise ConfigurationError("CESJA_API_KEYS must be set in production")

@@ -149,6 +149,7 @@ class _FirstServer(uvicorn.Server):
                     runtime,
                     address,
                     poll_seconds=settings.imap_poll_seconds,
+                    tokens=mailbox.AccessTokens.from_settings(settings),
                     stop=self.stopping.is_set,
                 )
             except Exception:

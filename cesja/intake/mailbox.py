@@ -20,6 +20,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import httpx
+
+from cesja.config import Settings
 from cesja.errors import BadInput, CesjaError, ConfigurationError
 from cesja.intake.messages import receive_message
 from cesja.runtime import Runtime
@@ -68,8 +71,8 @@ class ImapAddress:
             raise ConfigurationError(
                 "CESJA_IMAP_URL must look like imaps://user:password@host/INBOX"
             )
-        if not parts.username or parts.password is None:
-            raise ConfigurationError("CESJA_IMAP_URL must name the user and the password")
+        if not parts.username:
+            raise ConfigurationError("CESJA_IMAP_URL must name the user")
         query = parse_qs(parts.query)
         tls = parts.scheme == "imaps"
         starttls = not tls and query.get("starttls", ["true"])[0].lower() != "false"
@@ -82,7 +85,7 @@ class ImapAddress:
             host=parts.hostname,
             port=parts.port or (993 if tls else 143),
             user=unquote(parts.username),
-            password=unquote(parts.password),
+            password=unquote(parts.password or ""),
             folder=unquote(parts.path.lstrip("/")) or "INBOX",
             tls=tls,
             starttls=starttls,
@@ -98,12 +101,101 @@ class MailRound:
     left: int = 0  # could not be taken now (store full, database away): tried again later
 
 
-class Mailbox:
-    """One IMAP connection, logged in, its folder selected; `Processed` and `Refused` made
-    when missing."""
+class AccessTokens:
+    """OAuth2 access tokens for XOAUTH2, from the token endpoint: by the client-credentials
+    grant (Microsoft 365's service principals), or by the refresh-token grant when the operator
+    gave a refresh token (Gmail, a delegated Microsoft 365 mailbox). A token is reused until a
+    minute before it expires; a refresh token the endpoint rotates is kept (in memory)."""
 
-    def __init__(self, address: ImapAddress, *, timeout: float = TIMEOUT_SECONDS):
+    def __init__(
+        self,
+        *,
+        token_url: str,
+        client_id: str,
+        client_secret: str | None = None,
+        refresh_token: str | None = None,
+        scope: str | None = None,
+        timeout: float = TIMEOUT_SECONDS,
+    ):
+        parts = urlsplit(token_url)
+        if parts.scheme != "https" and not (parts.scheme == "http" and _loopback(parts.hostname)):
+            raise ConfigurationError("CESJA_IMAP_OAUTH2_TOKEN_URL must be an https:// URL")
+        self.token_url = token_url
+        self.client_id = client_id
+        self._client_secret = client_secret
+        self._refresh_token = refresh_token
+        self.scope = scope
+        self.timeout = timeout
+        self._token: str | None = None
+        self._expires = 0.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AccessTokens | None:
+        if not settings.imap_oauth2_token_url:
+            return None
+        return cls(
+            token_url=settings.imap_oauth2_token_url,
+            client_id=settings.imap_oauth2_client_id or "",
+            client_secret=settings.imap_oauth2_client_secret,
+            refresh_token=settings.imap_oauth2_refresh_token,
+            scope=settings.imap_oauth2_scope,
+        )
+
+    def current(self) -> str:
+        if self._token is None or time.monotonic() >= self._expires:
+            self._fetch()
+        assert self._token is not None
+        return self._token
+
+    def forget(self) -> None:
+        self._token = None
+
+    def _fetch(self) -> None:
+        form = {"client_id": self.client_id}
+        if self._refresh_token:
+            form.update(grant_type="refresh_token", refresh_token=self._refresh_token)
+        else:
+            form["grant_type"] = "client_credentials"
+        if self._client_secret:
+            form["client_secret"] = self._client_secret
+        if self.scope:
+            form["scope"] = self.scope
+        try:
+            answer = httpx.post(self.token_url, data=form, timeout=self.timeout)
+        except httpx.HTTPError as err:
+            raise MailboxError(f"could not reach the OAuth2 token endpoint: {err}") from None
+        body = _json_object(answer)
+        token = body.get("access_token")
+        if answer.status_code != 200 or not isinstance(token, str) or not token:
+            said = " ".join(str(body.get(k)) for k in ("error", "error_description") if body.get(k))
+            raise LoginRefused(
+                f"the OAuth2 token endpoint gave no access token (HTTP {answer.status_code}"
+                f"{': ' + said[:300] if said else ''})"
+            )
+        try:
+            seconds = float(str(body.get("expires_in", 3600)))
+        except ValueError:
+            seconds = 3600.0
+        self._token = token
+        self._expires = time.monotonic() + max(0.0, seconds - 60)
+        rotated = body.get("refresh_token")
+        if self._refresh_token and isinstance(rotated, str) and rotated:
+            self._refresh_token = rotated
+
+
+class Mailbox:
+    """One IMAP connection, logged in (with the password, or XOAUTH2 when `tokens` are
+    given), its folder selected; `Processed` and `Refused` made when missing."""
+
+    def __init__(
+        self,
+        address: ImapAddress,
+        *,
+        tokens: AccessTokens | None = None,
+        timeout: float = TIMEOUT_SECONDS,
+    ):
         self.address = address
+        self.tokens = tokens
         self.timeout = timeout
         self._imap = self._connect()
         try:
@@ -207,10 +299,13 @@ class Mailbox:
                 c.removeprefix("AUTH=") for c in self._imap.capabilities if c.startswith("AUTH=")
             )
         )
+        if self.tokens is not None:
+            self._login_with_token(offered)
+            return
         try:
             self._imap.login(self.address.user, self.address.password)
         except imaplib.IMAP4.error as err:
-            said = str(err).replace(self.address.password, "…")
+            said = _without(str(err), self.address.password)
             wants = ""
             if "XOAUTH2" in offered or "OAUTHBEARER" in offered:
                 wants = (
@@ -221,6 +316,24 @@ class Mailbox:
                 f"the IMAP server refused the login of {self.address.user} ({said}); "
                 f"it offers: {offered or 'LOGIN'}{wants}"
             ) from None
+
+    def _login_with_token(self, offered: str) -> None:
+        """XOAUTH2; a refused token is fetched anew and tried once more (it may have been
+        revoked or expired early)."""
+        assert self.tokens is not None
+        said = ""
+        for _ in range(2):
+            token = self.tokens.current()
+            try:
+                self._imap.authenticate("XOAUTH2", _xoauth2(self.address.user, token))
+                return
+            except imaplib.IMAP4.error as err:
+                said = _without(str(err), token)
+                self.tokens.forget()
+        raise LoginRefused(
+            f"the IMAP server refused the OAuth2 token for {self.address.user} ({said}); "
+            f"it offers: {offered or 'LOGIN'}"
+        )
 
     def _capabilities(self) -> frozenset[str]:
         typ, data = self._imap.capability()
@@ -282,6 +395,7 @@ def run(
     address: ImapAddress,
     *,
     poll_seconds: float,
+    tokens: AccessTokens | None = None,
     stop: Callable[[], bool] = lambda: False,
 ) -> None:
     """Take the mailbox's messages until `stop()`: IDLE between looks where offered; a lost
@@ -289,7 +403,7 @@ def run(
     mend that."""
     while not stop():
         try:
-            mailbox = Mailbox(address)
+            mailbox = Mailbox(address, tokens=tokens)
         except LoginRefused:
             raise
         except MailboxError as err:
@@ -315,6 +429,34 @@ def run(
             mailbox.close()
 
 
+def _xoauth2(user: str, token: str) -> Callable[[bytes], bytes]:
+    """The XOAUTH2 client response; to the server's error challenge, the empty answer the
+    mechanism asks for, after which the server says NO."""
+    sent = False
+
+    def respond(_challenge: bytes) -> bytes:
+        nonlocal sent
+        if sent:
+            return b""
+        sent = True
+        return f"user={user}\x01auth=Bearer {token}\x01\x01".encode()
+
+    return respond
+
+
+def _without(said: str, secret: str) -> str:
+    """What a server said, the secret taken out should it echo it."""
+    return said.replace(secret, "…") if secret else said
+
+
+def _json_object(answer: httpx.Response) -> dict[str, object]:
+    try:
+        body = answer.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
 def _sleep(seconds: float, stop: Callable[[], bool]) -> None:
     deadline = time.monotonic() + seconds
     while not stop() and time.monotonic() < deadline:
@@ -325,7 +467,9 @@ def _quoted(folder: str) -> str:
     return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _loopback(host: str) -> bool:
+def _loopback(host: str | None) -> bool:
+    if host is None:
+        return False
     if host == "localhost":
         return True
     try:

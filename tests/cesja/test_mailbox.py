@@ -22,16 +22,32 @@ from cesja.cli import app as cli
 from cesja.db.models import MessageRow
 from cesja.intake import mailbox
 from tests.cesja.flow import create_case, runtime_of
-from tests.cesja.imap_server import DovecotMissing, ImapServer, dovecot
+from tests.cesja.imap_server import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    PASSWORD,
+    REFRESH_TOKEN,
+    DovecotMissing,
+    ImapServer,
+    TokenService,
+    dovecot,
+    token_service,
+)
 from tests.cesja.processes import free_port, start, wait_until
 from tests.cesja.sent_mail import OUR_HOST, form_pdf, message, send
 from tests.conftest import STAFF
 
 
 @pytest.fixture(scope="module")
-def imap() -> Iterator[ImapServer]:
+def tokens() -> Iterator[TokenService]:
+    with token_service() as service:
+        yield service
+
+
+@pytest.fixture(scope="module")
+def imap(tokens: TokenService) -> Iterator[ImapServer]:
     try:
-        with dovecot() as server:
+        with dovecot(tokens) as server:
             yield server
     except DovecotMissing as err:
         pytest.fail(f"{err} (make test installs it)")
@@ -46,8 +62,10 @@ def client(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClie
         yield c
 
 
-def mail_once(monkeypatch: pytest.MonkeyPatch, url: str) -> tuple[int, str]:
+def mail_once(monkeypatch: pytest.MonkeyPatch, url: str, **env: str) -> tuple[int, str]:
     monkeypatch.setenv("CESJA_IMAP_URL", url)
+    for name, value in env.items():
+        monkeypatch.setenv(f"CESJA_{name}", value)
     result = CliRunner().invoke(cli, ["mail", "--once"])
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
@@ -139,16 +157,67 @@ def test_a_message_arriving_while_it_waits_is_taken_at_once_by_idle(
     assert not runner.is_alive()
 
 
-def test_a_refused_login_says_what_the_server_offers(
-    imap: ImapServer, monkeypatch: pytest.MonkeyPatch, data_dir: Path
+OAUTH2 = {"IMAP_OAUTH2_CLIENT_ID": CLIENT_ID}
+
+
+def test_with_oauth2_it_logs_in_by_xoauth2_with_a_client_credentials_token(
+    client: TestClient, imap: ImapServer, tokens: TokenService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A wrong password ends `cesja mail` with exit code 1 naming the user and the ways in
-    the server offers, and never the password."""
-    code, output = mail_once(monkeypatch, imap.url("intake-refused", password="zle-haslo-99"))
+    """GIVEN a mailbox that takes XOAUTH2, and the service given a token endpoint, a client id
+    and secret and a scope (Microsoft 365's client credentials), no password
+    WHEN `cesja mail --once` runs THEN it gets a token by the client-credentials grant, logs
+    in with it, and takes the message."""
+    user = tokens.user = "intake-oauth-cc"
+    imap.deliver(user, message().as_bytes())
+    url = imap.url(user).replace(f":{PASSWORD}@", "@")
+    code, output = mail_once(
+        monkeypatch,
+        url,
+        IMAP_OAUTH2_TOKEN_URL=tokens.token_url,
+        IMAP_OAUTH2_CLIENT_SECRET=CLIENT_SECRET,
+        IMAP_OAUTH2_SCOPE="https://outlook.office365.com/.default",
+        **OAUTH2,
+    )
+    assert code == 0, output
+    assert "1 message(s) taken" in output
+    assert imap.count(user, "Processed") == 1
+    assert tokens.grants[-1]["grant_type"] == "client_credentials"
+    assert tokens.grants[-1]["scope"] == "https://outlook.office365.com/.default"
+
+
+def test_with_a_refresh_token_it_logs_in_by_the_token_it_refreshes(
+    client: TestClient, imap: ImapServer, tokens: TokenService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN the operator's refresh token (Gmail, a delegated mailbox) THEN the access token
+    comes by the refresh-token grant and logs in."""
+    user = tokens.user = "intake-oauth-refresh"
+    url = imap.url(user).replace(f":{PASSWORD}@", "@")
+    code, output = mail_once(
+        monkeypatch,
+        url,
+        IMAP_OAUTH2_TOKEN_URL=tokens.token_url,
+        IMAP_OAUTH2_REFRESH_TOKEN=REFRESH_TOKEN,
+        **OAUTH2,
+    )
+    assert code == 0, output
+    assert "0 message(s) taken" in output
+    assert tokens.grants[-1]["grant_type"] == "refresh_token"
+
+
+def test_a_token_endpoint_that_refuses_the_client_ends_it_saying_so(
+    data_dir: Path, imap: ImapServer, tokens: TokenService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wrong client secret: exit code 1 with what the endpoint said, never the secret."""
+    code, output = mail_once(
+        monkeypatch,
+        imap.url("intake-oauth-refused").replace(f":{PASSWORD}@", "@"),
+        IMAP_OAUTH2_TOKEN_URL=tokens.token_url,
+        IMAP_OAUTH2_CLIENT_SECRET="zly-sekret-3",
+        **OAUTH2,
+    )
     assert code == 1
-    assert "refused the login of intake-refused" in output
-    assert "it offers: LOGIN PLAIN" in output
-    assert "zle-haslo-99" not in output
+    assert "gave no access token (HTTP 401: invalid_client unknown client)" in output
+    assert "zly-sekret-3" not in output
 
 
 def test_cesja_serve_takes_the_mailbox_when_it_is_configured_and_stops_cleanly(
@@ -181,3 +250,17 @@ def test_cesja_serve_takes_the_mailbox_when_it_is_configured_and_stops_cleanly(
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
+
+
+# Last: the server answers a failed login more slowly for a while after it.
+def test_a_refused_login_says_what_the_server_offers(
+    imap: ImapServer, monkeypatch: pytest.MonkeyPatch, data_dir: Path
+) -> None:
+    """A wrong password ends `cesja mail` with exit code 1 naming the user and the ways in
+    the server offers, and never the password."""
+    code, output = mail_once(monkeypatch, imap.url("intake-refused", password="zle-haslo-99"))
+    assert code == 1
+    assert "refused the login of intake-refused" in output
+    assert "it offers: LOGIN OAUTHBEARER PLAIN XOAUTH2" in output
+    assert "Microsoft 365 and Gmail take no password for IMAP" in output
+    assert "zle-haslo-99" not in output
