@@ -73,6 +73,7 @@ def test_a_verified_senders_form_counts_for_that_party_and_not_for_the_other(
     assert len(body["scans"]) == 1 and body["refused"] == []
     scan = service.get(f"/api/v1/scans/{body['scans'][0]}", headers=INTAKE).json()
     assert (scan["channel"], scan["sender"]) == ("email", "biuro@example.pl")
+    assert scan["message_id"] == body["id"]
 
     workers.drain(runtime_of(service))
     found = checks(service, case["id"])
