@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, FastAPI, Form, Query, Request, Response
+from fastapi import APIRouter, FastAPI, File, Form, Query, Request, Response, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from sqlalchemy.orm.exc import StaleDataError
@@ -35,6 +35,8 @@ from cesja.config import Settings
 from cesja.db.models import ScanRow
 from cesja.errors import CesjaError, NotFound
 from cesja.intake import handling
+from cesja.intake.messages import receive_message
+from cesja.storage import TooLarge
 from cesja.web import catalogue, review
 from cesja.web.office_auth import (
     SIGN_IN,
@@ -91,6 +93,7 @@ DONE = {
     "sprawa poczeka na decyzję, czy strona jest ważna.",
     "page_dismissed": "Strona odłożona: nie liczy się dla żadnej sprawy.",
     "signed_out": "Wylogowano.",
+    "message_added": "Wiadomość przyjęta: jej pliki są skanami, jeśli to PDF, TIFF, PNG lub JPEG.",
 }
 REASON_PROBLEMS = {
     "blank": "Podaj powód: bez niego decyzja nie zostanie zapisana.",
@@ -656,6 +659,18 @@ def messages(
     session: ReadSessionDep,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
+    return _messages_page(request, session, staff, page)
+
+
+def _messages_page(
+    request: Request,
+    session: Session,
+    staff: Caller,
+    page: int,
+    *,
+    problem: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
     found = review.messages(session, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     return _page(
         request,
@@ -667,10 +682,43 @@ def messages(
             "page": page,
             "newer": page - 1 if page > 1 else None,
             "older": page + 1 if page * PAGE_SIZE < found.count else None,
+            "problem": problem,
         },
         staff=staff,
         session=session,
+        status=status,
     )
+
+
+@router.post("/messages")
+def add_message(
+    request: Request,
+    staff: StaffPost,
+    runtime: RuntimeDep,
+    session: ReadSessionDep,
+    file: Annotated[UploadFile, File()],
+) -> Response:
+    """An e-mail a member of staff saved from their own mailbox (.eml): taken exactly as the
+    mail gateway's, its sender judged by the headers it carries."""
+    limit = runtime.settings.max_upload_bytes
+    raw = file.file.read(limit + 1)
+    try:
+        if len(raw) > limit:
+            raise TooLarge(f"the message is larger than {runtime.settings.max_upload_mb} MB")
+        taken = receive_message(runtime, raw)
+    except CesjaError as err:
+        refused = _messages_page(
+            request,
+            session,
+            staff,
+            1,
+            problem=f"Nie przyjęto wiadomości. {err.message}",
+            status=err.http_status,
+        )
+        refused.headers["HX-Push-Url"] = "/messages"
+        return refused
+    log.info("message %s added by %s", taken.message.id, staff.actor)
+    return _see(f"/messages/{taken.message.id}", done="message_added")
 
 
 @router.get("/messages/{message_id}", response_class=HTMLResponse)

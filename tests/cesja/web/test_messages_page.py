@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from cesja import workers
 from tests.cesja.flow import create_case, runtime_of
 from tests.cesja.sent_mail import OUR_HOST, form_pdf, message, send
+from tests.cesja.web.conftest import ORIGIN
 
 
 def text_of(page: str) -> str:
@@ -74,3 +75,29 @@ def test_only_signed_in_staff_see_messages(client: TestClient) -> None:
     answer = client.get("/messages", follow_redirects=False)
     assert answer.status_code == 303
     assert answer.headers["location"].startswith("/sign-in")
+
+
+def test_staff_add_a_message_saved_from_their_own_mailbox(staff: TestClient) -> None:
+    """GIVEN an e-mail a member of staff saved as .eml, and a file that is no e-mail
+    WHEN each is added on the messages page THEN the first is taken as the gateway's would be
+    (its page shows it, sender verified by its headers); the second is refused saying why."""
+    raw = message(files=(("skan.pdf", b"%PDF-1.4 not really", "application/pdf"),)).as_bytes()
+    added = staff.post(
+        "/messages",
+        files={"file": ("wiadomosc.eml", raw, "message/rfc822")},
+        headers=ORIGIN,
+        follow_redirects=False,
+    )
+    assert added.status_code == 303, added.text
+    assert added.headers["location"].startswith("/messages/MS-")
+    shown = text_of(staff.get(added.headers["location"]).text)
+    assert "Wiadomość przyjęta" in shown
+    assert "nadawca potwierdzony: DMARC potwierdził nadawcę" in shown
+
+    refused = staff.post(
+        "/messages",
+        files={"file": ("notatka.eml", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "message/rfc822")},
+        headers=ORIGIN,
+    )
+    assert refused.status_code == 422
+    assert "Nie przyjęto wiadomości. the body is not an e-mail message" in text_of(refused.text)
