@@ -32,6 +32,9 @@ log = logging.getLogger("cesja.intake")
 MAX_ATTACHMENTS = 50
 _NAME_LENGTH = 200
 _HEADER_LENGTH = 998  # RFC 5322's longest line
+# Real Message-IDs are under 100 characters; a longer one is cut, so that with the sender it
+# stays within what a PostgreSQL index entry may hold.
+_MESSAGE_ID_LENGTH = 250
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,7 @@ def receive_message(runtime: Runtime, raw: bytes) -> TakenMessage:
     sender = sender_of(message, authserv_id=settings.mail_authserv_id)
     files = _files_of(message)
     sha256 = hashlib.sha256(raw).hexdigest()
-    message_id = _header(message, "Message-ID") or None
+    message_id = _header(message, "Message-ID")[:_MESSAGE_ID_LENGTH] or None
     sender_key = address_key(sender.address) if sender.address else None
     for _ in range(2):
         with Session(runtime.engine, expire_on_commit=False) as session:

@@ -55,7 +55,11 @@ def sender_of(message: EmailMessage, *, authserv_id: str | None) -> Sender:
     unaligned = None
     for result in results:
         if result.method == "dkim" and result.result == "pass":
-            signer = getattr(result, "header_d", None)
+            # header.d names the signing domain; some hosts write only header.i=@domain.
+            signer = (
+                getattr(result, "header_d", None)
+                or str(getattr(result, "header_i", None) or "").rpartition("@")[2]
+            )
             if signer and aligned(domain, ascii_domain(str(signer))):
                 return Sender(address, verified=True, how="dkim", evidence=str(result))
             unaligned = unaligned or str(result)

@@ -295,3 +295,36 @@ def test_a_message_of_too_many_files_or_parts_nested_too_deep_is_bounded(
     assert deep.status_code == 422, deep.text
     assert "nested too deeply" in deep.json()["message"]
     assert client.get("/healthz").status_code == 200
+
+
+SENDERS = {
+    "dkim named by header.i only": (
+        f"{OUR_HOST}; dkim=pass header.i=@example.pl",
+        {"verified": True, "how": "dkim"},
+    ),
+    "our host's id in other letter case": (
+        "MX.Registrar.PL; dmarc=pass (p=reject) header.from=example.pl",
+        {"verified": True, "how": "dmarc"},
+    ),
+    "dmarc=pass judged for another From domain": (
+        f"{OUR_HOST}; dmarc=pass header.from=example.com",
+        {"verified": False, "how": "not_passed"},
+    ),
+    "dkim=pass for a whole top-level domain": (
+        f"{OUR_HOST}; dkim=pass header.d=pl",
+        {"verified": False, "how": "dkim_not_aligned"},
+    ),
+    "dmarc=fail": (f"{OUR_HOST}; dmarc=fail header.from=example.pl", {"verified": False}),
+    "a header that does not parse": (f"{OUR_HOST}; dmarc", {"verified": False}),
+}
+
+
+def test_what_vouches_for_a_sender(client: TestClient) -> None:
+    """Only a result of our mail host that passes DMARC for the From domain, or DKIM for it
+    or a parent of it (never a top-level domain alone), verifies the sender."""
+    found = {}
+    for case_of, (header, expected) in SENDERS.items():
+        answer = send(client, message(results=(header,)))
+        assert answer.status_code == 202, answer.text
+        found[case_of] = {k: answer.json()["sender"][k] for k in expected}
+    assert found == {case_of: expected for case_of, (_, expected) in SENDERS.items()}
