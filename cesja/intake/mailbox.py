@@ -250,14 +250,20 @@ class Mailbox:
             _sleep(seconds, stop)
             self._ok(self._imap.noop(), "noop")
             return
+        # imaplib speaks IDLE only from Python 3.14: the command is written by hand here.
         imap = self._imap
+        imap.untagged_responses.clear()  # what earlier commands left; nobody reads it
         tag = imap._new_tag()  # type: ignore[attr-defined]
         imap.send(tag + b" IDLE\r\n")
-        if not imap.readline().startswith(b"+"):
-            raise MailboxError("the server offers IDLE but refused it")
+        arrived = False
+        while not (line := imap.readline()).startswith(b"+"):
+            # A message that came since the last look is announced before the go-ahead.
+            if not line or line.startswith(tag):
+                raise MailboxError(f"the server offers IDLE but refused it: {line!r}"[:300])
+            arrived = arrived or line.rstrip().endswith((b"EXISTS", b"RECENT"))
         sock = imap.socket()
         deadline = time.monotonic() + seconds
-        while not stop() and time.monotonic() < deadline:
+        while not arrived and not stop() and time.monotonic() < deadline:
             pending = isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
             readable = pending or select.select([sock], [], [], STOP_POLL_SECONDS)[0]
             if not readable:
