@@ -22,7 +22,7 @@ from cesja.casework.addresses import address_key
 from cesja.db.models import MessageAttachmentRow, MessageRow, ScanRow, utcnow
 from cesja.errors import BadInput, without_paths
 from cesja.intake.received import Kept, keep_file, log_received, record_scan, scan_of
-from cesja.intake.senders import Sender, sender_of
+from cesja.intake.senders import DkimKeys, Sender, sender_of
 from cesja.runtime import Runtime
 from cesja.storage import TooLarge
 
@@ -62,7 +62,8 @@ def receive_message(runtime: Runtime, raw: bytes) -> TakenMessage:
     if len(raw) > settings.max_upload_bytes:
         raise TooLarge(f"the message is larger than the limit of {settings.max_upload_mb} MB")
     message = _parse(raw)
-    sender = sender_of(message, authserv_id=settings.mail_authserv_id)
+    keys = DkimKeys(settings.mail_resolver) if settings.mail_verify_dkim else None
+    sender = sender_of(message, authserv_id=settings.mail_authserv_id, raw=raw, dkim_keys=keys)
     files = _files_of(message)
     sha256 = hashlib.sha256(raw).hexdigest()
     message_id = _header(message, "Message-ID")[:_MESSAGE_ID_LENGTH] or None

@@ -1,6 +1,8 @@
 """Who sent an e-mail: its From address, and whether the registrar's own mail host vouched
 for it in an `Authentication-Results` header (RFC 8601) by DMARC or by an aligned DKIM
-signature. Headers that any other host wrote are ignored: a sender can write them himself."""
+signature. Headers that any other host wrote are ignored: a sender can write them himself.
+With CESJA_MAIL_VERIFY_DKIM the service also checks the DKIM signatures itself (dkimpy), the
+keys read from DNS (`DkimKeys`)."""
 
 from __future__ import annotations
 
@@ -11,12 +13,18 @@ from email.message import EmailMessage
 
 import authres
 import authres.dmarc
+import dkim
+import dns.exception
+import dns.resolver
 
 from cesja.casework.addresses import ascii_domain
 
 log = logging.getLogger("cesja.intake")
 
 _RESULTS = authres.FeatureContext(authres.dmarc)  # dkim, spf and the rest are in the core
+# Each signature checked here costs a DNS look-up and an RSA verification: a few are enough
+# (a sender's own, its provider's, a list's), more are not looked at.
+MAX_SIGNATURES = 5
 
 
 @dataclass(frozen=True)
@@ -31,13 +39,59 @@ class Sender:
     evidence: str | None = None
 
 
-def sender_of(message: EmailMessage, *, authserv_id: str | None) -> Sender:
+@dataclass(frozen=True)
+class DkimKeys:
+    """Where DKIM public keys are read: the system's resolver, or the one at `resolver`
+    (an IP address and a port)."""
+
+    resolver: tuple[str, int] | None = None
+    timeout: float = 5.0
+
+    def txt(self, name: bytes, timeout: float = 5.0) -> bytes | None:
+        """The TXT record at `name`, its strings joined, as dkimpy asks for it."""
+        try:
+            answer = self._resolver().resolve(
+                name.decode("ascii"), "TXT", lifetime=min(timeout, self.timeout)
+            )
+        except (UnicodeDecodeError, dns.exception.DNSException):
+            return None
+        for record in answer:
+            return b"".join(record.strings)  # type: ignore[attr-defined,no-any-return]
+        return None
+
+    def _resolver(self) -> dns.resolver.Resolver:
+        if self.resolver is None:
+            return dns.resolver.Resolver()
+        resolver = dns.resolver.Resolver(configure=False)
+        resolver.nameservers = [self.resolver[0]]
+        resolver.port = self.resolver[1]
+        return resolver
+
+
+def sender_of(
+    message: EmailMessage,
+    *,
+    authserv_id: str | None,
+    raw: bytes = b"",
+    dkim_keys: DkimKeys | None = None,
+) -> Sender:
+    """The sender as our mail host judged it; when it did not vouch and `dkim_keys` are
+    given, as the message's own DKIM signatures (of `raw`) prove it."""
     address = _from_address(message)
     if address is None:
         return Sender(None, verified=False, how="no_sender")
+    domain = ascii_domain(address.rpartition("@")[2])
+    judged = _by_mail_host(message, address, domain, authserv_id)
+    if judged.verified or dkim_keys is None:
+        return judged
+    return _by_own_dkim(message, raw, address, domain, dkim_keys) or judged
+
+
+def _by_mail_host(
+    message: EmailMessage, address: str, domain: str, authserv_id: str | None
+) -> Sender:
     if not authserv_id:
         return Sender(address, verified=False, how="not_configured")
-    domain = ascii_domain(address.rpartition("@")[2])
     ours = authserv_id.strip().lower()
     results = [
         result
@@ -66,6 +120,30 @@ def sender_of(message: EmailMessage, *, authserv_id: str | None) -> Sender:
     if unaligned:
         return Sender(address, verified=False, how="dkim_not_aligned", evidence=unaligned)
     return Sender(address, verified=False, how="not_passed", evidence=str(results[0]))
+
+
+def _by_own_dkim(
+    message: EmailMessage, raw: bytes, address: str, domain: str, keys: DkimKeys
+) -> Sender | None:
+    """The first of the message's DKIM signatures that verifies for the From domain (or a
+    parent of it) and covers the whole body: a signature with a body length (`l=`) would
+    vouch for text appended after it."""
+    count = len(message.get_all("DKIM-Signature") or [])
+    checker = dkim.DKIM(raw, timeout=keys.timeout)
+    for index in range(min(count, MAX_SIGNATURES)):
+        try:
+            if not checker.verify(idx=index, dnsfunc=keys.txt):
+                continue
+        except dkim.DKIMException:
+            continue
+        if b"l" in checker.signature_fields:
+            continue
+        signer = ascii_domain((checker.domain or b"").decode("ascii", "replace"))
+        if aligned(domain, signer):
+            selector = (checker.selector or b"").decode("ascii", "replace")
+            evidence = f"dkim=pass header.d={signer} header.s={selector} (checked by the service)"
+            return Sender(address, verified=True, how="dkim", evidence=evidence)
+    return None
 
 
 def aligned(from_domain: str, signer: str) -> bool:

@@ -4,6 +4,7 @@ that party's e-mail address on the case."""
 
 from __future__ import annotations
 
+import base64
 import copy
 import io
 from collections.abc import Iterator
@@ -11,7 +12,10 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import dkim
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 from PIL import Image
 from sqlmodel import Session, func, select
@@ -19,6 +23,7 @@ from sqlmodel import Session, func, select
 from cesja import workers
 from cesja.config import Settings
 from cesja.db.models import MessageRow, ScanRow
+from tests.cesja.dns_server import DnsServer, dns_server
 from tests.cesja.flow import create_case, runtime_of
 from tests.cesja.sent_mail import OUR_HOST, form_pdf, message, send
 from tests.conftest import CASE_BODY, INTAKE, REGISTRAR, STAFF
@@ -328,3 +333,63 @@ def test_what_vouches_for_a_sender(client: TestClient) -> None:
         assert answer.status_code == 202, answer.text
         found[case_of] = {k: answer.json()["sender"][k] for k in expected}
     assert found == {case_of: expected for case_of, (_, expected) in SENDERS.items()}
+
+
+def _dkim_key() -> tuple[bytes, str]:
+    """A 2048-bit RSA key: the private key as dkimpy signs with it (PEM), and the DNS record
+    that publishes its public half."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private, "v=DKIM1; k=rsa; p=" + base64.b64encode(public).decode()
+
+
+@pytest.fixture
+def dkim_checking(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DnsServer]:
+    with dns_server() as server:
+        monkeypatch.setenv("CESJA_MAIL_VERIFY_DKIM", "true")
+        monkeypatch.setenv("CESJA_MAIL_DNS", server.address)
+        yield server
+
+
+def test_with_its_own_dkim_check_the_service_verifies_a_signed_sender(
+    dkim_checking: DnsServer,
+) -> None:
+    """GIVEN CESJA_MAIL_VERIFY_DKIM, no Authentication-Results at all, and example.pl's key
+    published in DNS
+    WHEN a message from biuro@example.pl comes signed by example.pl, the same altered after
+    signing, one signed with a body length (l=) and one signed by another domain
+    THEN only the first is verified (DKIM); the others are not."""
+    from cesja.app import create_app
+
+    private, record = _dkim_key()
+    dkim_checking.txt["cesja._domainkey.example.pl"] = record
+    dkim_checking.txt["cesja._domainkey.mailer.example.com"] = record
+
+    def signed(domain: str = "example.pl", **options: Any) -> bytes:
+        raw = message(results=(), files=(("cesja.pdf", b"%PDF-1.4 x", "application/pdf"),))
+        data = raw.as_bytes().replace(b"\n", b"\r\n")
+        headers = [b"from", b"to", b"subject", b"message-id"]
+        return (
+            dkim.sign(data, b"cesja", domain.encode(), private, include_headers=headers, **options)
+            + data
+        )
+
+    altered = signed().replace(b"Podpisany formularz", b"Inny formularz")
+    with TestClient(create_app()) as client:
+        found = [
+            send(client, raw).json()["sender"]
+            for raw in (signed(), altered, signed(length=True), signed("mailer.example.com"))
+        ]
+    assert [(s["verified"], s["how"]) for s in found] == [
+        (True, "dkim"),
+        (False, "not_configured"),
+        (False, "not_configured"),
+        (False, "not_configured"),
+    ]
