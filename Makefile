@@ -4,8 +4,9 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 APT_PACKAGES := tesseract-ocr tesseract-ocr-pol tesseract-ocr-eng poppler-utils chromium fonts-dejavu-core
 # Only for `make test`: when no PostgreSQL answers, the tests start a throwaway cluster from
-# Debian's server binaries (tests/pg.py).
-TEST_APT_PACKAGES := postgresql
+# Debian's server binaries (tests/pg.py); the mailbox tests start an unprivileged Dovecot
+# (tests/cesja/imap_server.py).
+TEST_APT_PACKAGES := postgresql dovecot-imapd
 # Only for `make test` and `make bench`: the scan simulator's PC-fax captures run Ghostscript.
 SIMULATOR_APT_PACKAGES := ghostscript
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -59,8 +60,9 @@ lint: install
 
 .PHONY: test-packages simulator-packages
 test-packages: simulator-packages
-	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
-	  $(MAKE) --no-print-directory system-packages APT_PACKAGES="$(TEST_APT_PACKAGES)"
+	@packages="$(filter-out postgresql,$(TEST_APT_PACKAGES))"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || packages="$$packages postgresql"; \
+	$(MAKE) --no-print-directory system-packages APT_PACKAGES="$$packages"
 
 simulator-packages:
 	@$(MAKE) --no-print-directory system-packages APT_PACKAGES="$(SIMULATOR_APT_PACKAGES)"

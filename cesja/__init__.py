@@ -7,7 +7,8 @@
   one place (`api.errors`);
 - `workers`: background work: job kinds, the scheduler of periodic jobs, worker processes
   held to their budgets, heartbeats, and what the queue says of the work;
-- `intake`: a received file kept and queued, and each of its pages read (`ocr`) and stored;
+- `intake`: a received file (an upload, a hot folder's, an e-mail's attachment, from the API or
+  an IMAP mailbox) kept and queued, and each of its pages read (`ocr`) and stored;
 - `casework`: cases, their forms, checks, lifecycle (`workflow`), staff's decisions, deadlines,
   the transfer-ready notice and the audit trail;
 - `runtime`: what a running process holds: settings, the database engine, the scan store,

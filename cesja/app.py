@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from cesja import workers
-from cesja.api import actions, cases, errors, health, scans, webhooks
+from cesja.api import actions, cases, errors, health, messages, scans, webhooks
 from cesja.api import metrics as metrics_api
 from cesja.api.auth import KeysBeforeBodies
 from cesja.api.limits import UploadLimit
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(actions.router)
     app.include_router(webhooks.router)
     app.include_router(scans.router)
+    app.include_router(messages.router)
     app.include_router(customer.router)
     back_office.install(app)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")

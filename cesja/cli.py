@@ -183,6 +183,57 @@ def watch(
 
 
 @app.command()
+def mail(
+    once: Annotated[bool, typer.Option(help="take what is there now, then stop")] = False,
+) -> None:
+    """Take e-mail from the mailbox CESJA_IMAP_URL names: each message through the same intake
+    as POST /api/v1/messages, then moved to Processed (or Refused)."""
+    import signal
+    import threading
+
+    from cesja.intake import mailbox
+    from cesja.runtime import open_runtime
+
+    settings = _settings()
+    _logging(settings)
+    if not settings.imap_url:
+        typer.echo("CESJA_IMAP_URL is not set: there is no mailbox to take e-mail from", err=True)
+        raise typer.Exit(2)
+    try:
+        address = mailbox.ImapAddress.parse(settings.imap_url)
+        tokens = mailbox.AccessTokens.from_settings(settings)
+    except CesjaError as err:
+        typer.echo(f"configuration error: {err.message}", err=True)
+        raise typer.Exit(2) from None
+    runtime = open_runtime(settings)
+    try:
+        if once:
+            box = mailbox.Mailbox(address, tokens=tokens)
+            try:
+                took = mailbox.take_new(runtime, box)
+            finally:
+                box.close()
+            typer.echo(
+                f"{len(took.processed)} message(s) taken, {took.refused} refused, "
+                f"{took.left} left for later"
+            )
+            raise typer.Exit(1 if took.left else 0)
+        stopping = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+        signal.signal(signal.SIGINT, lambda *_: stopping.set())
+        mailbox.run(
+            runtime,
+            address,
+            poll_seconds=settings.imap_poll_seconds,
+            tokens=tokens,
+            stop=stopping.is_set,
+        )
+    except CesjaError as err:
+        typer.echo(f"cesja mail: {err.message}", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
 def demo(
     fresh: Annotated[
         bool, typer.Option(help="use a new temporary data dir instead of the configured one")

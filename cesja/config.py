@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import re
 import secrets
 from functools import cached_property
 from pathlib import Path
@@ -86,6 +88,28 @@ class Settings(BaseSettings):
     deadline_check_seconds: float = Field(default=60.0, gt=0, le=86400)
     # How long the queue keeps a job that ended (its work stays: readings, attempts).
     job_retention_days: float = Field(default=7.0, gt=0, le=3650)
+    # The receiving mail host whose `Authentication-Results` headers (RFC 8601) are believed:
+    # its authserv-id, as it writes it. Unset, no e-mail sender is ever taken as verified.
+    mail_authserv_id: str | None = Field(default=None, max_length=255)
+    # The service also checks a message's DKIM signatures itself, reading the keys from DNS:
+    # the system's resolver, or the one at this address (`192.0.2.53`, `192.0.2.53:5353`,
+    # `[2001:db8::53]:53`).
+    mail_verify_dkim: bool = False
+    mail_dns: str | None = Field(default=None, max_length=100)
+    # A mailbox to take e-mail from (`cesja mail`, and `cesja serve` when set):
+    # imaps://user:password@host/INBOX. How long a wait lasts when the server offers no IDLE
+    # (and at most with it).
+    imap_url: str | None = Field(default=None, repr=False)
+    imap_poll_seconds: float = Field(default=60.0, gt=0, le=1500)
+    # XOAUTH2 instead of a password (Microsoft 365 and Gmail take no password for IMAP): an
+    # access token from this token endpoint, by the client-credentials grant, or by the
+    # refresh-token grant when a refresh token is given.
+    imap_oauth2_token_url: str | None = None
+    imap_oauth2_client_id: str | None = None
+    imap_oauth2_client_secret: str | None = Field(default=None, repr=False)
+    imap_oauth2_refresh_token: str | None = Field(default=None, repr=False)
+    # e.g. https://outlook.office365.com/.default for Microsoft 365's client credentials
+    imap_oauth2_scope: str | None = None
     # Log lines as text for a terminal, or as JSON lines for a log collector.
     log_format: Literal["text", "json"] = "text"
     # When set, `/metrics` answers only `Authorization: Bearer <this>` (Prometheus's
@@ -101,6 +125,12 @@ class Settings(BaseSettings):
             )
         if self.webhook_secret and not self.webhook_secret.startswith("whsec_"):
             raise ConfigurationError("CESJA_WEBHOOK_SECRET must look like whsec_<base64>")
+        if self.mail_dns:
+            _ = self.mail_resolver  # refused now, not at the first e-mail
+        if self.imap_oauth2_token_url and not self.imap_oauth2_client_id:
+            raise ConfigurationError(
+                "CESJA_IMAP_OAUTH2_CLIENT_ID is required when CESJA_IMAP_OAUTH2_TOKEN_URL is set"
+            )
         if self.env == "production":
             if not self.api_keys:
                 raise ConfigurationError("CESJA_API_KEYS must be set in production")
@@ -131,6 +161,25 @@ class Settings(BaseSettings):
     def reason_presets(self) -> list[str]:
         """The reasons a reviewer picks from, in the configured order."""
         return [r.strip() for r in self.review_reasons.split("|") if r.strip()][:50]
+
+    @cached_property
+    def mail_resolver(self) -> tuple[str, int] | None:
+        """CESJA_MAIL_DNS as an IP address and a port."""
+        if not self.mail_dns:
+            return None
+        text, port = self.mail_dns.strip(), 53
+        if found := re.fullmatch(r"\[([^\]]+)\]:(\d+)|([^:]+):(\d+)", text):
+            text = found.group(1) or found.group(3)
+            port = int(found.group(2) or found.group(4))
+        try:
+            address = ipaddress.ip_address(text.strip("[]"))
+        except ValueError:
+            raise ConfigurationError(
+                "CESJA_MAIL_DNS must be a resolver's IP address, with :port when not 53"
+            ) from None
+        if not 0 < port < 65536:
+            raise ConfigurationError("CESJA_MAIL_DNS: the port must be 1 to 65535")
+        return str(address), port
 
     @property
     def using_dev_keys(self) -> bool:

@@ -76,9 +76,12 @@ class _FirstServer(uvicorn.Server):
         self.settings = settings
         self.listening = listening
         self.others: list[SpawnProcess] = []
+        self.stopping = threading.Event()
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
+        if not self.should_exit and self.settings.imap_url:
+            self._take_mail()
         if self.should_exit or self.settings.api_processes <= 1:
             return
         workers = self._worker_processes()
@@ -109,6 +112,7 @@ class _FirstServer(uvicorn.Server):
         # The workers stop now, finishing their page, while uvicorn lets the open
         # connections finish; none is started again meanwhile.
         super().handle_exit(sig, frame)
+        self.stopping.set()
         workers = self._worker_processes()
         if workers is not None:
             workers.begin_stop()
@@ -129,6 +133,29 @@ class _FirstServer(uvicorn.Server):
                 process.join()
             if process.pid is not None:
                 metrics.process_ended(process.pid)
+
+    def _take_mail(self) -> None:
+        """CESJA_IMAP_URL: this process takes the mailbox's e-mail, in a thread of its own,
+        until told to stop. A refused login is logged and ends only the mail."""
+        from cesja.intake import mailbox
+
+        runtime = self.config.app.state.runtime  # type: ignore[union-attr]
+        settings = self.settings
+
+        def take() -> None:
+            try:
+                address = mailbox.ImapAddress.parse(settings.imap_url or "")
+                mailbox.run(
+                    runtime,
+                    address,
+                    poll_seconds=settings.imap_poll_seconds,
+                    tokens=mailbox.AccessTokens.from_settings(settings),
+                    stop=self.stopping.is_set,
+                )
+            except Exception:
+                log.exception("taking e-mail stopped; the rest of the service runs on")
+
+        threading.Thread(target=take, name="cesja-mail", daemon=True).start()
 
     def _worker_processes(self) -> WorkerProcesses | None:
         app = self.config.app

@@ -28,6 +28,34 @@ ORIGINAL_CHANNELS: frozenset[str] = frozenset({"post", "upload"})
 
 
 @dataclass(frozen=True, kw_only=True)
+class EmailSender:
+    """Who sent the e-mail a page came in, as far as the message proves it."""
+
+    address: str | None  # the From address, as written; None when it has none or several
+    # The receiving mail host vouched for the From domain (DMARC, or DKIM aligned with it).
+    authenticated: bool
+    how: str  # how it was (or why it was not) authenticated: a code of `HOW`
+    is_party: bool  # From is the e-mail address of the page's party on the case
+
+    @property
+    def vouches(self) -> bool:
+        """The message proves the page came from its party."""
+        return self.is_party and self.authenticated
+
+
+# How a sender was authenticated, or why not; said in words by `_ENGLISH` and the catalogue.
+HOW = (
+    "dmarc",
+    "dkim",
+    "dkim_not_aligned",
+    "not_passed",
+    "no_results",
+    "not_configured",
+    "no_sender",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Evidence:
     """What was read from one page routed to a party of a case."""
 
@@ -49,6 +77,8 @@ class Evidence:
     # An electronically signed file: what each check says of it (check, template, values),
     # from its bytes and signatures. Such a file is an original whichever way it came.
     signed: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = ()
+    # The page came in an e-mail message (not an upload labelled e-mail): its sender.
+    sender: EmailSender | None = None
 
     @classmethod
     def from_reading(
@@ -58,6 +88,7 @@ class Evidence:
         channel: Channel,
         received_at: datetime,
         scan_id: str,
+        sender: EmailSender | None = None,
     ) -> Evidence:
         """What the checks take from one page as the reader read it (routed to a party)."""
         if reading.party is None or reading.form_version is None:
@@ -83,6 +114,7 @@ class Evidence:
             )
             if reading.signed is not None
             else (),
+            sender=sender,
         )
 
 
@@ -239,13 +271,24 @@ def _from_page(
     if check == "page_received" and page.assigned_by_staff:
         failed = ASSIGNED_BY_STAFF
     if not _result(page, check):
-        return _said(name, "failed", Sentence(failed, (*where, ("fields", _fields(page, check)))))
+        said = []
+        if check != "page_received" or not page.code_valid or page.assigned_by_staff:
+            said.append(Sentence(failed, (*where, ("fields", _fields(page, check)))))
+        if check == "page_received" and page.sender is not None and not page.sender.vouches:
+            said.append(_not_from_party(page.sender, where))
+        return _said(name, "failed", *said)
     provisional = require_original and page.channel not in ORIGINAL_CHANNELS
     channel = ("channel", page.channel)
     said = [Sentence(passed, (*where, channel))]
     if provisional:
         said.append(Sentence(ORIGINAL_AWAITED, (channel,)))
     return _said(name, "passed", *said, provisional=provisional)
+
+
+def _not_from_party(sender: EmailSender, where: tuple[tuple[str, str], ...]) -> Sentence:
+    if not sender.is_party:
+        return Sentence(NOT_PARTY_ADDRESS, (*where, ("sender", sender.address or "")))
+    return Sentence(NOT_AUTHENTICATED, (*where, ("how", sender.how)))
 
 
 def _said(
@@ -261,7 +304,8 @@ def _said(
 
 def _result(page: Evidence, check: str) -> bool:
     results = {
-        "page_received": page.code_valid,
+        # A page by e-mail counts only when the message proves it came from the page's party.
+        "page_received": page.code_valid and (page.sender is None or page.sender.vouches),
         "fields_match": page.fields_match,
         "signature_present": page.signature_present,
         "stamp_present": page.stamp_present is True,
@@ -281,7 +325,18 @@ _CHANNEL_WORDS = {
     "email": "by e-mail",
     "upload": "as an upload",
 }
+_HOW_WORDS = {
+    "dmarc": "DMARC passed",
+    "dkim": "a DKIM signature of the sender's domain passed",
+    "dkim_not_aligned": "the DKIM signature that passed is of another domain than the sender's",
+    "not_passed": "neither DMARC nor DKIM passed",
+    "no_results": "the receiving mail host left no authentication results",
+    "not_configured": "the service is not told which mail host's results to trust",
+    "no_sender": "the message has no single sender address",
+}
 _ENGLISH: dict[str, Callable[[str], str]] = {
+    "how": lambda how: _HOW_WORDS.get(how, how),
+    "sender": lambda sender: sender or "no single address",
     "party": lambda party: party.replace("_", " "),
     "channel": lambda channel: _CHANNEL_WORDS.get(channel, channel),
     "fields": lambda fields: ": " + fields.replace(",", ", ") if fields else "",
@@ -300,6 +355,14 @@ ASSIGNED_BY_STAFF = (
     "Page {page} of scan {scan} was assigned to the case by a member of staff: neither its code "
     "nor its case number could be read, so nothing on it proves it was printed for this case; "
     "back office may accept it."
+)
+NOT_PARTY_ADDRESS = (
+    "Page {page} of scan {scan} was sent from an address that is not this party's contact "
+    "address ({sender}); back office may accept it."
+)
+NOT_AUTHENTICATED = (
+    "Page {page} of scan {scan} was sent from this party's contact address, but the message "
+    "was not authenticated ({how}), so the sender may be forged; back office may accept it."
 )
 # (passed, failed) per check.
 SENTENCES: dict[str, tuple[str, str]] = {
@@ -333,6 +396,8 @@ ALL_SENTENCES = (
     REJECTED,
     PROPOSED,
     ASSIGNED_BY_STAFF,
+    NOT_PARTY_ADDRESS,
+    NOT_AUTHENTICATED,
     *(sentence for pair in SENTENCES.values() for sentence in pair),
     *ESIGN_SENTENCES,
 )

@@ -41,6 +41,8 @@ class ScanPublic(BaseModel):
     status: str
     channel: str
     sender: str | None
+    # The e-mail it came attached to (`GET /api/v1/messages/{id}`), when it came in one.
+    message_id: str | None = None
     media_type: str
     received_at: datetime
     error: str | None
@@ -57,6 +59,7 @@ def scan_public(session: Session, scan: ScanRow) -> ScanPublic:
         status=scan.status,
         channel=scan.channel,
         sender=scan.sender,
+        message_id=scan.message_id,
         media_type=scan.media_type,
         received_at=scan.received_at,
         error=without_paths(scan.error) if scan.error else None,

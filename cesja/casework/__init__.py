@@ -4,7 +4,9 @@
 - `schemas`, `identifiers`: the API's bodies, checked field by field (PESEL, NIP, REGON,
   KRS, postal codes, domains);
 - `forms`: from a case to what its form prints, and the PDF;
-- `evidence`: from stored page readings and staff decisions to the checks;
+- `evidence`: from stored page readings (with the e-mail each came in) and staff decisions
+  to the checks;
+- `addresses`: e-mail addresses compared as mail hosts do (case aside, IDN in ASCII);
 - `lifecycle`: a case moved on when a page is read or staff decide (`workflow`'s machine);
 - `staff_actions`: what people do to a case or a notice, for the API and the back office;
 - `deadlines`: cases past their deadline expire, a reminder half-way;

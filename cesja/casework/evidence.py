@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from sqlalchemy import bindparam, select
 from sqlmodel import Session, col
 
-from cesja.db.models import CaseRow, DecisionRow, PageRow, ScanRow
+from cesja.casework.addresses import same_address
+from cesja.db.models import CaseRow, DecisionRow, MessageRow, PageRow, ScanRow
 from ocr import PageReading
-from workflow import Check, Decision, Evidence, compute_checks
+from workflow import Check, Decision, EmailSender, Evidence, compute_checks
 
 # Built once: a statement made per call cost more than running it (0.2–0.4 ms each on a read
 # of one case). Each takes the ids of the cases whose evidence is wanted, so a list of cases
@@ -25,8 +26,12 @@ _EVIDENCE = (
         col(ScanRow.id),
         col(ScanRow.channel),
         col(ScanRow.received_at),
+        col(MessageRow.sender_address),
+        col(MessageRow.verified),
+        col(MessageRow.how),
     )
     .join(ScanRow, col(PageRow.scan_id) == col(ScanRow.id))
+    .outerjoin(MessageRow, col(ScanRow.message_id) == col(MessageRow.id))
     .where(col(PageRow.case_id).in_(bindparam("case_ids", expanding=True)))
     .where(col(PageRow.outcome) == "matched")
 )
@@ -52,15 +57,39 @@ def evidence_of_cases(session: Session, cases: Sequence[CaseRow]) -> dict[str, l
     evidence: dict[str, list[Evidence]] = {case.id: [] for case in cases}
     if not cases:
         return evidence
+    by_id = {case.id: case for case in cases}
     rows = session.execute(_EVIDENCE, {"case_ids": list(version)})
-    for case_id, party, form_version, index, reading, scan_id, channel, received_at in rows:
+    for (
+        case_id,
+        party,
+        form_version,
+        index,
+        reading,
+        scan_id,
+        channel,
+        received_at,
+        sender_address,
+        verified,
+        how,
+    ) in rows:
         if form_version != version[case_id]:
             continue
         read = PageReading.from_dict(
             reading, index=index, case_id=case_id, party=party, form_version=form_version
         )
+        sender = None
+        if how is not None:  # the scan came attached to a message
+            party_address = getattr(by_id[case_id], party).get("email")
+            sender = EmailSender(
+                address=sender_address,
+                authenticated=verified,
+                how=how,
+                is_party=same_address(sender_address, party_address),
+            )
         evidence[case_id].append(
-            Evidence.from_reading(read, channel=channel, received_at=received_at, scan_id=scan_id)
+            Evidence.from_reading(
+                read, channel=channel, received_at=received_at, scan_id=scan_id, sender=sender
+            )
         )
     return evidence
 

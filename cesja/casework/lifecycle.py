@@ -267,6 +267,8 @@ def page_read(
                 if reading.signed is not None
                 else {}
             ),
+            # The e-mail it came in, whose sender decides whether it counts for its party.
+            **({"message_id": scan.message_id} if scan.message_id else {}),
         },
     )
     reevaluate(session, settings, case, actor=READER)

@@ -90,6 +90,10 @@ class ScanRow(SQLModel, table=True):
     pages: int | None = None
     received_at: datetime = _ts(nullable=False)
     processed_at: datetime | None = _ts(nullable=True)
+    # The e-mail it came attached to, whose sender decides whether its pages count.
+    message_id: str | None = Field(
+        default=None, foreign_key="messages.id", index=True, max_length=32
+    )
 
 
 class PageRow(SQLModel, table=True):
@@ -270,3 +274,41 @@ class RefusedUploadRow(SQLModel, table=True):
     code: str = Field(max_length=64)
     http_status: int
     reason: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class MessageRow(SQLModel, table=True):
+    """One e-mail taken in: kept by its sha256 like a scan, its sender as the mail host
+    vouched for it; each attachment that is a scan became one (`ScanRow.message_id`)."""
+
+    __tablename__ = "messages"
+    # The same message again, however its bytes changed on the way (headers added by a
+    # relay), is known by its Message-ID from the same sender.
+    __table_args__ = (UniqueConstraint("message_id_header", "sender_key"),)
+
+    id: str = Field(primary_key=True, max_length=32)
+    sha256: str = Field(unique=True, max_length=64)
+    size: int
+    message_id_header: str | None = Field(default=None, max_length=998)
+    from_header: str = Field(default="", sa_column=Column(Text, nullable=False))
+    subject: str = Field(default="", sa_column=Column(Text, nullable=False))
+    sender_address: str | None = Field(default=None, max_length=320)
+    # The address compared: lower case, its domain in ASCII (`cesja.casework.addresses`).
+    sender_key: str | None = Field(default=None, index=True, max_length=320)
+    verified: bool = False
+    how: str = Field(max_length=32)  # workflow.checks.HOW
+    evidence: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    received_at: datetime = _ts(nullable=False, index=True)
+
+
+class MessageAttachmentRow(SQLModel, table=True):
+    """A part of a message that was a file: the scan it became, or why it was refused. Its
+    name is shown, never used for anything else (no path is made of it)."""
+
+    __tablename__ = "message_attachments"
+
+    message_id: str = Field(foreign_key="messages.id", primary_key=True, max_length=32)
+    index: int = Field(primary_key=True)
+    name: str = Field(max_length=255)
+    scan_id: str | None = Field(default=None, foreign_key="scans.id", index=True, max_length=32)
+    refused_code: str | None = Field(default=None, max_length=64)
+    refused_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

@@ -16,7 +16,8 @@ from cesja.db.models import RefusedUploadRow, ScanRow, utcnow
 from cesja.errors import BadInput, without_paths
 from cesja.intake.processing import enqueue_pages
 from cesja.runtime import Runtime
-from ocr import OcrError, probe_file
+from cesja.storage import Stored
+from ocr import FileInfo, OcrError, probe_file
 
 log = logging.getLogger("cesja.intake")
 
@@ -61,6 +62,36 @@ def receive(
 def _receive(
     runtime: Runtime, chunks: Iterable[bytes], *, channel: str, sender: str | None
 ) -> Received:
+    kept = keep_file(runtime, chunks)
+    if isinstance(kept, ScanRow):
+        return Received(kept, new=False)
+    scan = scan_of(kept, channel=channel, sender=sender)
+    try:
+        with Session(runtime.engine, expire_on_commit=False) as session:
+            record_scan(session, scan)
+            session.commit()
+    except IntegrityError:
+        # The same bytes arrived twice at the same moment: the other request recorded them.
+        with Session(runtime.engine, expire_on_commit=False) as session:
+            existing = session.exec(select(ScanRow).where(ScanRow.sha256 == scan.sha256)).one()
+        return Received(existing, new=False)
+    runtime.work_ready.set()
+    log_received(scan)
+    return Received(scan, new=True)
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A file checked and kept in the scan store, not recorded as a scan yet."""
+
+    stored: Stored
+    info: FileInfo
+
+
+def keep_file(runtime: Runtime, chunks: Iterable[bytes]) -> ScanRow | Kept:
+    """The scan these bytes already are, or the file checked and kept: BadInput (413, 415,
+    422) when it is not a scan we can read, StoreFull when there is no room; a file refused
+    for any reason leaves nothing on disk."""
     settings = runtime.settings
     # Checked while still a temporary file: only a file we accept enters the store.
     with runtime.store.receiving(chunks, max_bytes=settings.max_upload_bytes) as pending:
@@ -68,7 +99,7 @@ def _receive(
             existing = session.exec(select(ScanRow).where(ScanRow.sha256 == pending.sha256)).first()
         if existing is not None:
             pending.keep()  # puts the bytes back should the store have lost them
-            return Received(existing, new=False)
+            return existing
         try:
             info = probe_file(pending.path, max_pages=settings.max_pages)
         except OcrError as err:
@@ -78,38 +109,42 @@ def _receive(
                 code=err.code,
                 http_status=_STATUS_OF_REFUSAL.get(err.code, 422),
             ) from None
-        stored = pending.keep()
-    scan = ScanRow(
+        return Kept(pending.keep(), info)
+
+
+def scan_of(
+    kept: Kept, *, channel: str, sender: str | None, message_id: str | None = None
+) -> ScanRow:
+    return ScanRow(
         id=new_scan_id(),
-        sha256=stored.sha256,
+        sha256=kept.stored.sha256,
         channel=channel,
         sender=sender,
-        media_type=info.media_type,
-        size=stored.size,
+        media_type=kept.info.media_type,
+        size=kept.stored.size,
         status="queued",
-        pages=info.page_count,
+        pages=kept.info.page_count,
         received_at=utcnow(),
+        message_id=message_id,
     )
-    try:
-        with Session(runtime.engine, expire_on_commit=False) as session:
-            session.add(scan)
-            enqueue_pages(session, scan.id, range(info.page_count))
-            session.commit()
-    except IntegrityError:
-        # The same bytes arrived twice at the same moment: the other request recorded them.
-        with Session(runtime.engine, expire_on_commit=False) as session:
-            existing = session.exec(select(ScanRow).where(ScanRow.sha256 == stored.sha256)).one()
-        return Received(existing, new=False)
-    runtime.work_ready.set()
+
+
+def record_scan(session: Session, scan: ScanRow) -> None:
+    """The scan and a job for each of its pages, in the caller's transaction."""
+    session.add(scan)
+    enqueue_pages(session, scan.id, range(scan.pages or 0))
+
+
+def log_received(scan: ScanRow) -> None:
+    """Said once the scan is committed."""
     log.info(
         "scan %s received: %s, %d bytes, %d page(s), channel %s",
         scan.id,
-        info.media_type,
-        stored.size,
-        info.page_count,
-        channel,
+        scan.media_type,
+        scan.size,
+        scan.pages or 0,
+        scan.channel,
     )
-    return Received(scan, new=True)
 
 
 def _record_refusal(

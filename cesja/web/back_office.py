@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, FastAPI, Form, Query, Request, Response
+from fastapi import APIRouter, FastAPI, File, Form, Query, Request, Response, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from sqlalchemy.orm.exc import StaleDataError
@@ -35,6 +35,8 @@ from cesja.config import Settings
 from cesja.db.models import ScanRow
 from cesja.errors import CesjaError, NotFound
 from cesja.intake import handling
+from cesja.intake.messages import receive_message
+from cesja.storage import TooLarge
 from cesja.web import catalogue, review
 from cesja.web.office_auth import (
     SIGN_IN,
@@ -91,6 +93,7 @@ DONE = {
     "sprawa poczeka na decyzję, czy strona jest ważna.",
     "page_dismissed": "Strona odłożona: nie liczy się dla żadnej sprawy.",
     "signed_out": "Wylogowano.",
+    "message_added": "Wiadomość przyjęta: jej pliki są skanami, jeśli to PDF, TIFF, PNG lub JPEG.",
 }
 REASON_PROBLEMS = {
     "blank": "Podaj powód: bez niego decyzja nie zostanie zapisana.",
@@ -156,6 +159,7 @@ def _page(
             **GLOBALS,
             "check_detail": catalogue.check_detail,
             "said": catalogue.said,
+            "sender_how": catalogue.how_sender_was_checked,
             "staff": staff,
             "notice": DONE.get(done or ""),
             "attention": _attention(session) if staff and session else None,
@@ -644,6 +648,104 @@ def evidence(page_id: int, name: str, staff: StaffImage, session: ReadSessionDep
         raise NotFound(f"page {page_id} has no image {name!r}")
     image, media_type = found
     return Response(image, media_type=media_type, headers=IMAGE_HEADERS)
+
+
+# --- e-mail taken in ---------------------------------------------------------------------------
+
+
+@router.get("/messages", response_class=HTMLResponse)
+def messages(
+    request: Request,
+    staff: StaffPage,
+    session: ReadSessionDep,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    return _messages_page(request, session, staff, page)
+
+
+def _messages_page(
+    request: Request,
+    session: Session,
+    staff: Caller,
+    page: int,
+    *,
+    problem: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    found = review.messages(session, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    return _page(
+        request,
+        "office_messages.html",
+        {
+            "section": "messages",
+            "found": found,
+            "one": None,
+            "page": page,
+            "newer": page - 1 if page > 1 else None,
+            "older": page + 1 if page * PAGE_SIZE < found.count else None,
+            "problem": problem,
+        },
+        staff=staff,
+        session=session,
+        status=status,
+    )
+
+
+@router.post("/messages")
+def add_message(
+    request: Request,
+    staff: StaffPost,
+    runtime: RuntimeDep,
+    session: ReadSessionDep,
+    file: Annotated[UploadFile, File()],
+) -> Response:
+    """An e-mail a member of staff saved from their own mailbox (.eml): taken exactly as the
+    mail gateway's, its sender judged by the headers it carries."""
+    limit = runtime.settings.max_upload_bytes
+    raw = file.file.read(limit + 1)
+    try:
+        if len(raw) > limit:
+            raise TooLarge(f"the message is larger than {runtime.settings.max_upload_mb} MB")
+        taken = receive_message(runtime, raw)
+    except CesjaError as err:
+        refused = _messages_page(
+            request,
+            session,
+            staff,
+            1,
+            problem=f"Nie przyjęto wiadomości. {err.message}",
+            status=err.http_status,
+        )
+        refused.headers["HX-Push-Url"] = "/messages"
+        return refused
+    log.info("message %s added by %s", taken.message.id, staff.actor)
+    return _see(f"/messages/{taken.message.id}", done="message_added")
+
+
+@router.get("/messages/{message_id}", response_class=HTMLResponse)
+def message(
+    message_id: Annotated[str, PathParam(max_length=32)],
+    request: Request,
+    staff: StaffPage,
+    session: ReadSessionDep,
+) -> Response:
+    found = review.messages(session, limit=1, offset=0, message_id=message_id)
+    if not found.messages:
+        return _page(
+            request,
+            "office_message.html",
+            {"heading": "Nie ma takiej wiadomości", "problem": "Nie znaleziono tej wiadomości."},
+            staff=staff,
+            session=session,
+            status=404,
+        )
+    return _page(
+        request,
+        "office_messages.html",
+        {"section": "messages", "found": found, "one": message_id, "newer": None, "older": None},
+        staff=staff,
+        session=session,
+    )
 
 
 # --- jobs given up -----------------------------------------------------------------------------

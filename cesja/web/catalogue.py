@@ -23,6 +23,21 @@ _INSTRUMENTAL = {
     "upload": "jako przesłany plik",
 }
 
+# How an e-mail's sender was authenticated, or why not (workflow.checks.HOW).
+_HOW = {
+    "dmarc": "DMARC potwierdził nadawcę",
+    "dkim": "podpis DKIM domeny nadawcy jest poprawny",
+    "dkim_not_aligned": "poprawny podpis DKIM należy do innej domeny niż domena nadawcy",
+    "not_passed": "ani DMARC, ani DKIM nie potwierdziły nadawcy",
+    "no_results": "serwer pocztowy odbiorcy nie zostawił wyników uwierzytelnienia",
+    "not_configured": "usługa nie wie, którego serwera pocztowego wynikom ufać",
+    "no_sender": "wiadomość nie ma jednego adresu nadawcy",
+}
+
+
+def how_sender_was_checked(how: str) -> str:
+    return _HOW.get(how, how)
+
 
 def _field(name: str) -> str:
     party, _, short = name.rpartition(".")
@@ -35,6 +50,8 @@ _POLISH: dict[str, Callable[[str], str]] = {
     "channel": lambda channel: _INSTRUMENTAL.get(channel, channel),
     "fields": lambda fields: ": " + ", ".join(map(_field, fields.split(","))) if fields else "",
     "actor": actor_label,
+    "how": how_sender_was_checked,
+    "sender": lambda sender: sender or "brak jednego adresu",
 }
 
 

@@ -247,7 +247,19 @@ def event_summary(type_: str, data: Mapping[str, Any]) -> list[tuple[str, str]]:
     return lines
 
 
+# Why a file in an e-mail was not taken (the codes of `ocr` and of intake).
+REFUSALS = {
+    "unsupported_type": "to nie jest PDF, TIFF, PNG ani JPEG",
+    "corrupt_file": "plik jest uszkodzony",
+    "encrypted_file": "plik jest zaszyfrowany",
+    "too_many_pages": "plik ma za dużo stron",
+    "too_complex": "plik jest zbyt złożony, by go odczytać",
+    "too_large": "plik jest za duży",
+    "too_many_attachments": "wiadomość ma za dużo plików; tych nie czytano",
+}
+
 GLOBALS = {
+    "refusals": REFUSALS,
     "office_states": STATES,
     "office_check_statuses": CHECK_STATUSES,
     "office_parties": PARTIES,

@@ -19,6 +19,8 @@ from cesja.db.models import (
     EventRow,
     EvidenceRow,
     FormVersionRow,
+    MessageAttachmentRow,
+    MessageRow,
     PageRow,
     RefusedUploadRow,
     ScanRow,
@@ -155,6 +157,7 @@ class PageView:
     kinds: dict[str, str]  # party → person/company, as that page's form version printed them
     fields: list[FieldView]
     images: frozenset[str]
+    message: MessageRow | None = None  # the e-mail it came in
 
     def image(self, stem: str) -> str | None:
         return image_named(self.images, stem)
@@ -254,8 +257,9 @@ def case_review(session: Session, case: CaseRow, *, require_original: bool) -> C
 
 def _pages_of(session: Session, case: CaseRow, *, require_original: bool) -> list[PageView]:
     rows = session.exec(
-        select(PageRow, ScanRow)
+        select(PageRow, ScanRow, MessageRow)
         .join(ScanRow, PageRow.scan_id == ScanRow.id)  # type: ignore[arg-type]
+        .outerjoin(MessageRow, ScanRow.message_id == MessageRow.id)  # type: ignore[arg-type]
         .where(PageRow.case_id == case.id)
         .order_by(col(ScanRow.received_at).desc(), col(PageRow.index))
     ).all()
@@ -264,9 +268,9 @@ def _pages_of(session: Session, case: CaseRow, *, require_original: bool) -> lis
         for v in session.exec(select(FormVersionRow).where(FormVersionRow.case_id == case.id))
     }
     best = _best_pages(session, case, require_original=require_original)
-    images = evidence_names(session, [page.id for page, _ in rows if page.id is not None])
+    images = evidence_names(session, [page.id for page, _, _ in rows if page.id is not None])
     views = []
-    for page, scan in rows:
+    for page, scan, message in rows:
         counts = page.outcome == "matched" and page.form_version == case.form_version
         views.append(
             PageView(
@@ -277,6 +281,7 @@ def _pages_of(session: Session, case: CaseRow, *, require_original: bool) -> lis
                 kinds=kinds_of.get(page.form_version or 0, {}),
                 fields=_fields(page),
                 images=images.get(page.id or 0, frozenset()),
+                message=message,
             )
         )
     return views
@@ -426,3 +431,58 @@ def notices(session: Session, *, status: str | None) -> list[WebhookDeliveryRow]
             .limit(500)
         )
     )
+
+
+@dataclass(frozen=True)
+class AttachmentView:
+    attachment: MessageAttachmentRow
+    scan: ScanRow | None  # None when it was refused
+    pages: list[PageRow]  # what each page of its scan turned out to be, in order
+
+
+@dataclass(frozen=True)
+class MessageView:
+    message: MessageRow
+    attachments: list[AttachmentView]
+
+
+@dataclass(frozen=True)
+class Messages:
+    messages: list[MessageView]
+    count: int
+
+
+def messages(
+    session: Session, *, limit: int, offset: int, message_id: str | None = None
+) -> Messages:
+    """E-mail taken in, newest first (or the one asked for): the sender and how it was
+    verified, each file and the scan it became (its pages and their cases), or why not."""
+    chosen = select(MessageRow)
+    if message_id is not None:
+        chosen = chosen.where(MessageRow.id == message_id)
+    count = session.exec(select(func.count()).select_from(chosen.subquery())).one()
+    rows = list(
+        session.exec(
+            chosen.order_by(col(MessageRow.received_at).desc(), col(MessageRow.id))
+            .limit(limit)
+            .offset(offset)
+        )
+    )
+    ids = [m.id for m in rows]
+    attachments = session.exec(
+        select(MessageAttachmentRow)
+        .where(col(MessageAttachmentRow.message_id).in_(ids))
+        .order_by(col(MessageAttachmentRow.index))
+    ).all()
+    scan_ids = {a.scan_id for a in attachments if a.scan_id}
+    scans = {s.id: s for s in session.exec(select(ScanRow).where(col(ScanRow.id).in_(scan_ids)))}
+    pages: dict[str, list[PageRow]] = defaultdict(list)
+    for page in session.exec(
+        select(PageRow).where(col(PageRow.scan_id).in_(scan_ids)).order_by(col(PageRow.index))
+    ):
+        pages[page.scan_id].append(page)
+    files: dict[str, list[AttachmentView]] = defaultdict(list)
+    for a in attachments:
+        scan = scans.get(a.scan_id) if a.scan_id else None
+        files[a.message_id].append(AttachmentView(a, scan, pages.get(a.scan_id or "", [])))
+    return Messages([MessageView(m, files[m.id]) for m in rows], count)

@@ -9,7 +9,15 @@ from typing import Any
 
 import pytest
 
-from workflow import Check, Decision, Evidence, check_names, compute_checks, overall
+from workflow import (
+    Check,
+    Decision,
+    EmailSender,
+    Evidence,
+    check_names,
+    compute_checks,
+    overall,
+)
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 KINDS: dict[Any, Any] = {"current_registrant": "company", "new_registrant": "person"}
@@ -457,3 +465,46 @@ def test_overall_outcome(found: list[tuple[str, bool]], expected: str) -> None:
     """
     checks = [Check(f"c{i}", status, "", provisional=p) for i, (status, p) in enumerate(found)]  # type: ignore[arg-type]
     assert overall(checks) == expected
+
+
+# --- pages that came in an e-mail -----------------------------------------------------------
+
+
+def by_email(sender: EmailSender, **kw: Any) -> Evidence:
+    return replace(page(CURRENT, channel="email", **kw), sender=sender)
+
+
+FROM_PARTY = EmailSender(address="biuro@example.pl", authenticated=True, how="dmarc", is_party=True)
+
+
+def test_a_page_emailed_by_its_party_verified_is_received() -> None:
+    received = run([by_email(FROM_PARTY)])[f"{CURRENT}.page_received"]
+    assert received.status == "passed"
+    assert not received.provisional
+
+
+def test_a_page_emailed_from_another_address_is_held_naming_it() -> None:
+    other = replace(FROM_PARTY, address="biur0@example.pl", is_party=False)
+    held = run([by_email(other)])[f"{CURRENT}.page_received"]
+    assert held.status == "failed"
+    assert "not this party's contact address (biur0@example.pl)" in held.detail
+    # Only the page's arrival is in doubt: what was read from it is judged as ever.
+    assert run([by_email(other)])[f"{CURRENT}.signature_present"].status == "passed"
+
+
+def test_a_page_emailed_from_the_partys_address_unauthenticated_is_held_saying_why() -> None:
+    forged = replace(FROM_PARTY, authenticated=False, how="no_results")
+    held = run([by_email(forged)])[f"{CURRENT}.page_received"]
+    assert held.status == "failed"
+    assert "was not authenticated (the receiving mail host left no authentication" in held.detail
+
+
+def test_a_held_emailed_page_loses_to_the_same_partys_posted_page() -> None:
+    forged = replace(FROM_PARTY, authenticated=False, how="no_results")
+    checks = run([by_email(forged, at=T0 + timedelta(hours=1)), page(CURRENT, scan="scan-b")])
+    assert checks[f"{CURRENT}.page_received"].status == "passed"
+
+
+def test_under_require_original_a_verified_emailed_page_stays_provisional() -> None:
+    received = run([by_email(FROM_PARTY)], require_original=True)[f"{CURRENT}.page_received"]
+    assert (received.status, received.provisional) == ("passed", True)

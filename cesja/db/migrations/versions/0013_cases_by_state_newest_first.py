@@ -1,7 +1,7 @@
 """cases listed by state, newest first, from one index
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-05 10:40:00.000000
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | None = "0009"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
