@@ -409,7 +409,7 @@ def _act(
     except lifecycle.SecondReviewerNeeded:
         problem, status = SAME_REVIEWER, 409
     except CesjaError as err:  # the 409 sentence of `workflow.needs`, or what is missing
-        problem, status = f"Nic nie zmieniono. {err.message}", err.http_status
+        problem, status = f"Nic nie zmieniono. {catalogue.refusal(err)}", err.http_status
     except StaleDataError:
         problem, status = CHANGED_MEANWHILE, 409
     session.rollback()
@@ -828,7 +828,7 @@ def resend_notice(
             session,
             staff,
             "",
-            problem=f"Nic nie zmieniono. {err.message}",
+            problem=f"Nic nie zmieniono. {catalogue.refusal(err)}",
             code=err.http_status,
         )
         refused.headers["HX-Push-Url"] = "/webhooks"

@@ -10,8 +10,10 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-from cesja.web.office_labels import PARTIES, actor_label, field_label
-from workflow import Check, Sentence
+from cesja.casework import lifecycle
+from cesja.errors import CesjaError
+from cesja.web.office_labels import PARTIES, STATES, actor_label, field_label
+from workflow import Check, Sentence, sources
 
 CATALOGUE = Path(__file__).resolve().parent.parent / "locale" / "pl" / "LC_MESSAGES" / "cesja.po"
 
@@ -83,3 +85,46 @@ def check_detail(check: Check) -> str:
     if not check.sentences:
         return check.detail
     return " ".join(in_polish(sentence) for sentence in check.sentences)
+
+
+# Why the case's state refused an action (`workflow.needs` words it in English for the API).
+_ACTS = {
+    "review_needed": "Skierowanie sprawy do weryfikacji",
+    "documents_pending": "Powrót do oczekiwania na dokumenty",
+    "all_checks_passed": "Zwolnienie cesji",
+    "complete": "Potwierdzenie przeniesienia",
+    "reject": "Odrzucenie sprawy",
+    "cancel": "Anulowanie sprawy",
+    "expire": "Zamknięcie sprawy po terminie",
+    "reissue": "Wydanie nowej wersji formularza",
+}
+_WAITS = {
+    "awaiting_documents": "część sprawdzeń czeka jeszcze na strony od abonentów",
+    "in_review": "niespełnione sprawdzenie czeka na biuro albo na nowe dokumenty",
+    "transfer_ready": "wszystkie sprawdzenia spełnione, przeniesienie czeka na rejestratora",
+    "completed": "przeniesienie potwierdzono i sprawę zamknięto",
+    "rejected": "biuro ją odrzuciło i sprawę zamknięto",
+    "cancelled": "ją anulowano i sprawę zamknięto",
+    "expired": "minął jej termin i sprawę zamknięto",
+}
+
+
+def refusal(err: CesjaError) -> str:
+    """Why the case's state refused an action, in Polish; what the API answers otherwise."""
+    if isinstance(err, lifecycle.TransitionRefused) and err.extra["event"] in _ACTS:
+        state, event = err.extra["state"], err.extra["event"]
+        allowed = [s for s in STATES if s in sources(event)]
+        if state in allowed:  # a guard said no: the only one is the deadline
+            return f"{_ACTS[event]} jest możliwe w stanie „{STATES[state]}” dopiero po terminie."
+        named = " albo ".join(f"„{STATES[s]}”" for s in allowed)
+        return (
+            f"{_ACTS[event]} jest możliwe tylko w stanie {named}; sprawa jest w stanie "
+            f"„{STATES[state]}”: {_WAITS[state]}."
+        )
+    if isinstance(err, lifecycle.CaseClosed):
+        state = err.extra["state"]
+        return (
+            f"Sprawa jest w stanie „{STATES[state]}” i jest zamknięta: sprawdzenia rozstrzyga "
+            "się tylko, dopóki sprawa jest otwarta."
+        )
+    return err.message

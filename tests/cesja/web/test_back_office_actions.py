@@ -18,7 +18,6 @@ from tests.cesja.flow import case_in, create_case, runtime_of
 from tests.cesja.receiver import SECRET, receiver
 from tests.cesja.web.conftest import ORIGIN, sign_in
 from tests.conftest import STAFF
-from workflow import needs
 
 SIGNATURE = "current_registrant.signature_present"
 
@@ -106,8 +105,8 @@ def test_a_decision_without_a_proper_reason_is_explained_and_changes_nothing(
 def test_an_illegal_action_shows_what_it_would_need_as_a_message(staff: TestClient) -> None:
     """GIVEN a case that staff rejected through the UI
     WHEN they try to reject it again, cancel it, or decide one of its checks
-    THEN each time the case page comes back (409) with the sentence the API answers with,
-    and the case stays rejected.
+    THEN each time the case page comes back (409) saying in Polish what the action would need
+    and where the case stands, and the case stays rejected.
     """
     case = case_in(staff, "in_review")["id"]
     rejected = post(staff, f"/cases/{case}/reject", reason="Podpis podrobiony.")
@@ -124,9 +123,13 @@ def test_an_illegal_action_shows_what_it_would_need_as_a_message(staff: TestClie
         assert answer.headers["content-type"].startswith("text/html")
         assert "Nic nie zmieniono." in answer.text
         assert "odrzucona" in answer.text
-    assert needs("rejected", "reject") in again.text
-    assert needs("rejected", "cancel") in cancel.text
-    assert "closed" in decide.text
+    assert "Odrzucenie sprawy jest możliwe tylko w stanie" in again.text
+    assert "Anulowanie sprawy jest możliwe tylko w stanie" in cancel.text
+    for answer in (again, cancel):
+        assert "sprawa jest w stanie „odrzucona”: biuro ją odrzuciło" in answer.text
+    assert "Sprawa jest w stanie „odrzucona” i jest zamknięta" in decide.text
+    for answer in (again, cancel, decide):  # the API's English sentence is not shown
+        assert "possible" not in answer.text and "closed" not in answer.text
     assert events_of(staff, case) == trail
     last = trail[-1]
     assert (last["data"]["after"], last["data"]["reason"]) == ("rejected", "Podpis podrobiony.")
