@@ -1,7 +1,8 @@
 """A test PKI made with `cryptography`, and forms signed with pyHanko as a signing tool would:
 a root, a qualified CA whose certificates carry QCStatements, a timestamp authority, CRLs
-served over HTTP from this machine (`CrlServer`), and the people and companies who sign.
-Keys are ECDSA P-256: made in milliseconds."""
+served over HTTP from this machine and the qualified CA's OCSP responder answering there too
+(`CrlServer`), and the people and companies who sign. Keys are ECDSA P-256: made in
+milliseconds."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509 import ocsp
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import signers
 from pyhanko.sign.ades.qualified_asn1 import QcStatements
@@ -39,8 +41,11 @@ class Holder:
     cert: x509.Certificate
     key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
     chain: list[x509.Certificate] = field(default_factory=list)
-    # Where the CRL of the certificates this one issues is published.
+    # Where the CRL of the certificates this one issues is published, and its OCSP responder.
     crl_url: str = ""
+    ocsp_url: str = ""
+    # The certificates it issued, by serial number: what its OCSP responder answers for.
+    issued: dict[int, x509.Certificate] = field(default_factory=dict)
 
     @property
     def pem(self) -> bytes:
@@ -133,6 +138,7 @@ def _leaf(
     not_after: datetime | None = None,
     self_signed: bool = False,
     tsa: bool = False,
+    ocsp_only: bool = False,
 ) -> Holder:
     # pyHanko's test timestamper signs with RSA only.
     key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey = (
@@ -166,16 +172,30 @@ def _leaf(
         builder = builder.add_extension(
             x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True
         )
+    if ocsp_only:  # no CRL named: its revocation is known only from the CA's OCSP responder
+        builder = builder.add_extension(
+            x509.AuthorityInformationAccess(
+                [
+                    x509.AccessDescription(
+                        AuthorityInformationAccessOID.OCSP,
+                        x509.UniformResourceIdentifier(issuer.ocsp_url),
+                    )
+                ]
+            ),
+            critical=False,
+        )
+    elif not self_signed:
+        builder = builder.add_extension(_distribution_point(issuer.crl_url), critical=False)
     if not self_signed:
         builder = builder.add_extension(
-            _distribution_point(issuer.crl_url), critical=False
-        ).add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()),
             critical=False,
         )
     if qc_type is not None:
         builder = builder.add_extension(_qc_statements(qc_type), critical=False)
     cert = builder.sign(key if self_signed else issuer.key, hashes.SHA256())
+    if not self_signed:
+        issuer.issued[cert.serial_number] = cert
     return Holder(cert, key, [] if self_signed else [issuer.cert, *issuer.chain])
 
 
@@ -269,6 +289,7 @@ def make_pki(crl_base: str) -> Pki:
     root.crl_url = f"{crl_base}/root.crl"
     qca = _ca("Cesja Test Qualified CA", root, root.crl_url)
     qca.crl_url = f"{crl_base}/qca.crl"
+    qca.ocsp_url = f"{crl_base}/ocsp/qca"
     tsa = _leaf(
         root, [x509.NameAttribute(NameOID.COMMON_NAME, "Cesja Test TSA")], qc_type=None, tsa=True
     )
@@ -308,12 +329,44 @@ def sign_short(pdf: bytes, holder: Holder, field_name: str, *, left_out: int = 4
     return signed[: len1 + 1] + contents.ljust(room, b"0") + signed[start2 - 1 :]
 
 
+def ocsp_answer(request: bytes, issuer: Holder, revoked: list[x509.Certificate]) -> bytes:
+    """What `issuer`'s OCSP responder answers to `request`: good, revoked (three hours ago,
+    as on the CRL), or unknown, signed by the CA itself, the request's nonce echoed."""
+    asked = ocsp.load_der_ocsp_request(request)
+    cert = issuer.issued.get(asked.serial_number)
+    if cert is None:
+        return ocsp.OCSPResponseBuilder.build_unsuccessful(
+            ocsp.OCSPResponseStatus.UNAUTHORIZED
+        ).public_bytes(serialization.Encoding.DER)
+    is_revoked = any(r.serial_number == cert.serial_number for r in revoked)
+    builder = (
+        ocsp.OCSPResponseBuilder()
+        .add_response(
+            cert=cert,
+            issuer=issuer.cert,
+            algorithm=asked.hash_algorithm,
+            cert_status=ocsp.OCSPCertStatus.REVOKED if is_revoked else ocsp.OCSPCertStatus.GOOD,
+            this_update=NOW - timedelta(hours=1),
+            next_update=NOW + timedelta(days=1),
+            revocation_time=NOW - timedelta(hours=3) if is_revoked else None,
+            revocation_reason=None,
+        )
+        .responder_id(ocsp.OCSPResponderEncoding.HASH, issuer.cert)
+    )
+    for extension in asked.extensions:
+        if isinstance(extension.value, x509.OCSPNonce):
+            builder = builder.add_extension(extension.value, critical=False)
+    return builder.sign(issuer.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+
 class CrlServer:
-    """CRLs served over HTTP on 127.0.0.1, as a trust service publishes them."""
+    """CRLs served over HTTP on 127.0.0.1, as a trust service publishes them, and the OCSP
+    responders registered with `answer_ocsp`."""
 
     def __init__(self) -> None:
         self.published: dict[str, bytes] = {}
-        served = self.published
+        self.responders: dict[str, tuple[Holder, list[x509.Certificate]]] = {}
+        served, responders = self.published, self.responders
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
@@ -323,6 +376,16 @@ class CrlServer:
                 self.send_header("Content-Length", str(len(body or b"")))
                 self.end_headers()
                 self.wfile.write(body or b"")
+
+            def do_POST(self) -> None:
+                request = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                responder = responders.get(self.path)
+                body = ocsp_answer(request, *responder) if responder else b""
+                self.send_response(200 if responder else 404)
+                self.send_header("Content-Type", "application/ocsp-response")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -335,6 +398,9 @@ class CrlServer:
     def publish(self, crls: dict[str, bytes]) -> None:
         for url, crl in crls.items():
             self.published[url.removeprefix(self.base)] = crl
+
+    def answer_ocsp(self, url: str, issuer: Holder, revoked: list[x509.Certificate]) -> None:
+        self.responders[url.removeprefix(self.base)] = (issuer, revoked)
 
     def close(self) -> None:
         self.server.shutdown()

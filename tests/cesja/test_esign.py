@@ -53,6 +53,9 @@ class People:
     not_qualified: Holder
     expired: Holder
     revoked: Holder
+    # Certificates whose revocation only the qualified CA's OCSP responder knows (no CRL).
+    by_ocsp: Holder
+    revoked_by_ocsp: Holder
     representative: Holder
     company_seal: Holder
     other_seal: Holder
@@ -70,7 +73,12 @@ def people(crl_server: CrlServer) -> People:
     pki = make_pki(crl_server.base)
     revoked = person(pki.qca, "Małgorzata", "Żółkiewska-Ćwik", MALGORZATA_PESEL)
     pki.revoked.append(revoked.cert)
+    revoked_by_ocsp = person(
+        pki.qca, "Małgorzata", "Żółkiewska-Ćwik", MALGORZATA_PESEL, ocsp_only=True
+    )
     crl_server.publish(pki.crls())
+    # Revoked on the responder alone: the CRL does not list it, so only asking tells.
+    crl_server.answer_ocsp(pki.qca.ocsp_url, pki.qca, [*pki.revoked, revoked_by_ocsp.cert])
     return People(
         pki=pki,
         jan=person(pki.qca, "Jan", "Kowalski", JAN_PESEL),
@@ -91,6 +99,8 @@ def people(crl_server: CrlServer) -> People:
             not_after=NOW - timedelta(days=1),
         ),
         revoked=revoked,
+        by_ocsp=person(pki.qca, "Małgorzata", "Żółkiewska-Ćwik", MALGORZATA_PESEL, ocsp_only=True),
+        revoked_by_ocsp=revoked_by_ocsp,
         # Written without diacritics in the certificate: names are compared without them.
         representative=person(pki.qca, "Grzegorz", "Brzeczyszczykiewicz", "85010112342"),
         company_seal=seal(pki.qca, "Zażółć Gęślą Jaźń Sp. z o.o.", f"VATPL-{NIP}"),
@@ -351,7 +361,12 @@ FRAUDS = {
     "a revoked certificate": (
         lambda form, p: sign(form, p.revoked, NEW),
         "new_registrant.signature_present",
-        "was revoked",
+        "was revoked before it signed",
+    ),
+    "a certificate its CA's OCSP responder says is revoked": (
+        lambda form, p: sign(form, p.revoked_by_ocsp, NEW),
+        "new_registrant.signature_present",
+        "was revoked before it signed",
     ),
 }
 
@@ -374,6 +389,19 @@ def test_a_signed_file_that_does_not_hold_is_held_with_the_reason(
     status, detail = checks(now)[check]
     assert status == "failed" and said in detail, detail
     assert now["state"] == "in_review"
+
+
+def test_a_certificate_checked_by_ocsp_alone_counts_when_the_responder_says_good(
+    service: TestClient, people: People
+) -> None:
+    """GIVEN a qualified certificate that names no CRL, only its CA's OCSP responder
+    WHEN its holder's signature arrives (CESJA_ESIGN_REVOCATION=require)
+    THEN the service asks the responder, which says good: the signature counts."""
+    case = persons_case(service)
+
+    send(service, sign(form_of(service, case), people.by_ocsp, NEW))
+
+    assert checks(case_now(service, case))["new_registrant.signature_present"][0] == "passed"
 
 
 def test_a_timestamp_proves_the_certificate_was_valid_when_it_signed(
