@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     # Where the signed originals go back to; printed in every form's instructions.
     return_postal_address: str = "Cesja – dział obsługi, ul. Przykładowa 1, 00-001 Warszawa"
     return_fax: str = "+48 22 000 00 00"
+    # Whom a customer contacts about their case, shown on their page (above all once the case
+    # has ended and the link serves no form any more).
+    customer_contact: str = Field(
+        default="dział obsługi cesji, tel. +48 22 000 00 00, e-mail cesja@example.pl",
+        max_length=500,
+    )
     # When true, a faxed or e-mailed page clears its checks only provisionally: the transfer
     # waits for the original by post (or an upload by staff of the original).
     require_original: bool = False

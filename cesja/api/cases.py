@@ -168,5 +168,7 @@ def pdf_response(pdf: bytes, case: CaseRow) -> Response:
         headers={
             "Content-Disposition": f'inline; filename="cesja-{case.id}-v{case.form_version}.pdf"',
             "Cache-Control": "no-store",
+            # A browser shows it as the PDF it is, never as a page it guessed from the bytes.
+            "X-Content-Type-Options": "nosniff",
         },
     )

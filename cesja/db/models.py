@@ -267,3 +267,16 @@ class RefusedUploadRow(SQLModel, table=True):
     code: str = Field(max_length=64)
     http_status: int
     reason: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class StaffSessionRow(SQLModel, table=True):
+    """A member of staff signed in to the back office. The browser holds the session's random
+    id; the server keeps only its sha256, so signing out ends the session here, and a copy of
+    the cookie stops working with it."""
+
+    __tablename__ = "staff_sessions"
+
+    digest: str = Field(primary_key=True, max_length=64)
+    actor: str = Field(max_length=64, index=True)
+    created_at: datetime = _ts(nullable=False)
+    expires_at: datetime = _ts(nullable=False, index=True)

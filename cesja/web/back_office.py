@@ -51,6 +51,7 @@ from cesja.web.staff_session import (
     COOKIE,
     LIFETIME_SECONDS,
     SignInThrottle,
+    end_session,
     same_origin,
     sign_in,
     sign_in_person,
@@ -227,9 +228,9 @@ def sign_in_post(
                 {"next": safe_next(next), "problem": "Nieprawidłowy login lub hasło."},
                 status=401,
             )
-        signed = sign_in_person(settings, account.username)
+        signed = sign_in_person(runtime.engine, account.username)
     else:
-        signed = sign_in(settings, key.strip())
+        signed = sign_in(settings, runtime.engine, key.strip())
     if signed is None:
         throttle.failed(None, address)
         known = caller_for_key(settings, key.strip())
@@ -268,9 +269,10 @@ def _throttle(request: Request) -> SignInThrottle:
 
 
 @router.post("/sign-out")
-def sign_out(request: Request) -> Response:
+def sign_out(request: Request, runtime: RuntimeDep) -> Response:
     if not same_origin(request):
         raise ForeignOrigin()
+    end_session(runtime.engine, request)
     response = _see(SIGN_IN, done="signed_out")
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return response
