@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
 from cesja.api.deps import DatabaseDep, RegistrarOrStaff, SettingsDep
-from cesja.casework import cases, lifecycle
+from cesja.casework import cases, customer_links, lifecycle
 from cesja.casework.evidence import checks_of_cases, checks_of_new_case
 from cesja.casework.forms import customer_url, form_pdf
 from cesja.casework.schemas import CaseCreate, CaseList, CasePublic, CaseReissue, CheckPublic
@@ -27,12 +27,16 @@ def case_public(session: Session, case: CaseRow, settings: Settings) -> CasePubl
 
 
 def cases_public(session: Session, rows: list[CaseRow], settings: Settings) -> list[CasePublic]:
-    """Cases as the API shows them; their checks read in two queries, however many."""
+    """Cases as the API shows them; their checks and links read in three queries, however
+    many."""
     checks = checks_of_cases(session, rows, require_original=settings.require_original)
-    return [_public(case, checks[case.id], settings) for case in rows]
+    urls = customer_links.party_urls(session, settings, rows)
+    return [_public(case, checks[case.id], urls[case.id], settings) for case in rows]
 
 
-def _public(case: CaseRow, checks: list[Check], settings: Settings) -> CasePublic:
+def _public(
+    case: CaseRow, checks: list[Check], party_urls: dict[str, str], settings: Settings
+) -> CasePublic:
     return CasePublic(
         id=case.id,
         state=case.state,
@@ -44,6 +48,7 @@ def _public(case: CaseRow, checks: list[Check], settings: Settings) -> CasePubli
         form_version=case.form_version,
         deadline=case.deadline,
         customer_url=customer_url(settings, case),
+        customer_urls=party_urls,
         checks=[
             CheckPublic(
                 name=c.name,
@@ -72,10 +77,17 @@ async def create_case(
     made = await run_in_threadpool(
         cases.new_case, body, deadline_days=settings.document_deadline_days
     )
-    case = await db.write(cases.add_new_case, made, actor=caller.actor)
+    case, party_urls = await db.write(_added, made, caller.actor, settings)
     # Answered from what was written: a case just made has no page and no decision to read.
     checks = checks_of_new_case(case, require_original=settings.require_original)
-    return _public(case, checks, settings)
+    return _public(case, checks, party_urls, settings)
+
+
+def _added(
+    session: Session, case: CaseRow, actor: str, settings: Settings
+) -> tuple[CaseRow, dict[str, str]]:
+    cases.add_new_case(session, case, actor=actor)
+    return case, customer_links.party_urls(session, settings, [case])[case.id]
 
 
 @router.get("", response_model=CaseList)

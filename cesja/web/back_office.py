@@ -29,7 +29,7 @@ from cesja.api.deps import (
     SettingsDep,
     caller_for_key,
 )
-from cesja.casework import cases, lifecycle, staff, staff_actions
+from cesja.casework import cases, customer_links, lifecycle, staff, staff_actions
 from cesja.casework.forms import customer_url, form_pdf
 from cesja.config import Settings
 from cesja.db.models import ScanRow
@@ -350,6 +350,7 @@ def _case_page(
             "section": "case",
             "case": case,
             "customer_url": customer_url(settings, case),
+            "party_urls": customer_links.party_urls(session, settings, [case])[case.id],
             "review": review.case_review(session, case, require_original=settings.require_original),
             "neighbours": review.in_review_neighbours(session, case.id),
             "after_decision": (

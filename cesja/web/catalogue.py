@@ -30,11 +30,19 @@ def _field(name: str) -> str:
     return f"{PARTIES[party]}: {label}" if party in PARTIES else label
 
 
+def _day(iso: str) -> str:
+    """A day as Poles write it: 3.12.2026."""
+    year, month, day = iso.split("-")
+    return f"{int(day)}.{month}.{year}"
+
+
 _POLISH: dict[str, Callable[[str], str]] = {
     "party": lambda party: _GENITIVE.get(party, party),
     "channel": lambda channel: _INSTRUMENTAL.get(channel, channel),
     "fields": lambda fields: ": " + ", ".join(map(_field, fields.split(","))) if fields else "",
     "actor": actor_label,
+    # A day, given as an ISO date: 3.12.2026.
+    "date": lambda day: _day(day),
 }
 
 

@@ -160,7 +160,8 @@ def serve(app: object) -> tuple[uvicorn.Server, threading.Thread, str]:
 
 def test_the_token_never_reaches_the_log(logged: Callable[[], list[str]]) -> None:
     """GIVEN the service logging JSON lines with its access log
-    WHEN a customer opens their link and the form, and someone tries a wrong link
+    WHEN a customer opens their link and the form, sends a file that is refused, and someone
+    tries a wrong link
     THEN the access log shows each request as `/c/…`, and no line holds a token."""
     app = create_app()
     server, thread, url = serve(app)
@@ -173,6 +174,12 @@ def test_the_token_never_reaches_the_log(logged: Callable[[], list[str]]) -> Non
             assert http.get(f"/c/{token}").status_code == 200
             assert http.get(f"/c/{token}/form.pdf?x=1").status_code == 200
             assert http.get("/c/wrong-token-abcdef/form.pdf").status_code == 404
+            sent = http.post(
+                f"/c/{token}/upload",
+                files={"file": ("a.pdf", b"not a scan", "application/pdf")},
+                headers={"Origin": url},
+            )
+            assert sent.status_code == 415
     finally:
         server.should_exit = True
         thread.join(timeout=10)
@@ -182,4 +189,5 @@ def test_the_token_never_reaches_the_log(logged: Callable[[], list[str]]) -> Non
     access = [line["message"] for line in said if line["logger"] == "uvicorn.access"]
     assert sum("GET /c/… " in m for m in access) == 1, access
     assert sum("GET /c/…/form.pdf" in m for m in access) == 2, access
+    assert sum("POST /c/…/upload" in m for m in access) == 1, access
     assert all(token not in line and "wrong-token" not in line for line in lines)
