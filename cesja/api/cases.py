@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
 from cesja.api.deps import DatabaseDep, RegistrarOrStaff, SettingsDep
-from cesja.casework import cases, customer_links, lifecycle
+from cesja.casework import audit_log, cases, customer_links, lifecycle
 from cesja.casework.evidence import checks_of_cases, checks_of_new_case
 from cesja.casework.forms import customer_url, form_pdf
 from cesja.casework.schemas import CaseCreate, CaseList, CasePublic, CaseReissue, CheckPublic
@@ -133,6 +133,9 @@ def _listed(
 async def get_case(
     case_id: str, caller: RegistrarOrStaff, db: DatabaseDep, settings: SettingsDep
 ) -> CasePublic:
+    if caller.role == "staff":
+        # A person (or their tool) is about to see the parties' personal data: recorded first.
+        await db.write(audit_log.record_view, case_id, caller.actor, "case_json")
     return await db.read(_read, case_id, settings)
 
 

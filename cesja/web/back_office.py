@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, FastAPI, Form, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request, Response
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from sqlalchemy.orm.exc import StaleDataError
@@ -23,13 +23,14 @@ from sqlmodel import Session
 from cesja.api.cases import pdf_response
 from cesja.api.deps import (
     Caller,
+    DatabaseDep,
     ReadSessionDep,
     RuntimeDep,
     SessionDep,
     SettingsDep,
     caller_for_key,
 )
-from cesja.casework import cases, customer_links, lifecycle, staff, staff_actions
+from cesja.casework import audit_log, cases, customer_links, lifecycle, staff, staff_actions
 from cesja.casework.forms import customer_url, form_pdf
 from cesja.config import Settings
 from cesja.db.models import ScanRow
@@ -367,11 +368,17 @@ def _case_page(
     )
 
 
+async def _viewed(case_id: str, staff: StaffPage, db: DatabaseDep) -> None:
+    """Staff are about to see the case's personal data: recorded (and committed) first."""
+    await db.write(audit_log.record_view, case_id, staff.actor, "case_page")
+
+
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 def case_page(
     case_id: str,
     request: Request,
     staff: StaffPage,
+    _: Annotated[None, Depends(_viewed)],
     session: ReadSessionDep,
     settings: SettingsDep,
 ) -> Response:
