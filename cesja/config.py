@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     webhook_retry_scale: float = Field(default=1.0, ge=0, le=100)
     # How often the workers look for cases past their deadline or half-way to it.
     deadline_check_seconds: float = Field(default=60.0, gt=0, le=86400)
+    # Days after a case ended (completed, rejected, cancelled, expired) that what was received
+    # for it is destroyed: scan files, evidence images, the text read from its pages. Unset:
+    # kept until `cesja erase`.
+    retention_days: float | None = Field(default=None, gt=0, le=3650)
     # How long the queue keeps a job that ended (its work stays: readings, attempts).
     job_retention_days: float = Field(default=7.0, gt=0, le=3650)
     # Log lines as text for a terminal, or as JSON lines for a log collector.
