@@ -171,9 +171,16 @@ def _reissued(
 async def form(
     case_id: str, caller: RegistrarOrStaff, db: DatabaseDep, settings: SettingsDep
 ) -> Response:
-    case = await db.read(cases.get_case, case_id)
+    case, urls = await db.read(_case_and_links, case_id, settings)
     # Rendered outside the transaction, in the thread pool: 10-20 ms of CPU.
-    return pdf_response(await run_in_threadpool(form_pdf, case, settings), case)
+    return pdf_response(await run_in_threadpool(form_pdf, case, settings, urls), case)
+
+
+def _case_and_links(
+    session: Session, case_id: str, settings: Settings
+) -> tuple[CaseRow, dict[str, str]]:
+    case = cases.get_case(session, case_id)
+    return case, customer_links.party_urls(session, settings, [case])[case.id]
 
 
 def pdf_response(pdf: bytes, case: CaseRow) -> Response:

@@ -390,7 +390,8 @@ def case_form(
     case_id: str, staff: StaffPage, session: ReadSessionDep, settings: SettingsDep
 ) -> Response:
     case = cases.get_case(session, case_id)
-    return pdf_response(form_pdf(case, settings), case)
+    urls = customer_links.party_urls(session, settings, [case])[case.id]
+    return pdf_response(form_pdf(case, settings, urls), case)
 
 
 def _act(

@@ -165,7 +165,8 @@ def customer_form(
         # Gone for good: the form of an ended case can no longer be sent, and it holds both
         # parties' identity numbers.
         return _ended(request, link.case, ended, settings.customer_contact, status=410)
-    response = pdf_response(form_pdf(link.case, settings), link.case)
+    urls = customer_links.party_urls(session, settings, [link.case])[link.case.id]
+    response = pdf_response(form_pdf(link.case, settings, urls), link.case)
     response.headers.update(PRIVATE_HEADERS)
     return response
 

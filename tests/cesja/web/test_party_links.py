@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pypdf
 import pytest
 from alembic import command
 from alembic.config import Config
@@ -159,6 +160,13 @@ def test_a_party_uploads_its_page_into_the_intake_and_sees_what_arrived(
     current = page_text(service, urls["current_registrant"])
     assert "znaleźliśmy w nim stronę 1 i 2 tej sprawy" in new
     assert re.search(r"Twoja strona 2 dotarła [0-9.]+ jako przesłany plik\.", new)
+    statuses = {
+        c["name"]: c["status"]
+        for c in service.get(f"/api/v1/cases/{case['id']}", headers=REGISTRAR).json()["checks"]
+    }
+    # The page printed with its party's own link reads as printed: nothing altered on it.
+    assert statuses["new_registrant.page_received"] == "passed"
+    assert statuses["new_registrant.unaltered"] == "passed"
     assert "nie znaleźliśmy w nim strony tej sprawy" in current
     assert "znaleźliśmy w nim stronę" not in current
     assert "nie znaleźliśmy" not in new
@@ -216,3 +224,22 @@ def test_a_case_made_before_party_links_gets_them_and_keeps_its_own(
     assert not set(again["customer_urls"].values()) & set(case["customer_urls"].values())
     for url in [again["customer_url"], *again["customer_urls"].values()]:
         assert case["id"] in page_text(client, url)
+
+
+def test_each_page_of_the_form_prints_its_party_s_own_link(service: TestClient) -> None:
+    """GIVEN a case WHEN its form is fetched by the registrar and by the customer THEN page 1
+    prints the current registrant's link and page 2 the new registrant's, neither the other's
+    nor the case's."""
+    case = create_case(service)
+    urls = case["customer_urls"]
+    for pdf in (
+        service.get(f"/api/v1/cases/{case['id']}/form.pdf", headers=REGISTRAR).content,
+        service.get(f"{path_of(case['customer_url'])}/form.pdf").content,
+    ):
+        pages = [
+            re.sub(r"\s+", "", page.extract_text())
+            for page in pypdf.PdfReader(io.BytesIO(pdf)).pages
+        ]
+        assert urls["current_registrant"] in pages[0] and urls["new_registrant"] in pages[1]
+        assert urls["new_registrant"] not in pages[0] and urls["current_registrant"] not in pages[1]
+        assert all(case["customer_url"] not in page for page in pages)
