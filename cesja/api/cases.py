@@ -171,6 +171,8 @@ def _reissued(
 async def form(
     case_id: str, caller: RegistrarOrStaff, db: DatabaseDep, settings: SettingsDep
 ) -> Response:
+    if caller.role == "staff":
+        await db.write(audit_log.record_view, case_id, caller.actor, "form_pdf")
     case, urls = await db.read(_case_and_links, case_id, settings)
     # Rendered outside the transaction, in the thread pool: 10-20 ms of CPU.
     return pdf_response(await run_in_threadpool(form_pdf, case, settings, urls), case)

@@ -368,9 +368,14 @@ def _case_page(
     )
 
 
-async def _viewed(case_id: str, staff: StaffPage, db: DatabaseDep) -> None:
-    """Staff are about to see the case's personal data: recorded (and committed) first."""
-    await db.write(audit_log.record_view, case_id, staff.actor, "case_page")
+def _recorded(view: str) -> Any:
+    """A dependency recording (and committing) that staff are about to see the case's
+    personal data through `view`, before they do."""
+
+    async def record(case_id: str, staff: StaffPage, db: DatabaseDep) -> None:
+        await db.write(audit_log.record_view, case_id, staff.actor, view)
+
+    return Depends(record)
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
@@ -378,7 +383,7 @@ def case_page(
     case_id: str,
     request: Request,
     staff: StaffPage,
-    _: Annotated[None, Depends(_viewed)],
+    _: Annotated[None, _recorded("case_page")],
     session: ReadSessionDep,
     settings: SettingsDep,
 ) -> Response:
@@ -387,7 +392,11 @@ def case_page(
 
 @router.get("/cases/{case_id}/form.pdf")
 def case_form(
-    case_id: str, staff: StaffPage, session: ReadSessionDep, settings: SettingsDep
+    case_id: str,
+    staff: StaffPage,
+    _: Annotated[None, _recorded("form_pdf")],
+    session: ReadSessionDep,
+    settings: SettingsDep,
 ) -> Response:
     case = cases.get_case(session, case_id)
     urls = customer_links.party_urls(session, settings, [case])[case.id]

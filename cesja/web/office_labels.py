@@ -96,7 +96,11 @@ EVENTS = {
     "personal_data_viewed": "wgląd w dane osobowe",
 }
 # Where staff saw a case's personal data.
-VIEWS = {"case_page": "strona sprawy", "case_json": "API (JSON sprawy)"}
+VIEWS = {
+    "case_page": "strona sprawy",
+    "case_json": "API (JSON sprawy)",
+    "form_pdf": "formularz PDF",
+}
 DECISIONS = {"accept": "akceptacja", "reject": "odrzucenie", "propose": "propozycja akceptacji"}
 SYSTEM_ACTORS = {
     "system:reader": "system (odczyt skanów)",

@@ -58,7 +58,8 @@ def test_lists_mask_a_pesel_and_the_case_page_shows_it(service: TestClient) -> N
 
 def test_every_look_at_a_case_by_staff_is_in_its_trail(service: TestClient) -> None:
     """GIVEN a case
-    WHEN staff open its page, and read its JSON with a staff key, and the registrar reads it
+    WHEN staff open its page and its form, read its JSON and form with a staff key, and the
+    registrar reads both
     THEN the trail holds one `personal_data_viewed` event for each look by staff, naming who
     looked, where and when, and none for the registrar; the case's last change is as it was;
     `cesja audit verify` finds every trail intact."""
@@ -67,10 +68,13 @@ def test_every_look_at_a_case_by_staff_is_in_its_trail(service: TestClient) -> N
 
     assert service.get(f"/cases/{case['id']}").status_code == 200
     assert service.get(f"/api/v1/cases/{case['id']}", headers=STAFF).status_code == 200
+    assert service.get(f"/cases/{case['id']}/form.pdf").status_code == 200
+    assert service.get(f"/api/v1/cases/{case['id']}/form.pdf", headers=STAFF).status_code == 200
+    assert service.get(f"/api/v1/cases/{case['id']}/form.pdf", headers=REGISTRAR)
     after = service.get(f"/api/v1/cases/{case['id']}", headers=REGISTRAR).json()
 
     seen = views(service, case["id"])
-    assert [e["data"] for e in seen] == [{"view": "case_page"}, {"view": "case_json"}]
+    assert [e["data"]["view"] for e in seen] == ["case_page", "case_json", "form_pdf", "form_pdf"]
     assert all(re.fullmatch(r"staff:[0-9a-f]{8}", str(e["actor"])) for e in seen)
     assert all(e["at"] for e in seen)
     assert after["updated_at"] == before["updated_at"]
