@@ -275,6 +275,35 @@ def erase(
     )
 
 
+@app.command()
+def export(
+    case: Annotated[str, typer.Option(help="the case number, e.g. CS-XFYH-1X0X")],
+    out: Annotated[
+        Path | None, typer.Option(help="the archive to write (never over an existing file)")
+    ] = None,
+) -> None:
+    """Write everything held about a case (data, audit trail, pages, files, images) as one ZIP
+    archive, for a data subject's access request; the export is recorded in its trail."""
+    from cesja.casework.export import export_case
+    from cesja.runtime import open_runtime
+
+    runtime = open_runtime(_settings())
+    target = out or Path(f"cesja-export-{case}.zip")
+    try:
+        done = export_case(runtime, case, target, actor="operator:cli")
+    except FileExistsError:
+        typer.echo(f"refused: {target} exists already; name another file with --out", err=True)
+        raise typer.Exit(1) from None
+    except CesjaError as refused:
+        typer.echo(f"refused: {refused.message}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        runtime.engine.dispose()
+    typer.echo(
+        f"{case}: written to {done.path} ({done.scans} scan file(s), {done.images} image(s))"
+    )
+
+
 staff_app = typer.Typer(help="Staff accounts: people sign in to the back office as themselves.")
 app.add_typer(staff_app, name="staff")
 

@@ -1,10 +1,13 @@
-"""Retention and erasure: what was received for a case is destroyed once the case has been
-over for CESJA_RETENTION_DAYS, or at once by `cesja erase` (refused while it is open); the
-case keeps its decisions and audit trail, which records it, and still verifies."""
+"""Retention, erasure and access: what was received for a case is destroyed once the case
+has been over for CESJA_RETENTION_DAYS, or at once by `cesja erase` (refused while it is
+open); the case keeps its decisions and audit trail, which records it, and still verifies.
+`cesja export` writes everything held about a case as one archive."""
 
 from __future__ import annotations
 
 import io
+import json
+import zipfile
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -174,3 +177,39 @@ def test_erasure_is_refused_while_the_case_is_open(service: TestClient) -> None:
     assert event["data"]["reason"] == "erasure: RODO art. 17, wniosek z 1.12.2026"
     assert event["actor"] == "operator:cli"
     assert runner.invoke(cli, erase).exit_code == 0  # once destroyed, nothing more to do
+
+
+def test_an_export_holds_everything_about_the_case(data_dir: Path, tmp_path: Path) -> None:
+    """GIVEN a case whose page arrived by fax
+    WHEN the operator runs `cesja export` for it, then again to the same file
+    THEN the archive holds the case's data, its audit trail (which verifies and records the
+    export), the page with its sender, the fax as received and the evidence images, and what
+    it writes itself names no customer link's token; the second run refuses to overwrite it."""
+    from cesja.app import create_app
+
+    with TestClient(create_app()) as client:
+        case = create_case(client)
+        pdf = first_pages(client, case)
+        scan = received(client, pdf)
+        out = tmp_path / "export.zip"
+
+        done = CliRunner().invoke(cli, ["export", "--case", case["id"], "--out", str(out)])
+        again = CliRunner().invoke(cli, ["export", "--case", case["id"], "--out", str(out)])
+
+        assert done.exit_code == 0, done.output
+        assert again.exit_code == 1 and "exists already" in again.output
+        with zipfile.ZipFile(out) as archive:
+            names = archive.namelist()
+            data = json.loads(archive.read("case.json"))
+            trail = json.loads(archive.read("events.json"))
+            pages = json.loads(archive.read("pages.json"))
+            assert archive.read(f"scans/{scan}.pdf") == pdf
+            said = "".join(archive.read(n).decode() for n in names if n.endswith(".json"))
+        assert data["new_registrant"]["pesel"] == "92110804566"
+        assert trail[0]["type"] == "case_created"
+        assert trail[-1]["type"] == "data_exported" and trail[-1]["actor"] == "operator:cli"
+        assert pages[0]["sender"] == "+48 22 111 22 33"
+        assert any(name.startswith("evidence/") for name in names)
+        tokens = [case["customer_url"], *case["customer_urls"].values()]
+        assert all(url.rsplit("/", 1)[1] not in said for url in tokens)
+        assert CliRunner().invoke(cli, ["audit", "verify"]).exit_code == 0
