@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from cesja.db.models import CaseRow, CustomerUploadRow, EventRow, PageRow, ScanRow, utcnow
-from documents.layout import Party
+from documents.layout import PAGE_OF_PARTY, Party
 from workflow import Check, Evidence, Sentence, is_final
 
 
@@ -83,8 +83,6 @@ ALL_SENTENCES = (
     ORIGINAL_BY_POST,
     ALL_DONE,
 )
-# Each party signs its own page of the form.
-PAGE_OF: dict[str, int] = {"current_registrant": 1, "new_registrant": 2}
 SETTLED = ("passed", "accepted")
 
 
@@ -102,11 +100,12 @@ def party_steps(
     case: CaseRow, party: Party, checks: list[Check], evidence: list[Evidence]
 ) -> PartySteps:
     """What a party's page says it must do, from its checks and the pages that came from it."""
-    page = PAGE_OF[party]
+    page = PAGE_OF_PARTY[party]
     number = ("page", str(page))
     mine = {c.name.partition(".")[2]: c for c in checks if c.name.startswith(f"{party}.")}
     arrived = [e for e in evidence if e.party == party]
-    if not arrived or mine["page_received"].status == "pending":
+    received = mine["page_received"].status
+    if received == "pending" or (not arrived and received not in SETTLED):
         company = getattr(case, party)["kind"] == "company"
         return PartySteps(
             party,
@@ -114,17 +113,16 @@ def party_steps(
             False,
             (Sentence(NOT_ARRIVED_COMPANY if company else NOT_ARRIVED, (number,)),),
         )
-    latest = max(arrived, key=lambda e: e.received_at)
-    steps = [
-        Sentence(
-            ARRIVED,
-            (number, ("date", latest.received_at.date().isoformat()), ("channel", latest.channel)),
-        )
-    ]
+    steps = []
+    # No page at all, yet settled: staff accepted it without one (seen at the office).
+    latest = max(arrived, key=lambda e: e.received_at) if arrived else None
+    if latest is not None:
+        day = latest.received_at.date().isoformat()
+        steps.append(Sentence(ARRIVED, (number, ("date", day), ("channel", latest.channel))))
     failed = [name for name, check in mine.items() if check.status == "failed"]
     steps.extend(Sentence(SEND_AGAIN[name], (number,)) for name in failed if name in SEND_AGAIN)
     provisional = any(check.provisional for check in mine.values())
-    if provisional:
+    if provisional and latest is not None:
         steps.append(Sentence(ORIGINAL_BY_POST, (number, ("channel", latest.channel))))
     settled = all(check.status in SETTLED for check in mine.values())
     if not failed and not settled:
@@ -166,8 +164,9 @@ def uploads(session: Session, case: CaseRow, party: Party | None) -> list[Upload
             )
         )
         for scan_id, page_party in pages:
-            if page_party in PAGE_OF:
-                found.setdefault(scan_id, set()).add(PAGE_OF[page_party])
+            for party, number in PAGE_OF_PARTY.items():
+                if page_party == party:
+                    found.setdefault(scan_id, set()).add(number)
     return [
         UploadSeen(
             at=upload.at,
