@@ -75,10 +75,12 @@ def test_an_ended_case_says_what_happened_and_serves_no_form(service: TestClient
 
 def test_an_open_case_still_serves_its_form_and_names_the_contact(service: TestClient) -> None:
     """GIVEN a case whose every check passed (open, waiting for the registrar)
-    WHEN its customer opens the link THEN the form is still served, and the page names whom
-    to contact."""
+    WHEN its customer opens the link THEN the form is still served, the page names whom to
+    contact, and offers no upload: nothing more is needed."""
     link = link_of(case_in(service, "transfer_ready"))
-    assert CONTACT in service.get(link).text
+    page = service.get(link).text
+    assert CONTACT in page
+    assert "/upload" not in page  # nothing more to send
     pdf = service.get(f"{link}/form.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
 
