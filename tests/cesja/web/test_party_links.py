@@ -243,3 +243,17 @@ def test_each_page_of_the_form_prints_its_party_s_own_link(service: TestClient) 
         assert urls["current_registrant"] in pages[0] and urls["new_registrant"] in pages[1]
         assert urls["new_registrant"] not in pages[0] and urls["current_registrant"] not in pages[1]
         assert all(case["customer_url"] not in page for page in pages)
+
+
+def test_a_file_over_the_upload_limit_is_refused_as_for_scans(data_dir: Path) -> None:
+    """GIVEN a service taking files of up to 1 MB
+    WHEN a party sends a little more through its link, then much more
+    THEN both are refused with 413 (the first with its page saying the file is too large),
+    as `POST /api/v1/scans` refuses them."""
+    with TestClient(create_app(Settings(max_upload_mb=1))) as client:
+        url = create_case(client)["customer_urls"]["new_registrant"]
+        a_little_more = upload(client, url, b"\xff\xd8\xff" + b"\0" * (1024 * 1024 + 10_000))
+        much_more = upload(client, url, b"\0" * (3 * 1024 * 1024))
+
+    assert a_little_more.status_code == 413 and "Plik jest za duży" in a_little_more.text
+    assert much_more.status_code == 413
