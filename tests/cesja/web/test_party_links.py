@@ -206,24 +206,26 @@ def test_uploads_are_refused_when_bad_too_many_foreign_or_too_late(client: TestC
 
 
 def test_a_case_made_before_party_links_gets_them_and_keeps_its_own(
-    client: TestClient, data_dir: Path
+    service: TestClient,
 ) -> None:
     """GIVEN a case made when cases had one link (the database taken back to revision 0009)
     WHEN the database is migrated again
     THEN the case's own link still opens its page, and it has a new link for each party."""
-    case = create_case(client)
+    case = create_case(service)
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", f"sqlite:///{data_dir / 'cesja.sqlite3'}")
+    url = runtime_of(service).settings.sqlalchemy_url
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    runtime_of(service).engine.dispose()
     command.downgrade(config, "0009")
     command.upgrade(config, "head")
 
-    again = client.get(f"/api/v1/cases/{case['id']}", headers=REGISTRAR).json()
+    again = service.get(f"/api/v1/cases/{case['id']}", headers=REGISTRAR).json()
     assert again["customer_url"] == case["customer_url"]
     assert set(again["customer_urls"]) == {"current_registrant", "new_registrant"}
     assert not set(again["customer_urls"].values()) & set(case["customer_urls"].values())
     for url in [again["customer_url"], *again["customer_urls"].values()]:
-        assert case["id"] in page_text(client, url)
+        assert case["id"] in page_text(service, url)
 
 
 def test_each_page_of_the_form_prints_its_party_s_own_link(service: TestClient) -> None:
