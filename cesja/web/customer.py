@@ -214,27 +214,29 @@ async def customer_upload(token: str, request: Request, runtime: RuntimeDep) -> 
 
     The link, the origin and the link's allowance are checked before a byte of the body is
     read: a wrong link costs the service nothing."""
-    refused = await run_in_threadpool(_refused_upload, request, runtime, token)
-    if refused is not None:
-        return refused
+    admitted = await run_in_threadpool(_admitted, request, runtime, token)
+    if isinstance(admitted, Response):
+        return admitted
+    # What staff see as the sender: which link it came through, for a page nothing routes.
+    sender = f"customer link: {admitted.case.id}, {admitted.party or 'both parties'}"
     async with request.form(max_files=1, max_fields=4) as form:
         file = form.get("file")
         if not isinstance(file, StarletteUpload):
             return await _said_on_page(request, runtime, token, "no_file", 422)
         try:
             received = await run_in_threadpool(
-                intake.receive, runtime, _chunks(file), channel="upload", sender=None
+                intake.receive, runtime, _chunks(file), channel="upload", sender=sender
             )
         except BadInput as refusal:
             problem = _refusal(refusal)
             return await _said_on_page(request, runtime, token, problem, refusal.http_status)
-    await run_in_threadpool(_record_upload, runtime, token, received.scan.id)
+    await run_in_threadpool(_record_upload, runtime, admitted, received.scan.id)
     sent = "received" if received.new else "again"
     return RedirectResponse(f"/c/{token}?sent={sent}", status_code=303, headers=PAGE_HEADERS)
 
 
-def _refused_upload(request: Request, runtime: Runtime, token: str) -> Response | None:
-    """The answer to an upload that may not be sent, or None when it may."""
+def _admitted(request: Request, runtime: Runtime, token: str) -> customer_links.Link | Response:
+    """The link an upload may be sent through, or the answer to one that may not."""
     settings = runtime.settings
     with Session(runtime.read_engine) as session:
         try:
@@ -250,7 +252,7 @@ def _refused_upload(request: Request, runtime: Runtime, token: str) -> Response 
         elif not _throttle(request).take(token):
             refusal, status = "too_many", 429
         if refusal is None:
-            return None
+            return link
         problem = UPLOAD_REFUSED[refusal]
         return _open_page(request, session, settings, link, token, problem=problem, status=status)
 
@@ -271,9 +273,8 @@ async def _said_on_page(
     return await run_in_threadpool(page)
 
 
-def _record_upload(runtime: Runtime, token: str, scan_id: str) -> None:
+def _record_upload(runtime: Runtime, link: customer_links.Link, scan_id: str) -> None:
     with Session(runtime.engine) as session:
-        link = customer_links.link(session, token)
         customer_view.record_upload(session, link.case, link.party, scan_id)
         session.commit()
 

@@ -134,6 +134,8 @@ def test_what_an_ended_case_received_is_destroyed_after_the_retention(
     assert all(service.get(url).status_code == 200 for url in images_of(service, b["id"]))
     assert checks(service, a["id"]) == checked
     assert read_text(service, a["id"]) == set() and read_text(service, b["id"]) != set()
+    page = service.get(f"/cases/{a['id']}")
+    assert page.status_code == 200 and "/evidence/" not in page.text
     (event,) = destroyed_events(service, a["id"])
     assert event["actor"] == "system:retention"
     assert event["data"]["reason"] == "retention: 30 days"

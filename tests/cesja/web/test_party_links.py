@@ -133,9 +133,10 @@ def test_a_party_uploads_its_page_into_the_intake_and_sees_what_arrived(
     photo with no page of the case on it, and the readers run
     THEN each upload goes to the party's page saying it arrived; it is the same intake the
     fax gateway uses (the same bytes sent there are a scan already received, channel
-    `upload`); afterwards the new registrant's page says both pages of the case were found
-    in its file and its page arrived as an uploaded file, and the current registrant's says
-    no page of the case was found in its photo — neither lists the other's file."""
+    `upload`, its sender the link it came through); afterwards the new registrant's page
+    says both pages of the case were found in its file and its page arrived as an uploaded
+    file, and the current registrant's says no page of the case was found in its photo —
+    neither lists the other's file."""
     case = create_case(service)
     urls = case["customer_urls"]
     form = service.get(f"{path_of(case['customer_url'])}/form.pdf").content
@@ -153,6 +154,7 @@ def test_a_party_uploads_its_page_into_the_intake_and_sees_what_arrived(
         headers=INTAKE,
     )
     assert again.status_code == 200 and again.json()["channel"] == "upload"
+    assert again.json()["sender"] == f"customer link: {case['id']}, new_registrant"
 
     workers.drain(runtime_of(service))
 
