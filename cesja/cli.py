@@ -294,6 +294,67 @@ def audit_verify(case: Annotated[str | None, typer.Option(help="only this case")
     raise typer.Exit(1 if broken else 0)
 
 
+@app.command()
+def erase(
+    case: Annotated[str, typer.Option(help="the case number, e.g. CS-XFYH-1X0X")],
+    reason: Annotated[str, typer.Option(help="why: the request it answers, for the audit trail")],
+) -> None:
+    """Destroy what was received for an ended case now (a data subject's erasure request):
+    its scan files, evidence images and the text read from its pages. Refused while the case
+    is open; the case keeps its decisions and audit trail, which records the erasure."""
+    from cesja.casework import retention
+    from cesja.runtime import open_runtime
+
+    reason = reason.strip()
+    if not reason or len(reason) > 2000:
+        typer.echo("give the reason (up to 2000 characters): the audit trail records it", err=True)
+        raise typer.Exit(2)
+    runtime = open_runtime(_settings())
+    try:
+        done = retention.destroy(runtime, case, actor="operator:cli", reason=f"erasure: {reason}")
+    except CesjaError as refused:
+        typer.echo(f"refused: {refused.message}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        runtime.engine.dispose()
+    if done is None:
+        typer.echo(f"{case}: already destroyed before; nothing more to do")
+        return
+    typer.echo(
+        f"{case}: destroyed {len(done.files)} scan file(s), {done.images} image(s) and the "
+        f"text read from {done.pages} page(s); the audit trail records it"
+    )
+
+
+@app.command()
+def export(
+    case: Annotated[str, typer.Option(help="the case number, e.g. CS-XFYH-1X0X")],
+    out: Annotated[
+        Path | None, typer.Option(help="the archive to write (never over an existing file)")
+    ] = None,
+) -> None:
+    """Write everything held about a case (data, audit trail, pages, files, images) as one ZIP
+    archive, for a data subject's access request; the export is recorded in its trail."""
+    from cesja.casework.export import export_case
+    from cesja.runtime import open_runtime
+
+    runtime = open_runtime(_settings())
+    target = out or Path(f"cesja-export-{case}.zip")
+    try:
+        done = export_case(runtime, case, target, actor="operator:cli")
+    except FileExistsError:
+        typer.echo(f"refused: {target} exists already; name another file with --out", err=True)
+        raise typer.Exit(1) from None
+    except CesjaError as refused:
+        typer.echo(f"refused: {refused.message}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        runtime.engine.dispose()
+    typer.echo(
+        f"{case}: written to {done.path} ({done.scans} scan file(s), {done.images} image(s))"
+    )
+
+
 staff_app = typer.Typer(help="Staff accounts: people sign in to the back office as themselves.")
 app.add_typer(staff_app, name="staff")
 

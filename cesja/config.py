@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     # Where the signed originals go back to; printed in every form's instructions.
     return_postal_address: str = "Cesja – dział obsługi, ul. Przykładowa 1, 00-001 Warszawa"
     return_fax: str = "+48 22 000 00 00"
+    # Whom a customer contacts about their case, shown on their page (above all once the case
+    # has ended and the link serves no form any more).
+    customer_contact: str = Field(
+        default="dział obsługi cesji, tel. +48 22 000 00 00, e-mail cesja@example.pl",
+        max_length=500,
+    )
     # When true, a faxed or e-mailed page clears its checks only provisionally: the transfer
     # waits for the original by post (or an upload by staff of the original).
     require_original: bool = False
@@ -86,6 +92,10 @@ class Settings(BaseSettings):
     webhook_retry_scale: float = Field(default=1.0, ge=0, le=100)
     # How often the workers look for cases past their deadline or half-way to it.
     deadline_check_seconds: float = Field(default=60.0, gt=0, le=86400)
+    # Days after a case ended (completed, rejected, cancelled, expired) that what was received
+    # for it is destroyed: scan files, evidence images, the text read from its pages. Unset:
+    # kept until `cesja erase`.
+    retention_days: float | None = Field(default=None, gt=0, le=3650)
     # How long the queue keeps a job that ended (its work stays: readings, attempts).
     job_retention_days: float = Field(default=7.0, gt=0, le=3650)
     # The receiving mail host whose `Authentication-Results` headers (RFC 8601) are believed:

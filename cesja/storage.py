@@ -104,6 +104,17 @@ class ScanStore:
     def read(self, sha256: str) -> bytes:
         return self.path_of(sha256).read_bytes()
 
+    def destroy(self, sha256: str) -> bool:
+        """Delete a stored file for good, the removal flushed to disk (retention, erasure);
+        whether there was one to delete."""
+        path = self.path_of(sha256)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        _fsync_dir(path.parent)
+        return True
+
     def healthy(self) -> bool:
         # A probe file of its own per call: with one shared name, two health checks at once
         # could each remove the other's and one would report the store broken.

@@ -39,6 +39,12 @@ class SendTo:
     postal_address: str
     fax_number: str
     customer_url: str
+    # Each party's own link, (party, url), printed on that party's page instead of the case's.
+    party_urls: tuple[tuple[str, str], ...] = ()
+
+    def url_for(self, party: str) -> str:
+        """The link printed on this party's page."""
+        return dict(self.party_urls).get(party, self.customer_url)
 
 
 @dataclass(frozen=True)

@@ -266,7 +266,7 @@ def _draw_case(
             form.send_to.postal_address,
             form.send_to.fax_number,
             form.deadline.strftime("%d.%m.%Y"),
-            form.send_to.customer_url,
+            form.send_to.url_for(party),
         ),
         layout.INSTRUCTIONS,
         "DejaVuSans",

@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
 from cesja.api.deps import DatabaseDep, RegistrarOrStaff, SettingsDep
-from cesja.casework import cases, lifecycle
+from cesja.casework import audit_log, cases, customer_links, lifecycle
 from cesja.casework.evidence import checks_of_cases, checks_of_new_case
 from cesja.casework.forms import customer_url, form_pdf
 from cesja.casework.schemas import CaseCreate, CaseList, CasePublic, CaseReissue, CheckPublic
@@ -27,12 +27,16 @@ def case_public(session: Session, case: CaseRow, settings: Settings) -> CasePubl
 
 
 def cases_public(session: Session, rows: list[CaseRow], settings: Settings) -> list[CasePublic]:
-    """Cases as the API shows them; their checks read in two queries, however many."""
+    """Cases as the API shows them; their checks and links read in three queries, however
+    many."""
     checks = checks_of_cases(session, rows, require_original=settings.require_original)
-    return [_public(case, checks[case.id], settings) for case in rows]
+    urls = customer_links.party_urls(session, settings, rows)
+    return [_public(case, checks[case.id], urls[case.id], settings) for case in rows]
 
 
-def _public(case: CaseRow, checks: list[Check], settings: Settings) -> CasePublic:
+def _public(
+    case: CaseRow, checks: list[Check], party_urls: dict[str, str], settings: Settings
+) -> CasePublic:
     return CasePublic(
         id=case.id,
         state=case.state,
@@ -44,6 +48,7 @@ def _public(case: CaseRow, checks: list[Check], settings: Settings) -> CasePubli
         form_version=case.form_version,
         deadline=case.deadline,
         customer_url=customer_url(settings, case),
+        customer_urls=party_urls,
         checks=[
             CheckPublic(
                 name=c.name,
@@ -72,10 +77,17 @@ async def create_case(
     made = await run_in_threadpool(
         cases.new_case, body, deadline_days=settings.document_deadline_days
     )
-    case = await db.write(cases.add_new_case, made, actor=caller.actor)
+    case, party_urls = await db.write(_added, made, caller.actor, settings)
     # Answered from what was written: a case just made has no page and no decision to read.
     checks = checks_of_new_case(case, require_original=settings.require_original)
-    return _public(case, checks, settings)
+    return _public(case, checks, party_urls, settings)
+
+
+def _added(
+    session: Session, case: CaseRow, actor: str, settings: Settings
+) -> tuple[CaseRow, dict[str, str]]:
+    cases.add_new_case(session, case, actor=actor)
+    return case, customer_links.party_urls(session, settings, [case])[case.id]
 
 
 @router.get("", response_model=CaseList)
@@ -121,6 +133,9 @@ def _listed(
 async def get_case(
     case_id: str, caller: RegistrarOrStaff, db: DatabaseDep, settings: SettingsDep
 ) -> CasePublic:
+    if caller.role == "staff":
+        # A person (or their tool) is about to see the parties' personal data: recorded first.
+        await db.write(audit_log.record_view, case_id, caller.actor, "case_json")
     return await db.read(_read, case_id, settings)
 
 
@@ -156,9 +171,18 @@ def _reissued(
 async def form(
     case_id: str, caller: RegistrarOrStaff, db: DatabaseDep, settings: SettingsDep
 ) -> Response:
-    case = await db.read(cases.get_case, case_id)
+    if caller.role == "staff":
+        await db.write(audit_log.record_view, case_id, caller.actor, "form_pdf")
+    case, urls = await db.read(_case_and_links, case_id, settings)
     # Rendered outside the transaction, in the thread pool: 10-20 ms of CPU.
-    return pdf_response(await run_in_threadpool(form_pdf, case, settings), case)
+    return pdf_response(await run_in_threadpool(form_pdf, case, settings, urls), case)
+
+
+def _case_and_links(
+    session: Session, case_id: str, settings: Settings
+) -> tuple[CaseRow, dict[str, str]]:
+    case = cases.get_case(session, case_id)
+    return case, customer_links.party_urls(session, settings, [case])[case.id]
 
 
 def pdf_response(pdf: bytes, case: CaseRow) -> Response:
@@ -168,5 +192,7 @@ def pdf_response(pdf: bytes, case: CaseRow) -> Response:
         headers={
             "Content-Disposition": f'inline; filename="cesja-{case.id}-v{case.form_version}.pdf"',
             "Cache-Control": "no-store",
+            # A browser shows it as the PDF it is, never as a page it guessed from the bytes.
+            "X-Content-Type-Options": "nosniff",
         },
     )

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from cesja.db.models import EventRow, utcnow
+from cesja.db.models import CaseRow, EventRow, utcnow
 from workflow.audit import GENESIS, BrokenLink, event_hash, verify_chain
 
 
@@ -76,6 +76,22 @@ def _chained(
     session.add(row)
     session.flush()
     return row
+
+
+# A member of staff saw a case's personal data (its page, its JSON): who, when, and where.
+PERSONAL_DATA_VIEWED = "personal_data_viewed"
+
+
+def record_view(session: Session, case_id: str, actor: str, view: str) -> None:
+    """Record that `actor` is being shown the case's personal data through `view`, in the
+    caller's transaction; nothing for a case that does not exist (its page says so).
+
+    The case row is locked first, as every writer of a case's trail locks it: a view never
+    takes the seq that a transition or a notice is about to write. It changes nothing else
+    of the case (not `updated_at`: a case is not waiting less for being looked at)."""
+    case = session.exec(select(CaseRow.id).where(CaseRow.id == case_id).with_for_update()).first()
+    if case is not None:
+        append(session, case_id, PERSONAL_DATA_VIEWED, actor, {"view": view})
 
 
 def events(session: Session, case_id: str) -> list[EventRow]:

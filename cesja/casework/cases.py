@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from cesja.casework import audit_log, lifecycle
+from cesja.casework import audit_log, customer_links, lifecycle
 from cesja.casework.forms import printable
 from cesja.casework.schemas import (
     CaseCreate,
@@ -39,11 +39,6 @@ class InvalidCase(BadInput):
 def new_case_id() -> str:
     chars = "".join(secrets.choice(CASE_ID_ALPHABET) for _ in range(8))
     return f"CS-{chars[:4]}-{chars[4:]}"
-
-
-def new_customer_token() -> str:
-    # 192 bits: a link that cannot be guessed or enumerated.
-    return secrets.token_urlsafe(24)
 
 
 # Where a value the form cannot print came from, by the form's field name.
@@ -116,7 +111,7 @@ def new_case(body: CaseCreate, *, deadline_days: int) -> CaseRow:
         new_registrant=data["new_registrant"],
         form_version=1,
         deadline=deadline,
-        customer_token=new_customer_token(),
+        customer_token=customer_links.new_token(),
         created_at=now,
         updated_at=now,
     )
@@ -129,6 +124,7 @@ def add_new_case(session: Session, case: CaseRow, *, actor: str) -> CaseRow:
     session.add(case)
     session.flush()  # the rows below refer to it, and the models declare no relationships
     _record_form_version(session, case, case.created_at, replacing=False)
+    customer_links.add_links(session, case)
     audit_log.start(
         session,
         case.id,
@@ -214,13 +210,6 @@ def get_case(session: Session, case_id: str, *, for_update: bool = False) -> Cas
     case = session.exec(stmt).first()
     if case is None:
         raise NotFound(f"no case {case_id}")
-    return case
-
-
-def case_by_token(session: Session, token: str) -> CaseRow:
-    case = session.exec(select(CaseRow).where(CaseRow.customer_token == token)).first()
-    if case is None:
-        raise NotFound("this link is not valid; ask the registrar for a new one")
     return case
 
 

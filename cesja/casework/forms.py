@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
@@ -45,8 +46,11 @@ def customer_url(settings: Settings, case: CaseRow) -> str:
     return f"{settings.public_url.rstrip('/')}/c/{case.customer_token}"
 
 
-def form_data(case: CaseRow, settings: Settings) -> FormData:
-    """The current form version of a case, as the documents layer prints and reads it."""
+def form_data(
+    case: CaseRow, settings: Settings, party_urls: Mapping[str, str] | None = None
+) -> FormData:
+    """The current form version of a case, as the documents layer prints and reads it; with
+    `party_urls`, each party's page prints its own link."""
     return FormData(
         case_id=case.id,
         form_version=case.form_version,
@@ -59,6 +63,7 @@ def form_data(case: CaseRow, settings: Settings) -> FormData:
             postal_address=settings.return_postal_address,
             fax_number=settings.return_fax,
             customer_url=customer_url(settings, case),
+            party_urls=tuple(sorted((party_urls or {}).items())),
         ),
     )
 
@@ -71,9 +76,12 @@ _drawn: OrderedDict[tuple[str, int, bytes], tuple[FormData, bytes]] = OrderedDic
 _drawn_lock = threading.Lock()
 
 
-def form_pdf(case: CaseRow, settings: Settings) -> bytes:
-    """The PDF of the case's current form version."""
-    form, key = form_data(case, settings), (case.id, case.form_version, settings.secret)
+def form_pdf(
+    case: CaseRow, settings: Settings, party_urls: Mapping[str, str] | None = None
+) -> bytes:
+    """The PDF of the case's current form version (each party's link on its page, if given)."""
+    form = form_data(case, settings, party_urls)
+    key = (case.id, case.form_version, settings.secret)
     with _drawn_lock:
         kept = _drawn.get(key)
         if kept is not None and kept[0] == form:

@@ -176,6 +176,8 @@ class CasePublic(BaseModel):
     form_version: int
     deadline: datetime
     customer_url: str
+    # Each party's own link: its page says what that party must do, and takes its uploads.
+    customer_urls: dict[str, str]
     checks: list[CheckPublic]
     created_at: datetime
     updated_at: datetime

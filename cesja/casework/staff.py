@@ -8,14 +8,19 @@ the answer's timing does not tell which usernames exist. API keys stay for machi
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+import secrets
+from datetime import timedelta
 from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from cesja.db.models import StaffRow, utcnow
+from cesja.db.models import StaffRow, StaffSessionRow, utcnow
 from cesja.errors import BadInput, NotFound
 from cesja.text import unprintable
 
@@ -79,6 +84,7 @@ def disable(session: Session, username: str) -> StaffRow:
     row = _account(session, username)
     row.active, row.updated_at = False, utcnow()
     session.add(row)
+    session.execute(delete(StaffSessionRow).where(col(StaffSessionRow.actor) == actor_of(username)))
     return row
 
 
@@ -98,6 +104,53 @@ def authenticate(session: Session, username: str, password: str) -> StaffRow | N
 def is_active(session: Session, username: str) -> bool:
     row = session.get(StaffRow, username)
     return row is not None and row.active
+
+
+# --- sessions in the back office ---------------------------------------------------------------
+
+# A session id as the browser holds it: 32 random bytes, URL-safe base64 without padding.
+SESSION_ID = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
+def _digest(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def open_session(session: Session, actor: str, *, lifetime: timedelta) -> str:
+    """A new session for a member of staff who has just proved who they are; its id, for the
+    browser's cookie. Sessions that have run out are forgotten on the way."""
+    now = utcnow()
+    session.execute(delete(StaffSessionRow).where(col(StaffSessionRow.expires_at) < now))
+    session_id = secrets.token_urlsafe(32)
+    session.add(
+        StaffSessionRow(
+            digest=_digest(session_id), actor=actor, created_at=now, expires_at=now + lifetime
+        )
+    )
+    return session_id
+
+
+def session_actor(session: Session, session_id: str) -> str | None:
+    """The actor of a session still open, or None for any other value a browser sends."""
+    if not SESSION_ID.fullmatch(session_id):
+        return None
+    digest = _digest(session_id)
+    # Looked up by the id's hash, compared in constant time: how long the look-up takes says
+    # nothing about the ids that exist.
+    row = session.get(StaffSessionRow, digest)
+    if row is None or not hmac.compare_digest(row.digest, digest):
+        return None
+    if row.expires_at <= utcnow():
+        return None
+    return row.actor
+
+
+def end_session(session: Session, session_id: str) -> None:
+    """Sign out: the session is gone from the server, whoever still holds its cookie."""
+    if SESSION_ID.fullmatch(session_id):
+        session.execute(
+            delete(StaffSessionRow).where(col(StaffSessionRow.digest) == _digest(session_id))
+        )
 
 
 def _account(session: Session, username: str) -> StaffRow:

@@ -312,3 +312,43 @@ class MessageAttachmentRow(SQLModel, table=True):
     scan_id: str | None = Field(default=None, foreign_key="scans.id", index=True, max_length=32)
     refused_code: str | None = Field(default=None, max_length=64)
     refused_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class StaffSessionRow(SQLModel, table=True):
+    """A member of staff signed in to the back office. The browser holds the session's random
+    id; the server keeps only its sha256, so signing out ends the session here, and a copy of
+    the cookie stops working with it."""
+
+    __tablename__ = "staff_sessions"
+
+    digest: str = Field(primary_key=True, max_length=64)
+    actor: str = Field(max_length=64, index=True)
+    created_at: datetime = _ts(nullable=False)
+    expires_at: datetime = _ts(nullable=False, index=True)
+
+
+class CustomerLinkRow(SQLModel, table=True):
+    """A customer's link to a case: the case's own (`party` None: the one `customer_url`
+    names, for both parties, whose token the case row holds too) or one party's. Found by
+    the token's sha256, so that how long a look-up takes says nothing of the tokens that
+    exist."""
+
+    __tablename__ = "customer_links"
+
+    digest: str = Field(primary_key=True, max_length=64)
+    case_id: str = Field(foreign_key="cases.id", index=True, max_length=16)
+    party: str | None = Field(default=None, max_length=32)
+    token: str = Field(max_length=64)
+
+
+class CustomerUploadRow(SQLModel, table=True):
+    """A file a party sent through its link into the intake, so that its page can say what
+    arrived and what became of it."""
+
+    __tablename__ = "customer_uploads"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(foreign_key="cases.id", index=True, max_length=16)
+    party: str | None = Field(default=None, max_length=32)
+    scan_id: str = Field(foreign_key="scans.id", max_length=32)
+    at: datetime = _ts(nullable=False)

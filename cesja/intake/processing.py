@@ -17,7 +17,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from cesja.casework import lifecycle
+from cesja.casework import customer_links, lifecycle
 from cesja.casework.evidence import case_checks
 from cesja.casework.forms import form_data
 from cesja.db import jobs
@@ -98,7 +98,11 @@ def form_lookup(runtime: Runtime) -> Callable[[str], FormData | None]:
     def lookup(case_id: str) -> FormData | None:
         with Session(runtime.engine) as session:
             case = session.get(CaseRow, case_id)
-            return form_data(case, runtime.settings) if case else None
+            if case is None:
+                return None
+            # As it was printed: each party's page with its own link.
+            urls = customer_links.party_urls(session, runtime.settings, [case])[case.id]
+            return form_data(case, runtime.settings, urls)
 
     return lookup
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, FastAPI, File, Form, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, Request, Response, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from sqlalchemy.orm.exc import StaleDataError
@@ -23,13 +23,14 @@ from sqlmodel import Session
 from cesja.api.cases import pdf_response
 from cesja.api.deps import (
     Caller,
+    DatabaseDep,
     ReadSessionDep,
     RuntimeDep,
     SessionDep,
     SettingsDep,
     caller_for_key,
 )
-from cesja.casework import cases, lifecycle, staff, staff_actions
+from cesja.casework import audit_log, cases, customer_links, lifecycle, staff, staff_actions
 from cesja.casework.forms import customer_url, form_pdf
 from cesja.config import Settings
 from cesja.db.models import ScanRow
@@ -53,6 +54,7 @@ from cesja.web.staff_session import (
     COOKIE,
     LIFETIME_SECONDS,
     SignInThrottle,
+    end_session,
     same_origin,
     sign_in,
     sign_in_person,
@@ -232,9 +234,9 @@ def sign_in_post(
                 {"next": safe_next(next), "problem": "Nieprawidłowy login lub hasło."},
                 status=401,
             )
-        signed = sign_in_person(settings, account.username)
+        signed = sign_in_person(runtime.engine, account.username)
     else:
-        signed = sign_in(settings, key.strip())
+        signed = sign_in(settings, runtime.engine, key.strip())
     if signed is None:
         throttle.failed(None, address)
         known = caller_for_key(settings, key.strip())
@@ -273,9 +275,10 @@ def _throttle(request: Request) -> SignInThrottle:
 
 
 @router.post("/sign-out")
-def sign_out(request: Request) -> Response:
+def sign_out(request: Request, runtime: RuntimeDep) -> Response:
     if not same_origin(request):
         raise ForeignOrigin()
+    end_session(runtime.engine, request)
     response = _see(SIGN_IN, done="signed_out")
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return response
@@ -353,6 +356,7 @@ def _case_page(
             "section": "case",
             "case": case,
             "customer_url": customer_url(settings, case),
+            "party_urls": customer_links.party_urls(session, settings, [case])[case.id],
             "review": review.case_review(session, case, require_original=settings.require_original),
             "neighbours": review.in_review_neighbours(session, case.id),
             "after_decision": (
@@ -369,11 +373,22 @@ def _case_page(
     )
 
 
+def _recorded(view: str) -> Any:
+    """A dependency recording (and committing) that staff are about to see the case's
+    personal data through `view`, before they do."""
+
+    async def record(case_id: str, staff: StaffPage, db: DatabaseDep) -> None:
+        await db.write(audit_log.record_view, case_id, staff.actor, view)
+
+    return Depends(record)
+
+
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 def case_page(
     case_id: str,
     request: Request,
     staff: StaffPage,
+    _: Annotated[None, _recorded("case_page")],
     session: ReadSessionDep,
     settings: SettingsDep,
 ) -> Response:
@@ -382,10 +397,15 @@ def case_page(
 
 @router.get("/cases/{case_id}/form.pdf")
 def case_form(
-    case_id: str, staff: StaffPage, session: ReadSessionDep, settings: SettingsDep
+    case_id: str,
+    staff: StaffPage,
+    _: Annotated[None, _recorded("form_pdf")],
+    session: ReadSessionDep,
+    settings: SettingsDep,
 ) -> Response:
     case = cases.get_case(session, case_id)
-    return pdf_response(form_pdf(case, settings), case)
+    urls = customer_links.party_urls(session, settings, [case])[case.id]
+    return pdf_response(form_pdf(case, settings, urls), case)
 
 
 def _act(

@@ -47,6 +47,12 @@ def _field(name: str) -> str:
     return f"{PARTIES[party]}: {label}" if party in PARTIES else label
 
 
+def _day(iso: str) -> str:
+    """A day as Poles write it: 3.12.2026."""
+    year, month, day = iso.split("-")
+    return f"{int(day)}.{month}.{year}"
+
+
 _POLISH: dict[str, Callable[[str], str]] = {
     "party": lambda party: _GENITIVE.get(party, party),
     "channel": lambda channel: _INSTRUMENTAL.get(channel, channel),
@@ -54,6 +60,8 @@ _POLISH: dict[str, Callable[[str], str]] = {
     "actor": actor_label,
     "how": how_sender_was_checked,
     "sender": lambda sender: sender or "brak jednego adresu",
+    # A day, given as an ISO date: 3.12.2026.
+    "date": lambda day: _day(day),
 }
 
 

@@ -1,17 +1,38 @@
-"""The customer's page: what to do, the form to download, and what is still missing."""
+"""The customer's pages: what to do, the form to download, what arrived and what each party
+must still send, an upload for scans and photos; once the case has ended, what happened and
+whom to contact, and no form any more.
+
+A link is the case's own (both parties on one page) or one party's (that party alone).
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
+import hashlib
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlmodel import Session
+from starlette.datastructures import UploadFile as StarletteUpload
 
+from cesja import intake
 from cesja.api.cases import pdf_response
-from cesja.api.deps import ReadSessionDep, SettingsDep
-from cesja.casework import cases
-from cesja.casework.evidence import case_checks
+from cesja.api.deps import ReadSessionDep, RuntimeDep, SettingsDep
+from cesja.casework import customer_links, customer_view
+from cesja.casework.customer_view import Ending, ending
+from cesja.casework.evidence import case_checks, case_evidence
 from cesja.casework.forms import form_pdf
+from cesja.config import Settings
+from cesja.db.models import CaseRow
+from cesja.errors import BadInput
+from cesja.runtime import Runtime
+from cesja.web.catalogue import in_polish
+from cesja.web.staff_session import same_origin
 from cesja.web.templating import TEMPLATES
 
 router = APIRouter(include_in_schema=False)
@@ -21,37 +42,250 @@ PRIVATE_HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
     "X-Robots-Tag": "noindex, nofollow",
+    "X-Content-Type-Options": "nosniff",
+}
+# The pages hold both parties' data: nothing but our own style sheet and images, no script at
+# all, never inside another site's frame, forms posted only back to us.
+PAGE_HEADERS = {
+    **PRIVATE_HEADERS,
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+        "base-uri 'none'; frame-ancestors 'none'"
+    ),
+}
+# Files one link may send within the window (per API process): enough for a party sending
+# its page again a few times, too few to fill the scan store or keep the readers busy.
+UPLOADS_PER_LINK = 20
+UPLOAD_WINDOW_SECONDS = 3600
+# What the page says after an upload, by the code in its address: fixed sentences only.
+UPLOAD_SAID = {
+    "received": "Plik dotarł. Czytamy go: za chwilę zobaczysz tu, co w nim znaleźliśmy.",
+    "again": "Ten plik już do nas dotarł wcześniej; nie trzeba go wysyłać ponownie.",
+}
+UPLOAD_REFUSED = {
+    "too_many": "Z tego linku przesłano w ostatniej godzinie zbyt wiele plików. Spróbuj "
+    "ponownie później albo wyślij stronę pocztą lub faksem.",
+    "no_file": "Wybierz plik do przesłania: skan, zdjęcie strony albo PDF.",
+    "foreign": "Plik można przesłać tylko z tej strony: otwórz swój link i wybierz plik tutaj.",
 }
 
 
-@router.get("/c/{token}", response_class=HTMLResponse)
-def customer_page(
-    token: str, request: Request, session: ReadSessionDep, settings: SettingsDep
+def _page(request: Request, name: str, context: dict[str, Any], *, status: int = 200) -> Response:
+    response = TEMPLATES.TemplateResponse(request, name, context, status_code=status)
+    response.headers.update(PAGE_HEADERS)
+    return response
+
+
+def _unknown_link(request: Request) -> Response:
+    """The same answer for any link we did not give out: it says nothing about any case."""
+    return _page(request, "customer_unknown.html", {}, status=404)
+
+
+def _ended(
+    request: Request, case: CaseRow, ended: Ending, contact: str, *, status: int = 200
 ) -> Response:
-    case = cases.case_by_token(session, token)
-    by_party: dict[str, list[object]] = defaultdict(list)
-    for check in case_checks(session, case, require_original=settings.require_original):
-        party, _, name = check.name.partition(".")
-        by_party[party].append({"name": name, "status": check.status})
-    response = TEMPLATES.TemplateResponse(
+    return _page(
+        request,
+        "customer_ended.html",
+        {"case": case, "ending": ended, "contact": contact},
+        status=status,
+    )
+
+
+def _open_page(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    link: customer_links.Link,
+    token: str,
+    *,
+    said: str | None = None,
+    problem: str | None = None,
+    status: int = 200,
+) -> Response:
+    case = link.case
+    checks = case_checks(session, case, require_original=settings.require_original)
+    evidence = case_evidence(session, case)
+    parties = customer_links.PARTIES if link.party is None else (link.party,)
+    steps = [customer_view.party_steps(case, party, checks, evidence) for party in parties]
+    return _page(
         request,
         "customer.html",
         {
             "case": case,
-            "checks": dict(by_party),
+            "party": link.party,
+            "steps": [
+                {"party": s.party, "page": s.page, "done": s.done, "said": map(in_polish, s.steps)}
+                for s in steps
+            ],
+            "uploads": customer_view.uploads(session, case, link.party),
             "deadline": case.deadline,
             "postal_address": settings.return_postal_address,
             "fax": settings.return_fax,
+            "contact": settings.customer_contact,
+            "max_upload_mb": settings.max_upload_mb,
             "token": token,
+            "said": said,
+            "problem": problem,
         },
+        status=status,
     )
-    response.headers.update(PRIVATE_HEADERS)
-    return response
+
+
+@router.get("/c/{token}", response_class=HTMLResponse)
+def customer_page(
+    token: str,
+    request: Request,
+    session: ReadSessionDep,
+    settings: SettingsDep,
+    sent: str | None = None,
+) -> Response:
+    try:
+        link = customer_links.link(session, token)
+    except customer_links.UnknownLink:
+        return _unknown_link(request)
+    ended = ending(session, link.case)
+    if ended is not None:
+        return _ended(request, link.case, ended, settings.customer_contact)
+    said = UPLOAD_SAID.get(sent or "")
+    return _open_page(request, session, settings, link, token, said=said)
 
 
 @router.get("/c/{token}/form.pdf")
-def customer_form(token: str, session: ReadSessionDep, settings: SettingsDep) -> Response:
-    case = cases.case_by_token(session, token)
-    response = pdf_response(form_pdf(case, settings), case)
+def customer_form(
+    token: str, request: Request, session: ReadSessionDep, settings: SettingsDep
+) -> Response:
+    try:
+        link = customer_links.link(session, token)
+    except customer_links.UnknownLink:
+        return _unknown_link(request)
+    ended = ending(session, link.case)
+    if ended is not None:
+        # Gone for good: the form of an ended case can no longer be sent, and it holds both
+        # parties' identity numbers.
+        return _ended(request, link.case, ended, settings.customer_contact, status=410)
+    urls = customer_links.party_urls(session, settings, [link.case])[link.case.id]
+    response = pdf_response(form_pdf(link.case, settings, urls), link.case)
     response.headers.update(PRIVATE_HEADERS)
     return response
+
+
+class UploadThrottle:
+    """Uploads lately, by link (its token's hash: no token is kept in memory either)."""
+
+    def __init__(self) -> None:
+        self._sent: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, token: str) -> bool:
+        """Whether this link may send one more file now; counts it if so."""
+        key = hashlib.sha256(token.encode()).hexdigest()
+        now = time.monotonic()
+        with self._lock:
+            times = self._sent.setdefault(key, deque())
+            while times and times[0] < now - UPLOAD_WINDOW_SECONDS:
+                times.popleft()
+            if len(times) >= UPLOADS_PER_LINK:
+                return False
+            times.append(now)
+            if len(self._sent) > 100_000:  # a flood of links: forget the oldest
+                for old in list(self._sent)[:50_000]:
+                    del self._sent[old]
+            return True
+
+
+def _throttle(request: Request) -> UploadThrottle:
+    throttle: UploadThrottle | None = getattr(request.app.state, "upload_throttle", None)
+    if throttle is None:
+        throttle = request.app.state.upload_throttle = UploadThrottle()
+    return throttle
+
+
+def _chunks(upload: StarletteUpload) -> Iterator[bytes]:
+    while chunk := upload.file.read(1024 * 1024):
+        yield chunk
+
+
+@router.post("/c/{token}/upload", response_class=HTMLResponse)
+async def customer_upload(token: str, request: Request, runtime: RuntimeDep) -> Response:
+    """A party's scan, photo or PDF of its page, into the same intake as `POST /api/v1/scans`
+    (channel `upload`): its pages are routed by their codes like any other.
+
+    The link, the origin and the link's allowance are checked before a byte of the body is
+    read: a wrong link costs the service nothing."""
+    admitted = await run_in_threadpool(_admitted, request, runtime, token)
+    if isinstance(admitted, Response):
+        return admitted
+    # What staff see as the sender: which link it came through, for a page nothing routes.
+    sender = f"customer link: {admitted.case.id}, {admitted.party or 'both parties'}"
+    async with request.form(max_files=1, max_fields=4) as form:
+        file = form.get("file")
+        if not isinstance(file, StarletteUpload):
+            return await _said_on_page(request, runtime, token, "no_file", 422)
+        try:
+            received = await run_in_threadpool(
+                intake.receive, runtime, _chunks(file), channel="upload", sender=sender
+            )
+        except BadInput as refusal:
+            problem = _refusal(refusal)
+            return await _said_on_page(request, runtime, token, problem, refusal.http_status)
+    await run_in_threadpool(_record_upload, runtime, admitted, received.scan.id)
+    sent = "received" if received.new else "again"
+    return RedirectResponse(f"/c/{token}?sent={sent}", status_code=303, headers=PAGE_HEADERS)
+
+
+def _admitted(request: Request, runtime: Runtime, token: str) -> customer_links.Link | Response:
+    """The link an upload may be sent through, or the answer to one that may not."""
+    settings = runtime.settings
+    with Session(runtime.read_engine) as session:
+        try:
+            link = customer_links.link(session, token)
+        except customer_links.UnknownLink:
+            return _unknown_link(request)
+        ended = ending(session, link.case)
+        if ended is not None:
+            return _ended(request, link.case, ended, settings.customer_contact, status=410)
+        refusal = None
+        if not same_origin(request):
+            refusal, status = "foreign", 403
+        elif not _throttle(request).take(token):
+            refusal, status = "too_many", 429
+        if refusal is None:
+            return link
+        problem = UPLOAD_REFUSED[refusal]
+        return _open_page(request, session, settings, link, token, problem=problem, status=status)
+
+
+async def _said_on_page(
+    request: Request, runtime: Runtime, token: str, problem: str, status: int
+) -> Response:
+    """The link's page, saying why the file was not taken."""
+
+    def page() -> Response:
+        with Session(runtime.read_engine) as session:
+            link = customer_links.link(session, token)
+            said = UPLOAD_REFUSED.get(problem, problem)
+            return _open_page(
+                request, session, runtime.settings, link, token, problem=said, status=status
+            )
+
+    return await run_in_threadpool(page)
+
+
+def _record_upload(runtime: Runtime, link: customer_links.Link, scan_id: str) -> None:
+    with Session(runtime.engine) as session:
+        customer_view.record_upload(session, link.case, link.party, scan_id)
+        session.commit()
+
+
+def _refusal(refused: BadInput) -> str:
+    """Why a file was not taken, in the customer's words."""
+    if refused.http_status == 413:
+        return "Plik jest za duży. Prześlij mniejszy skan albo zdjęcie każdej strony osobno."
+    if refused.http_status == 415:
+        return "Tego rodzaju pliku nie przyjmujemy: prześlij PDF, zdjęcie (JPEG, PNG) albo TIFF."
+    return (
+        "Tego pliku nie udało się otworzyć (uszkodzony, zaszyfrowany albo ma zbyt wiele "
+        "stron). Prześlij inny skan albo zdjęcie strony."
+    )

@@ -38,19 +38,19 @@ class ForeignOrigin(Exception):
 
 
 def signed_in(settings: Settings, request: Request) -> Caller | None:
-    """The staff member the cookie names, while their account is active or their key is still
-    a staff key.
+    """The staff member whose open session the cookie names, while their account is active
+    or their key is still a staff key.
 
-    Disabling an account, or removing a key from CESJA_API_KEYS, ends the sessions signed in
-    with it at their next request.
+    Signing out ends the session; disabling an account, or removing a key from
+    CESJA_API_KEYS, ends the sessions signed in with it at their next request.
     """
-    caller = staff_from_cookie(settings, request)
-    if caller is None:
-        return None
-    username = staff.username_of(caller.actor)
-    if username is not None:
-        engine = request.app.state.runtime.read_engine
-        with Session(engine) as session:
+    engine = request.app.state.runtime.read_engine
+    with Session(engine) as session:
+        caller = staff_from_cookie(session, request)
+        if caller is None:
+            return None
+        username = staff.username_of(caller.actor)
+        if username is not None:
             return caller if staff.is_active(session, username) else None
     for key, role in settings.role_of_key.items():
         if role == "staff" and caller_for_key(settings, key) == caller:

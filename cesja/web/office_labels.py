@@ -127,6 +127,13 @@ EVENTS = {
     "webhook_dead": "powiadomienie niedostarczone",
     "webhook_withdrawn": "powiadomienie wycofane",
     "webhook_resent": "powiadomienie wysłane ponownie",
+    "personal_data_viewed": "wgląd w dane osobowe",
+}
+# Where staff saw a case's personal data.
+VIEWS = {
+    "case_page": "strona sprawy",
+    "case_json": "API (JSON sprawy)",
+    "form_pdf": "formularz PDF",
 }
 DECISIONS = {"accept": "akceptacja", "reject": "odrzucenie", "propose": "propozycja akceptacji"}
 SYSTEM_ACTORS = {
@@ -225,6 +232,8 @@ def event_summary(type_: str, data: Mapping[str, Any]) -> list[tuple[str, str]]:
         ]
     elif type_ == "case_created":
         lines.append(("termin", str(data.get("deadline", ""))[:10]))
+    elif type_ == "personal_data_viewed":
+        lines.append(("gdzie", VIEWS.get(str(data.get("view")), str(data.get("view")))))
     elif type_ == "form_reissued":
         before, after = data.get("before") or {}, data.get("after") or {}
         lines.append(("wersja", f"{before.get('form_version')} → {after.get('form_version')}"))

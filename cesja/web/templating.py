@@ -42,4 +42,13 @@ TEMPLATES.env.globals.update(
     status_labels=STATUS_LABELS,
     state_labels=STATE_LABELS,
 )
+
+
+def masked_pesel(pesel: str) -> str:
+    """A PESEL as lists show it: the date of birth, the rest hidden (850101*****). The whole
+    number is on the case's page, where looking at it is recorded."""
+    return pesel[:6] + "*" * max(len(pesel) - 6, 0)
+
+
 TEMPLATES.env.filters["without_paths"] = without_paths
+TEMPLATES.env.filters["masked_pesel"] = masked_pesel

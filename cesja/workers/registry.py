@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from cesja.casework import deadlines, webhooks
+from cesja.casework import deadlines, retention, webhooks
 from cesja.config import Settings
 from cesja.db import jobs
 from cesja.intake import handling, processing, received
@@ -53,6 +53,13 @@ def job_kinds(settings: Settings) -> dict[str, jobs.JobKind]:
             retry_after=lambda attempt: timedelta(seconds=30),
             time_limit=time_limit,
         ),
+        retention.PURGE_ENDED_CASES: jobs.JobKind(
+            name=retention.PURGE_ENDED_CASES,
+            lease=timedelta(minutes=10),
+            max_attempts=2,
+            retry_after=lambda attempt: timedelta(minutes=5),
+            time_limit=time_limit,
+        ),
         jobs.PURGE_JOBS: jobs.JobKind(
             name=jobs.PURGE_JOBS,
             lease=timedelta(minutes=10),
@@ -71,6 +78,7 @@ def handlers(runtime: Runtime) -> dict[str, jobs.Handler]:
         webhooks.DELIVER_WEBHOOK: lambda job: webhooks.attempt(runtime, job.ref, job_id=job.id),
         deadlines.CHECK_DEADLINES: lambda job: _check_deadlines(runtime),
         jobs.PURGE_JOBS: lambda job: _purge_jobs(runtime),
+        retention.PURGE_ENDED_CASES: lambda job: _purge_ended_cases(runtime),
     }
 
 
@@ -121,6 +129,10 @@ def _purge_jobs(runtime: Runtime) -> None:
             refusals,
             runtime.settings.job_retention_days,
         )
+
+
+def _purge_ended_cases(runtime: Runtime) -> None:
+    retention.purge_ended(runtime)
 
 
 def resume_left_jobs(engine: Engine) -> int:

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
-from cesja.casework import deadlines
+from cesja.casework import deadlines, retention
 from cesja.config import Settings
 from cesja.db import jobs
 from cesja.db.models import PeriodicTaskRow, utcnow
@@ -28,10 +28,14 @@ PURGE_EVERY = timedelta(hours=1)
 
 def periodic_tasks(settings: Settings) -> dict[str, timedelta]:
     """Jobs that run every so often, by kind, and how often."""
-    return {
+    tasks = {
         deadlines.CHECK_DEADLINES: timedelta(seconds=settings.deadline_check_seconds),
         jobs.PURGE_JOBS: PURGE_EVERY,
     }
+    if settings.retention_days is not None:
+        # What ended cases received is destroyed within the hour it falls due.
+        tasks[retention.PURGE_ENDED_CASES] = PURGE_EVERY
+    return tasks
 
 
 def schedule_periodic(

@@ -90,7 +90,8 @@ def test_the_customer_page_says_what_to_do_and_what_is_missing(
     assert f'href="{path}/form.pdf"' in html
     assert "Pobierz formularz" in html
     assert "+48 22 000 00 00" in html  # the fax number from configuration
-    assert "oczekuje" in html  # nothing received yet
+    assert "Twoja strona 1 jeszcze do nas nie dotarła" in html  # nothing received yet
+    assert "Twoja strona 2 jeszcze do nas nie dotarła" in html
     assert page.headers["cache-control"] == "no-store"
     assert page.headers["referrer-policy"] == "no-referrer"
     assert "noindex" in page.headers["x-robots-tag"]

@@ -8,6 +8,7 @@ from string import Formatter
 
 from fastapi.testclient import TestClient
 
+from cesja.casework import customer_view
 from cesja.web.catalogue import polish
 from tests.cesja.flow import case_in
 from tests.cesja.web.conftest import ORIGIN
@@ -26,6 +27,15 @@ def test_every_sentence_the_checks_write_is_in_the_polish_catalogue() -> None:
     missing = [s for s in ALL_SENTENCES if s not in catalogue]
     assert missing == []
     for sentence in ALL_SENTENCES:
+        assert placeholders(catalogue[sentence]) == placeholders(sentence), sentence
+
+
+def test_every_sentence_the_customer_pages_write_is_in_the_polish_catalogue() -> None:
+    """GIVEN what a party's page tells it to do WHEN each sentence is looked up THEN it has a
+    Polish sentence naming the same values."""
+    catalogue = polish()
+    assert [s for s in customer_view.ALL_SENTENCES if s not in catalogue] == []
+    for sentence in customer_view.ALL_SENTENCES:
         assert placeholders(catalogue[sentence]) == placeholders(sentence), sentence
 
 

@@ -211,9 +211,10 @@ def test_pages_of_an_older_form_version_are_shown_as_no_longer_counting(
 
 
 def test_the_audit_trail_is_shown_oldest_first_and_verified(staff: TestClient) -> None:
-    """GIVEN a case created, read and cancelled
+    """GIVEN a case created, read, looked at by staff through the API, and cancelled
     WHEN staff open it
-    THEN the trail lists each event oldest first with who did it, and says the chain holds.
+    THEN the trail lists each event oldest first with who did it, the looks at its personal
+    data too (this one last, recorded before the page was shown), and says the chain holds.
     """
     case = case_in(staff, "in_review")["id"]
     staff.post(
@@ -228,11 +229,14 @@ def test_the_audit_trail_is_shown_oldest_first_and_verified(staff: TestClient) -
         ("1", "case_created"),
         ("2", "page_read"),
         ("3", "state_changed"),
-        ("4", "state_changed"),
+        ("4", "personal_data_viewed"),
+        ("5", "state_changed"),
+        ("6", "personal_data_viewed"),
     ]
     assert "rejestrator" in trail and "system (odczyt skanów)" in trail
     assert "klient zrezygnował" in trail
-    assert "Łańcuch zdarzeń nienaruszony: 4 zdarzeń" in trail
+    assert "wgląd w dane osobowe" in trail and "strona sprawy" in trail
+    assert "Łańcuch zdarzeń nienaruszony: 6 zdarzeń" in trail
     assert "naruszony." not in trail
 
 

@@ -1,7 +1,7 @@
 """e-mail messages taken in, their attachments, and the message a scan came in
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-05 12:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import cesja.db.types
 
 revision: str = "0011"
-down_revision: str | None = "0009"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

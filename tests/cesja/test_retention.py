@@ -1,0 +1,217 @@
+"""Retention, erasure and access: what was received for a case is destroyed once the case
+has been over for CESJA_RETENTION_DAYS, or at once by `cesja erase` (refused while it is
+open); the case keeps its decisions and audit trail, which records it, and still verifies.
+`cesja export` writes everything held about a case as one archive."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pypdf
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from cesja import workers
+from cesja.casework import retention
+from cesja.cli import app as cli
+from cesja.db.models import CaseRow, PageRow
+from cesja.workers.scheduler import schedule_periodic
+from tests.cesja.flow import create_case, runtime_of
+from tests.cesja.web.conftest import sign_in
+from tests.conftest import INTAKE, REGISTRAR, STAFF
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def service(
+    request: pytest.FixtureRequest, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[TestClient]:
+    """The service keeping what ended cases received for 30 days, on either database, signed
+    in to the back office; `cesja` commands run in the test use the same database."""
+    from cesja.app import create_app
+
+    monkeypatch.setenv("CESJA_RETENTION_DAYS", "30")
+    if request.param == "postgres":
+        monkeypatch.setenv("CESJA_DATABASE_URL", request.getfixturevalue("pg_url"))
+    with TestClient(create_app()) as client:
+        assert sign_in(client).status_code == 303
+        yield client
+
+
+def first_pages(client: TestClient, *cases: dict[str, Any]) -> bytes:
+    """One PDF holding page 1 of each case's form, as one fax would bring them."""
+    out = pypdf.PdfWriter()
+    for case in cases:
+        form = client.get(f"/api/v1/cases/{case['id']}/form.pdf", headers=REGISTRAR).content
+        out.add_page(pypdf.PdfReader(io.BytesIO(form)).pages[0])
+    buffer = io.BytesIO()
+    out.write(buffer)
+    return buffer.getvalue()
+
+
+def received(client: TestClient, pdf: bytes) -> str:
+    answer = client.post(
+        "/api/v1/scans",
+        files={"file": ("fax.pdf", pdf, "application/pdf")},
+        data={"channel": "fax", "sender": "+48 22 111 22 33"},
+        headers=INTAKE,
+    )
+    assert answer.status_code == 202, answer.text
+    workers.drain(runtime_of(client))
+    return str(answer.json()["id"])
+
+
+def cancel(client: TestClient, case_id: str) -> None:
+    answer = client.post(
+        f"/api/v1/cases/{case_id}/cancel", json={"reason": "withdrawn"}, headers=REGISTRAR
+    )
+    assert answer.status_code == 200, answer.text
+
+
+def images_of(client: TestClient, case_id: str) -> list[str]:
+    """Where the back office shows the aligned picture of each page of the case."""
+    with Session(runtime_of(client).engine) as session:
+        ids = session.exec(select(PageRow.id).where(PageRow.case_id == case_id)).all()
+    assert ids, "the case has no page"
+    return [f"/evidence/{page_id}/page.jpg" for page_id in ids]
+
+
+def read_text(client: TestClient, case_id: str) -> set[str]:
+    """Every value printed or read on the case's pages, as the database holds them."""
+    with Session(runtime_of(client).engine) as session:
+        readings = session.exec(select(PageRow.reading).where(PageRow.case_id == case_id)).all()
+    return {
+        value
+        for reading in readings
+        for field in reading["fields"].values()
+        for value in (field["expected"], field["read"])
+        if value
+    }
+
+
+def checks(client: TestClient, case_id: str) -> list[tuple[str, str]]:
+    case = client.get(f"/api/v1/cases/{case_id}", headers=REGISTRAR).json()
+    return [(c["name"], c["status"]) for c in case["checks"]]
+
+
+def destroyed_events(client: TestClient, case_id: str) -> list[dict[str, Any]]:
+    trail = client.get(f"/api/v1/cases/{case_id}/events", headers=STAFF).json()
+    return [e for e in trail if e["type"] == retention.DESTROYED]
+
+
+def test_what_an_ended_case_received_is_destroyed_after_the_retention(
+    service: TestClient,
+) -> None:
+    """GIVEN one fax holding page 1 of case A and page 1 of case B, both read; A cancelled,
+    B still open
+    WHEN the retention job runs 31 days after A ended
+    THEN A's evidence images and the text read from its page are gone, its trail says what
+    was destroyed and why, while its checks read as before and the fax is kept, B's page
+    being in it; once B too has ended and 31 days passed, the fax file is gone; a second run
+    destroys nothing more, and `cesja audit verify` finds every trail intact."""
+    runtime = runtime_of(service)
+    a, b = create_case(service), create_case(service)
+    scan = received(service, first_pages(service, a, b))
+    assert all(service.get(url).status_code == 200 for url in images_of(service, a["id"]))
+    cancel(service, a["id"])
+    checked = checks(service, a["id"])
+    with Session(runtime.engine) as session:
+        ended = session.get_one(CaseRow, a["id"]).updated_at
+    assert retention.PURGE_ENDED_CASES in schedule_periodic(runtime.engine, runtime.settings)
+
+    assert retention.purge_ended(runtime, now=ended + timedelta(days=29)) == []
+    retention.purge_ended(runtime, now=ended + timedelta(days=31))
+
+    for url in images_of(service, a["id"]):
+        assert service.get(url).status_code == 404
+    assert all(service.get(url).status_code == 200 for url in images_of(service, b["id"]))
+    assert checks(service, a["id"]) == checked
+    assert read_text(service, a["id"]) == set() and read_text(service, b["id"]) != set()
+    page = service.get(f"/cases/{a['id']}")
+    assert page.status_code == 200 and "/evidence/" not in page.text
+    (event,) = destroyed_events(service, a["id"])
+    assert event["actor"] == "system:retention"
+    assert event["data"]["reason"] == "retention: 30 days"
+    assert event["data"]["scans"] == [] and event["data"]["images"] >= 1
+    assert service.get(f"/scans/{scan}/file").status_code == 200  # B needs it still
+
+    cancel(service, b["id"])
+    retention.purge_ended(runtime, now=ended + timedelta(days=62))
+    assert service.get(f"/scans/{scan}/file").status_code == 404
+    assert destroyed_events(service, b["id"])[0]["data"]["scans"] == [scan]
+    assert retention.purge_ended(runtime, now=ended + timedelta(days=90)) == []
+    assert len(destroyed_events(service, a["id"])) == 1
+    verified = CliRunner().invoke(cli, ["audit", "verify"])
+    assert verified.exit_code == 0, verified.output
+
+
+def test_erasure_is_refused_while_the_case_is_open(service: TestClient) -> None:
+    """GIVEN a case whose page was received
+    WHEN the operator runs `cesja erase` for it while it is open, then again once cancelled
+    THEN the first is refused saying the case is open and nothing is destroyed; the second
+    destroys the file and the images at once, whatever the retention, and the trail records
+    the reason given."""
+    case = create_case(service)
+    scan = received(service, first_pages(service, case))
+    runner = CliRunner()
+    erase = ["erase", "--case", case["id"], "--reason", "RODO art. 17, wniosek z 1.12.2026"]
+
+    refused = runner.invoke(cli, erase)
+    assert refused.exit_code == 1
+    assert "still open" in refused.output
+    assert service.get(f"/scans/{scan}/file").status_code == 200
+    assert destroyed_events(service, case["id"]) == []
+
+    cancel(service, case["id"])
+    done = runner.invoke(cli, erase)
+
+    assert done.exit_code == 0, done.output
+    assert service.get(f"/scans/{scan}/file").status_code == 404
+    assert all(service.get(url).status_code == 404 for url in images_of(service, case["id"]))
+    (event,) = destroyed_events(service, case["id"])
+    assert event["data"]["reason"] == "erasure: RODO art. 17, wniosek z 1.12.2026"
+    assert event["actor"] == "operator:cli"
+    assert runner.invoke(cli, erase).exit_code == 0  # once destroyed, nothing more to do
+
+
+def test_an_export_holds_everything_about_the_case(data_dir: Path, tmp_path: Path) -> None:
+    """GIVEN a case whose page arrived by fax
+    WHEN the operator runs `cesja export` for it, then again to the same file
+    THEN the archive holds the case's data, its audit trail (which verifies and records the
+    export), the page with its sender, the fax as received and the evidence images, and what
+    it writes itself names no customer link's token; the second run refuses to overwrite it."""
+    from cesja.app import create_app
+
+    with TestClient(create_app()) as client:
+        case = create_case(client)
+        pdf = first_pages(client, case)
+        scan = received(client, pdf)
+        out = tmp_path / "export.zip"
+
+        done = CliRunner().invoke(cli, ["export", "--case", case["id"], "--out", str(out)])
+        again = CliRunner().invoke(cli, ["export", "--case", case["id"], "--out", str(out)])
+
+        assert done.exit_code == 0, done.output
+        assert again.exit_code == 1 and "exists already" in again.output
+        with zipfile.ZipFile(out) as archive:
+            names = archive.namelist()
+            data = json.loads(archive.read("case.json"))
+            trail = json.loads(archive.read("events.json"))
+            pages = json.loads(archive.read("pages.json"))
+            assert archive.read(f"scans/{scan}.pdf") == pdf
+            said = "".join(archive.read(n).decode() for n in names if n.endswith(".json"))
+        assert data["new_registrant"]["pesel"] == "92110804566"
+        assert trail[0]["type"] == "case_created"
+        assert trail[-1]["type"] == "data_exported" and trail[-1]["actor"] == "operator:cli"
+        assert pages[0]["sender"] == "+48 22 111 22 33"
+        assert any(name.startswith("evidence/") for name in names)
+        tokens = [case["customer_url"], *case["customer_urls"].values()]
+        assert all(url.rsplit("/", 1)[1] not in said for url in tokens)
+        assert CliRunner().invoke(cli, ["audit", "verify"]).exit_code == 0
