@@ -125,6 +125,7 @@ def _open_page(
             "fax": settings.return_fax,
             "contact": settings.customer_contact,
             "max_upload_mb": settings.max_upload_mb,
+            "esign_company_seal": settings.esign_company == "signature+seal",
             "token": token,
             "said": said,
             "problem": problem,

@@ -216,6 +216,38 @@ def test_both_people_sign_one_file_and_the_case_is_ready_without_ocr(
     assert signers == {"Jan Kowalski", "Małgorzata Żółkiewska-Ćwik"}
 
 
+def test_each_party_signs_on_its_own_link_page_without_printing(
+    service: TestClient, people: People
+) -> None:
+    """GIVEN a case between two people; each party's page offers signing electronically
+    WHEN each downloads the form from its own link, signs its field and uploads the file there
+    THEN each page says the file arrived, and once read the case is transfer_ready."""
+    case = persons_case(service)
+    for party, holder, field_name in (
+        ("current_registrant", people.jan, CURRENT),
+        ("new_registrant", people.malgorzata, NEW),
+    ):
+        link = "/" + case["customer_urls"][party].split("/", 3)[3]
+        page = service.get(link)
+        assert "kwalifikowanym podpisem" in page.text and "elektronicznym" in page.text
+        form = service.get(f"{link}/form.pdf").content
+
+        sent = service.post(
+            f"{link}/upload",
+            files={"file": ("cesja.pdf", sign(form, holder, field_name), "application/pdf")},
+            headers={"Origin": "http://testserver"},
+            follow_redirects=False,
+        )
+
+        assert sent.status_code == 303, sent.text
+        assert "dotarł" in service.get(sent.headers["location"]).text
+        from cesja import workers
+
+        workers.drain(runtime_of(service))
+    assert case_now(service, case)["state"] == "transfer_ready"
+    assert times_ready(service, case) == 1
+
+
 def test_each_party_signs_its_own_copy(service: TestClient, people: People) -> None:
     """GIVEN a case between two people
     WHEN the new registrant sends a copy signed by her alone, then the current registrant his
