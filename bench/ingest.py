@@ -123,7 +123,7 @@ def make_batch(
                 session,
                 CaseCreate.model_validate(CASE_BODY),
                 actor="system:bench",
-                deadline_days=settings.document_deadline_days,
+                settings=settings,
             )
             session.commit()
         form, pdf = form_data(case, settings), form_pdf(case, settings)

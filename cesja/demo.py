@@ -163,7 +163,7 @@ def _new_case(runtime: Runtime, title: str) -> tuple[CaseRun, FormData, bytes]:
             session,
             CaseCreate.model_validate(EXAMPLE_CASE),
             actor=ACTOR,
-            deadline_days=settings.document_deadline_days,
+            settings=settings,
         )
         session.commit()
     form = form_data(case, settings)

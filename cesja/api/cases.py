@@ -72,7 +72,7 @@ async def create_case(
     made = await run_in_threadpool(
         cases.new_case, body, deadline_days=settings.document_deadline_days
     )
-    case = await db.write(cases.add_new_case, made, actor=caller.actor)
+    case = await db.write(cases.add_new_case, made, actor=caller.actor, settings=settings)
     # Answered from what was written: a case just made has no page and no decision to read.
     checks = checks_of_new_case(case, require_original=settings.require_original)
     return _public(case, checks, settings)

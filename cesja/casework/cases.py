@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from cesja.casework import audit_log, lifecycle
+from cesja.casework import audit_log, lifecycle, notices
 from cesja.casework.forms import printable
 from cesja.casework.schemas import (
     CaseCreate,
@@ -19,6 +19,7 @@ from cesja.casework.schemas import (
     normalised_registrant,
 )
 from cesja.casework.search import matching, search_line
+from cesja.config import Settings
 from cesja.db.models import CaseDomainRow, CaseRow, FormVersionRow, utcnow
 from cesja.errors import BadInput, NotFound
 from documents import DoesNotFit, layout_problems
@@ -93,8 +94,9 @@ def _printing_problem(data: dict[str, Any], err: DoesNotFit) -> FieldProblem:
     return FieldProblem(field=f"{party}.{source}", message=err.reason)
 
 
-def create_case(session: Session, body: CaseCreate, *, actor: str, deadline_days: int) -> CaseRow:
-    return add_new_case(session, new_case(body, deadline_days=deadline_days), actor=actor)
+def create_case(session: Session, body: CaseCreate, *, actor: str, settings: Settings) -> CaseRow:
+    made = new_case(body, deadline_days=settings.document_deadline_days)
+    return add_new_case(session, made, actor=actor, settings=settings)
 
 
 def new_case(body: CaseCreate, *, deadline_days: int) -> CaseRow:
@@ -124,8 +126,9 @@ def new_case(body: CaseCreate, *, deadline_days: int) -> CaseRow:
     return case
 
 
-def add_new_case(session: Session, case: CaseRow, *, actor: str) -> CaseRow:
-    """Store a case `new_case` made, with its first form version and audit event."""
+def add_new_case(session: Session, case: CaseRow, *, actor: str, settings: Settings) -> CaseRow:
+    """Store a case `new_case` made, with its first form version and audit event, and the
+    notices that tell the parties it was opened."""
     session.add(case)
     session.flush()  # the rows below refer to it, and the models declare no relationships
     _record_form_version(session, case, case.created_at, replacing=False)
@@ -137,6 +140,7 @@ def add_new_case(session: Session, case: CaseRow, *, actor: str) -> CaseRow:
         {"after": _snapshot(case), "deadline": case.deadline.isoformat()},
         at=case.created_at,
     )
+    notices.case_opened(session, settings, case)
     return case
 
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from cesja.casework import deadlines, webhooks
+from cesja.casework import deadlines, notices, webhooks
 from cesja.config import Settings
 from cesja.db import jobs
 from cesja.intake import handling, processing, received
@@ -46,6 +46,15 @@ def job_kinds(settings: Settings) -> dict[str, jobs.JobKind]:
             time_limit=time_limit,
             priority=0,
         ),
+        # Likewise for notices: the SMTP server's refusals are retried by the notice itself.
+        notices.SEND_NOTICE: jobs.JobKind(
+            name=notices.SEND_NOTICE,
+            lease=timedelta(minutes=10),
+            max_attempts=50,
+            retry_after=lambda attempt: min(timedelta(seconds=30 * attempt), timedelta(hours=1)),
+            time_limit=time_limit,
+            priority=0,
+        ),
         deadlines.CHECK_DEADLINES: jobs.JobKind(
             name=deadlines.CHECK_DEADLINES,
             lease=timedelta(minutes=10),
@@ -69,6 +78,7 @@ def handlers(runtime: Runtime) -> dict[str, jobs.Handler]:
         processing.PROCESS_SCAN: lambda job: processing.split_scan(runtime, job.ref),
         handling.READ_ASSIGNED_PAGE: lambda job: handling.read_assigned_page(runtime, job.ref),
         webhooks.DELIVER_WEBHOOK: lambda job: webhooks.attempt(runtime, job.ref, job_id=job.id),
+        notices.SEND_NOTICE: lambda job: notices.attempt(runtime, job.ref, job_id=job.id),
         deadlines.CHECK_DEADLINES: lambda job: _check_deadlines(runtime),
         jobs.PURGE_JOBS: lambda job: _purge_jobs(runtime),
     }
