@@ -30,6 +30,7 @@ from cesja.api.deps import (
     caller_for_key,
 )
 from cesja.casework import cases, lifecycle, staff, staff_actions
+from cesja.casework import notices as mail_out
 from cesja.casework.forms import customer_url, form_pdf
 from cesja.config import Settings
 from cesja.db.models import ScanRow
@@ -362,6 +363,10 @@ def _case_page(
             ),
             "reasons": settings.reason_presets,
             "problem": problem,
+            "mail_notices": mail_out.list_notices(
+                session, status=None, case_id=case.id, limit=200, offset=0
+            ).items,
+            "mail_configured": bool(settings.smtp_url),
         },
         staff=staff,
         session=session,
@@ -743,6 +748,42 @@ def message(
         request,
         "office_messages.html",
         {"section": "messages", "found": found, "one": message_id, "newer": None, "older": None},
+        staff=staff,
+        session=session,
+    )
+
+
+# --- e-mails to the parties ---------------------------------------------------------------------
+
+
+@router.get("/mail", response_class=HTMLResponse)
+def mail_notices(
+    request: Request,
+    staff: StaffPage,
+    session: ReadSessionDep,
+    settings: SettingsDep,
+    status: Annotated[str, Query(max_length=16)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    status = status if status in mail_out.STATUSES else ""
+    found = mail_out.list_notices(
+        session,
+        status=status or None,
+        case_id=None,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
+    return _page(
+        request,
+        "office_mail.html",
+        {
+            "section": "mail",
+            "found": found,
+            "status": status,
+            "configured": bool(settings.smtp_url),
+            "newer": page - 1 if page > 1 else None,
+            "older": page + 1 if page * PAGE_SIZE < found.count else None,
+        },
         staff=staff,
         session=session,
     )

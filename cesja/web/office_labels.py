@@ -98,6 +98,7 @@ JOB_KINDS = {
     "read_page": "odczyt strony skanu",
     "process_scan": "podział skanu na strony",
     "deliver_webhook": "wysłanie powiadomienia",
+    "send_notice": "wysłanie e-maila do strony",
     "check_deadlines": "sprawdzenie terminów",
 }
 FIELDS = {
@@ -127,12 +128,35 @@ EVENTS = {
     "webhook_dead": "powiadomienie niedostarczone",
     "webhook_withdrawn": "powiadomienie wycofane",
     "webhook_resent": "powiadomienie wysłane ponownie",
+    "notice_scheduled": "e-mail do strony zaplanowany",
+    "notice_sent": "e-mail do strony wysłany",
+    "notice_failed": "e-mail do strony niewysłany",
+    "notice_withdrawn": "e-mail do strony wycofany",
+}
+# E-mails to the parties (cesja.casework.notices): what each tells, and where it stands.
+MAIL_KINDS = {
+    "case_opened": "sprawa założona, formularz",
+    "page_received": "strona otrzymana",
+    "check_failed": "strona do ponownego przesłania",
+    "halfway": "połowa terminu",
+    "transfer_ready": "dokumenty przyjęte",
+    "completed": "cesja wykonana",
+    "rejected": "sprawa odrzucona",
+    "cancelled": "sprawa anulowana",
+    "expired": "termin minął",
+}
+MAIL_STATUSES = {
+    "pending": "w kolejce do wysłania",
+    "sent": "wysłany",
+    "failed": "niewysłany",
+    "withdrawn": "wycofany",
 }
 DECISIONS = {"accept": "akceptacja", "reject": "odrzucenie", "propose": "propozycja akceptacji"}
 SYSTEM_ACTORS = {
     "system:reader": "system (odczyt skanów)",
     "system:webhooks": "system (powiadomienia)",
     "system:deadlines": "system (terminy)",
+    "system:notices": "system (e-maile do stron)",
 }
 ROLES = {"staff": "pracownik", "registrar": "rejestrator", "intake": "przyjmowanie skanów"}
 
@@ -240,6 +264,14 @@ def event_summary(type_: str, data: Mapping[str, Any]) -> list[tuple[str, str]]:
         for key, label in (("attempts", "próby"), ("status_code", "odpowiedź"), ("error", "błąd")):
             if data.get(key) is not None:
                 lines.append((label, str(data[key])))
+    elif type_.startswith("notice_"):
+        lines += [
+            ("e-mail", f"{data.get('notice_id')}: {MAIL_KINDS.get(str(data.get('kind')), '')}"),
+            ("do", f"{PARTIES.get(str(data.get('party')), '')} <{data.get('to', '')}>"),
+        ]
+        for key, label in (("attempts", "próby"), ("message_id", "Message-ID"), ("error", "błąd")):
+            if data.get(key) is not None:
+                lines.append((label, str(data[key])))
     else:
         lines += [(key, str(value)) for key, value in data.items()]
     if data.get("reason"):
@@ -273,6 +305,8 @@ GLOBALS = {
     "verdicts": VERDICTS,
     "scan_statuses": SCAN_STATUSES,
     "notice_statuses": NOTICE_STATUSES,
+    "mail_kinds": MAIL_KINDS,
+    "mail_statuses": MAIL_STATUSES,
     "job_kinds": JOB_KINDS,
     "event_labels": EVENTS,
     "decision_labels": DECISIONS,
