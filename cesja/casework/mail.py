@@ -16,6 +16,7 @@ from typing import Any, Literal
 import dkim
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from cesja.casework.addresses import ascii_domain
 from cesja.config import Settings, SmtpServer
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "mail"
@@ -35,8 +36,10 @@ class Letter:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What the SMTP server made of one attempt: `sent`, `retry` (a 4xx answer, or no
-    answer), or `refused` (a 5xx answer: sending it again would be refused again)."""
+    """What the SMTP server made of one attempt: `sent`; `refused` when it refused the
+    recipient or the message for good (5xx: sending it again would be refused again);
+    `retry` otherwise: a 4xx answer, no answer, or a refusal of our own login or From
+    address, which the operator can put right while the notice waits."""
 
     outcome: Literal["sent", "retry", "refused"]
     code: int | None = None
@@ -95,7 +98,7 @@ def compose(settings: Settings, letter: Letter, *, notice_id: str, to: str, date
     sender = settings.mail_from or ""
     mail = EmailMessage()
     mail["From"] = sender
-    mail["To"] = to
+    mail["To"] = ascii_address(to)
     mail["Subject"] = letter.subject
     mail["Date"] = format_datetime(date)
     mail["Message-ID"] = message_id(notice_id, sender)
@@ -125,20 +128,31 @@ def sign(raw: bytes, key: Path, selector: str, sender: str) -> bytes:
     return signature + raw
 
 
+def ascii_address(address: str) -> str:
+    """The address with its domain in ASCII (IDNA), as every SMTP server takes it."""
+    local, _, domain = address.strip().rpartition("@")
+    return f"{local}@{ascii_domain(domain)}"
+
+
 def send(server: SmtpServer, timeout: float, sender: str, to: str, raw: bytes) -> Outcome:
-    """Hand one message to the SMTP server. Errors are the server's words, never the URL."""
+    """Hand one message to the SMTP server. Errors are the server's words, never the URL
+    (nor the password in it)."""
     try:
         with _connect(server, timeout) as smtp:
             if server.starttls:
                 smtp.starttls(context=ssl.create_default_context())
             if server.username:
                 smtp.login(server.username, server.password or "")
-            smtp.sendmail(sender, [to], raw)
+            smtp.sendmail(ascii_address(sender), [ascii_address(to)], raw)
     except smtplib.SMTPRecipientsRefused as err:
         code, said = next(iter(err.recipients.values()))
-        return _answered(code, said)
+        return _answered(code, said, final=True)
+    except smtplib.SMTPDataError as err:
+        return _answered(err.smtp_code, err.smtp_error, final=True)
+    except smtplib.SMTPAuthenticationError as err:
+        return _answered(err.smtp_code, err.smtp_error, final=False, about="the login: ")
     except smtplib.SMTPResponseException as err:
-        return _answered(err.smtp_code, err.smtp_error)
+        return _answered(err.smtp_code, err.smtp_error, final=False)
     except (smtplib.SMTPException, OSError) as err:
         return Outcome("retry", error=f"{type(err).__name__}: {err}"[:500])
     return Outcome("sent", code=250)
@@ -152,7 +166,8 @@ def _connect(server: SmtpServer, timeout: float) -> smtplib.SMTP:
     return smtplib.SMTP(server.host, server.port, timeout=timeout)
 
 
-def _answered(code: int, said: bytes | str) -> Outcome:
+def _answered(code: int, said: bytes | str, *, final: bool, about: str = "") -> Outcome:
     text = said.decode("utf-8", "replace") if isinstance(said, bytes) else said
-    error = f"{code} {text}"[:500]
-    return Outcome("refused" if 500 <= code < 600 else "retry", code=code, error=error)
+    error = f"{about}{code} {text}"[:500]
+    refused = final and 500 <= code < 600
+    return Outcome("refused" if refused else "retry", code=code, error=error)

@@ -14,6 +14,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 @dataclass
@@ -77,9 +78,20 @@ def _free_port() -> int:
 
 
 @contextmanager
-def smtp_server() -> Iterator[SmtpServer]:
+def smtp_server(*, login: tuple[str, str] | None = None) -> Iterator[SmtpServer]:
+    """The server; with `login`, it takes mail only from a client that logs in as that user
+    with that password (AUTH PLAIN or LOGIN, here without TLS: the test's own loopback)."""
     server = SmtpServer(port=_free_port())
-    controller = Controller(server, hostname="127.0.0.1", port=server.port)
+    options: dict[str, Any] = {}
+    if login is not None:
+        expected = LoginPassword(login[0].encode(), login[1].encode())
+
+        def authenticator(*args: Any) -> AuthResult:
+            # handled=False: the server itself answers (235, or 535 to a wrong password).
+            return AuthResult(success=args[-1] == expected, handled=False)
+
+        options = {"auth_required": True, "auth_require_tls": False, "authenticator": authenticator}
+    controller = Controller(server, hostname="127.0.0.1", port=server.port, **options)
     controller.start()
     try:
         yield server

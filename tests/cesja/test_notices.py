@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -45,6 +46,7 @@ def _mail_settings(monkeypatch: pytest.MonkeyPatch, smtp: SmtpServer) -> None:
     monkeypatch.setenv("CESJA_SMTP_URL", smtp.url)
     monkeypatch.setenv("CESJA_MAIL_FROM", FROM)
     monkeypatch.setenv("CESJA_MAIL_RETRY_SCALE", "0")
+    monkeypatch.setenv("CESJA_SMTP_TIMEOUT_SECONDS", "5")
     monkeypatch.setenv("CESJA_MAIL_AUTHSERV_ID", OUR_HOST)
 
 
@@ -227,6 +229,38 @@ def test_no_notice_at_all_without_smtp(
         assert sign_in(client).status_code == 303
         page = client.get(f"/cases/{case['id']}")
         assert "nie jest skonfigurowane" in page.text
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning:aiosmtpd")  # AUTH without TLS, on loopback
+def test_a_login_the_server_refuses_is_shown_without_the_password(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """GIVEN a server that wants a login WHEN the URL's password is wrong THEN nothing is
+    sent, each notice ends failed saying the login was refused, and the password appears
+    in no log line, page or audit event; WHEN it is right THEN the notices arrive."""
+    from cesja.app import create_app
+
+    caplog.set_level(logging.DEBUG)
+    with smtp_server(login=("cesja", "right-pa55")) as smtp:
+        _mail_settings(monkeypatch, smtp)
+        monkeypatch.setenv("CESJA_SMTP_URL", f"smtp://cesja:wr0ng-pa55@127.0.0.1:{smtp.port}")
+        monkeypatch.setenv("CESJA_MAIL_MAX_ATTEMPTS", "2")
+        with TestClient(create_app()) as client:
+            case = create_case(client)
+            workers.drain(runtime_of(client))
+            assert smtp.received == []
+            assert sign_in(client).status_code == 303
+            page = client.get("/mail?status=failed").text
+            assert page.count('class="mail-failed"') == 2
+            assert "the login: 535" in page
+            events = client.get(f"/api/v1/cases/{case['id']}/events", headers=STAFF).text
+        assert "wr0ng-pa55" not in caplog.text + page + events
+
+        monkeypatch.setenv("CESJA_SMTP_URL", f"smtp://cesja:right-pa55@127.0.0.1:{smtp.port}")
+        with TestClient(create_app()) as client:
+            create_case(client)
+            workers.drain(runtime_of(client))
+        assert len(smtp.received) == 2
 
 
 def test_notices_are_dkim_signed_with_the_configured_key(
