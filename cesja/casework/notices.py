@@ -27,6 +27,7 @@ from cesja.casework.forms import customer_url, form_pdf
 from cesja.config import Settings
 from cesja.db import jobs
 from cesja.db.models import CaseRow, MessageRow, NoticeRow, ScanRow, utcnow
+from cesja.errors import Conflict, NotFound
 from cesja.observe import logs
 from cesja.runtime import Runtime
 from workflow import PARTIES, UNSETTLED, Check, RetryPolicy, is_final
@@ -53,6 +54,14 @@ STATE_NOTICES = frozenset({"transfer_ready", "completed", "rejected", "cancelled
 WHILE_OPEN = frozenset({"page_received", "check_failed", "halfway"})
 # A page of the form per party: what the customer knows it by.
 PAGE_OF = {"current_registrant": 1, "new_registrant": 2}
+
+
+class MailNotFound(NotFound):
+    code = "notice_not_found"
+
+
+class MailNotResendable(Conflict):
+    code = "notice_not_resendable"
 
 
 def new_notice_id() -> str:
@@ -379,6 +388,41 @@ def _record(
             at=now,
         )
     jobs.finish_in(session, job_id)
+
+
+def resend(session: Session, settings: Settings, notice_id: str, *, actor: str) -> NoticeRow:
+    """Send a failed notice again (the operator put the server's login right, the party's
+    mailbox came back): the same Message-ID, attempts counted from 1."""
+    if session.get(NoticeRow, notice_id) is None:
+        raise MailNotFound(f"no e-mail {notice_id}")
+    notice = _locked(session, notice_id)
+    if notice.status != "failed":
+        raise MailNotResendable(
+            f"e-mail {notice_id} is {notice.status}; only a failed one can be sent again"
+        )
+    if not settings.smtp_url:
+        raise MailNotResendable("CESJA_SMTP_URL is not set: no e-mail can be sent")
+    now = utcnow()
+    previous = notice.attempts
+    notice.status, notice.attempts, notice.next_attempt_at = "pending", 0, now
+    session.add(notice)
+    jobs.enqueue(session, SEND_NOTICE, notice.id, run_at=now)
+    audit_log.append(
+        session,
+        notice.case_id,
+        "notice_resent",
+        actor,
+        {
+            "notice_id": notice.id,
+            "kind": notice.kind,
+            "party": notice.party,
+            "to": notice.address,
+            "previous_attempts": previous,
+        },
+        at=now,
+    )
+    session.flush()
+    return notice
 
 
 @dataclass(frozen=True)

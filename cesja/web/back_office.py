@@ -90,6 +90,7 @@ DONE = {
     "case_rejected": "Sprawa odrzucona.",
     "case_cancelled": "Sprawa anulowana.",
     "resent": "Powiadomienie zostanie wysłane ponownie.",
+    "mail_resent": "E-mail zostanie wysłany ponownie, z tym samym Message-ID.",
     "page_assigned": "Strona przypisana do sprawy: zostanie odczytana z jej formularzem, a "
     "sprawa poczeka na decyzję, czy strona jest ważna.",
     "page_dismissed": "Strona odłożona: nie liczy się dla żadnej sprawy.",
@@ -765,6 +766,20 @@ def mail_notices(
     status: Annotated[str, Query(max_length=16)] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
+    return _mail_page(request, session, settings, staff, status, page)
+
+
+def _mail_page(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    staff: Caller,
+    status: str,
+    page: int,
+    *,
+    problem: str | None = None,
+    code: int = 200,
+) -> HTMLResponse:
     status = status if status in mail_out.STATUSES else ""
     found = mail_out.list_notices(
         session,
@@ -783,10 +798,39 @@ def mail_notices(
             "configured": bool(settings.smtp_url),
             "newer": page - 1 if page > 1 else None,
             "older": page + 1 if page * PAGE_SIZE < found.count else None,
+            "problem": problem,
         },
         staff=staff,
         session=session,
+        status=code,
     )
+
+
+@router.post("/mail/{notice_id}/resend")
+def resend_mail(
+    notice_id: Annotated[str, PathParam(max_length=32)],
+    request: Request,
+    staff: StaffPost,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> Response:
+    try:
+        staff_actions.resend_mail(session, runtime, notice_id, actor=staff.actor)
+    except CesjaError as err:
+        session.rollback()
+        refused = _mail_page(
+            request,
+            session,
+            runtime.settings,
+            staff,
+            "",
+            1,
+            problem=f"Nic nie zmieniono. {err.message}",
+            code=err.http_status,
+        )
+        refused.headers["HX-Push-Url"] = "/mail"
+        return refused
+    return _see("/mail", status="pending", done="mail_resent")
 
 
 # --- jobs given up -----------------------------------------------------------------------------

@@ -132,6 +132,7 @@ EVENTS = {
     "notice_sent": "e-mail do strony wysłany",
     "notice_failed": "e-mail do strony niewysłany",
     "notice_withdrawn": "e-mail do strony wycofany",
+    "notice_resent": "e-mail do strony wysłany ponownie",
 }
 # E-mails to the parties (cesja.casework.notices): what each tells, and where it stands.
 MAIL_KINDS = {

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import io
 import logging
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -28,7 +29,7 @@ from cesja.db.models import CaseRow
 from tests.cesja.flow import add_page, case_in, create_case, event_types, runtime_of
 from tests.cesja.sent_mail import OUR_HOST, form_pdf, message, send
 from tests.cesja.smtp_server import SmtpServer, smtp_server
-from tests.cesja.web.conftest import sign_in
+from tests.cesja.web.conftest import ORIGIN, sign_in
 from tests.conftest import CASE_BODY, REGISTRAR, STAFF
 
 CURRENT = CASE_BODY["current_registrant"]["email"]  # biuro@example.pl
@@ -237,7 +238,8 @@ def test_a_login_the_server_refuses_is_shown_without_the_password(
 ) -> None:
     """GIVEN a server that wants a login WHEN the URL's password is wrong THEN nothing is
     sent, each notice ends failed saying the login was refused, and the password appears
-    in no log line, page or audit event; WHEN it is right THEN the notices arrive."""
+    in no log line, page or audit event; WHEN the operator puts it right and staff send the
+    failed e-mails again from the back office THEN they arrive, under their Message-IDs."""
     from cesja.app import create_app
 
     caplog.set_level(logging.DEBUG)
@@ -255,12 +257,22 @@ def test_a_login_the_server_refuses_is_shown_without_the_password(
             assert "the login: 535" in page
             events = client.get(f"/api/v1/cases/{case['id']}/events", headers=STAFF).text
         assert "wr0ng-pa55" not in caplog.text + page + events
+        failed = re.findall(r'action="/mail/(NT-[0-9A-F]+)/resend"', page)
+        assert len(failed) == 2
 
         monkeypatch.setenv("CESJA_SMTP_URL", f"smtp://cesja:right-pa55@127.0.0.1:{smtp.port}")
         with TestClient(create_app()) as client:
-            create_case(client)
+            assert sign_in(client).status_code == 303
+            for notice_id in failed:
+                answer = client.post(f"/mail/{notice_id}/resend", headers=ORIGIN)
+                assert answer.status_code == 200 and "wysłany ponownie" in answer.text
+            again = client.post(f"/mail/{failed[0]}/resend", headers=ORIGIN)
+            assert again.status_code == 409 and "only a failed one" in again.text
             workers.drain(runtime_of(client))
-        assert len(smtp.received) == 2
+            assert "notice_resent" in event_types(client, case["id"])
+        assert sorted(str(r.message["Message-ID"]) for r in smtp.received) == sorted(
+            f"<{n.lower()}@registrar.pl>" for n in failed
+        )
 
 
 def test_notices_are_dkim_signed_with_the_configured_key(
