@@ -167,6 +167,11 @@ class Settings(BaseSettings):
             raise ConfigurationError(
                 "CESJA_MAIL_DKIM_KEY and CESJA_MAIL_DKIM_SELECTOR are set together, or neither"
             )
+        if self.mail_dkim_key and not self.mail_dkim_key.is_file():
+            raise ConfigurationError(
+                "CESJA_MAIL_DKIM_KEY must name the DKIM private key's PEM file; there is no "
+                "file there"
+            )
         if self.env == "production":
             if not self.api_keys:
                 raise ConfigurationError("CESJA_API_KEYS must be set in production")

@@ -303,6 +303,35 @@ def attempt(runtime: Runtime, notice_id: str, *, job_id: int | None = None) -> N
     runtime.work_ready.set()
 
 
+def give_up(runtime: Runtime, notice_id: str, error: str) -> None:
+    """Its job will not run again (the service itself failed to send it, e.g. an unreadable
+    DKIM key): the notice is `failed` with why, so staff see it and can send it again."""
+    with Session(runtime.engine, expire_on_commit=False) as session:
+        if session.get(NoticeRow, notice_id) is None:
+            return
+        notice = _locked(session, notice_id)
+        if notice.status != "pending":
+            return
+        notice.status, notice.next_attempt_at = "failed", None
+        notice.last_error = f"the service could not send it: {error}"[:2000]
+        session.add(notice)
+        audit_log.append(
+            session,
+            notice.case_id,
+            "notice_failed",
+            SYSTEM,
+            {
+                "notice_id": notice.id,
+                "kind": notice.kind,
+                "party": notice.party,
+                "to": notice.address,
+                "attempts": notice.attempts,
+                "error": notice.last_error,
+            },
+        )
+        session.commit()
+
+
 def _locked(session: Session, notice_id: str) -> NoticeRow:
     """The notice, its case locked first (as every writer of a case locks)."""
     notice = session.get_one(NoticeRow, notice_id)

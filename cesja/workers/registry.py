@@ -86,13 +86,15 @@ def handlers(runtime: Runtime) -> dict[str, jobs.Handler]:
 
 def give_up_handlers(runtime: Runtime) -> dict[str, jobs.GiveUp]:
     """What to record when a job will not run again: a page nobody could read is unreadable,
-    with why; a scan whose pages could not even be counted is `failed`."""
+    with why; a scan whose pages could not even be counted is `failed`; so is an e-mail the
+    service could not send."""
     return {
         processing.READ_PAGE: lambda job, error: processing.give_up_page(runtime, job.ref, error),
         processing.PROCESS_SCAN: lambda job, error: processing.give_up(runtime, job.ref, error),
         handling.READ_ASSIGNED_PAGE: lambda job, error: handling.give_up_assigned(
             runtime, job.ref, error
         ),
+        notices.SEND_NOTICE: lambda job, error: notices.give_up(runtime, job.ref, error),
     }
 
 

@@ -63,6 +63,10 @@ def test_the_development_secret_is_generated_once_and_kept(data_dir: Path) -> No
             "starttls must be true or false",
         ),
         ({"CESJA_MAIL_DKIM_KEY": "/etc/cesja/dkim.pem"}, "CESJA_MAIL_DKIM_SELECTOR"),
+        (
+            {"CESJA_MAIL_DKIM_KEY": "/nonexistent/dkim.pem", "CESJA_MAIL_DKIM_SELECTOR": "s1"},
+            "no file there",
+        ),
     ],
 )
 def test_unsafe_settings_are_refused_with_what_to_set(
