@@ -454,6 +454,15 @@ def resend(session: Session, settings: Settings, notice_id: str, *, actor: str) 
     return notice
 
 
+def failed_count(session: Session) -> int:
+    """E-mails to the parties that failed: only a person sends them again."""
+    return int(
+        session.exec(
+            select(func.count()).select_from(NoticeRow).where(NoticeRow.status == "failed")
+        ).one()
+    )
+
+
 @dataclass(frozen=True)
 class NoticePage:
     items: list[NoticeRow]

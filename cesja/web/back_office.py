@@ -174,12 +174,13 @@ def _page(
 
 
 def _attention(session: Session) -> dict[str, int]:
-    """What the menu counts, in the page's own transaction: jobs given up, and notices only
-    a person can move on."""
+    """What the menu counts, in the page's own transaction: jobs given up, and notices and
+    e-mails only a person can move on."""
     return {
         "given_up": work.given_up_count(session),
         "notices": work.notices_to_act_on(session),
         "unmatched": review.loose_count(session),
+        "failed_mail": mail_out.failed_count(session),
     }
 
 

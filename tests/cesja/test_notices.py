@@ -255,6 +255,7 @@ def test_a_login_the_server_refuses_is_shown_without_the_password(
             page = client.get("/mail?status=failed").text
             assert page.count('class="mail-failed"') == 2
             assert "the login: 535" in page
+            assert 'title="e-maile do stron, których nie udało się wysłać' in page
             events = client.get(f"/api/v1/cases/{case['id']}/events", headers=STAFF).text
         assert "wr0ng-pa55" not in caplog.text + page + events
         failed = re.findall(r'action="/mail/(NT-[0-9A-F]+)/resend"', page)
