@@ -143,7 +143,7 @@ def _reissued(
     session: Session, case_id: str, body: CaseReissue, actor: str, settings: Settings
 ) -> CasePublic:
     case = cases.get_case(session, case_id, for_update=True)
-    cases.reissue(session, case, body, actor=actor)
+    cases.reissue(session, case, body, actor=actor, settings=settings)
     lifecycle.reevaluate(session, settings, case, actor=actor)
     return case_public(session, case, settings)
 

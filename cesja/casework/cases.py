@@ -144,8 +144,11 @@ def add_new_case(session: Session, case: CaseRow, *, actor: str, settings: Setti
     return case
 
 
-def reissue(session: Session, case: CaseRow, body: CaseReissue, *, actor: str) -> CaseRow:
-    """Corrected data and a new form version: pages of older versions stop counting.
+def reissue(
+    session: Session, case: CaseRow, body: CaseReissue, *, actor: str, settings: Settings
+) -> CaseRow:
+    """Corrected data and a new form version: pages of older versions stop counting, and
+    both parties are sent the new form (at their addresses as corrected).
 
     Only while documents are still being collected (`workflow.can_reissue`); the case goes
     back to awaiting_documents. The caller holds the case row locked, then re-evaluates it.
@@ -173,6 +176,7 @@ def reissue(session: Session, case: CaseRow, body: CaseReissue, *, actor: str) -
         {"event": "reissue", "before": before, "after": _snapshot(case)},
         at=now,
     )
+    notices.form_reissued(session, settings, case)
     return case
 
 

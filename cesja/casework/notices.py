@@ -38,6 +38,7 @@ SEND_NOTICE = "send_notice"
 SYSTEM = "system:notices"
 KINDS = (
     "case_opened",
+    "form_reissued",
     "page_received",
     "check_failed",
     "halfway",
@@ -51,7 +52,9 @@ STATUSES = ("pending", "sent", "failed", "withdrawn")
 # Entering these states tells both parties; the others (in_review) are the office's own.
 STATE_NOTICES = frozenset({"transfer_ready", "completed", "rejected", "cancelled", "expired"})
 # Notices about documents still being collected: pointless once the case has ended.
-WHILE_OPEN = frozenset({"page_received", "check_failed", "halfway"})
+WHILE_OPEN = frozenset({"form_reissued", "page_received", "check_failed", "halfway"})
+# Notices that carry the case's current form.
+WITH_FORM = frozenset({"case_opened", "form_reissued"})
 # A page of the form per party: what the customer knows it by.
 PAGE_OF = {"current_registrant": 1, "new_registrant": 2}
 
@@ -128,6 +131,10 @@ def schedule(
 
 def case_opened(session: Session, settings: Settings, case: CaseRow) -> None:
     schedule(session, settings, case, "case_opened", PARTIES, at=case.created_at)
+
+
+def form_reissued(session: Session, settings: Settings, case: CaseRow) -> None:
+    schedule(session, settings, case, "form_reissued", PARTIES, {"form_version": case.form_version})
 
 
 def state_entered(
@@ -256,7 +263,7 @@ def letter(settings: Settings, case: CaseRow, notice: NoticeRow) -> mail.Letter:
     }
     subject, text, html = mail.write(context)
     attachments: tuple[tuple[str, bytes], ...] = ()
-    if notice.kind == "case_opened":
+    if notice.kind in WITH_FORM:
         attachments = ((f"cesja-{case.id}.pdf", form_pdf(case, settings)),)
     return mail.Letter(subject, text, html, attachments)
 

@@ -137,6 +137,7 @@ EVENTS = {
 # E-mails to the parties (cesja.casework.notices): what each tells, and where it stands.
 MAIL_KINDS = {
     "case_opened": "sprawa założona, formularz",
+    "form_reissued": "nowa wersja formularza",
     "page_received": "strona otrzymana",
     "check_failed": "strona do ponownego przesłania",
     "halfway": "połowa terminu",

@@ -150,6 +150,30 @@ def test_each_party_is_told_what_happens_to_its_case_in_polish_with_its_link(
     assert event_types(service, case_id).count("notice_sent") == 9
 
 
+def test_a_reissued_form_goes_to_both_parties_at_their_corrected_addresses(
+    client: TestClient, smtp: SmtpServer
+) -> None:
+    """GIVEN a case WHEN the registrar corrects the new registrant's e-mail address (a new
+    form version) THEN both parties are sent the new form, the new registrant at its
+    corrected address, and the old address gets nothing more."""
+    case = create_case(client)
+    workers.drain(runtime_of(client))
+    corrected = dict(CASE_BODY["new_registrant"], email="malgorzata@example.com")
+    answer = client.post(
+        f"/api/v1/cases/{case['id']}/reissue",
+        json={"new_registrant": corrected},
+        headers=REGISTRAR,
+    )
+    assert answer.status_code == 200, answer.text
+    for address, page in ((CURRENT, "1"), ("malgorzata@example.com", "2")):
+        again = _one(_sent(client, smtp, address, case["id"]), "nowy formularz do podpisu")
+        assert "wersja 2" in again.subject and f"podpisać stronę {page}" in again.text
+        assert [p.get_filename() for p in again.message.iter_attachments()] == [
+            f"cesja-{case['id']}.pdf"
+        ]
+    assert len(smtp.to(NEW)) == 1  # the opening only
+
+
 @pytest.mark.parametrize(
     ("state", "subject", "said"),
     [
