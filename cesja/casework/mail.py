@@ -89,7 +89,7 @@ def blocks_text(blocks: list[tuple[str, list[str]]]) -> list[str]:
 
 
 def message_id(notice_id: str, sender: str) -> str:
-    """The same on every attempt: receivers that see one twice keep one."""
+    """The same on every attempt: a receiver that drops duplicates keeps one."""
     return f"<{notice_id.lower()}@{sender.rpartition('@')[2]}>"
 
 

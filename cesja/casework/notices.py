@@ -273,7 +273,7 @@ def attempt(runtime: Runtime, notice_id: str, *, job_id: int | None = None) -> N
 
     No transaction is open while the server is talked to. A job run again after its worker
     died between the server's answer and the commit sends the message again under the same
-    Message-ID, by which mail programs show it once.
+    Message-ID, by which mail programs that drop duplicates keep one.
     """
     settings = runtime.settings
     with Session(runtime.engine, expire_on_commit=False) as session:
