@@ -194,6 +194,25 @@ def test_a_case_that_ends_without_a_transfer_tells_both_parties_why(
         assert case["customer_url"] in ended.text
 
 
+def test_a_notice_about_collecting_documents_is_withdrawn_when_the_case_ends_first(
+    client: TestClient, smtp: SmtpServer
+) -> None:
+    """GIVEN an unsigned page read while the mail is held up (no worker ran yet)
+    WHEN the registrar cancels the case before the notice goes out
+    THEN "send it again" is withdrawn, never sent, and "cancelled" is."""
+    case = create_case(client)
+    workers.drain(runtime_of(client))
+    add_page(runtime_of(client), case["id"], "current_registrant", signature_present=False)
+    answer = client.post(
+        f"/api/v1/cases/{case['id']}/cancel", json={"reason": "withdrawn"}, headers=REGISTRAR
+    )
+    assert answer.status_code == 200, answer.text
+    told = _sent(client, smtp, CURRENT, case["id"])
+    assert [r.subject for r in told if "ponownie" in r.subject] == []
+    assert _one(told, "sprawa anulowana")
+    assert "notice_withdrawn" in event_types(client, case["id"])
+
+
 def test_a_notice_the_server_refused_twice_is_delivered_once_under_one_message_id(
     client: TestClient, smtp: SmtpServer
 ) -> None:
