@@ -57,7 +57,7 @@ from sqlmodel import Session, col, func, select
 
 from cesja import intake, workers
 from cesja.casework import cases
-from cesja.casework.forms import form_data, form_pdf
+from cesja.casework.forms import issued_form, issued_pdf
 from cesja.casework.schemas import CaseCreate
 from cesja.config import Settings
 from cesja.db.models import CaseRow, PageRow, ScanRow
@@ -123,10 +123,10 @@ def make_batch(
                 session,
                 CaseCreate.model_validate(CASE_BODY),
                 actor="system:bench",
-                deadline_days=settings.document_deadline_days,
+                settings=settings,
             )
             session.commit()
-        form, pdf = form_data(case, settings), form_pdf(case, settings)
+            form, pdf = issued_form(session, case, settings), issued_pdf(session, case, settings)
         papers = []
         for page, party in ((1, form.current_registrant), (2, form.new_registrant)):
             paper = print_page(pdf, page)
@@ -365,7 +365,7 @@ def memory_probe(path: Path, data_dir: Path) -> None:
     def lookup(case_id: str) -> FormData | None:
         with Session(runtime.engine) as session:
             case = session.get(CaseRow, case_id)
-            return form_data(case, settings) if case else None
+            return issued_form(session, case, settings) if case else None
 
     limit_threads()
     started = time.perf_counter()

@@ -6,9 +6,11 @@ import ipaddress
 import logging
 import re
 import secrets
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,6 +22,18 @@ log = logging.getLogger(__name__)
 Role = Literal["registrar", "staff", "intake"]
 ROLES: tuple[Role, ...] = ("registrar", "staff", "intake")
 DEV_API_KEYS = "registrar:dev-registrar,staff:dev-staff,intake:dev-intake"
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    """Where notices are sent: CESJA_SMTP_URL's parts. Its password is never shown."""
+
+    host: str
+    port: int
+    tls: bool  # smtps: TLS from the first byte
+    starttls: bool
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
 
 
 class Settings(BaseSettings):
@@ -120,6 +134,18 @@ class Settings(BaseSettings):
     imap_oauth2_refresh_token: str | None = Field(default=None, repr=False)
     # e.g. https://outlook.office365.com/.default for Microsoft 365's client credentials
     imap_oauth2_scope: str | None = None
+    # Notices to the parties by e-mail: the server to send through
+    # (smtp://user:password@host:587?starttls=true, or smtps://user:password@host:465) and the
+    # From address; unset, no notice is sent at all. Optionally DKIM-signed with this key (a
+    # PEM file) under this selector of the From domain. How often one notice is tried, and a
+    # factor on every wait between attempts (0 in tests).
+    smtp_url: str | None = Field(default=None, repr=False)
+    mail_from: str | None = Field(default=None, max_length=320)
+    mail_dkim_key: Path | None = None
+    mail_dkim_selector: str | None = Field(default=None, max_length=63)
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    mail_max_attempts: int = Field(default=12, ge=1, le=100)
+    mail_retry_scale: float = Field(default=1.0, ge=0, le=100)
     # Log lines as text for a terminal, or as JSON lines for a log collector.
     log_format: Literal["text", "json"] = "text"
     # When set, `/metrics` answers only `Authorization: Bearer <this>` (Prometheus's
@@ -140,6 +166,21 @@ class Settings(BaseSettings):
         if self.imap_oauth2_token_url and not self.imap_oauth2_client_id:
             raise ConfigurationError(
                 "CESJA_IMAP_OAUTH2_CLIENT_ID is required when CESJA_IMAP_OAUTH2_TOKEN_URL is set"
+            )
+        if self.smtp_url:
+            _ = self.smtp  # refused now, not at the first notice
+            if not self.mail_from or "@" not in self.mail_from:
+                raise ConfigurationError(
+                    "CESJA_MAIL_FROM (an e-mail address) is required when CESJA_SMTP_URL is set"
+                )
+        if bool(self.mail_dkim_key) != bool(self.mail_dkim_selector):
+            raise ConfigurationError(
+                "CESJA_MAIL_DKIM_KEY and CESJA_MAIL_DKIM_SELECTOR are set together, or neither"
+            )
+        if self.mail_dkim_key and not self.mail_dkim_key.is_file():
+            raise ConfigurationError(
+                "CESJA_MAIL_DKIM_KEY must name the DKIM private key's PEM file; there is no "
+                "file there"
             )
         if self.env == "production":
             if not self.api_keys:
@@ -190,6 +231,34 @@ class Settings(BaseSettings):
         if not 0 < port < 65536:
             raise ConfigurationError("CESJA_MAIL_DNS: the port must be 1 to 65535")
         return str(address), port
+
+    @cached_property
+    def smtp(self) -> SmtpServer | None:
+        """CESJA_SMTP_URL taken apart; never shown whole, for it holds a password."""
+        if not self.smtp_url:
+            return None
+        url = urlsplit(self.smtp_url.strip())
+        if url.scheme not in ("smtp", "smtps") or not url.hostname:
+            raise ConfigurationError(
+                "CESJA_SMTP_URL must look like smtp://user:password@host:587?starttls=true "
+                "or smtps://user:password@host:465"
+            )
+        query = dict(parse_qsl(url.query))
+        starttls = query.get("starttls", "false").lower()
+        if starttls not in ("true", "false"):
+            raise ConfigurationError("CESJA_SMTP_URL: starttls must be true or false")
+        try:
+            port = url.port
+        except ValueError:
+            raise ConfigurationError("CESJA_SMTP_URL: the port must be 1 to 65535") from None
+        return SmtpServer(
+            host=url.hostname,
+            port=port or (465 if url.scheme == "smtps" else 25),
+            tls=url.scheme == "smtps",
+            starttls=starttls == "true",
+            username=unquote(url.username) if url.username else None,
+            password=unquote(url.password) if url.password else None,
+        )
 
     @property
     def using_dev_keys(self) -> bool:

@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 from cesja import intake, workers
 from cesja.casework import cases
 from cesja.casework.evidence import case_checks
-from cesja.casework.forms import form_data, form_pdf
+from cesja.casework.forms import issued_form, issued_pdf
 from cesja.casework.schemas import CaseCreate
 from cesja.config import Settings
 from cesja.db.models import CaseRow, JobRow, PageRow, ScanRow, WebhookDeliveryRow
@@ -163,16 +163,16 @@ def _new_case(runtime: Runtime, title: str) -> tuple[CaseRun, FormData, bytes]:
             session,
             CaseCreate.model_validate(EXAMPLE_CASE),
             actor=ACTOR,
-            deadline_days=settings.document_deadline_days,
+            settings=settings,
         )
         session.commit()
-    form = form_data(case, settings)
+        form, pdf = issued_form(session, case, settings), issued_pdf(session, case, settings)
     parties = " → ".join(
         f"{p.name} ({p.kind})" for p in (form.current_registrant, form.new_registrant)
     )
     summary = f"{', '.join(form.domains)}: {parties}"
     case_run = CaseRun(title, case.id, case.form_version, summary)
-    return case_run, form, form_pdf(case, settings)
+    return case_run, form, pdf
 
 
 def _fax_back(

@@ -86,7 +86,7 @@ async def create_case(
 def _added(
     session: Session, case: CaseRow, actor: str, settings: Settings
 ) -> tuple[CaseRow, dict[str, str]]:
-    cases.add_new_case(session, case, actor=actor)
+    cases.add_new_case(session, case, actor=actor, settings=settings)
     return case, customer_links.party_urls(session, settings, [case])[case.id]
 
 
@@ -158,7 +158,7 @@ def _reissued(
     session: Session, case_id: str, body: CaseReissue, actor: str, settings: Settings
 ) -> CasePublic:
     case = cases.get_case(session, case_id, for_update=True)
-    cases.reissue(session, case, body, actor=actor)
+    cases.reissue(session, case, body, actor=actor, settings=settings)
     lifecycle.reevaluate(session, settings, case, actor=actor)
     return case_public(session, case, settings)
 

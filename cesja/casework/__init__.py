@@ -11,5 +11,7 @@
 - `staff_actions`: what people do to a case or a notice, for the API and the back office;
 - `deadlines`: cases past their deadline expire, a reminder half-way;
 - `webhooks`: the transfer-ready notice, scheduled with the transition, POSTed and retried;
+- `notices`: e-mails to the parties, scheduled with what they tell, sent and retried the same
+  way; `mail` words them (templates/mail), signs them (DKIM) and hands them to SMTP;
 - `audit_log`: the hash-chained audit trail, appended to and verified.
 """

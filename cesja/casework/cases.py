@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from cesja.casework import audit_log, customer_links, lifecycle
+from cesja.casework import audit_log, customer_links, lifecycle, notices
 from cesja.casework.forms import printable
 from cesja.casework.schemas import (
     CaseCreate,
@@ -19,6 +19,7 @@ from cesja.casework.schemas import (
     normalised_registrant,
 )
 from cesja.casework.search import matching, search_line
+from cesja.config import Settings
 from cesja.db.models import CaseDomainRow, CaseRow, FormVersionRow, utcnow
 from cesja.errors import BadInput, NotFound
 from documents import DoesNotFit, layout_problems
@@ -88,8 +89,9 @@ def _printing_problem(data: dict[str, Any], err: DoesNotFit) -> FieldProblem:
     return FieldProblem(field=f"{party}.{source}", message=err.reason)
 
 
-def create_case(session: Session, body: CaseCreate, *, actor: str, deadline_days: int) -> CaseRow:
-    return add_new_case(session, new_case(body, deadline_days=deadline_days), actor=actor)
+def create_case(session: Session, body: CaseCreate, *, actor: str, settings: Settings) -> CaseRow:
+    made = new_case(body, deadline_days=settings.document_deadline_days)
+    return add_new_case(session, made, actor=actor, settings=settings)
 
 
 def new_case(body: CaseCreate, *, deadline_days: int) -> CaseRow:
@@ -119,8 +121,9 @@ def new_case(body: CaseCreate, *, deadline_days: int) -> CaseRow:
     return case
 
 
-def add_new_case(session: Session, case: CaseRow, *, actor: str) -> CaseRow:
-    """Store a case `new_case` made, with its first form version and audit event."""
+def add_new_case(session: Session, case: CaseRow, *, actor: str, settings: Settings) -> CaseRow:
+    """Store a case `new_case` made, with its first form version and audit event, and the
+    notices that tell the parties it was opened."""
     session.add(case)
     session.flush()  # the rows below refer to it, and the models declare no relationships
     _record_form_version(session, case, case.created_at, replacing=False)
@@ -133,11 +136,15 @@ def add_new_case(session: Session, case: CaseRow, *, actor: str) -> CaseRow:
         {"after": _snapshot(case), "deadline": case.deadline.isoformat()},
         at=case.created_at,
     )
+    notices.case_opened(session, settings, case)
     return case
 
 
-def reissue(session: Session, case: CaseRow, body: CaseReissue, *, actor: str) -> CaseRow:
-    """Corrected data and a new form version: pages of older versions stop counting.
+def reissue(
+    session: Session, case: CaseRow, body: CaseReissue, *, actor: str, settings: Settings
+) -> CaseRow:
+    """Corrected data and a new form version: pages of older versions stop counting, and
+    both parties are sent the new form (at their addresses as corrected).
 
     Only while documents are still being collected (`workflow.can_reissue`); the case goes
     back to awaiting_documents. The caller holds the case row locked, then re-evaluates it.
@@ -165,6 +172,7 @@ def reissue(session: Session, case: CaseRow, body: CaseReissue, *, actor: str) -
         {"event": "reissue", "before": before, "after": _snapshot(case)},
         at=now,
     )
+    notices.form_reissued(session, settings, case)
     return case
 
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import exists
 from sqlmodel import Session, col, select
 
-from cesja.casework import audit_log, lifecycle
+from cesja.casework import audit_log, lifecycle, notices
 from cesja.casework.evidence import case_checks
 from cesja.db.models import CaseRow, EventRow, utcnow
 from cesja.runtime import Runtime
@@ -142,4 +142,5 @@ def _remind(session: Session, runtime: Runtime, case: CaseRow, now: datetime) ->
         },
         at=now,
     )
+    notices.halfway(session, runtime.settings, case, checks, now)
     return True

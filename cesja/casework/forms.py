@@ -8,6 +8,9 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
+from sqlmodel import Session
+
+from cesja.casework import customer_links
 from cesja.config import Settings
 from cesja.db.models import CaseRow
 from documents import Address, FormData, PartyData, SendTo, render_form
@@ -46,11 +49,20 @@ def customer_url(settings: Settings, case: CaseRow) -> str:
     return f"{settings.public_url.rstrip('/')}/c/{case.customer_token}"
 
 
-def form_data(
-    case: CaseRow, settings: Settings, party_urls: Mapping[str, str] | None = None
-) -> FormData:
-    """The current form version of a case, as the documents layer prints and reads it; with
-    `party_urls`, each party's page prints its own link."""
+def issued_form(session: Session, case: CaseRow, settings: Settings) -> FormData:
+    """The case's current form as the service issues it: each party's page with its link."""
+    return form_data(case, settings, customer_links.party_urls(session, settings, [case])[case.id])
+
+
+def issued_pdf(session: Session, case: CaseRow, settings: Settings) -> bytes:
+    """The PDF of `issued_form`: the same bytes whoever asks (an e-signed copy is compared
+    with them byte for byte)."""
+    return form_pdf(case, settings, customer_links.party_urls(session, settings, [case])[case.id])
+
+
+def form_data(case: CaseRow, settings: Settings, party_urls: Mapping[str, str]) -> FormData:
+    """The current form version of a case, as the documents layer prints and reads it, each
+    party's page printing its own link (`party_urls`, by party)."""
     return FormData(
         case_id=case.id,
         form_version=case.form_version,
@@ -63,7 +75,7 @@ def form_data(
             postal_address=settings.return_postal_address,
             fax_number=settings.return_fax,
             customer_url=customer_url(settings, case),
-            party_urls=tuple(sorted((party_urls or {}).items())),
+            party_urls=tuple(sorted(party_urls.items())),
         ),
     )
 
@@ -76,10 +88,8 @@ _drawn: OrderedDict[tuple[str, int, bytes], tuple[FormData, bytes]] = OrderedDic
 _drawn_lock = threading.Lock()
 
 
-def form_pdf(
-    case: CaseRow, settings: Settings, party_urls: Mapping[str, str] | None = None
-) -> bytes:
-    """The PDF of the case's current form version (each party's link on its page, if given)."""
+def form_pdf(case: CaseRow, settings: Settings, party_urls: Mapping[str, str]) -> bytes:
+    """The PDF of the case's current form version, each party's link on its page."""
     form = form_data(case, settings, party_urls)
     key = (case.id, case.form_version, settings.secret)
     with _drawn_lock:

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from sqlmodel import Session
 
-from cesja.casework import audit_log
+from cesja.casework import audit_log, notices
 from cesja.casework.evidence import case_checks
 from cesja.config import Settings
 from cesja.db.models import CaseRow, DecisionRow, PageRow, ScanRow, utcnow
@@ -136,7 +136,7 @@ def transition(
     if reason is not None:
         data["reason"] = reason
     audit_log.append(session, case.id, "state_changed", actor, data, at=now)
-    on_state_entered(session, settings, case)
+    on_state_entered(session, settings, case, reason=reason)
     # Surface a version conflict here, where it can still become a 409, not at commit.
     session.flush()
 
@@ -212,16 +212,21 @@ def decide_check(
         at=now,
     )
     reevaluate(session, settings, case, actor=actor)
+    if recorded == "reject":
+        notices.check_rejected(session, settings, case, name, reason)
     session.flush()
     return recorded
 
 
-def on_state_entered(session: Session, settings: Settings, case: CaseRow) -> None:
+def on_state_entered(
+    session: Session, settings: Settings, case: CaseRow, *, reason: str | None = None
+) -> None:
     """What entering a state sets in motion, committed with the transition itself."""
     from cesja.casework import webhooks
 
     if case.state == "transfer_ready":
         webhooks.schedule_transfer_ready(session, settings, case)
+    notices.state_entered(session, settings, case, reason=reason)
 
 
 def page_read(
@@ -272,3 +277,6 @@ def page_read(
         },
     )
     reevaluate(session, settings, case, actor=READER)
+    if settings.smtp_url and page.party is not None:
+        checks = case_checks(session, case, require_original=settings.require_original)
+        notices.page_read(session, settings, case, page.party, scan, checks)

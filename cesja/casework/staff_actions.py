@@ -14,9 +14,9 @@ from typing import Literal
 
 from sqlmodel import Session
 
-from cesja.casework import cases, lifecycle, webhooks
+from cesja.casework import cases, lifecycle, notices, webhooks
 from cesja.config import Settings
-from cesja.db.models import CaseRow, WebhookDeliveryRow
+from cesja.db.models import CaseRow, NoticeRow, WebhookDeliveryRow
 from cesja.runtime import Runtime
 from cesja.text import unprintable, with_lf
 
@@ -106,3 +106,11 @@ def resend_notice(
     session.commit()
     runtime.work_ready.set()
     return delivery
+
+
+def resend_mail(session: Session, runtime: Runtime, notice_id: str, *, actor: str) -> NoticeRow:
+    """Send a failed e-mail to a party again, committed before the workers are woken."""
+    notice = notices.resend(session, runtime.settings, notice_id, actor=actor)
+    session.commit()
+    runtime.work_ready.set()
+    return notice

@@ -352,3 +352,25 @@ class CustomerUploadRow(SQLModel, table=True):
     party: str | None = Field(default=None, max_length=32)
     scan_id: str = Field(foreign_key="scans.id", max_length=32)
     at: datetime = _ts(nullable=False)
+
+
+class NoticeRow(SQLModel, table=True):
+    """One e-mail to one party about one thing that happened to its case: one Message-ID,
+    however often it is tried. What it says was decided when it happened (`data`)."""
+
+    __tablename__ = "notices"
+
+    id: str = Field(primary_key=True, max_length=32)
+    case_id: str = Field(foreign_key="cases.id", index=True, max_length=16)
+    kind: str = Field(max_length=32)  # cesja.casework.notices.KINDS
+    party: str = Field(max_length=32)
+    address: str = Field(max_length=320)
+    language: str = Field(default="pl", max_length=8)
+    data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", index=True, max_length=16)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = _ts(nullable=False, index=True)
+    sent_at: datetime | None = _ts(nullable=True)
+    last_attempt_at: datetime | None = _ts(nullable=True)
+    next_attempt_at: datetime | None = _ts(nullable=True)

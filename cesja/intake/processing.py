@@ -17,9 +17,9 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from cesja.casework import customer_links, lifecycle
+from cesja.casework import lifecycle
 from cesja.casework.evidence import case_checks
-from cesja.casework.forms import form_data
+from cesja.casework.forms import issued_form
 from cesja.db import jobs
 from cesja.db.models import CaseRow, EvidenceRow, PageRow, ScanRow, utcnow
 from cesja.observe import logs, metrics
@@ -100,9 +100,7 @@ def form_lookup(runtime: Runtime) -> Callable[[str], FormData | None]:
             case = session.get(CaseRow, case_id)
             if case is None:
                 return None
-            # As it was printed: each party's page with its own link.
-            urls = customer_links.party_urls(session, runtime.settings, [case])[case.id]
-            return form_data(case, runtime.settings, urls)
+            return issued_form(session, case, runtime.settings)  # as it was printed
 
     return lookup
 

@@ -31,7 +31,8 @@ from cesja.api.deps import (
     caller_for_key,
 )
 from cesja.casework import audit_log, cases, customer_links, lifecycle, staff, staff_actions
-from cesja.casework.forms import customer_url, form_pdf
+from cesja.casework import notices as mail_out
+from cesja.casework.forms import customer_url, issued_pdf
 from cesja.config import Settings
 from cesja.db.models import ScanRow
 from cesja.errors import CesjaError, NotFound
@@ -91,6 +92,7 @@ DONE = {
     "case_rejected": "Sprawa odrzucona.",
     "case_cancelled": "Sprawa anulowana.",
     "resent": "Powiadomienie zostanie wysłane ponownie.",
+    "mail_resent": "E-mail zostanie wysłany ponownie, z tym samym Message-ID.",
     "page_assigned": "Strona przypisana do sprawy: zostanie odczytana z jej formularzem, a "
     "sprawa poczeka na decyzję, czy strona jest ważna.",
     "page_dismissed": "Strona odłożona: nie liczy się dla żadnej sprawy.",
@@ -174,12 +176,13 @@ def _page(
 
 
 def _attention(session: Session) -> dict[str, int]:
-    """What the menu counts, in the page's own transaction: jobs given up, and notices only
-    a person can move on."""
+    """What the menu counts, in the page's own transaction: jobs given up, and notices and
+    e-mails only a person can move on."""
     return {
         "given_up": work.given_up_count(session),
         "notices": work.notices_to_act_on(session),
         "unmatched": review.loose_count(session),
+        "failed_mail": mail_out.failed_count(session),
     }
 
 
@@ -366,6 +369,10 @@ def _case_page(
             ),
             "reasons": settings.reason_presets,
             "problem": problem,
+            "mail_notices": mail_out.list_notices(
+                session, status=None, case_id=case.id, limit=200, offset=0
+            ).items,
+            "mail_configured": bool(settings.smtp_url),
         },
         staff=staff,
         session=session,
@@ -404,8 +411,7 @@ def case_form(
     settings: SettingsDep,
 ) -> Response:
     case = cases.get_case(session, case_id)
-    urls = customer_links.party_urls(session, settings, [case])[case.id]
-    return pdf_response(form_pdf(case, settings, urls), case)
+    return pdf_response(issued_pdf(session, case, settings), case)
 
 
 def _act(
@@ -766,6 +772,85 @@ def message(
         staff=staff,
         session=session,
     )
+
+
+# --- e-mails to the parties ---------------------------------------------------------------------
+
+
+@router.get("/mail", response_class=HTMLResponse)
+def mail_notices(
+    request: Request,
+    staff: StaffPage,
+    session: ReadSessionDep,
+    settings: SettingsDep,
+    status: Annotated[str, Query(max_length=16)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    return _mail_page(request, session, settings, staff, status, page)
+
+
+def _mail_page(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    staff: Caller,
+    status: str,
+    page: int,
+    *,
+    problem: str | None = None,
+    code: int = 200,
+) -> HTMLResponse:
+    status = status if status in mail_out.STATUSES else ""
+    found = mail_out.list_notices(
+        session,
+        status=status or None,
+        case_id=None,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
+    return _page(
+        request,
+        "office_mail.html",
+        {
+            "section": "mail",
+            "found": found,
+            "status": status,
+            "configured": bool(settings.smtp_url),
+            "newer": page - 1 if page > 1 else None,
+            "older": page + 1 if page * PAGE_SIZE < found.count else None,
+            "problem": problem,
+        },
+        staff=staff,
+        session=session,
+        status=code,
+    )
+
+
+@router.post("/mail/{notice_id}/resend")
+def resend_mail(
+    notice_id: Annotated[str, PathParam(max_length=32)],
+    request: Request,
+    staff: StaffPost,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> Response:
+    try:
+        staff_actions.resend_mail(session, runtime, notice_id, actor=staff.actor)
+    except CesjaError as err:
+        session.rollback()
+        refused = _mail_page(
+            request,
+            session,
+            runtime.settings,
+            staff,
+            "",
+            1,
+            problem=f"Nic nie zmieniono. {err.message}",
+            code=err.http_status,
+        )
+        refused.headers["HX-Push-Url"] = "/mail"
+        return refused
+    return _see("/mail", status="pending", done="mail_resent")
 
 
 # --- jobs given up -----------------------------------------------------------------------------

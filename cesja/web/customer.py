@@ -26,7 +26,7 @@ from cesja.api.deps import ReadSessionDep, RuntimeDep, SettingsDep
 from cesja.casework import customer_links, customer_view
 from cesja.casework.customer_view import Ending, ending
 from cesja.casework.evidence import case_checks, case_evidence
-from cesja.casework.forms import form_pdf
+from cesja.casework.forms import issued_pdf
 from cesja.config import Settings
 from cesja.db.models import CaseRow
 from cesja.errors import BadInput
@@ -166,8 +166,7 @@ def customer_form(
         # Gone for good: the form of an ended case can no longer be sent, and it holds both
         # parties' identity numbers.
         return _ended(request, link.case, ended, settings.customer_contact, status=410)
-    urls = customer_links.party_urls(session, settings, [link.case])[link.case.id]
-    response = pdf_response(form_pdf(link.case, settings, urls), link.case)
+    response = pdf_response(issued_pdf(session, link.case, settings), link.case)
     response.headers.update(PRIVATE_HEADERS)
     return response
 

@@ -98,6 +98,7 @@ JOB_KINDS = {
     "read_page": "odczyt strony skanu",
     "process_scan": "podział skanu na strony",
     "deliver_webhook": "wysłanie powiadomienia",
+    "send_notice": "wysłanie e-maila do strony",
     "check_deadlines": "sprawdzenie terminów",
 }
 FIELDS = {
@@ -128,6 +129,30 @@ EVENTS = {
     "webhook_withdrawn": "powiadomienie wycofane",
     "webhook_resent": "powiadomienie wysłane ponownie",
     "personal_data_viewed": "wgląd w dane osobowe",
+    "notice_scheduled": "e-mail do strony zaplanowany",
+    "notice_sent": "e-mail do strony wysłany",
+    "notice_failed": "e-mail do strony niewysłany",
+    "notice_withdrawn": "e-mail do strony wycofany",
+    "notice_resent": "e-mail do strony wysłany ponownie",
+}
+# E-mails to the parties (cesja.casework.notices): what each tells, and where it stands.
+MAIL_KINDS = {
+    "case_opened": "sprawa założona, formularz",
+    "form_reissued": "nowa wersja formularza",
+    "page_received": "strona otrzymana",
+    "check_failed": "strona do ponownego przesłania",
+    "halfway": "połowa terminu",
+    "transfer_ready": "dokumenty przyjęte",
+    "completed": "cesja wykonana",
+    "rejected": "sprawa odrzucona",
+    "cancelled": "sprawa anulowana",
+    "expired": "termin minął",
+}
+MAIL_STATUSES = {
+    "pending": "w kolejce do wysłania",
+    "sent": "wysłany",
+    "failed": "niewysłany",
+    "withdrawn": "wycofany",
 }
 # Where staff saw a case's personal data.
 VIEWS = {
@@ -140,6 +165,7 @@ SYSTEM_ACTORS = {
     "system:reader": "system (odczyt skanów)",
     "system:webhooks": "system (powiadomienia)",
     "system:deadlines": "system (terminy)",
+    "system:notices": "system (e-maile do stron)",
 }
 ROLES = {"staff": "pracownik", "registrar": "rejestrator", "intake": "przyjmowanie skanów"}
 
@@ -249,6 +275,14 @@ def event_summary(type_: str, data: Mapping[str, Any]) -> list[tuple[str, str]]:
         for key, label in (("attempts", "próby"), ("status_code", "odpowiedź"), ("error", "błąd")):
             if data.get(key) is not None:
                 lines.append((label, str(data[key])))
+    elif type_.startswith("notice_"):
+        lines += [
+            ("e-mail", f"{data.get('notice_id')}: {MAIL_KINDS.get(str(data.get('kind')), '')}"),
+            ("do", f"{PARTIES.get(str(data.get('party')), '')} <{data.get('to', '')}>"),
+        ]
+        for key, label in (("attempts", "próby"), ("message_id", "Message-ID"), ("error", "błąd")):
+            if data.get(key) is not None:
+                lines.append((label, str(data[key])))
     else:
         lines += [(key, str(value)) for key, value in data.items()]
     if data.get("reason"):
@@ -282,6 +316,8 @@ GLOBALS = {
     "verdicts": VERDICTS,
     "scan_statuses": SCAN_STATUSES,
     "notice_statuses": NOTICE_STATUSES,
+    "mail_kinds": MAIL_KINDS,
+    "mail_statuses": MAIL_STATUSES,
     "job_kinds": JOB_KINDS,
     "event_labels": EVENTS,
     "decision_labels": DECISIONS,

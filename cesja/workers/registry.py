@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from cesja.casework import deadlines, retention, webhooks
+from cesja.casework import deadlines, notices, retention, webhooks
 from cesja.config import Settings
 from cesja.db import jobs
 from cesja.intake import handling, processing, received
@@ -46,6 +46,15 @@ def job_kinds(settings: Settings) -> dict[str, jobs.JobKind]:
             time_limit=time_limit,
             priority=0,
         ),
+        # Likewise for notices: the SMTP server's refusals are retried by the notice itself.
+        notices.SEND_NOTICE: jobs.JobKind(
+            name=notices.SEND_NOTICE,
+            lease=timedelta(minutes=10),
+            max_attempts=50,
+            retry_after=lambda attempt: min(timedelta(seconds=30 * attempt), timedelta(hours=1)),
+            time_limit=time_limit,
+            priority=0,
+        ),
         deadlines.CHECK_DEADLINES: jobs.JobKind(
             name=deadlines.CHECK_DEADLINES,
             lease=timedelta(minutes=10),
@@ -76,6 +85,7 @@ def handlers(runtime: Runtime) -> dict[str, jobs.Handler]:
         processing.PROCESS_SCAN: lambda job: processing.split_scan(runtime, job.ref),
         handling.READ_ASSIGNED_PAGE: lambda job: handling.read_assigned_page(runtime, job.ref),
         webhooks.DELIVER_WEBHOOK: lambda job: webhooks.attempt(runtime, job.ref, job_id=job.id),
+        notices.SEND_NOTICE: lambda job: notices.attempt(runtime, job.ref, job_id=job.id),
         deadlines.CHECK_DEADLINES: lambda job: _check_deadlines(runtime),
         jobs.PURGE_JOBS: lambda job: _purge_jobs(runtime),
         retention.PURGE_ENDED_CASES: lambda job: _purge_ended_cases(runtime),
@@ -84,13 +94,15 @@ def handlers(runtime: Runtime) -> dict[str, jobs.Handler]:
 
 def give_up_handlers(runtime: Runtime) -> dict[str, jobs.GiveUp]:
     """What to record when a job will not run again: a page nobody could read is unreadable,
-    with why; a scan whose pages could not even be counted is `failed`."""
+    with why; a scan whose pages could not even be counted is `failed`; so is an e-mail the
+    service could not send."""
     return {
         processing.READ_PAGE: lambda job, error: processing.give_up_page(runtime, job.ref, error),
         processing.PROCESS_SCAN: lambda job, error: processing.give_up(runtime, job.ref, error),
         handling.READ_ASSIGNED_PAGE: lambda job, error: handling.give_up_assigned(
             runtime, job.ref, error
         ),
+        notices.SEND_NOTICE: lambda job, error: notices.give_up(runtime, job.ref, error),
     }
 
 

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlmodel import Session
 
-from cesja.casework.forms import form_data
+from cesja.casework.forms import issued_form
 from cesja.db.models import CaseRow
 from cesja.runtime import Runtime
 from documents import FormData
@@ -27,7 +27,7 @@ from tests.conftest import INTAKE
 def form_of(runtime: Runtime, case_id: str) -> FormData:
     """The case's current form, exactly as the service prints and reads it."""
     with Session(runtime.engine) as session:
-        return form_data(session.get_one(CaseRow, case_id), runtime.settings)
+        return issued_form(session, session.get_one(CaseRow, case_id), runtime.settings)
 
 
 def blank_form(form: FormData, party: Party, key: bytes) -> Paper:

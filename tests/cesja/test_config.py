@@ -53,6 +53,20 @@ def test_the_development_secret_is_generated_once_and_kept(data_dir: Path) -> No
         ),
         ({"CESJA_WEBHOOK_URL": "https://registrar.example/hook"}, "CESJA_WEBHOOK_SECRET"),
         ({"CESJA_API_KEYS": "admin:k1"}, "role:key"),
+        ({"CESJA_SMTP_URL": "smtp://mail.registrar.pl:587"}, "CESJA_MAIL_FROM"),
+        (
+            {"CESJA_SMTP_URL": "http://mail.registrar.pl", "CESJA_MAIL_FROM": "c@registrar.pl"},
+            "smtp://user:password@host:587",
+        ),
+        (
+            {"CESJA_SMTP_URL": "smtp://h:587?starttls=yes", "CESJA_MAIL_FROM": "c@registrar.pl"},
+            "starttls must be true or false",
+        ),
+        ({"CESJA_MAIL_DKIM_KEY": "/etc/cesja/dkim.pem"}, "CESJA_MAIL_DKIM_SELECTOR"),
+        (
+            {"CESJA_MAIL_DKIM_KEY": "/nonexistent/dkim.pem", "CESJA_MAIL_DKIM_SELECTOR": "s1"},
+            "no file there",
+        ),
     ],
 )
 def test_unsafe_settings_are_refused_with_what_to_set(
@@ -110,3 +124,30 @@ def test_a_postgresql_url_without_the_driver_installed_says_what_to_install(
     assert done.returncode != 0, output
     assert "pip install 'cesja[postgresql]'" in output, output
     assert "Traceback" not in output, output
+
+
+def test_the_smtp_url_is_taken_apart_and_its_password_never_shown(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN an SMTP URL with a URL-encoded password THEN the login is decoded, the port and
+    TLS are as written (or the scheme's), and neither the settings nor the server's parts
+    show the password."""
+    monkeypatch.setenv(
+        "CESJA_SMTP_URL", "smtp://cesja%40registrar.pl:p%2Fss@mx.registrar.pl:587?starttls=true"
+    )
+    monkeypatch.setenv("CESJA_MAIL_FROM", "cesja@registrar.pl")
+    settings = Settings()
+    server = settings.smtp
+    assert server is not None
+    assert (server.host, server.port, server.tls, server.starttls) == (
+        "mx.registrar.pl",
+        587,
+        False,
+        True,
+    )
+    assert (server.username, server.password) == ("cesja@registrar.pl", "p/ss")
+    assert "p%2Fss" not in repr(settings) and "p/ss" not in repr(server)
+
+    monkeypatch.setenv("CESJA_SMTP_URL", "smtps://mx.registrar.pl")
+    server = Settings().smtp
+    assert server is not None and (server.port, server.tls, server.username) == (465, True, None)

@@ -221,7 +221,10 @@ def test_worker_processes_read_scans_on_postgresql(data_dir: Path, pg_url: str) 
         children = set(processes.pids)
         with Session(runtime.engine, expire_on_commit=False) as session:
             case = cases.create_case(
-                session, CaseCreate.model_validate(CASE_BODY), actor="system:test", deadline_days=14
+                session,
+                CaseCreate.model_validate(CASE_BODY),
+                actor="system:test",
+                settings=runtime.settings,
             )
             session.commit()
         data = signed_batch(runtime, case.id, 2, seed=3)

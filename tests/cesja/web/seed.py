@@ -10,7 +10,7 @@ import numpy as np
 from sqlmodel import Session
 
 from cesja import workers
-from cesja.casework.forms import form_data
+from cesja.casework.forms import issued_form
 from cesja.db.models import CaseRow
 from cesja.runtime import Runtime
 from documents.simulate import make, to_png
@@ -29,7 +29,7 @@ def scanned_page(runtime: Runtime, case_id: str, scenario: str, *, seed: int = 7
     """The page `scenario` describes for this case's current form, as a PNG scan."""
     with Session(runtime.engine) as session:
         case = session.get_one(CaseRow, case_id)
-        form = form_data(case, runtime.settings)
+        form = issued_form(session, case, runtime.settings)
     capture = make(scenario, form, runtime.settings.secret, np.random.default_rng(seed))
     return to_png(capture)
 
