@@ -371,7 +371,7 @@ def memory_probe(path: Path, data_dir: Path) -> None:
     started = time.perf_counter()
     pages = matched = 0
     for page in iter_pages(path, max_pages=MAX_PAGES):
-        reading = read_page(page, key=settings.secret, lookup=lookup, tessdata=settings.tessdata)
+        reading = read_page(page, key=settings.keys.keys, lookup=lookup, tessdata=settings.tessdata)
         pages += 1
         matched += reading.outcome == "matched"
     rss_mb = own_peak_rss_mb()

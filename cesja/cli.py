@@ -18,6 +18,7 @@ from cesja.observe import logs
 if TYPE_CHECKING:
     from sqlmodel import Session
 
+    from cesja.keyring import KeyRing
     from cesja.runtime import Runtime
 
 # How often `cesja worker` looks whether it was told to stop.
@@ -353,6 +354,90 @@ def export(
     typer.echo(
         f"{case}: written to {done.path} ({done.scans} scan file(s), {done.images} image(s))"
     )
+
+
+keys_app = typer.Typer(help="The keys that sign the page codes printed on forms.")
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Each key's id, whether it is current, and how many open cases' forms it signs."""
+    from cesja.casework import cases
+
+    settings = _settings()
+    ring = _ring(settings)
+    with _session() as session:
+        using = cases.open_cases_by_key(session)
+    typer.echo(f"keys from: {ring.source}")
+    for key_id in ring.keys:
+        current = "current" if key_id == ring.current_id else "retired, kept"
+        typer.echo(f"{key_id}\t{current}\t{using.get(key_id, 0)} open case(s)")
+    for key_id in sorted(set(using) - set(ring.keys)):
+        typer.echo(f"{key_id}\tREMOVED\t{using[key_id]} open case(s): reissue their forms")
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """A new key becomes current: forms issued from now on are signed with it; the keys
+    before it stay to read the forms already printed. Restart the service to use it."""
+    from cesja import keyring
+
+    settings = _settings()
+    ring = _ring(settings)
+    key_id, key = keyring.rotated(ring)
+    keys = {key_id: key, **ring.keys}
+    if ring.source in ("CESJA_SECRET_KEYS", "CESJA_SECRET_KEY"):
+        typer.echo(
+            "the keys come from the environment: set CESJA_SECRET_KEYS, on every node, to\n"
+            f"{keyring.as_text(keys, ',')}\nand restart the service"
+        )
+        return
+    path = keyring.write_key_file(settings.data_dir, keys)
+    typer.echo(f"key {key_id} is now current ({path}); restart the service to use it")
+
+
+@keys_app.command("retire")
+def keys_retire(key_id: str) -> None:
+    """Remove a key once no open case's form is signed with it: a page signed with it is
+    then refused. The current key cannot be retired (rotate first)."""
+    from cesja import keyring
+    from cesja.casework import cases
+
+    settings = _settings()
+    ring = _ring(settings)
+    if key_id not in ring.keys:
+        typer.echo(f"refused: there is no key {key_id}", err=True)
+        raise typer.Exit(1)
+    if key_id == ring.current_id:
+        typer.echo(f"refused: key {key_id} is current; rotate first", err=True)
+        raise typer.Exit(1)
+    with _session() as session:
+        using = cases.open_cases_by_key(session).get(key_id, 0)
+    if using:
+        typer.echo(
+            f"refused: {using} open case(s) still print their form under key {key_id}; it "
+            "can go once they end (or their forms are reissued)",
+            err=True,
+        )
+        raise typer.Exit(1)
+    keys = {k: v for k, v in ring.keys.items() if k != key_id}
+    if ring.source in ("CESJA_SECRET_KEYS", "CESJA_SECRET_KEY"):
+        typer.echo(
+            "the keys come from the environment: set CESJA_SECRET_KEYS, on every node, to\n"
+            f"{keyring.as_text(keys, ',')}\nand restart the service"
+        )
+        return
+    path = keyring.write_key_file(settings.data_dir, keys)
+    typer.echo(f"key {key_id} removed ({path}); restart the service")
+
+
+def _ring(settings: Settings) -> KeyRing:
+    try:
+        return settings.keys
+    except CesjaError as err:
+        typer.echo(f"configuration error: {err}", err=True)
+        raise typer.Exit(2) from None
 
 
 staff_app = typer.Typer(help="Staff accounts: people sign in to the back office as themselves.")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
-import secrets
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -15,6 +14,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from cesja import keyring
 from cesja.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     database_url: str | None = None
     api_keys: str | None = None
     secret_key: str | None = Field(default=None, repr=False)
+    # The page-code keys with their ids, the current first (`cesja.keyring`).
+    secret_keys: str | None = Field(default=None, repr=False)
     webhook_url: str | None = None
     webhook_secret: str | None = Field(default=None, repr=False)
     public_url: str = "http://127.0.0.1:8000"
@@ -187,9 +189,10 @@ class Settings(BaseSettings):
                 raise ConfigurationError("CESJA_API_KEYS must be set in production")
             if set(self.role_of_key) & {"dev-registrar", "dev-staff", "dev-intake"}:
                 raise ConfigurationError("development API keys are refused in production")
-            if not self.secret_key or len(self.secret_key) < 32:
+            if not self.secret_keys and (not self.secret_key or len(self.secret_key) < 32):
                 raise ConfigurationError(
-                    "CESJA_SECRET_KEY must be set to at least 32 random characters in production"
+                    "CESJA_SECRET_KEYS (or CESJA_SECRET_KEY) must be set to keys of at least "
+                    "32 random characters in production"
                 )
         return self
 
@@ -277,18 +280,7 @@ class Settings(BaseSettings):
         return self.max_upload_mb * 1024 * 1024
 
     @cached_property
-    def secret(self) -> bytes:
-        """The key for QR codes and customer links; generated once into the data dir in dev."""
-        if self.secret_key:
-            return self.secret_key.encode()
-        path = self.data_dir / "secret_key"
-        if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            # O_EXCL: two processes starting at once must not write two different secrets.
-            try:
-                with path.open("x") as f:
-                    f.write(secrets.token_urlsafe(48))
-                path.chmod(0o600)
-            except FileExistsError:
-                pass
-        return path.read_text().strip().encode()
+    def keys(self) -> keyring.KeyRing:
+        """The page codes' keys, the current first; read once per process (a rotation takes
+        effect when the service is restarted)."""
+        return keyring.load(self.data_dir, self.secret_keys, self.secret_key)

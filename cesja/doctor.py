@@ -55,6 +55,7 @@ def run_checks(settings: Settings) -> Iterator[CheckResult]:
         yield CheckResult("scan store", True, f"{store} is writable")
     except OSError as err:
         yield CheckResult("scan store", False, f"{store} is not writable: {err}")
+    yield _page_keys(settings)
     yield _trust_roots(settings)
     ghostscript_problem = check_ghostscript()
     yield CheckResult(
@@ -67,6 +68,18 @@ def run_checks(settings: Settings) -> Iterator[CheckResult]:
         "chromium (tests only)",
         True,
         chromium or "not installed; only the browser tests need it: apt-get install chromium",
+    )
+
+
+def _page_keys(settings: Settings) -> CheckResult:
+    """The keys that sign page codes: readable, and which is current."""
+    try:
+        ring = settings.keys
+    except ConfigurationError as err:
+        return CheckResult("page-code keys", False, err.message)
+    held = ", ".join(ring.keys)
+    return CheckResult(
+        "page-code keys", True, f"{held} from {ring.source}; key {ring.current_id} current"
     )
 
 

@@ -9,7 +9,8 @@ CesjaError                       code, message, http_status
 ├── Conflict                     409
 │   ├── TransitionRefused        an event the case's state does not allow, with what it needs
 │   ├── CaseClosed               a decision on a closed case (cesja.casework.lifecycle)
-│   └── NotResendable            a notice that is neither dead nor gone (cesja.casework.webhooks)
+│   ├── NotResendable            a notice that is neither dead nor gone (cesja.casework.webhooks)
+│   └── KeyRetired               a form whose page-code key was retired (cesja.casework.forms)
 ├── BadInput                     400/413/415/422 for uploads and bodies
 │   ├── InvalidCase              every bad field by its path (cesja.casework.cases)
 │   └── TooLarge                 413 (cesja.storage)

@@ -59,6 +59,8 @@ class FormData:
     deadline: date
     send_to: SendTo
     extra: dict[str, str] = field(default_factory=dict)
+    # The id of the key this version's page codes are signed with (`page_code.KEY_IDS`).
+    key_id: str = "1"
 
     def party(self, party: Party) -> PartyData:
         return self.current_registrant if party == "current_registrant" else self.new_registrant

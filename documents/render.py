@@ -143,7 +143,7 @@ def layout_problems(form: FormData) -> list[DoesNotFit]:
 _ONE_DOCUMENT = threading.Lock()
 
 
-def render_form(form: FormData, key: bytes) -> bytes:
+def render_form(form: FormData, key: page_code.Keys) -> bytes:
     """The whole form as PDF bytes: page 1 for the current registrant, page 2 for the new one."""
     register_fonts()
     values = fitted_values(form)
@@ -151,7 +151,7 @@ def render_form(form: FormData, key: bytes) -> bytes:
         return _render_form(form, key, values)
 
 
-def _render_form(form: FormData, key: bytes, values: dict[str, FittedText]) -> bytes:
+def _render_form(form: FormData, key: page_code.Keys, values: dict[str, FittedText]) -> bytes:
     out = io.BytesIO()
     canvas = Canvas(
         out, pagesize=PAGE_SIZE, invariant=True, pageCompression=1, initialFontName="DejaVuSans"
@@ -165,7 +165,7 @@ def _render_form(form: FormData, key: bytes, values: dict[str, FittedText]) -> b
     return out.getvalue()
 
 
-def render_page(form: FormData, party: Party, key: bytes) -> bytes:
+def render_page(form: FormData, party: Party, key: page_code.Keys) -> bytes:
     """A one-page PDF of `party`'s page alone: what the reader compares a scan with."""
     register_fonts()
     values = fitted_values(form)
@@ -173,7 +173,9 @@ def render_page(form: FormData, party: Party, key: bytes) -> bytes:
         return _render_page(form, party, key, values)
 
 
-def _render_page(form: FormData, party: Party, key: bytes, values: dict[str, FittedText]) -> bytes:
+def _render_page(
+    form: FormData, party: Party, key: page_code.Keys, values: dict[str, FittedText]
+) -> bytes:
     out = io.BytesIO()
     canvas = Canvas(
         out, pagesize=PAGE_SIZE, invariant=True, pageCompression=0, initialFontName="DejaVuSans"
@@ -231,7 +233,7 @@ def _render_values(form: FormData, party: Party, values: dict[str, FittedText]) 
 
 
 def _draw_page(
-    canvas: Canvas, form: FormData, party: Party, values: dict[str, FittedText], key: bytes
+    canvas: Canvas, form: FormData, party: Party, values: dict[str, FittedText], key: page_code.Keys
 ) -> None:
     _draw_blank(canvas, party, {p: form.party(p).kind for p in PARTIES})
     _draw_case(canvas, form, party, values, key)
@@ -255,10 +257,11 @@ def _draw_blank(canvas: Canvas, party: Party, kinds: dict[Party, str]) -> None:
 
 
 def _draw_case(
-    canvas: Canvas, form: FormData, party: Party, values: dict[str, FittedText], key: bytes
+    canvas: Canvas, form: FormData, party: Party, values: dict[str, FittedText], key: page_code.Keys
 ) -> None:
     """What the page prints of this case: the code, the number, the values, the instructions."""
-    _qr(canvas, page_code.encode(page_code.PageCode(form.case_id, form.form_version, party), key))
+    code = page_code.PageCode(form.case_id, form.form_version, party, form.key_id)
+    _qr(canvas, page_code.encode(code, key))
     _draw_values(canvas, form, party, values)
     _paragraph(
         canvas,

@@ -41,7 +41,7 @@ from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import InsufficientRevinfoError, ValidationError
 from pyhanko_certvalidator.fetchers.api import FetcherBackend
 
-from documents import FormData, render_form
+from documents import FormData, page_code, render_form
 from documents.layout import Party
 from ocr.esign import (
     BROKEN,
@@ -124,7 +124,7 @@ def read_signed_form(
     form: FormData,
     party: Party,
     *,
-    key: bytes,
+    key: page_code.Keys,
     trust: TrustOptions,
     scan: str,
 ) -> SignedForm:

@@ -191,7 +191,7 @@ class _Clock:
 def read_page(
     page: PageImage,
     *,
-    key: bytes,
+    key: page_code.Keys,
     lookup: Lookup,
     tessdata: Path | None = None,
     assigned: page_code.PageCode | None = None,
@@ -312,6 +312,14 @@ def _read_routed(
         reading.outcome = "invalid_code"
         reading.detail = f"the page claims form version {code.form_version}, never issued"
         return reading
+    if reading.routed_by == "qr" and code.key_id != form.key_id:
+        # A key kept to read forms printed before a rotation signs nothing issued after it.
+        reading.outcome = "invalid_code"
+        reading.detail = (
+            f"the page code is signed with key {code.key_id}, but form version "
+            f"{form.form_version} was issued under key {form.key_id}: the code was forged"
+        )
+        return reading
     reading.outcome = "matched"
     judged = screen.page if screen is not None and screen.found else clean
     masks = _ink_masks(judged, alignment, form, code.party)
@@ -335,7 +343,7 @@ def _read_routed(
 
 
 def _ours(codes: list[route.FoundCode]) -> list[route.FoundCode]:
-    return [c for c in codes if c.text.startswith(f"{page_code.PREFIX}:")]
+    return [c for c in codes if page_code.is_ours(c.text)]
 
 
 def _upright_first(
@@ -356,7 +364,7 @@ def _upright_first(
 
 
 def _verify(
-    reading: PageReading, codes: list[route.FoundCode], key: bytes
+    reading: PageReading, codes: list[route.FoundCode], key: page_code.Keys
 ) -> page_code.PageCode | None:
     """The first code on the page whose MAC holds; a code of ours that fails is a forgery."""
     failure = None
@@ -400,10 +408,10 @@ def _unaligned(
     page: np.ndarray,
     dpi: float,
     codes: list[route.FoundCode],
-    key: bytes,
+    key: page_code.Keys,
 ) -> PageReading:
     """A page without the form's corner markers: blank, foreign, or ours but unusable."""
-    ours = [c for c in codes if c.text.startswith(f"{page_code.PREFIX}:")]
+    ours = [c for c in codes if page_code.is_ours(c.text)]
     code = _verify(reading, ours, key)
     if reading.outcome == "invalid_code":
         return reading

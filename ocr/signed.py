@@ -6,13 +6,14 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from documents import page_code
 from documents.layout import PARTY_OF_PAGE
 from ocr.esign import TrustOptions, belongs_to, looks_signed
 from ocr.reading import Lookup, PageReading
 
 
 def read_signed_page(
-    path: Path, index: int, *, key: bytes, lookup: Lookup, trust: TrustOptions, scan: str
+    path: Path, index: int, *, key: page_code.Keys, lookup: Lookup, trust: TrustOptions, scan: str
 ) -> PageReading | None:
     """Page `index` (from 0) of a signed PDF of one of our forms; None when the file carries
     no signature or names no case of ours: then it is a scan like any other."""

@@ -109,7 +109,7 @@ def test_pages_by_fax_and_by_post_make_the_case_ready_and_the_registrar_is_told_
     audit trail verifies.
     """
     runtime = runtime_of(client)
-    key = runtime.settings.secret
+    key = runtime.settings.keys.keys
     case = create_case(client, case_body)
     assert (case["state"], case["transfer_allowed"]) == ("awaiting_documents", False)
     form = form_of(runtime, case["id"])
@@ -170,7 +170,7 @@ def test_unsigned_page_goes_to_review_until_a_signed_one_is_sent_again(
     transfer_ready and the registrar is told once.
     """
     runtime = runtime_of(client)
-    key = runtime.settings.secret
+    key = runtime.settings.keys.keys
     case = create_case(client)
     form = form_of(runtime, case["id"])
     rng = np.random.default_rng(2)
@@ -211,7 +211,7 @@ def test_reissue_after_the_first_page_makes_it_stop_counting(
     transfer_ready, and the registrar is told the corrected new registrant.
     """
     runtime = runtime_of(client)
-    key = runtime.settings.secret
+    key = runtime.settings.keys.keys
     case = create_case(client, case_body)
     first_form = form_of(runtime, case["id"])
     rng = np.random.default_rng(3)

@@ -24,7 +24,7 @@ from cesja.db.models import CaseDomainRow, CaseRow, FormVersionRow, utcnow
 from cesja.errors import BadInput, NotFound
 from documents import DoesNotFit, layout_problems
 from documents.page_code import CASE_ID_ALPHABET
-from workflow import can_reissue
+from workflow import CaseMachine, can_reissue
 
 
 class InvalidCase(BadInput):
@@ -123,7 +123,8 @@ def new_case(body: CaseCreate, *, deadline_days: int) -> CaseRow:
 
 def add_new_case(session: Session, case: CaseRow, *, actor: str, settings: Settings) -> CaseRow:
     """Store a case `new_case` made, with its first form version and audit event, and the
-    notices that tell the parties it was opened."""
+    notices that tell the parties it was opened. Its form is signed with the current key."""
+    case.page_key_id = settings.keys.current_id
     session.add(case)
     session.flush()  # the rows below refer to it, and the models declare no relationships
     _record_form_version(session, case, case.created_at, replacing=False)
@@ -159,6 +160,7 @@ def reissue(
     case.current_registrant = data["current_registrant"]
     case.new_registrant = data["new_registrant"]
     case.form_version += 1
+    case.page_key_id = settings.keys.current_id  # a new version: the current key
     case.updated_at = now
     case.search = search_line(case)
     session.add(case)
@@ -254,3 +256,15 @@ def lookup_domain(raw: str) -> str:
     if problems:
         raise InvalidCase([FieldProblem(field="domain", message=problems[0].message)])
     return domains[0]
+
+
+def open_cases_by_key(session: Session) -> dict[str, int]:
+    """How many open cases print their current form under each page-code key, by key id: a
+    key may be retired once no open case needs it."""
+    final = [s.value for s in CaseMachine.states if s.final]
+    rows = session.exec(
+        select(CaseRow.page_key_id, func.count())
+        .where(col(CaseRow.state).not_in(final))
+        .group_by(CaseRow.page_key_id)
+    )
+    return {key_id: count for key_id, count in rows}

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from cesja.casework import customer_links
 from cesja.config import Settings
 from cesja.db.models import CaseRow
+from cesja.errors import Conflict
 from documents import Address, FormData, PartyData, SendTo, render_form
 
 
@@ -77,6 +78,7 @@ def form_data(case: CaseRow, settings: Settings, party_urls: Mapping[str, str]) 
             customer_url=customer_url(settings, case),
             party_urls=tuple(sorted(party_urls.items())),
         ),
+        key_id=case.page_key_id,
     )
 
 
@@ -88,16 +90,30 @@ _drawn: OrderedDict[tuple[str, int, bytes], tuple[FormData, bytes]] = OrderedDic
 _drawn_lock = threading.Lock()
 
 
+class KeyRetired(Conflict):
+    """A form version whose page-code key was retired: it can no longer be printed."""
+
+    code = "form_key_retired"
+
+
 def form_pdf(case: CaseRow, settings: Settings, party_urls: Mapping[str, str]) -> bytes:
-    """The PDF of the case's current form version, each party's link on its page."""
+    """The PDF of the case's current form version, each party's link on its page, its codes
+    signed with the key the version was issued under."""
     form = form_data(case, settings, party_urls)
-    key = (case.id, case.form_version, settings.secret)
+    secret = settings.keys.keys.get(case.page_key_id)
+    if secret is None:
+        raise KeyRetired(
+            f"form version {case.form_version} of case {case.id} was issued under key "
+            f"{case.page_key_id}, which has been retired; reissue the form to print it under "
+            "the current key"
+        )
+    key = (case.id, case.form_version, secret)
     with _drawn_lock:
         kept = _drawn.get(key)
         if kept is not None and kept[0] == form:
             _drawn.move_to_end(key)
             return kept[1]
-    pdf = render_form(form, settings.secret)
+    pdf = render_form(form, {case.page_key_id: secret})
     with _drawn_lock:
         _drawn[key] = (form, pdf)
         _drawn.move_to_end(key)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Integer, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from cesja.db.types import UTCDateTime
@@ -45,6 +45,10 @@ class CaseRow(SQLModel, table=True):
     lock_version: int = Field(default=1, sa_column=_case_lock_version)
     # What the case is found by, folded (`cesja.casework.search`): written with each version.
     search: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # The id of the key the current form version's page codes are signed with (`cesja.keyring`).
+    page_key_id: str = Field(
+        default="1", sa_column=Column(String(1), nullable=False, server_default="1")
+    )
 
     __mapper_args__ = {"version_id_col": _case_lock_version}
     # A list by state, newest first, reads its page from the index instead of sorting every

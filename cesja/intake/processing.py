@@ -119,7 +119,7 @@ def read_stored_page(
         signed = read_signed_page(
             path,
             index,
-            key=settings.secret,
+            key=settings.keys.keys,
             lookup=form_lookup(runtime),
             trust=runtime.esign_trust,
             scan=scan.id,
@@ -130,7 +130,7 @@ def read_stored_page(
         page = read_page_image(path, index, max_pages=settings.max_pages)
         return read_page(
             page,
-            key=settings.secret,
+            key=settings.keys.keys,
             lookup=form_lookup(runtime),
             tessdata=settings.tessdata,
             assigned=assigned,

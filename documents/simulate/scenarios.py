@@ -56,7 +56,7 @@ class Sitting:
     """What one scenario is made from: the case's form, the service's key, the dice."""
 
     form: FormData
-    key: bytes
+    key: page_code.Keys
     rng: np.random.Generator
     party: Party
     other_form: FormData | None
@@ -76,7 +76,7 @@ class Scenario:
 def make(
     scenario: Scenario | str,
     form: FormData,
-    key: bytes,
+    key: page_code.Keys,
     rng: np.random.Generator,
     other_form: FormData | None = None,
 ) -> Capture:
@@ -109,7 +109,7 @@ def _printed_sheet(pdf: bytes) -> Paper:
     return print_page(pdf, 1)
 
 
-def printed(form: FormData, party: Party, key: bytes) -> Paper:
+def printed(form: FormData, party: Party, key: page_code.Keys) -> Paper:
     """A fresh printout of `party`'s page of `form`, to write on."""
     return _printed_sheet(render_page(form, party, key)).copy()
 

@@ -19,6 +19,7 @@ from cesja.db.models import CaseRow
 from cesja.runtime import Runtime
 from documents import FormData
 from documents.layout import Party
+from documents.page_code import Keys
 from documents.simulate import Capture, Paper, fax, scan, sign, stamp, to_pdf
 from documents.simulate.scenarios import printed
 from tests.conftest import INTAKE
@@ -30,12 +31,12 @@ def form_of(runtime: Runtime, case_id: str) -> FormData:
         return issued_form(session, session.get_one(CaseRow, case_id), runtime.settings)
 
 
-def blank_form(form: FormData, party: Party, key: bytes) -> Paper:
+def blank_form(form: FormData, party: Party, key: Keys) -> Paper:
     """`party`'s page of `form` as printed, before anyone writes on it."""
     return printed(form, party, key)
 
 
-def signed_form(form: FormData, party: Party, key: bytes, rng: np.random.Generator) -> Paper:
+def signed_form(form: FormData, party: Party, key: Keys, rng: np.random.Generator) -> Paper:
     """`party`'s page of `form`, signed, and for a company stamped clear of the signature."""
     paper = printed(form, party, key)
     sign(paper, rng)
@@ -58,7 +59,11 @@ def clean_fax(paper: Paper, rng: np.random.Generator, *, fine: bool = True) -> C
 
 def signed_batch(runtime: Runtime, case_id: str, pages: int, seed: int) -> bytes:
     """A scanned PDF of `pages` signed pages of the case, both parties in turn, at 200 dpi."""
-    form, key, rng = form_of(runtime, case_id), runtime.settings.secret, np.random.default_rng(seed)
+    form, key, rng = (
+        form_of(runtime, case_id),
+        runtime.settings.keys.keys,
+        np.random.default_rng(seed),
+    )
     parties: tuple[Party, Party] = ("current_registrant", "new_registrant")
     both = [clean_scan(signed_form(form, party, key, rng), rng, dpi=200) for party in parties]
     return to_pdf([both[i % 2] for i in range(pages)])

@@ -60,7 +60,7 @@ def test_ingest_prints_each_scan_and_page_and_fails_when_a_file_is_refused(
     case = create_case(client)
     rng = np.random.default_rng(4)
     form = form_of(runtime, case["id"])
-    paper = signed_form(form, "current_registrant", runtime.settings.secret, rng)
+    paper = signed_form(form, "current_registrant", runtime.settings.keys.keys, rng)
     fax = tmp_path / "fax-0001.tiff"
     fax.write_bytes(to_tiff([clean_fax(paper, rng, fine=True)], compression="group4"))
     blank = tmp_path / "blank.png"

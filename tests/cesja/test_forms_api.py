@@ -44,7 +44,7 @@ def test_registrar_downloads_the_form_of_the_current_version(
     assert len(reader.pages) == 2
     text = " ".join(reader.pages[0].extract_text().split())
     assert "Zażółć Gęślą Jaźń Sp. z o.o." in text and "żółw.pl" in text
-    secret = client.app.state.runtime.settings.secret  # type: ignore[attr-defined]
+    secret = client.app.state.runtime.settings.keys.keys  # type: ignore[attr-defined]
     decoded = [page_code.decode(t, secret) for t in _codes(response.content)]
     assert [(c.case_id, c.form_version, c.party) for c in decoded] == [
         (case["id"], 1, "current_registrant"),
@@ -66,7 +66,7 @@ def test_a_reissued_form_carries_the_new_version(client: TestClient, case_body: 
     )
     pdf = client.get(f"/api/v1/cases/{case['id']}/form.pdf", headers=STAFF).content
     assert client.get(f"/api/v1/cases/{case['id']}/form.pdf", headers=REGISTRAR).content == pdf
-    secret = client.app.state.runtime.settings.secret  # type: ignore[attr-defined]
+    secret = client.app.state.runtime.settings.keys.keys  # type: ignore[attr-defined]
     assert {page_code.decode(t, secret).form_version for t in _codes(pdf)} == {2}
     assert "ul. Floriańska 3" in pypdf.PdfReader(io.BytesIO(pdf)).pages[1].extract_text()
 

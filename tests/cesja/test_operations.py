@@ -131,7 +131,7 @@ def batch(shared: Served) -> Batch:
     before = scrape(service.http)
     ready_case, signed = service.signed_pages(seed=11)
     review_case = new_case(service)
-    key = service.runtime.settings.secret
+    key = service.runtime.settings.keys.keys
     rng = np.random.default_rng(12)
     unsigned = clean_scan(
         blank_form(form_of(service.runtime, review_case), "current_registrant", key), rng, dpi=200

@@ -58,7 +58,7 @@ def case_with_lost_page(client: TestClient, seed: int) -> tuple[dict[str, Any], 
     case = create_case(client)
     rng = np.random.default_rng(seed)
     paper = signed_form(
-        form_of(runtime, case["id"]), "new_registrant", runtime.settings.secret, rng
+        form_of(runtime, case["id"]), "new_registrant", runtime.settings.keys.keys, rng
     )
     scan = sent(client, without_code_and_number(paper), rng)
     assert [p["outcome"] for p in scan["pages"]] == ["unmatched"]
@@ -145,7 +145,7 @@ def test_a_page_with_a_forged_code_is_never_assigned_but_may_be_dismissed(
     THEN the assignment is refused 409 saying why, the dismissal is taken: the page is
     `dismissed`, no longer among the pages to look at, and dismissing it again is refused."""
     runtime = runtime_of(client)
-    key = runtime.settings.secret
+    key = runtime.settings.keys.keys
     case = create_case(client)
     rng = np.random.default_rng(22)
     paper = signed_form(form_of(runtime, case["id"]), "new_registrant", key, rng)

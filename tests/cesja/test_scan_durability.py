@@ -39,7 +39,9 @@ def test_bytes_scan_and_job_are_committed_before_the_answer(client: TestClient) 
     rng = np.random.default_rng(2)
     case = create_case(client)
     page = clean_scan(
-        signed_form(form_of(runtime, case["id"]), "new_registrant", runtime.settings.secret, rng),
+        signed_form(
+            form_of(runtime, case["id"]), "new_registrant", runtime.settings.keys.keys, rng
+        ),
         rng,
         dpi=200,
     )
@@ -89,7 +91,7 @@ def test_worker_killed_in_the_middle_of_a_scan_finishes_it_after_a_restart(
     it ends done with each of the 8 pages stored exactly once, and the case is ready.
     """
     runtime = runtime_of(client)
-    key = runtime.settings.secret
+    key = runtime.settings.keys.keys
     case = create_case(client)
     form = form_of(runtime, case["id"])
     rng = np.random.default_rng(8)

@@ -498,7 +498,7 @@ def test_batch_of_mixed_pages_is_split_and_routed_page_by_page(client: TestClien
     two signed pages both came, is ready for the transfer, and case B still waits.
     """
     runtime = runtime_of(client)
-    key = runtime.settings.secret
+    key = runtime.settings.keys.keys
     case_a = create_case(client)
     case_b = create_case(client, {**CASE_BODY, "domains": ["sklep-rowerowy.pl"]})
     form_a, form_b = form_of(runtime, case_a["id"]), form_of(runtime, case_b["id"])
@@ -543,7 +543,7 @@ def test_page_of_an_older_form_version_is_stale_after_a_reissue(
     case = create_case(client)
     rng = np.random.default_rng(5)
     old_form = form_of(runtime, case["id"])
-    page = clean_scan(signed_form(old_form, "new_registrant", runtime.settings.secret, rng), rng)
+    page = clean_scan(signed_form(old_form, "new_registrant", runtime.settings.keys.keys, rng), rng)
     corrected = {**case_body["new_registrant"], "phone": "+48 600 100 200"}
     reissued = client.post(
         f"/api/v1/cases/{case['id']}/reissue",
@@ -572,7 +572,7 @@ def test_page_whose_code_was_changed_by_one_character_is_an_invalid_code(
     THEN the page is reported invalid_code and counts for no case.
     """
     runtime = runtime_of(client)
-    key = runtime.settings.secret
+    key = runtime.settings.keys.keys
     case = create_case(client)
     form = form_of(runtime, case["id"])
     rng = np.random.default_rng(3)

@@ -82,7 +82,7 @@ class Service:
         answer = self.http.post("/api/v1/cases", json=CASE_BODY, headers=REGISTRAR)
         assert answer.status_code == 201, answer.text
         case_id = answer.json()["id"]
-        form, key = form_of(self.runtime, case_id), self.runtime.settings.secret
+        form, key = form_of(self.runtime, case_id), self.runtime.settings.keys.keys
         rng = np.random.default_rng(seed)
         pages = [clean_scan(signed_form(form, party, key, rng), rng, dpi=dpi) for party in PARTIES]
         return case_id, pages

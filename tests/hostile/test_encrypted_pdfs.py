@@ -101,7 +101,9 @@ def test_a_scan_saved_with_aes_256_permissions_is_read_and_its_signature_found(
     runtime = runtime_of(client)
     case = create_case(client)
     rng = np.random.default_rng(8)
-    page = signed_form(form_of(runtime, case["id"]), "new_registrant", runtime.settings.secret, rng)
+    page = signed_form(
+        form_of(runtime, case["id"]), "new_registrant", runtime.settings.keys.keys, rng
+    )
     protected = aes_256(to_pdf([clean_scan(page, rng, dpi=200)]), user_password="")
 
     scan = read(client, protected, "skan.pdf")

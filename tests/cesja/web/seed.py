@@ -30,7 +30,7 @@ def scanned_page(runtime: Runtime, case_id: str, scenario: str, *, seed: int = 7
     with Session(runtime.engine) as session:
         case = session.get_one(CaseRow, case_id)
         form = issued_form(session, case, runtime.settings)
-    capture = make(scenario, form, runtime.settings.secret, np.random.default_rng(seed))
+    capture = make(scenario, form, runtime.settings.keys.keys, np.random.default_rng(seed))
     return to_png(capture)
 
 

@@ -180,7 +180,7 @@ def test_staff_assign_a_page_nothing_routed_and_accept_it_once_read(
     runtime = live_service.runtime
     case_id = create_case(live_service.api)["id"]
     rng = np.random.default_rng(31)
-    key = runtime.settings.secret
+    key = runtime.settings.keys.keys
     paper = signed_form(form_of(runtime, case_id), "new_registrant", key, rng)
     send_scan(live_service.api, runtime, to_png(clean_scan(without_code_and_number(paper), rng)))
 
@@ -287,7 +287,7 @@ def test_every_page_fits_the_screen_without_scrolling_sideways(
     runtime = live_service.runtime
     other = create_case(live_service.api)["id"]
     rng = np.random.default_rng(51)
-    paper = signed_form(form_of(runtime, other), "new_registrant", runtime.settings.secret, rng)
+    paper = signed_form(form_of(runtime, other), "new_registrant", runtime.settings.keys.keys, rng)
     send_scan(live_service.api, runtime, to_png(clean_scan(without_code_and_number(paper), rng)))
     context = browser.new_context(viewport={"width": width, "height": height}, locale="pl-PL")
     page = context.new_page()
