@@ -6,6 +6,7 @@ import ipaddress
 import logging
 import re
 import secrets
+import time
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -32,6 +33,10 @@ class Settings(BaseSettings):
     database_url: str | None = None
     api_keys: str | None = None
     secret_key: str | None = Field(default=None, repr=False)
+    # The key the audit trail is chained and its checkpoints signed with: kept away from the
+    # database (and from every other key), so that whoever can write to the database cannot
+    # rewrite the trail unnoticed. Unset, one is generated into the data dir.
+    audit_key: str | None = Field(default=None, repr=False)
     webhook_url: str | None = None
     webhook_secret: str | None = Field(default=None, repr=False)
     public_url: str = "http://127.0.0.1:8000"
@@ -131,6 +136,12 @@ class Settings(BaseSettings):
             raise ConfigurationError(
                 "CESJA_IMAP_OAUTH2_CLIENT_ID is required when CESJA_IMAP_OAUTH2_TOKEN_URL is set"
             )
+        if self.audit_key is not None and len(self.audit_key) < 32:
+            raise ConfigurationError("CESJA_AUDIT_KEY must be at least 32 random characters")
+        if self.audit_key and self.audit_key in (self.secret_key, self.webhook_secret):
+            raise ConfigurationError(
+                "CESJA_AUDIT_KEY must be a key of its own, not the secret key or webhook secret"
+            )
         if self.env == "production":
             if not self.api_keys:
                 raise ConfigurationError("CESJA_API_KEYS must be set in production")
@@ -202,14 +213,35 @@ class Settings(BaseSettings):
         """The key for QR codes and customer links; generated once into the data dir in dev."""
         if self.secret_key:
             return self.secret_key.encode()
-        path = self.data_dir / "secret_key"
-        if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            # O_EXCL: two processes starting at once must not write two different secrets.
-            try:
-                with path.open("x") as f:
-                    f.write(secrets.token_urlsafe(48))
+        return _generated_key(self.data_dir / "secret_key")
+
+    @cached_property
+    def audit_secret(self) -> bytes:
+        """The audit trail's key: CESJA_AUDIT_KEY, else one generated once into the data dir."""
+        if self.audit_key:
+            return self.audit_key.encode()
+        return _generated_key(self.audit_key_file)
+
+    @property
+    def audit_key_file(self) -> Path:
+        """Where the audit key is generated when CESJA_AUDIT_KEY is unset."""
+        return self.data_dir / "audit_key"
+
+
+def _generated_key(path: Path) -> bytes:
+    """The key in `path`, made there (readable by the owner only) the first time it is asked."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # O_EXCL: two processes starting at once must not write two different secrets.
+        try:
+            with path.open("x") as f:
                 path.chmod(0o600)
-            except FileExistsError:
-                pass
-        return path.read_text().strip().encode()
+                f.write(secrets.token_urlsafe(48))
+        except FileExistsError:
+            pass
+    # Another process may have made the file a moment ago and be writing it still.
+    for _ in range(100):
+        if key := path.read_text().strip():
+            return key.encode()
+        time.sleep(0.01)
+    raise ConfigurationError(f"{path} is empty: remove it, and a new key is made")

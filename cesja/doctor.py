@@ -56,6 +56,7 @@ def run_checks(settings: Settings) -> Iterator[CheckResult]:
     except OSError as err:
         yield CheckResult("scan store", False, f"{store} is not writable: {err}")
     yield _trust_roots(settings)
+    yield _audit_key(settings)
     ghostscript_problem = check_ghostscript()
     yield CheckResult(
         "ghostscript (tests and benchmarks only)",
@@ -67,6 +68,20 @@ def run_checks(settings: Settings) -> Iterator[CheckResult]:
         "chromium (tests only)",
         True,
         chromium or "not installed; only the browser tests need it: apt-get install chromium",
+    )
+
+
+def _audit_key(settings: Settings) -> CheckResult:
+    """The audit trail's key: set apart from the database, or generated beside it (fine to try
+    the service, not for evidence: whoever can read the data dir can then rewrite the trail)."""
+    if settings.audit_key:
+        return CheckResult("audit key", True, "CESJA_AUDIT_KEY is set")
+    return CheckResult(
+        "audit key",
+        settings.env != "production",
+        f"CESJA_AUDIT_KEY unset: the audit trail is keyed with {settings.audit_key_file}, "
+        "beside the database; set CESJA_AUDIT_KEY (32+ random characters, kept apart from the "
+        "database and its backups) before relying on the trail as evidence",
     )
 
 

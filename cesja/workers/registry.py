@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from cesja.casework import deadlines, webhooks
+from cesja.casework import audit_log, deadlines, webhooks
 from cesja.config import Settings
 from cesja.db import jobs
 from cesja.intake import handling, processing, received
@@ -60,6 +60,13 @@ def job_kinds(settings: Settings) -> dict[str, jobs.JobKind]:
             retry_after=lambda attempt: timedelta(minutes=5),
             time_limit=time_limit,
         ),
+        audit_log.ANCHOR_AUDIT: jobs.JobKind(
+            name=audit_log.ANCHOR_AUDIT,
+            lease=timedelta(minutes=10),
+            max_attempts=2,
+            retry_after=lambda attempt: timedelta(minutes=5),
+            time_limit=time_limit,
+        ),
     }
 
 
@@ -71,6 +78,7 @@ def handlers(runtime: Runtime) -> dict[str, jobs.Handler]:
         webhooks.DELIVER_WEBHOOK: lambda job: webhooks.attempt(runtime, job.ref, job_id=job.id),
         deadlines.CHECK_DEADLINES: lambda job: _check_deadlines(runtime),
         jobs.PURGE_JOBS: lambda job: _purge_jobs(runtime),
+        audit_log.ANCHOR_AUDIT: lambda job: _anchor_audit(runtime),
     }
 
 
@@ -121,6 +129,12 @@ def _purge_jobs(runtime: Runtime) -> None:
             refusals,
             runtime.settings.job_retention_days,
         )
+
+
+def _anchor_audit(runtime: Runtime) -> None:
+    anchored = audit_log.anchor_all(runtime)
+    if anchored:
+        log.info("anchored the audit trail's head of %d case(s)", anchored)
 
 
 def resume_left_jobs(engine: Engine) -> int:
