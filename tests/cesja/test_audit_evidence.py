@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from alembic import command
+from alembic.config import Config
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlmodel import Session
@@ -23,6 +25,7 @@ from cesja.app import create_app
 from cesja.casework import audit_log
 from cesja.checkpoints import AuditSeal
 from cesja.cli import app as cli
+from cesja.db.engine import MIGRATIONS
 from tests.cesja.flow import case_in, runtime_of
 from tests.conftest import REGISTRAR, STAFF
 from workflow import GENESIS, content_of, event_hash
@@ -224,15 +227,21 @@ def test_an_event_rolled_back_with_its_savepoint_is_never_anchored(service: Test
 def test_a_trail_from_before_the_audit_key_verifies_and_is_anchored_by_the_hourly_job(
     service: TestClient,
 ) -> None:
-    """GIVEN a case whose events were written before the audit key existed (plain sha256,
-    marked so by the migration) and no checkpoint file yet
+    """GIVEN a case whose events were written before the audit key existed: the schema taken
+    back to revision 0013 and migrated again (which marks every event there as plain sha256),
+    its hashes plain sha256, and no checkpoint file yet
     WHEN the operator verifies; then the hourly job runs; then the case is cancelled
     THEN verify first asks for the trails to be anchored; after the job it exits 0 with the
     old events unchanged; the new keyed event follows the plain ones and verifies too; and
     deleting it afterwards is reported."""
     case = case_in(service, "in_review")["id"]
-    rechain_without_key(service, case, marker="sha256")
     runtime = runtime_of(service)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", runtime.settings.sqlalchemy_url)
+    command.downgrade(config, "0013")
+    command.upgrade(config, "head")
+    rechain_without_key(service, case)  # as the version before the key wrote them
     runtime.audit.path.unlink()
 
     first = verify()
