@@ -4,12 +4,15 @@ Each line says that at a time a case's trail ended at event `seq` with hash `hea
 an HMAC, under the audit key, of its content and of the line before: a line changed, removed
 or inserted shows, and whoever can write the database but holds no key cannot make the
 trail agree with the file again. Lines are appended by every process that writes events (after
-each commit that added one) and by the hourly `anchor_audit` job; O_APPEND and an exclusive
-flock keep each line whole and each chained to the one truly before it.
+each commit that added one, by a writer thread of the process, so that a request never waits
+for the disk and heads committed at once share one fsync) and by the hourly `anchor_audit`
+job; O_APPEND and an exclusive flock keep each line whole and each chained to the one truly
+before it.
 """
 
 from __future__ import annotations
 
+import atexit
 import fcntl
 import hashlib
 import hmac
@@ -17,10 +20,11 @@ import json
 import logging
 import os
 import re
+import threading
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +138,17 @@ class AuditSeal:
             _fsync_dir(self.path.parent)
         return len(heads)
 
+    def anchor_soon(self, heads: Iterable[tuple[str, int, str]]) -> None:
+        """Hand the heads to this process's writer of the file, which appends them at once
+        (together with any others waiting) without the caller waiting for the disk."""
+        _writer(self).put(list(heads))
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Wait until the heads handed to this process's writer are in the file."""
+        writer = _WRITERS.get(self.path)
+        if writer is not None:
+            writer.flush(timeout)
+
     def read(self) -> CheckpointFile:
         """Every line, each MAC checked against the line before it."""
         try:
@@ -207,3 +222,69 @@ def seal_of(bind: Engine | Connection) -> AuditSeal:
             "no audit key for this database engine: open it through a Runtime, which sets one"
         )
     return seal
+
+
+class _Writer:
+    """The thread of one process that appends the heads handed to it to one checkpoint file.
+
+    Heads waiting when it wakes are written with one fsync. Heads still waiting when the
+    process dies are lost like those of a process that died just after its commit: the
+    hourly `anchor_audit` job writes them.
+    """
+
+    def __init__(self, seal: AuditSeal):
+        self._seal = seal
+        self._changed = threading.Condition()
+        self._waiting: list[tuple[str, int, str]] = []
+        self._writing = False
+        self._thread: threading.Thread | None = None
+
+    def put(self, heads: list[tuple[str, int, str]]) -> None:
+        with self._changed:
+            self._waiting.extend(heads)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="cesja-audit-checkpoints", daemon=True
+                )
+                self._thread.start()
+            self._changed.notify_all()
+
+    def flush(self, timeout: float) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: not self._waiting and not self._writing, timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: bool(self._waiting))
+                heads, self._waiting = self._waiting, []
+                self._writing = True
+            try:
+                self._seal.anchor(heads, at=datetime.now(UTC))
+            except OSError:
+                # The transactions stand; the hourly job anchors these heads.
+                log.exception("could not write the audit checkpoint of %d case(s)", len(heads))
+            finally:
+                with self._changed:
+                    self._writing = False
+                    self._changed.notify_all()
+
+
+_WRITERS: dict[Path, _Writer] = {}
+_WRITERS_LOCK = threading.Lock()
+
+
+def _writer(seal: AuditSeal) -> _Writer:
+    with _WRITERS_LOCK:
+        writer = _WRITERS.get(seal.path)
+        if writer is None:
+            if not _WRITERS:
+                # A process that ends normally writes what it was handed first.
+                atexit.register(_flush_all)
+            writer = _WRITERS[seal.path] = _Writer(seal)
+        return writer
+
+
+def _flush_all() -> None:
+    for writer in list(_WRITERS.values()):
+        writer.flush(timeout=5.0)

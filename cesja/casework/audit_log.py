@@ -3,7 +3,6 @@ database, and verifying it against those anchors."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,8 +16,6 @@ from cesja.checkpoints import AuditSeal, Checkpoint, seal_of
 from cesja.db.models import EventRow, utcnow
 from cesja.runtime import Runtime
 from workflow.audit import GENESIS, KEYED, BrokenLink, event_mac, verify_chain
-
-log = logging.getLogger("cesja.audit")
 
 ANCHOR_AUDIT = "anchor_audit"
 # In a session's `info`: the heads its transaction wrote, anchored once it commits.
@@ -90,42 +87,52 @@ def _chained(
     )
     session.add(row)
     session.flush()
-    _anchor_after_commit(session, seal, case_id)
+    _anchor_after_commit(session, seal, row)
     return row
 
 
 @dataclass
 class _Unanchored:
-    """The cases a session's transaction added events to, and their heads as it commits."""
+    """The heads a session's transaction wrote, to be anchored once it commits."""
 
     seal: AuditSeal
-    cases: set[str] = field(default_factory=set)
+    appended: dict[str, tuple[int, str]] = field(default_factory=dict)
+    savepoint_rolled_back: bool = False
     heads: list[tuple[str, int, str]] = field(default_factory=list)
 
 
-def _anchor_after_commit(session: Session, seal: AuditSeal, case_id: str) -> None:
+def _anchor_after_commit(session: Session, seal: AuditSeal, row: EventRow) -> None:
     """Have the case's head written to the checkpoint file once the transaction commits.
 
     After, not before: a line for a head that was rolled back would accuse the database of
-    losing an event. The heads are read just before the commit, not remembered from each
-    append: a savepoint rolled back (the API's batched writes on SQLite) takes its events with
-    it. Should the process die between the commit and the line, or the file not be writable,
-    the hourly `anchor_audit` job writes the head instead.
+    losing an event. The last event appended to each case is its head, unless a savepoint
+    was rolled back since (the API's batched writes on SQLite): then the heads are read from
+    the database just before the commit. The heads go to the process's checkpoint writer,
+    so the request does not wait for the disk. Should the process die between the commit and
+    the line, or the file not be writable, the hourly `anchor_audit` job writes the head.
     """
     pending: _Unanchored | None = session.info.get(_PENDING)
     if pending is None:
         pending = session.info[_PENDING] = _Unanchored(seal)
+        event.listen(session, "after_soft_rollback", _rolled_back)
         event.listen(session, "before_commit", _read_heads)
         event.listen(session, "after_commit", _write_heads)
         event.listen(session, "after_transaction_end", _forget_heads)
-    pending.cases.add(case_id)
+    pending.appended[row.case_id] = (row.seq, row.hash)
+
+
+def _rolled_back(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        session.info[_PENDING].savepoint_rolled_back = True
 
 
 def _read_heads(session: Session) -> None:
     pending: _Unanchored = session.info[_PENDING]
-    if session.in_nested_transaction() or not pending.cases:
+    if session.in_nested_transaction() or not pending.appended:
         return  # a savepoint's release: the transaction is not committing yet
-    heads = _heads(session, pending.cases)
+    heads = pending.appended
+    if pending.savepoint_rolled_back:
+        heads = _heads(session, set(pending.appended))
     pending.heads = [(case_id, seq, head) for case_id, (seq, head) in sorted(heads.items())]
 
 
@@ -134,17 +141,14 @@ def _write_heads(session: Session) -> None:
     if session.in_nested_transaction() or not pending.heads:
         return
     heads, pending.heads = pending.heads, []
-    try:
-        pending.seal.anchor(heads, at=utcnow())
-    except OSError:
-        # The transaction stands; the hourly job anchors these heads.
-        log.exception("could not write the audit checkpoint of %d case(s)", len(heads))
+    pending.seal.anchor_soon(heads)
 
 
 def _forget_heads(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # committed and anchored, or rolled back
         pending: _Unanchored = session.info[_PENDING]
-        pending.cases.clear()
+        pending.appended.clear()
+        pending.savepoint_rolled_back = False
         pending.heads = []
 
 
@@ -194,6 +198,7 @@ def anchor_all(runtime: Runtime) -> int:
     Only heads further along: a trail cut short in the database is never anchored as it now
     is, so the checkpoint that shows the cut stays the latest.
     """
+    runtime.audit.flush()
     anchored = _latest(runtime.audit.read().checkpoints)
     with Session(runtime.read_engine) as session:
         heads = _heads(session)
@@ -238,6 +243,7 @@ def verify(runtime: Runtime, case_id: str | None = None) -> Verification:
     the event at a checkpoint's seq must still carry the checkpoint's hash (an edit, even with
     every later hash recomputed, or a reorder, changes it), and must still exist (deleting the
     newest events, or a whole case, leaves a checkpoint past the end)."""
+    runtime.audit.flush()  # what this process committed last is in the file
     read = runtime.audit.read()
     checkpoints = read.by_case()
     file_problems = list(read.problems)

@@ -242,6 +242,7 @@ def test_a_trail_from_before_the_audit_key_verifies_and_is_anchored_by_the_hourl
     command.downgrade(config, "0013")
     command.upgrade(config, "head")
     rechain_without_key(service, case)  # as the version before the key wrote them
+    runtime.audit.flush()
     runtime.audit.path.unlink()
 
     first = verify()
