@@ -38,6 +38,8 @@ FIRST_LINE = "0" * 64
 """What the first line's MAC is chained to."""
 # A line is about 250 bytes; the last whole one is found within this much of the file's end.
 TAIL_BYTES = 8192
+# A process's checkpoint writer with nothing to write ends after this long.
+WRITER_IDLE_SECONDS = 30.0
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _CASE_ID = re.compile(r"[A-Z0-9-]{1,16}")
@@ -256,7 +258,9 @@ class _Writer:
     def _run(self) -> None:
         while True:
             with self._changed:
-                self._changed.wait_for(lambda: bool(self._waiting))
+                if not self._changed.wait_for(lambda: bool(self._waiting), WRITER_IDLE_SECONDS):
+                    self._thread = None  # the next head starts another
+                    return
                 heads, self._waiting = self._waiting, []
                 self._writing = True
             try:
