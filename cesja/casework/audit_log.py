@@ -263,6 +263,8 @@ def verify(runtime: Runtime, case_id: str | None = None) -> Verification:
             if link is not None:
                 found.problems.append(f"BROKEN at event {link.seq}: {link.reason}")
             found.problems += _against_checkpoints(trail, checkpoints.get(one, []))
+            if not trail and not checkpoints.get(one):
+                found.problems.append("UNKNOWN: no event of it in the database, no checkpoint")
             findings.append(found)
     return Verification(findings, file_problems)
 

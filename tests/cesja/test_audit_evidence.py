@@ -162,8 +162,9 @@ def test_an_edited_event_is_reported_even_with_every_later_hash_recomputed(
 
 def test_reordered_events_are_reported(service: TestClient) -> None:
     """GIVEN a rejected case whose events 1 and 2 swap places in the database
-    WHEN the operator runs `cesja audit verify --case`
-    THEN it exits non-zero, naming the broken link at the first of them."""
+    WHEN the operator runs `cesja audit verify --case` for it, and for a case never made
+    THEN it exits non-zero, naming the broken link at the first of them; and for the case
+    never made, saying it knows nothing of it."""
     case = case_in(service, "rejected")["id"]
     assert len(trail(service, case)) >= 2
     with runtime_of(service).engine.begin() as conn:
@@ -178,6 +179,8 @@ def test_reordered_events_are_reported(service: TestClient) -> None:
     assert result.exit_code != 0
     assert f"{case}: BROKEN at event 1" in result.output
     assert f"{case}: REWRITTEN" in result.output
+    unknown = verify("--case", "CS-0000-0000")
+    assert unknown.exit_code != 0 and "CS-0000-0000: UNKNOWN" in unknown.output
 
 
 def test_a_case_deleted_entirely_is_reported(service: TestClient) -> None:
