@@ -13,7 +13,8 @@
   the transfer-ready notice and the audit trail;
 - `runtime`: what a running process holds: settings, the database engine, the scan store,
   the doorbell of its workers;
-- `db` (engines, rows, the job queue, migrations), `storage` (the scan store by sha256);
+- `db` (engines, rows, the job queue, migrations), `storage` (the scan store by sha256),
+  `checkpoints` (the audit trail's heads, signed, in a file of the scan store);
 - `observe`: logs and metrics;
 - `config` (settings from the environment), `errors`, `text` (what a text field may hold),
   `example` (the contract's example case).

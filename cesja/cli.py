@@ -276,23 +276,47 @@ app.add_typer(audit_app, name="audit")
 
 @audit_app.command("verify")
 def audit_verify(case: Annotated[str | None, typer.Option(help="only this case")] = None) -> None:
-    """Recompute every case's hash chain and name the first broken event."""
-    from sqlmodel import Session
-
+    """Recompute every case's chain under the audit key and hold it against the checkpoint
+    file: name each case whose events were edited, reordered, deleted or that is missing."""
     from cesja.casework import audit_log
     from cesja.runtime import open_runtime
 
     runtime = open_runtime(_settings())
-    broken = 0
-    with Session(runtime.engine) as session:
-        ids = [case] if case else list(audit_log.all_case_ids(session))
-        for case_id in ids:
-            link = audit_log.verify_case(session, case_id)
-            if link is not None:
-                broken += 1
-                typer.echo(f"{case_id}: BROKEN at event {link.seq}: {link.reason}")
-    typer.echo(f"{len(ids)} case(s) checked, {broken} broken")
-    raise typer.Exit(1 if broken else 0)
+    try:
+        found = audit_log.verify(runtime, case)
+    finally:
+        runtime.engine.dispose()
+    for problem in found.file_problems:
+        typer.echo(f"checkpoints: {problem}")
+    for one in found.broken:
+        for problem in one.problems:
+            typer.echo(f"{one.case_id}: {problem}")
+    waiting = [one.case_id for one in found.cases if not one.anchored and not one.problems]
+    if waiting:
+        typer.echo(
+            f"{len(waiting)} case(s) not anchored yet (the hourly job anchors them, or "
+            f"`cesja audit anchor`): {', '.join(waiting[:20])}"
+        )
+    summary = f"{len(found.cases)} case(s) checked, {len(found.broken)} broken"
+    if found.file_problems:
+        summary += f"; {len(found.file_problems)} problem(s) with the checkpoint file"
+    typer.echo(summary)
+    raise typer.Exit(1 if found.broken or found.file_problems else 0)
+
+
+@audit_app.command("anchor")
+def audit_anchor() -> None:
+    """Write a checkpoint for every case whose head is not anchored yet (what the hourly job
+    does; once after upgrading, for the trails written before checkpoints)."""
+    from cesja.casework import audit_log
+    from cesja.runtime import open_runtime
+
+    runtime = open_runtime(_settings())
+    try:
+        anchored = audit_log.anchor_all(runtime)
+    finally:
+        runtime.engine.dispose()
+    typer.echo(f"{anchored} case(s) anchored in {runtime.audit.path}")
 
 
 @app.command()

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(default=None, repr=False)
     # The page-code keys with their ids, the current first (`cesja.keyring`).
     secret_keys: str | None = Field(default=None, repr=False)
+    # The key the audit trail is chained and its checkpoints signed with: kept away from the
+    # database (and from every other key), so that whoever can write to the database cannot
+    # rewrite the trail unnoticed. Unset, one is generated into the data dir.
+    audit_key: str | None = Field(default=None, repr=False)
     webhook_url: str | None = None
     webhook_secret: str | None = Field(default=None, repr=False)
     public_url: str = "http://127.0.0.1:8000"
@@ -184,6 +188,14 @@ class Settings(BaseSettings):
                 "CESJA_MAIL_DKIM_KEY must name the DKIM private key's PEM file; there is no "
                 "file there"
             )
+        if self.audit_key is not None and len(self.audit_key) < 32:
+            raise ConfigurationError("CESJA_AUDIT_KEY must be at least 32 random characters")
+        page_keys = self.secret_keys.replace("\n", ",").split(",") if self.secret_keys else []
+        others = {self.secret_key, self.webhook_secret, *(k.partition(":")[2] for k in page_keys)}
+        if self.audit_key and self.audit_key in others:
+            raise ConfigurationError(
+                "CESJA_AUDIT_KEY must be a key of its own, not the secret key or webhook secret"
+            )
         if self.env == "production":
             if not self.api_keys:
                 raise ConfigurationError("CESJA_API_KEYS must be set in production")
@@ -284,3 +296,15 @@ class Settings(BaseSettings):
         """The page codes' keys, the current first; read once per process (a rotation takes
         effect when the service is restarted)."""
         return keyring.load(self.data_dir, self.secret_keys, self.secret_key)
+
+    @cached_property
+    def audit_secret(self) -> bytes:
+        """The audit trail's key: CESJA_AUDIT_KEY, else one generated once into the data dir."""
+        if self.audit_key:
+            return self.audit_key.encode()
+        return keyring.generated_key(self.audit_key_file)
+
+    @property
+    def audit_key_file(self) -> Path:
+        """Where the audit key is generated when CESJA_AUDIT_KEY is unset."""
+        return self.data_dir / "audit_key"

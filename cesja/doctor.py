@@ -57,6 +57,7 @@ def run_checks(settings: Settings) -> Iterator[CheckResult]:
         yield CheckResult("scan store", False, f"{store} is not writable: {err}")
     yield _page_keys(settings)
     yield _trust_roots(settings)
+    yield _audit_key(settings)
     ghostscript_problem = check_ghostscript()
     yield CheckResult(
         "ghostscript (tests and benchmarks only)",
@@ -80,6 +81,20 @@ def _page_keys(settings: Settings) -> CheckResult:
     held = ", ".join(ring.keys)
     return CheckResult(
         "page-code keys", True, f"{held} from {ring.source}; key {ring.current_id} current"
+    )
+
+
+def _audit_key(settings: Settings) -> CheckResult:
+    """The audit trail's key: set apart from the database, or generated beside it (fine to try
+    the service, not for evidence: whoever can read the data dir can then rewrite the trail)."""
+    if settings.audit_key:
+        return CheckResult("audit key", True, "CESJA_AUDIT_KEY is set")
+    return CheckResult(
+        "audit key",
+        settings.env != "production",
+        f"CESJA_AUDIT_KEY unset: the audit trail is keyed with {settings.audit_key_file}, "
+        "beside the database; set CESJA_AUDIT_KEY (32+ random characters, kept apart from the "
+        "database and its backups) before relying on the trail as evidence",
     )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -80,17 +81,26 @@ def load(data_dir: Path, secret_keys: str | None, secret_key: str | None) -> Key
 
 def _dev_key(data_dir: Path) -> bytes:
     """A key generated once into the data dir, for a service run without configuration."""
-    path = data_dir / DEV_KEY_FILE
+    return generated_key(data_dir / DEV_KEY_FILE)
+
+
+def generated_key(path: Path) -> bytes:
+    """The key in `path`, made there (readable by the owner only) the first time it is asked."""
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        # O_EXCL: two processes starting at once must not write two different keys.
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # O_EXCL: two processes starting at once must not write two different secrets.
         try:
             with path.open("x") as f:
+                path.chmod(0o600)
                 f.write(secrets.token_urlsafe(48))
-            path.chmod(0o600)
         except FileExistsError:
             pass
-    return path.read_text().strip().encode()
+    # Another process may have made the file a moment ago and be writing it still.
+    for _ in range(100):
+        if key := path.read_text().strip():
+            return key.encode()
+        time.sleep(0.01)
+    raise ConfigurationError(f"{path} is empty: remove it, and a new key is made")
 
 
 def rotated(ring: KeyRing) -> tuple[str, bytes]:

@@ -9,6 +9,7 @@ from threading import Event
 
 from sqlalchemy import Engine
 
+from cesja.checkpoints import AuditSeal, seal_engine
 from cesja.config import Settings
 from cesja.db import make_engine, migrate, read_only
 from cesja.db.jobs import Flag
@@ -26,6 +27,17 @@ class Runtime:
     # Set when new work is committed, so idle workers need not wait for their next poll: an
     # Event between threads, or one shared with the worker processes of `cesja serve`.
     work_ready: Flag = field(default_factory=Event)
+
+    def __post_init__(self) -> None:
+        # Every event written through this engine is chained, and its head anchored, under
+        # the audit key.
+        seal_engine(self.engine, self.audit)
+        seal_engine(self.read_engine, self.audit)
+
+    @cached_property
+    def audit(self) -> AuditSeal:
+        """The audit key and the checkpoint file in the scan store."""
+        return AuditSeal(self.settings.audit_secret, self.store.root)
 
     @cached_property
     def read_engine(self) -> Engine:
@@ -52,6 +64,12 @@ def open_runtime(settings: Settings, *, run_migrations: bool = True) -> Runtime:
         log.warning(
             "USING DEVELOPMENT API KEYS (dev-registrar, dev-staff, dev-intake): "
             "set CESJA_API_KEYS before exposing this service"
+        )
+    if not settings.audit_key:
+        log.warning(
+            "NO CESJA_AUDIT_KEY: the audit trail is keyed with %s, beside the database; set "
+            "CESJA_AUDIT_KEY (kept apart from the database) before relying on it as evidence",
+            settings.audit_key_file,
         )
     url = settings.sqlalchemy_url
     if run_migrations:

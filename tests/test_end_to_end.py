@@ -138,11 +138,13 @@ def test_pages_by_fax_and_by_post_make_the_case_ready_and_the_registrar_is_told_
     (notice,) = registrar.received
     assert notice.verified and notice.answered == 204
     assert notice.payload["type"] == "cesja.transfer_ready"
+    trail = client.get(f"/api/v1/cases/{case['id']}/events", headers=STAFF).json()
     assert notice.payload["data"] == {
         "case_id": case["id"],
         "external_ref": "REG-42",
         "domains": case["domains"],
         "new_registrant": case["new_registrant"],
+        "audit_head": next(e["hash"] for e in trail if e["data"].get("after") == "transfer_ready"),
     }
 
     completed = client.post(f"/api/v1/cases/{case['id']}/transfer-completed", headers=REGISTRAR)

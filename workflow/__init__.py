@@ -17,7 +17,17 @@ and `Attempt`.
 
 from statemachine.exceptions import TransitionNotAllowed
 
-from workflow.audit import GENESIS, BrokenLink, canonical, content_of, event_hash, verify_chain
+from workflow.audit import (
+    GENESIS,
+    KEYED,
+    PLAIN,
+    BrokenLink,
+    canonical,
+    content_of,
+    event_hash,
+    event_mac,
+    verify_chain,
+)
 from workflow.checks import (
     CHECKS,
     PARTIES,
@@ -60,7 +70,9 @@ __all__ = [
     "CHECKS",
     "EVENT_TYPE",
     "GENESIS",
+    "KEYED",
     "PARTIES",
+    "PLAIN",
     "UNSETTLED",
     "Attempt",
     "BrokenLink",
@@ -85,6 +97,7 @@ __all__ = [
     "deliver",
     "encode",
     "event_hash",
+    "event_mac",
     "events",
     "failed_checks",
     "is_final",

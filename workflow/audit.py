@@ -1,8 +1,14 @@
-"""The audit trail's hash chain: each event's hash covers the one before and its own content."""
+"""The audit trail's hash chain: each event's hash covers the one before and its own content.
+
+Events are chained with HMAC-SHA256 under the audit key (`KEYED`), so that nobody without the
+key can write a chain that verifies. Events written before keyed chaining stay plain sha256
+(`PLAIN`); each event says which it is, and a trail may go from plain to keyed but never back.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import math
 import re
@@ -20,6 +26,12 @@ GENESIS = "0" * 64
 HASHED_FIELDS = ("case_id", "seq", "type", "actor", "at", "data")
 
 _HASH = re.compile(r"[0-9a-f]{64}")
+
+PLAIN = "sha256"
+"""The chain of events written before the audit key: anyone can recompute it."""
+KEYED = "hmac-sha256"
+"""The chain of events written since: only the holder of the audit key can compute it."""
+CHAINS = (PLAIN, KEYED)
 
 
 class AuditEvent(Protocol):
@@ -72,19 +84,55 @@ def event_hash(prev_hash: str, content: Mapping[str, Any]) -> str:
     return hashlib.sha256(prev_hash.encode("ascii") + canonical(content)).hexdigest()
 
 
+def event_mac(key: bytes, prev_hash: str, content: Mapping[str, Any]) -> str:
+    """HMAC-SHA256 hex, under the audit key, of the previous event's hash and this content."""
+    if not _HASH.fullmatch(prev_hash):
+        raise ValueError(f"prev_hash must be 64 lowercase hex digits, got {prev_hash!r}")
+    message = prev_hash.encode("ascii") + canonical(content)
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def link_hash(chain: str, key: bytes | None, prev_hash: str, content: Mapping[str, Any]) -> str:
+    """The hash an event of `chain` must carry; a keyed one cannot be computed without the key."""
+    if chain == PLAIN:
+        return event_hash(prev_hash, content)
+    if chain == KEYED and key is not None:
+        return event_mac(key, prev_hash, content)
+    raise ValueError(f"an event chained by {chain!r} cannot be checked without the audit key")
+
+
 def content_of(event: AuditEvent) -> dict[str, Any]:
     """The part of a stored event that its hash covers."""
     return {name: getattr(event, name) for name in HASHED_FIELDS}
 
 
-def verify_chain(events: Sequence[AuditEvent]) -> BrokenLink | None:
+def chain_of(event: AuditEvent) -> str:
+    """How an event is chained; an event from before the marker existed is plain sha256."""
+    return str(getattr(event, "chain", PLAIN))
+
+
+def verify_chain(events: Sequence[AuditEvent], key: bytes | None = None) -> BrokenLink | None:
     """The first broken link of one case's events, in the order given (by seq), or None.
 
     Catches a changed field or hash, an event deleted, inserted or moved, and a chain that
-    does not start at GENESIS. Deleting the last events leaves a shorter chain that still
+    does not start at GENESIS; with the audit `key`, also a keyed chain rewritten with its
+    later hashes recomputed. Deleting the last events leaves a shorter chain that still
     holds: only a copy of the latest hash kept elsewhere can show that.
     """
+    keyed_from: int | None = None
     for i, event in enumerate(events):
+        chain = chain_of(event)
+        if chain not in CHAINS:
+            return BrokenLink(event.seq, f"it is chained by {chain!r}, which is not known")
+        if chain == KEYED and keyed_from is None:
+            keyed_from = event.seq
+        if chain == PLAIN and keyed_from is not None:
+            # Only someone without the key writes a plain event after a keyed one.
+            return BrokenLink(
+                event.seq,
+                f"it is hashed without the audit key, after event {keyed_from} was keyed: "
+                "the trail was rewritten",
+            )
         expected_seq = i + 1
         if event.case_id != events[0].case_id:
             return BrokenLink(
@@ -104,11 +152,11 @@ def verify_chain(events: Sequence[AuditEvent]) -> BrokenLink | None:
                 "them was rewritten",
             )
         try:
-            recomputed = event_hash(event.prev_hash, content_of(event))
+            recomputed = link_hash(chain, key, event.prev_hash, content_of(event))
         except ValueError as err:  # UnhashableContent too
             return BrokenLink(event.seq, f"its content cannot be hashed: {err}")
         if recomputed != event.hash:
-            return BrokenLink(event.seq, _hash_problem(events, i, recomputed))
+            return BrokenLink(event.seq, _hash_problem(events, i, recomputed, chain))
     return None
 
 
@@ -127,12 +175,19 @@ def _seq_problem(events: Sequence[AuditEvent], i: int, expected_seq: int) -> str
     return f"{missing}: event {seq} follows {after}"
 
 
-def _hash_problem(events: Sequence[AuditEvent], i: int, recomputed: str) -> str:
+def _hash_problem(events: Sequence[AuditEvent], i: int, recomputed: str, chain: str) -> str:
     # The next event recorded this event's hash when it was written: if that still equals
     # the recomputed one, the content is intact and it is the stored hash that was changed.
     nxt = events[i + 1] if i + 1 < len(events) else None
     if nxt is not None and nxt.prev_hash == recomputed:
         return "its stored hash was changed; its content is as it was written"
+    if chain == KEYED:
+        # A keyed hash that does not hold was written without the key: the content may be
+        # intact with a hash recomputed, or changed; either way not by the service.
+        return (
+            "its hash does not hold under the audit key: its content or its hash was "
+            "changed after it was written, by someone without the key"
+        )
     if nxt is not None and nxt.prev_hash == events[i].hash:
         return "its content (type, actor, time or data) was changed after it was written"
     return "its content or its hash was changed after it was written"

@@ -35,8 +35,14 @@ def transfer_ready_payload(
     domains: Iterable[str],
     new_registrant: Mapping[str, Any],
     at: datetime,
+    *,
+    audit_head: str,
 ) -> dict[str, Any]:
-    """The notice's JSON, as it is stored with the delivery and sent on each attempt."""
+    """The notice's JSON, as it is stored with the delivery and sent on each attempt.
+
+    `audit_head` is the hash at the head of the case's audit trail when the notice was
+    made: the registrar then holds a copy of it that nobody at the service can change.
+    """
     return {
         "type": EVENT_TYPE,
         "timestamp": utc_iso(at, what="the notice's time"),
@@ -45,6 +51,7 @@ def transfer_ready_payload(
             "external_ref": external_ref,
             "domains": list(domains),
             "new_registrant": dict(new_registrant),
+            "audit_head": audit_head,
         },
     }
 

@@ -76,7 +76,12 @@ def schedule_transfer_ready(session: Session, settings: Settings, case: CaseRow)
         id=new_message_id(),
         case_id=case.id,
         payload=transfer_ready_payload(
-            case.id, case.external_ref, case.domains, case.new_registrant, now
+            case.id,
+            case.external_ref,
+            case.domains,
+            case.new_registrant,
+            now,
+            audit_head=audit_log.head_hash(session, case.id),
         ),
         status="pending",
         created_at=now,

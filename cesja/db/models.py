@@ -172,6 +172,9 @@ class EventRow(SQLModel, table=True):
     data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+    # How `hash` is made (`workflow.audit.CHAINS`): events from before the audit key are
+    # plain sha256, the column's default for them; every event written since is keyed.
+    chain: str = Field(max_length=16, sa_column_kwargs={"server_default": "sha256"})
 
 
 class JobRow(SQLModel, table=True):

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from cesja.casework import deadlines, notices, retention, webhooks
+from cesja.casework import audit_log, deadlines, notices, retention, webhooks
 from cesja.config import Settings
 from cesja.db import jobs
 from cesja.intake import handling, processing, received
@@ -76,6 +76,13 @@ def job_kinds(settings: Settings) -> dict[str, jobs.JobKind]:
             retry_after=lambda attempt: timedelta(minutes=5),
             time_limit=time_limit,
         ),
+        audit_log.ANCHOR_AUDIT: jobs.JobKind(
+            name=audit_log.ANCHOR_AUDIT,
+            lease=timedelta(minutes=10),
+            max_attempts=2,
+            retry_after=lambda attempt: timedelta(minutes=5),
+            time_limit=time_limit,
+        ),
     }
 
 
@@ -89,6 +96,7 @@ def handlers(runtime: Runtime) -> dict[str, jobs.Handler]:
         deadlines.CHECK_DEADLINES: lambda job: _check_deadlines(runtime),
         jobs.PURGE_JOBS: lambda job: _purge_jobs(runtime),
         retention.PURGE_ENDED_CASES: lambda job: _purge_ended_cases(runtime),
+        audit_log.ANCHOR_AUDIT: lambda job: _anchor_audit(runtime),
     }
 
 
@@ -145,6 +153,12 @@ def _purge_jobs(runtime: Runtime) -> None:
 
 def _purge_ended_cases(runtime: Runtime) -> None:
     retention.purge_ended(runtime)
+
+
+def _anchor_audit(runtime: Runtime) -> None:
+    anchored = audit_log.anchor_all(runtime)
+    if anchored:
+        log.info("anchored the audit trail's head of %d case(s)", anchored)
 
 
 def resume_left_jobs(engine: Engine) -> int:

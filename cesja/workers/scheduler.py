@@ -11,7 +11,7 @@ from sqlalchemy import Engine, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
-from cesja.casework import deadlines, retention
+from cesja.casework import audit_log, deadlines, retention
 from cesja.config import Settings
 from cesja.db import jobs
 from cesja.db.models import PeriodicTaskRow, utcnow
@@ -25,12 +25,17 @@ SCHEDULER_TICK = timedelta(seconds=5)
 # How often the queue is purged of jobs that ended long ago.
 PURGE_EVERY = timedelta(hours=1)
 
+# How often every case's head is anchored in the checkpoint file, whatever the transitions
+# did: it covers a process that died between a commit and its checkpoint line.
+ANCHOR_EVERY = timedelta(hours=1)
+
 
 def periodic_tasks(settings: Settings) -> dict[str, timedelta]:
     """Jobs that run every so often, by kind, and how often."""
     tasks = {
         deadlines.CHECK_DEADLINES: timedelta(seconds=settings.deadline_check_seconds),
         jobs.PURGE_JOBS: PURGE_EVERY,
+        audit_log.ANCHOR_AUDIT: ANCHOR_EVERY,
     }
     if settings.retention_days is not None:
         # What ended cases received is destroyed within the hour it falls due.

@@ -67,6 +67,11 @@ def test_the_development_secret_is_generated_once_and_kept(data_dir: Path) -> No
             {"CESJA_MAIL_DKIM_KEY": "/nonexistent/dkim.pem", "CESJA_MAIL_DKIM_SELECTOR": "s1"},
             "no file there",
         ),
+        ({"CESJA_AUDIT_KEY": "short"}, "CESJA_AUDIT_KEY must be at least 32"),
+        (
+            {"CESJA_AUDIT_KEY": STRONG_SECRET, "CESJA_SECRET_KEY": STRONG_SECRET},
+            "CESJA_AUDIT_KEY must be a key of its own",
+        ),
     ],
 )
 def test_unsafe_settings_are_refused_with_what_to_set(

@@ -20,6 +20,7 @@ from sqlalchemy import select as select_rows
 from sqlmodel import Session, col, select
 
 from cesja import intake, workers
+from cesja.casework import audit_log
 from cesja.config import Settings
 from cesja.db import schema_version
 from cesja.db.models import (
@@ -43,6 +44,8 @@ pytestmark = pytest.mark.postgres
 
 # Every node signs and checks page codes with the same secret, as a deployment configures it.
 SECRET_KEY = "the-one-secret-every-node-of-this-deployment-shares"
+# ...and keys the audit trail with the same audit key, another.
+AUDIT_KEY = "the-one-audit-key-every-node-of-this-deployment-shares"
 CASES = 10
 FILES = 10
 PAGES_PER_FILE = 10
@@ -56,6 +59,7 @@ def node_env(pg_url: str, scans: Path, data_dir: Path, registrar: Receiver) -> d
         CESJA_SCAN_DIR=str(scans),
         CESJA_DATA_DIR=str(data_dir),
         CESJA_SECRET_KEY=SECRET_KEY,
+        CESJA_AUDIT_KEY=AUDIT_KEY,
         CESJA_WEBHOOK_URL=registrar.url,
         CESJA_WEBHOOK_SECRET=SECRET,
     )
@@ -101,7 +105,8 @@ def test_two_api_and_two_worker_nodes_read_a_batch_once_as_one_machine_does(
     orders) are uploaded half to each API, and one worker process is SIGKILLed half-way
     THEN the schema was migrated once to its head; each of the 100 pages is stored exactly once,
     read as the embedded default reads the same files; every case is ready for transfer and
-    the registrar got exactly one notice for each.
+    the registrar got exactly one notice for each; every case's audit trail holds against the
+    checkpoints all the nodes appended to the shared scan store.
     """
     scans, log = tmp_path / "scans", tmp_path / "nodes.log"
     envs = [node_env(pg_url, scans, tmp_path / f"node{n}", registrar) for n in range(4)]
@@ -116,7 +121,11 @@ def test_two_api_and_two_worker_nodes_read_a_batch_once_as_one_machine_does(
         wait_until(lambda: all(answers(api) for api in apis), log, timeout=120)
 
         settings = Settings(
-            database_url=pg_url, scan_dir=scans, data_dir=tmp_path / "test", secret_key=SECRET_KEY
+            database_url=pg_url,
+            scan_dir=scans,
+            data_dir=tmp_path / "test",
+            secret_key=SECRET_KEY,
+            audit_key=AUDIT_KEY,
         )
         runtime = open_runtime(settings)
         stack.callback(runtime.engine.dispose)
@@ -159,6 +168,11 @@ def test_two_api_and_two_worker_nodes_read_a_batch_once_as_one_machine_does(
     assert [c["state"] for c in fetched] == ["transfer_ready"] * CASES
     assert sorted(r.payload["data"]["case_id"] for r in registrar.received) == sorted(case_ids)
     assert all(r.verified for r in registrar.received)
+    # Every node's processes chained events and appended checkpoints to the one shared file,
+    # at once, one of them killed on the way: every trail holds against every checkpoint.
+    audit = audit_log.verify(runtime)
+    assert (audit.file_problems, audit.broken) == ([], [])
+    assert len(audit.cases) == CASES
 
     embedded = read_on_the_embedded_default(runtime, tmp_path / "embedded", files[:2])
     assert schema_version(pg_url) == schema_version(

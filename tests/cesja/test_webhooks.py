@@ -65,7 +65,8 @@ def test_failures_are_retried_under_one_webhook_id_until_delivered(
     """GIVEN a receiver that fails the first three POSTs (500, 503, no answer in time)
     WHEN a case becomes transfer_ready and the workers run
     THEN the fourth POST is accepted; all four carry the same webhook-id and a signature
-    the reference library verifies, the notice is the contract's, and it is delivered once.
+    the reference library verifies, the notice is the contract's (its `audit_head` the hash of
+    the event that made the case ready), and it is delivered once.
     """
     client, registrar = service(
         [500, 503, "hang"], CESJA_WEBHOOK_TIMEOUT_SECONDS="0.3", CESJA_WEBHOOK_MAX_ATTEMPTS="5"
@@ -82,11 +83,15 @@ def test_failures_are_retried_under_one_webhook_id_until_delivered(
     assert all(r.verified for r in registrar.received)
     notice = registrar.received[-1].payload
     assert notice["type"] == "cesja.transfer_ready"
+    trail = client.get(f"/api/v1/cases/{case['id']}/events", headers=STAFF).json()
+    became_ready = next(e for e in trail if e["data"].get("after") == "transfer_ready")
     assert notice["data"] == {
         "case_id": case["id"],
         "external_ref": "REG-42",
         "domains": case["domains"],
         "new_registrant": case["new_registrant"],
+        # The registrar holds the head of the trail as it was when the case became ready.
+        "audit_head": became_ready["hash"],
     }
     assert delivery["status"] == "delivered" and delivery["attempts"] == 4
     assert delivery["delivered_at"] is not None and delivery["next_attempt_at"] is None

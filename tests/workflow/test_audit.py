@@ -13,11 +13,14 @@ import pytest
 
 from workflow import (
     GENESIS,
+    KEYED,
+    PLAIN,
     BrokenLink,
     UnhashableContent,
     canonical,
     content_of,
     event_hash,
+    event_mac,
     verify_chain,
 )
 
@@ -274,3 +277,61 @@ def test_a_malformed_prev_hash_is_refused() -> None:
     """
     with pytest.raises(ValueError, match="64 lowercase hex"):
         event_hash("abc", {"seq": 1})
+
+
+@dataclass(frozen=True)
+class MarkedEvent(Event):
+    """An event row since the audit key: it says how its hash was made."""
+
+    chain: str = KEYED
+
+
+KEY = b"the audit key of the service, 32+"
+
+
+def keyed_after(plain: list[Event], n: int) -> list[Event]:
+    """`plain` (events from before the audit key) followed by `n` events chained under KEY."""
+    events = list(plain)
+    prev = events[-1].hash if events else GENESIS
+    for seq in range(len(events) + 1, len(events) + n + 1):
+        content: dict[str, Any] = {
+            "case_id": "CS-7K2M-Q9XR",
+            "seq": seq,
+            "type": "state_changed",
+            "actor": "staff:anna",
+            "at": T0 + timedelta(hours=seq),
+            "data": {"after": "in_review", "n": seq},
+        }
+        mac = event_mac(KEY, prev, content)
+        events.append(MarkedEvent(**content, prev_hash=prev, hash=mac))
+        prev = mac
+    return events
+
+
+def test_a_trail_keyed_after_plain_events_verifies_only_under_its_key() -> None:
+    """GIVEN three events from before the audit key, then three chained under it
+    WHEN the trail is verified with the key, with another key, and without one
+    THEN it holds with the key; with another, or none, the first keyed event is named."""
+    events = keyed_after(trail(3), 3)
+
+    assert verify_chain(events, KEY) is None
+    other = verify_chain(events, b"someone else's key, 32 characters")
+    assert other is not None and other.seq == 4 and "audit key" in other.reason
+    unkeyed = verify_chain(events)
+    assert unkeyed is not None and unkeyed.seq == 4 and "without the audit key" in unkeyed.reason
+
+
+def test_an_edit_rehashed_without_the_key_is_caught() -> None:
+    """GIVEN a keyed trail whose event 2 is edited and every later hash recomputed with plain
+    sha256, kept marked as keyed, or marked plain from the edit on
+    WHEN it is verified with the key
+    THEN the first is caught at event 2 (its hash does not hold under the key), the second at
+    event 2 too (a plain event after a keyed one)."""
+    events = keyed_after([], 4)
+    edited = replace(events[1], data={"after": "cancelled"})
+    kept_marked = [events[0], rehashed(edited, events[0].hash)]
+    marked_plain = [events[0], replace(rehashed(edited, events[0].hash), chain=PLAIN)]
+
+    for tampered, says in ((kept_marked, "audit key"), (marked_plain, "without the audit key")):
+        link = verify_chain(tampered, KEY)
+        assert link is not None and link.seq == 2 and says in link.reason, link

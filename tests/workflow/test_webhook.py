@@ -36,6 +36,7 @@ def payload() -> dict[str, object]:
         ("example.pl", "żółw.pl"),
         NEW_REGISTRANT,
         datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
+        audit_head="ab" * 32,
     )
 
 
@@ -51,7 +52,8 @@ def client(handler: Callable[[httpx.Request], httpx.Response]) -> httpx.Client:
 def test_the_payload_has_the_contract_shape() -> None:
     """GIVEN a case that became transfer ready
     WHEN its notice is built
-    THEN it is the JSON of CONTRACT.md section 7, with a UTC timestamp.
+    THEN it is the JSON of CONTRACT.md section 7 (with section 9's `audit_head`), with a UTC
+    timestamp.
     """
     assert payload() == {
         "type": EVENT_TYPE,
@@ -61,6 +63,7 @@ def test_the_payload_has_the_contract_shape() -> None:
             "external_ref": "REG-42",
             "domains": ["example.pl", "żółw.pl"],
             "new_registrant": NEW_REGISTRANT,
+            "audit_head": "ab" * 32,
         },
     }
     assert EVENT_TYPE == "cesja.transfer_ready"
