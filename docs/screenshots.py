@@ -59,13 +59,18 @@ def main() -> None:
         office.goto(f"{url}/cases/{in_review['id']}")
         office.wait_for_load_state("networkidle")
         office.screenshot(path=str(HERE / "office-case.png"))
+        evidence = office.locator('tr[data-check="new_registrant.signature_present"]')
+        evidence.get_by_role("link", name="Powiększ skan w tym miejscu").click()
+        office.locator('dialog#viewer[data-ready="true"]').wait_for()
+        office.screenshot(path=str(HERE / "office-viewer.png"))
         phone = browser.new_page(viewport={"width": 390, "height": 844}, locale="pl-PL")
-        phone.goto(in_review["customer_url"].replace("http://127.0.0.1:8000", url))
+        own_link = in_review["customer_urls"]["new_registrant"]
+        phone.goto(own_link.replace("http://127.0.0.1:8000", url))
         phone.wait_for_load_state("networkidle")
         phone.screenshot(path=str(HERE / "customer-phone.png"))
         browser.close()
     server.should_exit = True
-    for name in ("office-queue.png", "office-case.png", "customer-phone.png"):
+    for name in ("office-queue.png", "office-case.png", "office-viewer.png", "customer-phone.png"):
         print(f"wrote {HERE / name} ({(HERE / name).stat().st_size // 1024} KB)")
 
 
