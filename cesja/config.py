@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: str | None = Field(default=None, repr=False)
     public_url: str = "http://127.0.0.1:8000"
+    # Staff single sign-on (OpenID Connect, `cesja.web.sso`): the provider, this service's
+    # client there, and the claim that names the staff account.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = Field(default=None, repr=False)
+    oidc_username_claim: str = Field(default="preferred_username", max_length=100)
     document_deadline_days: int = Field(default=14, ge=1, le=365)
     max_upload_mb: int = Field(default=50, ge=1, le=1024)
     max_pages: int = Field(default=200, ge=1, le=5000)
@@ -196,6 +202,16 @@ class Settings(BaseSettings):
             raise ConfigurationError(
                 "CESJA_AUDIT_KEY must be a key of its own, not the secret key or webhook secret"
             )
+        oidc = (self.oidc_issuer, self.oidc_client_id, self.oidc_client_secret)
+        if any(oidc) and not all(oidc):
+            raise ConfigurationError(
+                "CESJA_OIDC_ISSUER, CESJA_OIDC_CLIENT_ID and CESJA_OIDC_CLIENT_SECRET are set "
+                "together, or none of them"
+            )
+        if self.oidc_issuer and not re.match(
+            r"https://|http://(127\.0\.0\.1|localhost)[:/]", self.oidc_issuer
+        ):
+            raise ConfigurationError("CESJA_OIDC_ISSUER must be an https:// URL")
         if self.env == "production":
             if not self.api_keys:
                 raise ConfigurationError("CESJA_API_KEYS must be set in production")

@@ -39,7 +39,7 @@ from cesja.errors import CesjaError, NotFound
 from cesja.intake import handling
 from cesja.intake.messages import receive_message
 from cesja.storage import TooLarge
-from cesja.web import catalogue, review
+from cesja.web import catalogue, review, sso
 from cesja.web.office_auth import (
     SIGN_IN,
     ForeignOrigin,
@@ -254,9 +254,12 @@ def sign_in_post(
             {"next": safe_next(next), "problem": problem},
             status=401 if known is None else 403,
         )
-    caller, cookie = signed
+    return _signed_in(request, *signed, next)
+
+
+def _signed_in(request: Request, caller: Caller, cookie: str, next_page: str) -> Response:
     log.info("%s signed in to the back office", caller.actor)
-    response = _see(safe_next(next))
+    response = _see(safe_next(next_page))
     response.set_cookie(
         COOKIE,
         cookie,
@@ -266,6 +269,79 @@ def sign_in_post(
         samesite="strict",
         secure=request.url.scheme == "https",
     )
+    return response
+
+
+SSO_FAILED = (
+    "Logowanie przez dostawcę tożsamości nie powiodło się. Spróbuj jeszcze raz albo zaloguj się "
+    "loginem i hasłem."
+)
+
+
+@router.get("/sign-in/sso")
+def sso_begin(request: Request, settings: SettingsDep, next: str | None = None) -> Response:
+    """To the registrar's identity provider, carrying what the way back must match."""
+    if not sso.configured(settings):
+        raise NotFound("single sign-on is not configured (CESJA_OIDC_ISSUER)")
+    try:
+        target, login = sso.begin(settings, safe_next(next))
+    except sso.SignInRefused as err:
+        log.warning("single sign-on could not start: %s", err.message)
+        context = {"next": safe_next(next), "problem": SSO_FAILED}
+        return _page(request, "office_sign_in.html", context, status=503)
+    response = RedirectResponse(target, status_code=303, headers=PAGE_HEADERS)
+    response.set_cookie(
+        sso.COOKIE,
+        login.cookie(),
+        max_age=sso.LOGIN_SECONDS,
+        path="/sign-in/sso",
+        httponly=True,
+        samesite="lax",  # it must come back with the provider's redirect, a top-level GET
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.get(sso.CALLBACK)
+def sso_callback(
+    request: Request,
+    settings: SettingsDep,
+    runtime: RuntimeDep,
+    state: Annotated[str, Query(max_length=200)] = "",
+    code: Annotated[str, Query(max_length=4000)] = "",
+    error: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    """Back from the identity provider: the person it vouches for, if they have an account."""
+    if not sso.configured(settings):
+        raise NotFound("single sign-on is not configured (CESJA_OIDC_ISSUER)")
+    login = sso.Login.from_cookie(request.cookies.get(sso.COOKIE))
+    next_page = login.next if login is not None else "/"
+    try:
+        if error is not None:
+            raise sso.SignInRefused(f"the identity provider answered {error!r}")
+        username = sso.finish(settings, login, state, code)
+    except sso.SignInRefused as err:
+        log.warning("a single sign-on failed: %s", err.message)
+        refused = _page(
+            request, "office_sign_in.html", {"next": next_page, "problem": SSO_FAILED}, status=401
+        )
+        refused.delete_cookie(sso.COOKIE, path="/sign-in/sso")
+        return refused
+    with Session(runtime.engine) as session:
+        active = staff.USERNAME.fullmatch(username) and staff.is_active(session, username)
+    if not active:
+        log.warning("a single sign-on as %r has no active staff account", username[:64])
+        problem = (
+            f"Dostawca tożsamości potwierdził użytkownika „{username[:64]}”, ale w biurze nie ma "
+            "aktywnego konta o tym loginie. Poproś administratora o konto (cesja staff add)."
+        )
+        refused = _page(
+            request, "office_sign_in.html", {"next": next_page, "problem": problem}, status=403
+        )
+        refused.delete_cookie(sso.COOKIE, path="/sign-in/sso")
+        return refused
+    response = _signed_in(request, *sign_in_person(runtime.engine, username), next_page)
+    response.delete_cookie(sso.COOKIE, path="/sign-in/sso")
     return response
 
 
