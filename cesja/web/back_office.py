@@ -163,6 +163,7 @@ def _page(
             **GLOBALS,
             "check_detail": catalogue.check_detail,
             "said": catalogue.said,
+            "broken_link": catalogue.broken_link,
             "sender_how": catalogue.how_sender_was_checked,
             "staff": staff,
             "notice": DONE.get(done or ""),

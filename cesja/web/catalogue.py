@@ -4,6 +4,7 @@ Polish words. A sentence the catalogue lacks is said in English, as it was writt
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -136,3 +137,50 @@ def refusal(err: CesjaError) -> str:
             "się tylko, dopóki sprawa jest otwarta."
         )
     return err.message
+
+
+# Why an audit trail does not hold (`workflow.audit`), as the case page says it.
+_BROKEN = (
+    (
+        r"its stored hash was changed; its content is as it was written",
+        "zmieniono zapisany skrót zdarzenia; jego treść jest taka, jak ją zapisano",
+    ),
+    (
+        r"its hash does not hold under the audit key: .*",
+        "jego skrót nie zgadza się pod kluczem dziennika: treść albo skrót zmienił po zapisaniu "
+        "ktoś, kto nie ma klucza",
+    ),
+    (
+        r"its content \(type, actor, time or data\) was changed after it was written",
+        "po zapisaniu zmieniono jego treść (rodzaj, osobę, czas albo dane)",
+    ),
+    (
+        r"its content or its hash was changed after it was written",
+        "po zapisaniu zmieniono jego treść albo skrót",
+    ),
+    (
+        r"it does not link to event (\d+): .*",
+        r"nie łączy się ze zdarzeniem nr \1: między nimi usunięto albo wstawiono zdarzenie, "
+        "albo jedno z nich przepisano",
+    ),
+    (
+        r"the events are out of order: event (\d+) comes after event (\d+)",
+        r"zdarzenia są w złej kolejności: zdarzenie nr \1 stoi po zdarzeniu nr \2",
+    ),
+    (
+        r"event (\d+) is missing: event (\d+) follows .*",
+        r"brakuje zdarzenia nr \1 (zdarzenie nr \2 stoi po poprzednim)",
+    ),
+    (
+        r"events (\d+) to (\d+) are missing: event (\d+) follows .*",
+        r"brakuje zdarzeń nr \1–\2 (zdarzenie nr \3 stoi po poprzednim)",
+    ),
+)
+
+
+def broken_link(reason: str) -> str:
+    """Why the chain breaks at an event, in Polish where it is a reason we know."""
+    for pattern, polish in _BROKEN:
+        if re.fullmatch(pattern, reason):
+            return re.sub(pattern, polish, reason)
+    return reason

@@ -136,11 +136,16 @@ def test_worker_killed_in_the_middle_of_a_scan_finishes_it_after_a_restart(
     first = start_worker(log)
     try:
         wait_until(lambda: len(pages_stored()) >= 2, log)
-        # Right after a page is stored the worker process holds none for a moment: the kill is
-        # to land while it reads one (about a second, against this look's milliseconds).
-        wait_until(lambda: bool(jobs_in_hand()), log)
+        # The kill is to land while its worker process reads a page: caught as it takes one
+        # (a whole page's reading ahead of it), frozen while its parent is killed, then let
+        # go, to find its parent gone (it looks every 0.2 s) long before it could finish.
+        before = {job.ref for job in jobs_in_hand()}
+        taken = wait_until(lambda: [j for j in jobs_in_hand() if j.ref not in before], log)
+        reader = int((taken[0].leased_by or "").rsplit(":", 1)[1])
+        os.kill(reader, signal.SIGSTOP)
         first.send_signal(signal.SIGKILL)
         assert first.wait(timeout=10) == -signal.SIGKILL
+        os.kill(reader, signal.SIGCONT)
     finally:
         stop(first)
     interrupted = pages_stored()

@@ -262,10 +262,25 @@ def test_a_tampered_audit_trail_is_shown_loudly_from_the_first_broken_event(
     page = staff.get(f"/cases/{case}").text
 
     assert "UWAGA: zapis historii tej sprawy został naruszony." in page
-    assert "od zdarzenia nr 2: its content" in page
+    assert "od zdarzenia nr 2: jego skrót nie zgadza się pod kluczem dziennika" in page
     assert re.search(r'<tr id="event-2" class="event-state_changed broken">', page)
     assert re.search(r'<tr id="event-1" class="event-case_created">', page)
     assert "Łańcuch zdarzeń nienaruszony" not in page
+
+
+def test_an_event_deleted_from_the_middle_of_the_trail_is_named_in_polish(
+    staff: TestClient,
+) -> None:
+    """GIVEN a cancelled case whose second event was deleted in the database
+    WHEN staff open it THEN the page says, in Polish, that event 2 is missing."""
+    case = case_in(staff, "cancelled")["id"]
+    with runtime_of(staff).engine.begin() as conn:
+        conn.execute(text("DELETE FROM events WHERE case_id = :case AND seq = 2"), {"case": case})
+
+    page = staff.get(f"/cases/{case}").text
+
+    assert "od zdarzenia nr 3: brakuje zdarzenia nr 2" in page
+    assert "missing" not in page
 
 
 def test_evidence_is_served_only_under_the_names_the_reader_keeps(staff: TestClient) -> None:
