@@ -43,6 +43,7 @@ def _public(
         transfer_allowed=transfer_allowed(case.state),
         domains=case.domains,
         external_ref=case.external_ref,
+        language=case.language,
         current_registrant=case.current_registrant,
         new_registrant=case.new_registrant,
         form_version=case.form_version,

@@ -108,6 +108,7 @@ def new_case(body: CaseCreate, *, deadline_days: int) -> CaseRow:
         id=new_case_id(),
         state="awaiting_documents",
         external_ref=body.external_ref,
+        language=body.language,
         domains=data["domains"],
         current_registrant=data["current_registrant"],
         new_registrant=data["new_registrant"],

@@ -56,12 +56,15 @@ def _environment() -> Environment:
     )
 
 
-def write(context: dict[str, Any]) -> tuple[str, str, str]:
-    """The subject, text and HTML of a notice. Its words are written once
+def write(context: dict[str, Any], language: str = "pl") -> tuple[str, str, str]:
+    """The subject, text and HTML of a notice, in Polish or English (`subject_en.txt`,
+    `paragraphs_en.txt`; the words around them in `words.txt`). Its words are written once
     (`paragraphs.txt`): blank lines part paragraphs, lines starting `- ` make a list."""
     env = _environment()
-    subject = " ".join(env.get_template("subject.txt").render(context).split())
-    words = env.get_template("paragraphs.txt").render(context)
+    own = "_en" if language == "en" else ""
+    context = {**context, "language": language}
+    subject = " ".join(env.get_template(f"subject{own}.txt").render(context).split())
+    words = env.get_template(f"paragraphs{own}.txt").render(context)
     blocks = _blocks(words)
     text = env.get_template("notice.txt").render(context, words="\n\n".join(blocks_text(blocks)))
     html = env.get_template("notice.html").render(context, blocks=blocks, subject=subject)

@@ -108,7 +108,7 @@ def schedule(
             kind=kind,
             party=party,
             address=address,
-            language="pl",  # a case names no language: every notice is in Polish
+            language=case.language,
             data=data or {},
             status="pending",
             created_at=now,
@@ -262,7 +262,7 @@ def letter(
         "data": notice.data,
         "page_of": PAGE_OF,
     }
-    subject, text, html = mail.write(context)
+    subject, text, html = mail.write(context, notice.language)
     attachments: tuple[tuple[str, bytes], ...] = ()
     if notice.kind in WITH_FORM:
         attachments = ((f"cesja-{case.id}.pdf", form_pdf(case, settings, links)),)

@@ -57,6 +57,8 @@ class CaseCreate(_In):
     new_registrant: RegistrantIn
     # The registrar's own reference, kept and sent back as it came (never printed).
     external_ref: PrintableLine | None = Field(default=None, max_length=200)
+    # The language the parties are written to in (the e-mail notices); the form is Polish.
+    language: Literal["pl", "en"] = "pl"
 
 
 class CaseReissue(_In):
@@ -171,6 +173,7 @@ class CasePublic(BaseModel):
     transfer_allowed: bool
     domains: list[str]
     external_ref: str | None
+    language: str
     current_registrant: dict[str, object]
     new_registrant: dict[str, object]
     form_version: int

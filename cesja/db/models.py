@@ -45,6 +45,10 @@ class CaseRow(SQLModel, table=True):
     lock_version: int = Field(default=1, sa_column=_case_lock_version)
     # What the case is found by, folded (`cesja.casework.search`): written with each version.
     search: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # The language the parties are written to in: "pl" or "en" (`cesja.casework.notices`).
+    language: str = Field(
+        default="pl", sa_column=Column(String(2), nullable=False, server_default="pl")
+    )
     # The id of the key the current form version's page codes are signed with (`cesja.keyring`).
     page_key_id: str = Field(
         default="1", sa_column=Column(String(1), nullable=False, server_default="1")

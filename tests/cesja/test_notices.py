@@ -151,6 +151,30 @@ def test_each_party_is_told_what_happens_to_its_case_in_polish_with_its_link(
     assert event_types(service, case_id).count("notice_sent") == 9
 
 
+def test_a_case_that_asks_for_english_is_written_to_in_english(
+    client: TestClient, smtp: SmtpServer
+) -> None:
+    """GIVEN a case made with `"language": "en"` WHEN it is opened and then cancelled
+    THEN both parties are written to in English, text and HTML, with their own links; the
+    case says its language."""
+    case = create_case(client, {**CASE_BODY, "language": "en"})
+    assert case["language"] == "en"
+    for address, party in ((CURRENT, "current_registrant"), (NEW, "new_registrant")):
+        opened = _one(_sent(client, smtp, address, case["id"]), "the form to sign")
+        assert opened.subject.startswith("Transfer of domain")
+        assert opened.text.startswith("Hello,") and "Dzień dobry" not in opened.text
+        assert f"The case and the form: {case['customer_urls'][party]}" in opened.text
+        assert '<html lang="en">' in opened.html and "Sent automatically" in opened.html
+    answer = client.post(
+        f"/api/v1/cases/{case['id']}/cancel", json={"reason": "withdrawn"}, headers=REGISTRAR
+    )
+    assert answer.status_code == 200, answer.text
+    cancelled = _one(_sent(client, smtp, NEW, case["id"]), "case cancelled")
+    assert "Reason: withdrawn" in cancelled.text
+    polish = create_case(client)
+    assert polish["language"] == "pl"
+
+
 def test_a_reissued_form_goes_to_both_parties_at_their_corrected_addresses(
     client: TestClient, smtp: SmtpServer
 ) -> None:
