@@ -164,6 +164,7 @@ def _page(
             "check_detail": catalogue.check_detail,
             "said": catalogue.said,
             "broken_link": catalogue.broken_link,
+            "reader_note": catalogue.reader_note,
             "sender_how": catalogue.how_sender_was_checked,
             "staff": staff,
             "notice": DONE.get(done or ""),

@@ -184,3 +184,117 @@ def broken_link(reason: str) -> str:
         if re.fullmatch(pattern, reason):
             return re.sub(pattern, polish, reason)
     return reason
+
+
+# What the reader notes of a page and of the ink it found (`ocr.reading`, `ocr.ink`,
+# `documents.page_code`), as the back office says it: each part of a note by its pattern.
+_STAMP_KINDS = {"round": "okrągła", "framed": "prostokątna", "text": "tekstowa"}
+_READER_NOTES: tuple[tuple[str, str], ...] = (
+    (r"(\d+) streak column\(s\) removed", r"usunięto pionowe smugi: \1"),
+    (
+        r"a halftone screen over (\d+)% of the page read as the grey it stands for",
+        r"raster półtonowy na \1% strony odczytano jako szarość, którą oddaje",
+    ),
+    (r"the QR code could not be read", "kodu QR nie dało się odczytać"),
+    (r"routed by the printed case number", "stronę przypisano po wydrukowanym numerze sprawy"),
+    (
+        r"the form's corner markers were not found: it cannot be read",
+        "nie znaleziono znaczników w rogach formularza: strony nie da się odczytać",
+    ),
+    (
+        r"no readable page code and no readable case number",
+        "ani kodu strony, ani numeru sprawy nie dało się odczytać",
+    ),
+    (
+        r"the page names case (\S+), which does not exist",
+        r"strona wskazuje sprawę \1, której nie ma",
+    ),
+    (
+        r"printed from form version (\d+); the case is at version (\d+), so this page no longer "
+        r"counts",
+        r"wydrukowana z formularza w wersji \1; sprawa jest w wersji \2, więc strona się "
+        "już nie liczy",
+    ),
+    (
+        r"the page claims form version (\d+), never issued",
+        r"strona podaje wersję formularza \1, której nigdy nie wydano",
+    ),
+    (
+        r"the page code is signed with key (\S+), but form version (\d+) was issued under key "
+        r"(\S+): the code was forged",
+        r"kod strony podpisano kluczem \1, a formularz w wersji \2 "
+        r"wydano pod kluczem \3: kod podrobiono",
+    ),
+    (
+        r"the page code was read, but the corner markers were not found: the page cannot be "
+        r"checked",
+        "kod strony odczytano, ale nie znaleziono znaczników w rogach: strony nie da się sprawdzić",
+    ),
+    (r"send it again, whole and unfolded", "trzeba ją przesłać ponownie, całą i niezłożoną"),
+    (r"no ink on the page", "pusta strona"),
+    (
+        r"not a page of a Cesja form \(no page code, no corner markers\)",
+        "to nie jest strona formularza Cesji (brak kodu strony i znaczników w rogach)",
+    ),
+    (r"not a Cesja page code", "kod QR nie pochodzi z formularza Cesji"),
+    (r"the page code is malformed", "kod strony jest zniekształcony"),
+    (
+        r"the page code names a party and a page that do not belong together",
+        "kod strony wskazuje stronę i abonenta, którzy do siebie nie pasują",
+    ),
+    (
+        r"the page code's MAC does not match: the code was altered or forged",
+        "podpis kodu strony się nie zgadza: kod zmieniono albo podrobiono",
+    ),
+    (
+        r"the page code is signed with key (\S+), which the service no longer holds .*",
+        r"kod strony podpisano kluczem \1, którego serwis już nie ma (wycofany)",
+    ),
+    (
+        r"(\d+) mm² of handwriting spanning (\d+)×(\d+) mm",
+        r"\1 mm² pisma odręcznego na obszarze \2×\3 mm",
+    ),
+    (
+        r"(\d+) mm² of handwriting spanning (\d+)×(\d+) mm \(a stamp's (\d+) mm² of ink over the "
+        r"box left aside\)",
+        r"\1 mm² pisma odręcznego na obszarze \2×\3 mm (pominięto \4 mm² "
+        "tuszu pieczęci w polu)",
+    ),
+    (r"the “no stamp” box is ticked", "zaznaczono pole „brak pieczęci”"),
+    (
+        r"no stamp, and the “no stamp” box is not ticked \((\d+) mm² of other ink: handwriting, "
+        r"not a stamp\)",
+        r"brak pieczęci i niezaznaczone pole „brak pieczęci” (\1 mm² innego tuszu: pismo, nie "
+        "pieczęć)",
+    ),
+    (
+        r"no stamp, and the “no stamp” box is not ticked",
+        "brak pieczęci i niezaznaczone pole „brak pieczęci”",
+    ),
+    (
+        r"no stamp, and marks pass through the “no stamp” box: it cannot be read as ticked.*",
+        "brak pieczęci, a przez pole „brak pieczęci” przechodzą kreski: nie można go uznać za "
+        "zaznaczone",
+    ),
+    (
+        r"([\d.]+) mm² of ink the form did not print",
+        r"\1 mm² tuszu, którego formularz nie drukował",
+    ),
+    (r"clean", "czysto"),
+)
+
+
+def reader_note(note: str) -> str:
+    """A note of the reader's, in Polish, part by part; a part we cannot word stays as it is."""
+    return "; ".join(_reader_part(part) for part in note.split("; ") if part)
+
+
+def _reader_part(part: str) -> str:
+    stamp = re.fullmatch(r"a (round|framed|text) stamp of (\d+)×(\d+) mm", part)
+    if stamp:
+        kind, width, height = stamp.groups()
+        return f"pieczęć {_STAMP_KINDS[kind]} {width}×{height} mm"
+    for pattern, polish in _READER_NOTES:
+        if re.fullmatch(pattern, part):
+            return re.sub(pattern, polish, part)
+    return part

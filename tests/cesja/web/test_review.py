@@ -99,7 +99,8 @@ def test_a_case_shows_what_was_expected_and_what_was_read_beside_the_scan(
     unsigned, and read by the workers
     WHEN staff open the case
     THEN they see the failed signature check, the aligned page, each printed field's expected
-    and read value with its verdict, the signing area with "no signature", and every image
+    and read value with its verdict, the signing area with "no signature" and the ink found
+    said in Polish, and every image
     the page links to opens. (Close-ups are kept only of values in doubt; these all read.)
     """
     case = case_with_page(staff, runtime_of(staff), "fraud-missing-signature")
@@ -124,6 +125,9 @@ def test_a_case_shows_what_was_expected_and_what_was_read_beside_the_scan(
     assert "PESEL" in page and "92110804566" in page
     signing = page[page.index("Podpis i pieczęć") :]
     assert "BRAK" in signing[: signing.index("</table>")]
+    # What the reader noted of the ink, in Polish words (not its English).
+    assert "mm² pisma odręcznego na obszarze" in signing[: signing.index("</table>")]
+    assert "handwriting" not in page
     images = set(re.findall(r'src="(/evidence/\d+/[^"]+)"', page))
     kept = {i.split("/", 3)[3] for i in images}
     assert {"page.jpg", "zone/signing_area.jpg", "party_ink.png"} <= kept
