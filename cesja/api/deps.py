@@ -163,6 +163,7 @@ class Database:
             return work(session, *args, **kwargs)
 
         if self.runtime.engine.dialect.name != "sqlite":
+            give_turn_back()  # its commit waits for the server's disk, not for this CPU
             return await anyio.to_thread.run_sync(self._write, unit)
         return await self._write_together(_Write(unit))  # type: ignore[no-any-return]
 
