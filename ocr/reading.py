@@ -321,7 +321,7 @@ def _read_routed(
     judged = screen.page if screen is not None and screen.found else clean
     masks = _ink_masks(judged, alignment, form, code.party)
     clock.lap("masks")
-    letters = clean
+    letters = [clean]
     if screen is not None and screen.found and page.coarse_dpi < _LETTERS_WHOLE_BELOW_DPI:
         # Black and white, as the glyphs and tesseract expect a fax (the grey page, blurred,
         # tesseract reads an o as ø).
@@ -471,7 +471,7 @@ def _ink_masks(
 
 def _read_fields(
     reading: PageReading,
-    clean: np.ndarray,
+    pages: list[np.ndarray],  # the page's letters, each way they can be drawn, surest first
     alignment: align.Alignment,
     form: FormData,
     masks: _Masks,
@@ -496,17 +496,29 @@ def _read_fields(
         offset = (0.0, 0.0)
         if expected != EMPTY:
             offset = ink.local_offset(masks.observed, masks.expected, boxes[name])
-        reading.fields[name] = read_field(
-            clean,
-            alignment,
-            name,
-            expected,
-            boxes[name],
-            offset=offset,
-            printed=printed.get(name),
-            bilevel=bilevel,
-            tessdata=tessdata,
-        )
+        # The value as the first way of drawing the letters shows it; another way's only
+        # where that one read something else and the shapes did not tell it apart: each is
+        # the same ink, and any that reads as printed is an honest reading of it. Where the
+        # shapes found another character, that stands.
+        value: FieldReading | None = None
+        for page in pages:
+            found = read_field(
+                page,
+                alignment,
+                name,
+                expected,
+                boxes[name],
+                offset=offset,
+                printed=printed.get(name),
+                bilevel=bilevel,
+                tessdata=tessdata,
+            )
+            if found.verdict != "mismatch" or found.method == "glyphs":
+                value = found
+                break
+            value = value or found  # a person looks at the first way's reading
+        assert value is not None
+        reading.fields[name] = value
 
 
 # Pages of one case come together, mostly in one file; an expected page is 6.5 MB.
