@@ -153,6 +153,7 @@ class PageImage:
     source: str  # "pdf-image" | "pdf-render" | "tiff" | "png" | "jpeg"
     bilevel: bool  # the source was 1-bit (fax, G3/G4, bilevel PNG): thresholds differ
     stretched: bool  # rows (or columns) were stretched: the source had non-square pixels
+    coarse_dpi: float  # the source's coarser resolution: a standard fax's 98 lines an inch
 
     def __post_init__(self) -> None:
         self.gray.flags.writeable = False
@@ -626,6 +627,7 @@ def _page(
         source=source,
         bilevel=bilevel,
         stretched=stretched,
+        coarse_dpi=round(min(x_dpi, y_dpi), 2),
     )
 
 
@@ -795,6 +797,7 @@ def _rendered_page(pdf: bytes, pdf_page: PageObject, index: int, render_dpi: int
         source="pdf-render",
         bilevel=False,
         stretched=False,
+        coarse_dpi=dpi,
     )
 
 

@@ -32,7 +32,7 @@ from documents.render import (
 )
 from ocr import align, blobs, ink, route
 from ocr._exec import tesseract
-from ocr.descreen import Descreened, descreen
+from ocr.descreen import Descreened, descreen, whole_letters
 from ocr.esign import SignedForm
 from ocr.fields import OCR_PX_PER_MM, FieldReading, read_case_number, read_field
 
@@ -53,6 +53,12 @@ ZOOM_JPEG_QUALITY = 80
 # beside it, which the value's own box cuts off.
 CLOSE_UP_MARGIN_MM = (3.0, 6.0)  # left and right, above and below
 _BLANK_MAX_INK_MM2 = 25.0
+# A screened page sent with fewer lines an inch than this (a standard fax: 98) has its values
+# read from its letters made whole (`descreen.whole_letters`): each letter is a few rows of
+# dots and holes, and read as they came, every such page went to review. At a fine fax's 196
+# lines the shapes compare surer as they came (twice the values confirmed by shape over the
+# bench's fine PC faxes, four cases).
+_LETTERS_WHOLE_BELOW_DPI = 150.0
 
 
 @dataclass
@@ -211,8 +217,7 @@ def read_page(
     # photographed page or a shadow would pass for one.
     clean, streaks = ink.remove_streaks(flat, page.dpi) if page.bilevel else (flat, 0)
     # A PC fax's halftone screen over grey paper would be ink everywhere, dot by dot: the
-    # party's ink is judged on the page with its screen taken off. Letters are read as they
-    # came, sharp (smoothed, Tesseract takes a blurred o for an ø).
+    # party's ink is judged on the page with its screen taken off.
     screen = descreen(clean, page.dpi) if page.bilevel else None
     candidates = _upright_first(align.candidate_alignments(clean, page.dpi, overview), [], clean)
     clock.lap("align")
@@ -324,7 +329,12 @@ def _read_routed(
     judged = screen.page if screen is not None and screen.found else clean
     masks = _ink_masks(judged, alignment, form, code.party)
     clock.lap("masks")
-    _read_fields(reading, clean, alignment, form, masks, tessdata, bilevel=page.bilevel)
+    letters = [clean]
+    if screen is not None and screen.found and page.coarse_dpi < _LETTERS_WHOLE_BELOW_DPI:
+        # Black and white, as the glyphs and tesseract expect a fax (the grey page, blurred,
+        # tesseract reads an o as ø).
+        letters = whole_letters(clean, page.dpi)
+    _read_fields(reading, letters, alignment, form, masks, tessdata, bilevel=page.bilevel)
     clock.lap("fields")
     _find_ink(reading, masks, company=form.party(code.party).kind == "company")
     clock.lap("ink")
@@ -469,7 +479,7 @@ def _ink_masks(
 
 def _read_fields(
     reading: PageReading,
-    clean: np.ndarray,
+    pages: list[np.ndarray],  # the page's letters, each way they can be drawn, surest first
     alignment: align.Alignment,
     form: FormData,
     masks: _Masks,
@@ -494,17 +504,29 @@ def _read_fields(
         offset = (0.0, 0.0)
         if expected != EMPTY:
             offset = ink.local_offset(masks.observed, masks.expected, boxes[name])
-        reading.fields[name] = read_field(
-            clean,
-            alignment,
-            name,
-            expected,
-            boxes[name],
-            offset=offset,
-            printed=printed.get(name),
-            bilevel=bilevel,
-            tessdata=tessdata,
-        )
+        # The value as the first way of drawing the letters shows it; another way's only
+        # where that one read something else and the shapes did not tell it apart: each is
+        # the same ink, and any that reads as printed is an honest reading of it. Where the
+        # shapes found another character, that stands.
+        value: FieldReading | None = None
+        for page in pages:
+            found = read_field(
+                page,
+                alignment,
+                name,
+                expected,
+                boxes[name],
+                offset=offset,
+                printed=printed.get(name),
+                bilevel=bilevel,
+                tessdata=tessdata,
+            )
+            if found.verdict != "mismatch" or found.method == "glyphs":
+                value = found
+                break
+            value = value or found  # a person looks at the first way's reading
+        assert value is not None
+        reading.fields[name] = value
 
 
 # Pages of one case come together, mostly in one file; an expected page is 6.5 MB.

@@ -60,5 +60,6 @@ def warm_up(form: FormData, tessdata: Path | None = None) -> None:
             source="pdf-render",
             bilevel=bilevel,
             stretched=False,
+            coarse_dpi=float(dpi),
         )
         read_page(page, key=key, lookup=lambda _case_id: form, tessdata=tessdata)

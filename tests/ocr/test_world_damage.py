@@ -125,6 +125,52 @@ def test_a_pc_fax_s_screen_is_taken_off_and_a_clean_fax_is_left_alone(tmp_path: 
     assert np.array_equal(left.page, pages["clean"].gray)
 
 
+# Genuine pages of bench/accuracy.py's cases sent by a standard-resolution PC fax, whose
+# values were all read as printed only once they were read from the letters made whole
+# (the last one's REGON only from the letters drawn a little bolder too).
+READ_WHOLE = [
+    ("pc-fax-standard-grey", 0, "current_registrant", 9000),
+    ("pc-fax-standard-colour", 3, "new_registrant", 310001),
+    ("pc-fax-standard-colour", 1, "current_registrant", 110000),
+]
+
+
+@pytest.mark.parametrize(
+    ("capture_name", "case", "party", "seed"),
+    READ_WHOLE,
+    ids=[f"{c}-case{n}" for c, n, _, _ in READ_WHOLE],
+)
+def test_a_standard_pc_fax_s_values_are_read_as_printed(
+    capture_name: str, case: int, party: Party, seed: int, tmp_path: Path
+) -> None:
+    """GIVEN a genuine signed page sent by a PC fax at standard resolution: its letters a few
+    rows of halftone dots, with holes, in a screen of dots over the whole paper
+    WHEN the reader reads it
+    THEN every value reads as the case holds it and the page passes every check, no person
+    needed (read dot by dot, every such page went to review)."""
+    form, other = generated_case(case)
+    scenario = crossed(sheet("genuine"), capture(capture_name), party)
+    judged = run(scenario, seed, form, other, SECRET_KEY, tmp_path)
+    assert judged.reading.outcome == "matched", judged.reading.detail
+    assert judged.ok and not judged.review, judged.problems
+
+
+def test_a_value_edited_before_a_standard_pc_fax_is_still_caught(tmp_path: Path) -> None:
+    """GIVEN a page whose PESEL was changed by one digit in the PDF before printing, signed,
+    and sent by a PC fax at standard resolution
+    WHEN the reader reads its letters made whole
+    THEN the PESEL does not match the case's: the page fails fields_match."""
+    form, other = generated_case(0)
+    scenario = crossed(
+        sheet("fraud-edited-pdf-value"), capture("pc-fax-standard-grey"), "current_registrant"
+    )
+    judged = run(scenario, 9060, form, other, SECRET_KEY, tmp_path)
+    assert judged.ok, judged.problems  # the fraud is caught
+    pesel = judged.reading.fields["current_registrant.id_number"]
+    assert pesel.verdict == "mismatch", pesel
+    assert "fields_match" in failed_checks(judged.reading, form)
+
+
 def test_a_screened_page_is_told_in_the_reading(tmp_path: Path) -> None:
     """The reading says that a screen was taken off, and over how much of the page: a person
     reviewing the page knows why its paper looks grey in the evidence."""
