@@ -7,7 +7,7 @@ uses one, `cesja keys retire` removes it, and a page signed with it is refused.
 Where they come from, the first that is set:
 - `CESJA_SECRET_KEYS`: `id:key,id:key,…`, the current first (every node of a deployment
   shares it); `cesja keys rotate` then prints the value to set instead of writing it;
-- the key file `<data dir>/secret_keys`, one `id key` a line, the current first, which
+- the key file `<data dir>/secret_keys`, one `id:key` a line, the current first, which
   `cesja keys rotate` and `retire` write;
 - `CESJA_SECRET_KEY` alone: key 1, as before keys had ids;
 - a key made once into `<data dir>/secret_key` for development: key 1.
