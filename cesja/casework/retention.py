@@ -2,9 +2,12 @@
 over for CESJA_RETENTION_DAYS, or at once when a party asks for erasure of an ended case.
 
 Destroyed: the scan files its pages came in (unless a page of another case still needing it
-is in the same file), the evidence images kept for review, and the text read from its pages
-(each field's expected and read value). Kept: the case, its decisions, its audit trail, and
-each page's verdicts, so its checks read as they did. Form PDFs are drawn on demand, never
+is in the same file), the e-mails those files came in once every file of one is destroyed
+(the message's bytes, its subject, the sender's display name and the files' names; its
+sender's address and how it was verified stay, the checks read them), the evidence images
+kept for review, and the text read from its pages (each field's expected and read value).
+Kept: the case, its decisions, its audit trail, and each page's verdicts, so its checks read
+as they did. Form PDFs are drawn on demand, never
 stored; an ended case's link serves none. The trail records what was destroyed, by whom and
 why; a case is destroyed once.
 """
@@ -20,7 +23,16 @@ from sqlalchemy import delete, exists
 from sqlmodel import Session, col, select
 
 from cesja.casework import audit_log, cases
-from cesja.db.models import CaseRow, EventRow, EvidenceRow, PageRow, ScanRow, utcnow
+from cesja.db.models import (
+    CaseRow,
+    EventRow,
+    EvidenceRow,
+    MessageAttachmentRow,
+    MessageRow,
+    PageRow,
+    ScanRow,
+    utcnow,
+)
 from cesja.errors import Conflict
 from cesja.runtime import Runtime
 from workflow import is_final
@@ -52,6 +64,7 @@ class Destroyed:
 
     case_id: str
     files: list[str] = field(default_factory=list)  # scan ids
+    messages: list[str] = field(default_factory=list)  # message ids whose bytes went too
     pages: int = 0
     images: int = 0
 
@@ -98,6 +111,7 @@ def destroy(runtime: Runtime, case_id: str, *, actor: str, reason: str) -> Destr
             {
                 "reason": reason,
                 "scans": done.files,
+                "messages": done.messages,
                 "pages": done.pages,
                 "images": done.images,
             },
@@ -108,6 +122,7 @@ def destroy(runtime: Runtime, case_id: str, *, actor: str, reason: str) -> Destr
             scan.sender = None  # a fax number or an address: the party's too
             session.add(scan)
             shas.append(scan.sha256)
+        shas += _forget_messages(session, done.messages)
         session.commit()
     for sha in shas:
         runtime.store.destroy(sha)
@@ -155,7 +170,43 @@ def _destroy_rows(session: Session, case: CaseRow) -> Destroyed:
     for scan_id in sorted({page.scan_id for page in pages}):
         if not _needed_elsewhere(session, scan_id, case.id):
             done.files.append(scan_id)
+    done.messages = _messages_all_gone(session, done.files)
     return done
+
+
+def _messages_all_gone(session: Session, destroyed: list[str]) -> list[str]:
+    """The e-mails every one of whose scans is among those being destroyed."""
+    if not destroyed:
+        return []
+    messages = session.exec(
+        select(ScanRow.message_id)
+        .where(col(ScanRow.id).in_(destroyed))
+        .where(col(ScanRow.message_id).is_not(None))
+        .distinct()
+    ).all()
+    gone = []
+    for message_id in sorted(m for m in messages if m):
+        scans = session.exec(select(ScanRow.id).where(ScanRow.message_id == message_id)).all()
+        if set(scans) <= set(destroyed):
+            gone.append(message_id)
+    return gone
+
+
+def _forget_messages(session: Session, message_ids: list[str]) -> list[str]:
+    """What of these e-mails is not needed to read the case's checks wiped; their bytes'
+    sha256, for the files to go after the commit."""
+    shas = []
+    for message_id in message_ids:
+        message = session.get_one(MessageRow, message_id)
+        message.subject, message.from_header, message.evidence = "", "", None
+        session.add(message)
+        shas.append(message.sha256)
+        for attachment in session.exec(
+            select(MessageAttachmentRow).where(MessageAttachmentRow.message_id == message_id)
+        ):
+            attachment.name = ""
+            session.add(attachment)
+    return shas
 
 
 def _without_text(reading: dict[str, Any]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from cesja.cli import app as cli
 from cesja.db.models import CaseRow, PageRow
 from cesja.workers.scheduler import schedule_periodic
 from tests.cesja.flow import create_case, runtime_of
+from tests.cesja.sent_mail import form_pdf, message, send
 from tests.cesja.web.conftest import sign_in
 from tests.conftest import INTAKE, REGISTRAR, STAFF
 
@@ -150,6 +151,46 @@ def test_what_an_ended_case_received_is_destroyed_after_the_retention(
     assert len(destroyed_events(service, a["id"])) == 1
     verified = CliRunner().invoke(cli, ["audit", "verify"])
     assert verified.exit_code == 0, verified.output
+
+
+def test_an_e_mail_an_ended_case_received_goes_with_its_files(service: TestClient) -> None:
+    """GIVEN a case whose page 1 came by e-mail, verified, then cancelled
+    WHEN the retention job runs 31 days later
+    THEN the message's bytes are gone from the scan store and its subject, the sender's name
+    and the file's name are wiped, while the sender's address and how it was verified stay
+    (the page's checks read as before); the trail names the message."""
+    runtime = runtime_of(service)
+    case = create_case(service)
+    mail = message(
+        files=(
+            ("Kowalski-cesja.pdf", form_pdf(service, case["id"], pages=(0,)), "application/pdf"),
+        )
+    )
+    taken = send(service, mail)
+    assert taken.status_code == 202, taken.text
+    workers.drain(runtime)
+    listed = service.get(f"/messages/{taken.json()['id']}").text
+    assert "Podpisany formularz cesji" in listed and "Kowalski-cesja.pdf" in listed
+    cancel(service, case["id"])
+    checked = checks(service, case["id"])
+    with Session(runtime.engine) as session:
+        ended = session.get_one(CaseRow, case["id"]).updated_at
+    raw = [
+        p
+        for p in runtime.settings.scan_store_dir.rglob("*")
+        if p.is_file() and p.read_bytes() == mail.as_bytes()
+    ]
+
+    retention.purge_ended(runtime, now=ended + timedelta(days=31))
+
+    assert raw and not any(p.exists() for p in raw)
+    shown = service.get(f"/messages/{taken.json()['id']}")
+    assert shown.status_code == 200
+    assert "Podpisany formularz cesji" not in shown.text and "Kowalski-cesja.pdf" not in shown.text
+    assert "biuro@example.pl" in shown.text
+    assert checks(service, case["id"]) == checked
+    (event,) = destroyed_events(service, case["id"])
+    assert event["data"]["messages"] == [taken.json()["id"]]
 
 
 def test_erasure_is_refused_while_the_case_is_open(service: TestClient) -> None:
