@@ -3,6 +3,9 @@ database, and verifying it against those anchors."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -312,3 +315,11 @@ def _against_checkpoints(trail: list[EventRow], checkpoints: list[Checkpoint]) -
             )
             break  # the events after it differ from their checkpoints for the same reason
     return problems
+
+
+def keyed_value(key: bytes, name: str, value: Any) -> str:
+    """A person's value in an event, as the trail keeps it: the field's name and the value (as
+    canonical JSON) under the audit key. The trail then holds no personal data of its own,
+    and whoever holds the key can still prove which value an event named."""
+    text = json.dumps([name, value], ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return "hmac-sha256:" + hmac.new(key, text.encode(), hashlib.sha256).hexdigest()

@@ -135,7 +135,7 @@ def add_new_case(session: Session, case: CaseRow, *, actor: str, settings: Setti
         case.id,
         "case_created",
         actor,
-        {"after": _snapshot(case), "deadline": case.deadline.isoformat()},
+        {"after": _snapshot(case, settings), "deadline": case.deadline.isoformat()},
         at=case.created_at,
     )
     notices.case_opened(session, settings, case)
@@ -154,7 +154,7 @@ def reissue(
     if not can_reissue(case.state):
         raise lifecycle.TransitionRefused(case.state, "reissue")
     data = _checked(body, current=case)
-    before = _snapshot(case)
+    before = _snapshot(case, settings)
     now = utcnow()
     lifecycle.send(case, "reissue")
     case.domains = data["domains"]
@@ -172,21 +172,34 @@ def reissue(
         case.id,
         "form_reissued",
         actor,
-        {"event": "reissue", "before": before, "after": _snapshot(case)},
+        {"event": "reissue", "before": before, "after": _snapshot(case, settings)},
         at=now,
     )
     notices.form_reissued(session, settings, case)
     return case
 
 
-def _snapshot(case: CaseRow) -> dict[str, Any]:
+def _snapshot(case: CaseRow, settings: Settings) -> dict[str, Any]:
+    """A form version as the audit trail keeps it: each party's kind, and each of its values
+    as a keyed hash (`audit_log.keyed_value`), so the trail holds no personal data of its own
+    (erasing what a case received leaves it whole) yet proves, to whoever holds the audit
+    key, which values the version carried."""
+    key = settings.audit_secret
     return {
         "domains": case.domains,
-        "current_registrant": case.current_registrant,
-        "new_registrant": case.new_registrant,
+        "current_registrant": _keyed_party(key, case.current_registrant),
+        "new_registrant": _keyed_party(key, case.new_registrant),
         "form_version": case.form_version,
         "state": case.state,
     }
+
+
+def _keyed_party(key: bytes, party: dict[str, Any]) -> dict[str, Any]:
+    keyed: dict[str, Any] = {"kind": party.get("kind")}
+    for name, value in sorted(party.items()):
+        if name != "kind" and value not in (None, "", [], {}):
+            keyed[name] = audit_log.keyed_value(key, name, value)
+    return keyed
 
 
 def _record_form_version(

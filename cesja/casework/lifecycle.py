@@ -259,7 +259,9 @@ def page_read(
                 {
                     "signatures": [
                         {
-                            "signer": s.signer,
+                            "signer": audit_log.keyed_value(
+                                settings.audit_secret, "signer", s.signer
+                            ),
                             "certificate_sha256": s.certificate_sha256,
                             "qualified": s.qualified,
                             "counts": s.counts,

@@ -121,7 +121,12 @@ def schedule(
             case.id,
             "notice_scheduled",
             SYSTEM,
-            {"notice_id": notice.id, "kind": kind, "party": party, "to": address},
+            {
+                "notice_id": notice.id,
+                "kind": kind,
+                "party": party,
+                "to": audit_log.keyed_value(settings.audit_secret, "email", address),
+            },
             at=now,
         )
         made.append(notice)

@@ -193,6 +193,32 @@ def test_an_e_mail_an_ended_case_received_goes_with_its_files(service: TestClien
     assert event["data"]["messages"] == [taken.json()["id"]]
 
 
+def test_the_audit_trail_holds_no_personal_data_of_its_own(service: TestClient) -> None:
+    """GIVEN a case, then its new registrant's e-mail address corrected (a new form version)
+    WHEN its trail is read THEN no party's name, identifier, address or phone is in it; each
+    value is a keyed hash, the same for a value that stayed and another for the one changed."""
+    case = create_case(service)
+    corrected = {**case["new_registrant"], "email": "nowy.adres@example.com"}
+    answer = service.post(
+        f"/api/v1/cases/{case['id']}/reissue", json={"new_registrant": corrected}, headers=REGISTRAR
+    )
+    assert answer.status_code == 200, answer.text
+
+    trail = service.get(f"/api/v1/cases/{case['id']}/events", headers=STAFF).json()
+
+    said = json.dumps(trail, ensure_ascii=False)
+    for party in (case["current_registrant"], corrected):
+        for value in (party["name"], party["email"], party.get("pesel"), party.get("nip")):
+            assert not value or value not in said, value
+        assert party["address"]["street"] not in said
+    (reissued,) = [e for e in trail if e["type"] == "form_reissued"]
+    before, after = reissued["data"]["before"], reissued["data"]["after"]
+    assert after["new_registrant"]["kind"] == "person"
+    assert after["new_registrant"]["name"].startswith("hmac-sha256:")
+    assert after["new_registrant"]["name"] == before["new_registrant"]["name"]
+    assert after["new_registrant"]["email"] != before["new_registrant"]["email"]
+
+
 def test_erasure_is_refused_while_the_case_is_open(service: TestClient) -> None:
     """GIVEN a case whose page was received
     WHEN the operator runs `cesja erase` for it while it is open, then again once cancelled
