@@ -82,6 +82,21 @@ def _unknown_link(request: Request) -> Response:
     return _page(request, "customer_unknown.html", {}, status=404)
 
 
+def _live_link(
+    request: Request, session: Session, settings: Settings, token: str, *, ended_status: int = 200
+) -> customer_links.Link | Response:
+    """The link a token opens while its case is live; otherwise the page that says why not
+    (no such link, or the case ended: `ended_status`)."""
+    try:
+        link = customer_links.link(session, token)
+    except customer_links.UnknownLink:
+        return _unknown_link(request)
+    ended = ending(session, link.case)
+    if ended is not None:
+        return _ended(request, link.case, ended, settings.customer_contact, status=ended_status)
+    return link
+
+
 def _ended(
     request: Request, case: CaseRow, ended: Ending, contact: str, *, status: int = 200
 ) -> Response:
@@ -142,13 +157,9 @@ def customer_page(
     settings: SettingsDep,
     sent: str | None = None,
 ) -> Response:
-    try:
-        link = customer_links.link(session, token)
-    except customer_links.UnknownLink:
-        return _unknown_link(request)
-    ended = ending(session, link.case)
-    if ended is not None:
-        return _ended(request, link.case, ended, settings.customer_contact)
+    link = _live_link(request, session, settings, token)
+    if not isinstance(link, customer_links.Link):
+        return link
     said = UPLOAD_SAID.get(sent or "")
     return _open_page(request, session, settings, link, token, said=said)
 
@@ -157,15 +168,11 @@ def customer_page(
 def customer_form(
     token: str, request: Request, session: ReadSessionDep, settings: SettingsDep
 ) -> Response:
-    try:
-        link = customer_links.link(session, token)
-    except customer_links.UnknownLink:
-        return _unknown_link(request)
-    ended = ending(session, link.case)
-    if ended is not None:
-        # Gone for good: the form of an ended case can no longer be sent, and it holds both
-        # parties' identity numbers.
-        return _ended(request, link.case, ended, settings.customer_contact, status=410)
+    # Gone for good once the case ends: its form can no longer be sent, and it holds both
+    # parties' identity numbers.
+    link = _live_link(request, session, settings, token, ended_status=410)
+    if not isinstance(link, customer_links.Link):
+        return link
     response = pdf_response(issued_pdf(session, link.case, settings), link.case)
     response.headers.update(PRIVATE_HEADERS)
     return response
@@ -239,13 +246,9 @@ def _admitted(request: Request, runtime: Runtime, token: str) -> customer_links.
     """The link an upload may be sent through, or the answer to one that may not."""
     settings = runtime.settings
     with Session(runtime.read_engine) as session:
-        try:
-            link = customer_links.link(session, token)
-        except customer_links.UnknownLink:
-            return _unknown_link(request)
-        ended = ending(session, link.case)
-        if ended is not None:
-            return _ended(request, link.case, ended, settings.customer_contact, status=410)
+        link = _live_link(request, session, settings, token, ended_status=410)
+        if not isinstance(link, customer_links.Link):
+            return link
         refusal = None
         if not same_origin(request):
             refusal, status = "foreign", 403
