@@ -305,7 +305,12 @@ class Service:
 
     def __init__(self, data_dir: Path, database_url: str | None):
         self.port = _free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CESJA_")}
+        # The service's own settings only, except what a run is asked to compare.
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("CESJA_") or k in ("CESJA_API_CONCURRENCY", "CESJA_API_PROCESSES")
+        }
         env.update(
             CESJA_DATA_DIR=str(data_dir),
             CESJA_API_KEYS=",".join(f"{role}:{key}" for role, key in KEYS.items()),

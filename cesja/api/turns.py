@@ -13,11 +13,17 @@ in: a small body (a case's JSON) is received before the turn begins, and a large
 upload) takes no turn at all, its time goes to the network. A sender who never sends the body
 it announced holds no turn, nor does a client slow to read its answer: the turn ends when the
 answer starts.
+
+On SQLite, whoever holds the database's one write lock holds up every writer of every API
+process; while it writes, this process lets no new request begin (`holding_the_line`), so the
+writing has the process's CPU to itself instead of a seventh of it.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
+from collections.abc import Callable
 from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,15 +33,62 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 SMALL_BODY_BYTES = 64 * 1024
 
 
+class _Line:
+    """Requests waiting for a turn, in the order they came; `at_once` of them run at a time,
+    none begins while the line is held."""
+
+    def __init__(self, at_once: int):
+        self.at_once = at_once
+        self.running = 0
+        self.held = 0
+        self.waiting: deque[asyncio.Future[None]] = deque()
+
+    async def take(self) -> None:
+        if not self.waiting and self._open():
+            self.running += 1
+            return
+        turn = asyncio.get_running_loop().create_future()
+        self.waiting.append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.give(1)  # given a turn as the client left: the next one's
+            elif turn in self.waiting:
+                self.waiting.remove(turn)
+            raise
+
+    def give(self, turns: int = 1) -> None:
+        self.running -= turns
+        self._next()
+
+    def hold(self) -> None:
+        self.held += 1
+
+    def let_go(self) -> None:
+        self.held -= 1
+        self._next()
+
+    def _open(self) -> bool:
+        return not self.held and self.running < self.at_once
+
+    def _next(self) -> None:
+        while self.waiting and self._open():
+            turn = self.waiting.popleft()
+            if not turn.done():
+                self.running += 1
+                turn.set_result(None)
+
+
 class _Turn:
-    def __init__(self, line: asyncio.Semaphore):
-        self._line = line
+    def __init__(self, line: _Line):
+        self.line = line
         self._held = True
 
     def give_back(self) -> None:
         if self._held:
             self._held = False
-            self._line.release()
+            self.line.give()
 
 
 _turn: ContextVar[_Turn | None] = ContextVar("cesja_request_turn", default=None)
@@ -49,13 +102,36 @@ def give_turn_back() -> None:
         turn.give_back()
 
 
+def holding_the_line() -> tuple[Callable[[], None], Callable[[], None]]:
+    """For the database's one writer: `hold` (no request of this process begins), and
+    `let_go`; both called from the writer's thread, carried out in the event loop. Outside a
+    request (a test's own client, the worker) they do nothing."""
+    turn = _turn.get()
+    if turn is None:
+        return _nothing, _nothing
+    loop = asyncio.get_running_loop()
+    line = turn.line
+
+    def hold() -> None:
+        loop.call_soon_threadsafe(line.hold)
+
+    def let_go() -> None:
+        loop.call_soon_threadsafe(line.let_go)
+
+    return hold, let_go
+
+
+def _nothing() -> None:
+    pass
+
+
 class RequestsInTurn:
     """At most `at_once` requests of this process run at a time; the others wait in line."""
 
     def __init__(self, app: ASGIApp, *, at_once: int):
         self.app = app
         self.at_once = at_once
-        self._line: asyncio.Semaphore | None = None
+        self._line: _Line | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or _uploads(scope):
@@ -66,9 +142,9 @@ class RequestsInTurn:
         async def replay() -> Message:
             return received.pop(0) if received else await receive()
 
-        if self._line is None:  # made in the server's event loop; asyncio's lock is FIFO
-            self._line = asyncio.Semaphore(self.at_once)
-        await self._line.acquire()
+        if self._line is None:
+            self._line = _Line(self.at_once)
+        await self._line.take()
         turn = _Turn(self._line)
         token = _turn.set(turn)
 
