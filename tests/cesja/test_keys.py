@@ -112,6 +112,7 @@ def test_a_rotation_keeps_printed_forms_readable_until_the_key_is_retired(
 
         listed = runner.invoke(cli, ["keys", "list"])
         assert "2\tcurrent\t2 open case(s)" in listed.output, listed.output
+        assert "1\tkept\t0 open case(s)" in listed.output, listed.output
         refused = runner.invoke(cli, ["keys", "retire", "2"])
         assert refused.exit_code == 1 and "current" in refused.output
 
