@@ -395,7 +395,7 @@ def keys_list() -> None:
         using = cases.open_cases_by_key(session)
     typer.echo(f"keys from: {ring.source}")
     for key_id in ring.keys:
-        current = "current" if key_id == ring.current_id else "retired, kept"
+        current = "current" if key_id == ring.current_id else "kept"
         typer.echo(f"{key_id}\t{current}\t{using.get(key_id, 0)} open case(s)")
     for key_id in sorted(set(using) - set(ring.keys)):
         typer.echo(f"{key_id}\tREMOVED\t{using[key_id]} open case(s): reissue their forms")

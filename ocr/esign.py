@@ -16,7 +16,7 @@ from __future__ import annotations
 import mmap
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -34,6 +34,18 @@ RevocationMode = Literal["require", "soft", "off"]
 CompanyPolicy = Literal["signature", "signature+seal"]
 
 _PNOPL = re.compile(r"PNOPL-([0-9]{11})")
+# pyHanko's indications that no path led from the certificate to a trusted root: its issuer
+# is then whoever the signer said it was.
+NO_CHAIN = (
+    "NO_CERTIFICATE_CHAIN_FOUND",
+    "CHAIN_CONSTRAINTS_FAILURE",
+    "CERTIFICATE_CHAIN_GENERAL_FAILURE",
+)
+# What a sentence names in place of a signer (their name, their identity, pyHanko's words on
+# their certificate) once what was received for the case is destroyed (`without_holders`).
+ERASED = "[erased]"
+# A reason that is only one of pyHanko's indications names no one and is kept.
+_INDICATION = re.compile(r"[A-Z_]{1,64}")
 # A signed file's bytes are only searched for this before pyHanko parses it.
 _SIGNATURE_MARK = b"/ByteRange"
 
@@ -183,6 +195,8 @@ class SignatureReport:
     revocation: str
     # Why it does not count, or None when it is a valid, trusted, qualified signature.
     problem: Said | None = None
+    # What the certificate said of its holder was destroyed with what the case received.
+    erased: bool = False
 
     @property
     def counts(self) -> bool:
@@ -200,6 +214,28 @@ class SignatureReport:
         if self.organization_identifier:
             return self.organization_identifier
         return f"SHA-256 {self.certificate_sha256[:16]}…"
+
+    def without_holder(self) -> SignatureReport:
+        """The report with everything the certificate said of the person or company holding
+        it erased: their name, subject, PESEL or NIP, and its issuer too when it chained to
+        no trusted root (then the signer named the issuer). Kept: which certificate (its
+        sha256), whether it was qualified, intact, valid, trusted and not revoked, its
+        signing time and timestamp, and why it does not count."""
+        chained = self.trusted or (
+            self.trust_problem is not None and self.trust_problem not in NO_CHAIN
+        )
+        return replace(
+            self,
+            signer="",
+            subject="",
+            issuer=self.issuer if chained else "",
+            serial_number=None,
+            organization_identifier=None,
+            given_name=None,
+            surname=None,
+            problem=_without_holder(self.problem),
+            erased=True,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -227,6 +263,18 @@ class SignedForm:
     def passes(self, check: str) -> bool:
         verdict = self.verdicts.get(check)
         return verdict is not None and verdict[0]
+
+    def without_holders(self) -> SignedForm:
+        """What the file showed with every signer's name and identity erased, in its reports
+        and in what its verdicts say; which check passed, and why one failed, kept."""
+        return replace(
+            self,
+            signatures=[s.without_holder() for s in self.signatures],
+            verdicts={
+                check: (ok, _without_holder(said) or said)
+                for check, (ok, said) in self.verdicts.items()
+            },
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -264,6 +312,23 @@ def _said_from_json(data: Any) -> Said | None:
         return None
     template, values = data
     return template, tuple((str(k), str(v)) for k, v in values)
+
+
+def _without_holder(said: Said | None) -> Said | None:
+    """A sentence naming a signer with their name, identity and any words of pyHanko's that
+    may hold them (other than a bare indication) erased."""
+    if said is None:
+        return None
+    template, values = said
+    return template, tuple(
+        (
+            key,
+            ERASED
+            if key in ("signer", "identity") or (key == "why" and not _INDICATION.fullmatch(value))
+            else value,
+        )
+        for key, value in values
+    )
 
 
 def _said(template: str, **values: str) -> Said:
@@ -376,6 +441,8 @@ def _folded(name: str) -> str:
 
 
 __all__ = [
+    "ERASED",
+    "NO_CHAIN",
     "SENTENCES",
     "CompanyPolicy",
     "RevocationMode",

@@ -45,6 +45,7 @@ from documents import FormData, page_code, render_form
 from documents.layout import Party
 from ocr.esign import (
     BROKEN,
+    NO_CHAIN,
     NOT_COVERED,
     NOT_QUALIFIED,
     NOT_VALID,
@@ -60,13 +61,6 @@ from ocr.esign import (
     judge,
 )
 
-# What pyHanko says when no path leads from the certificate to a trusted root (a
-# self-signed certificate is a path of its own that ends at no root of ours).
-_NO_CHAIN = (
-    "NO_CERTIFICATE_CHAIN_FOUND",
-    "CHAIN_CONSTRAINTS_FAILURE",
-    "CERTIFICATE_CHAIN_GENERAL_FAILURE",
-)
 MAX_SIGNATURES = 8
 _REVOCATION_MODES: dict[str, str] = {"require": "require", "soft": "soft-fail", "off": "none"}
 
@@ -314,7 +308,7 @@ def _problem(report: SignatureReport) -> Said | None:
             return _said(REVOCATION_UNKNOWN, signer=signer)
         if "OUT_OF_BOUNDS" in problem or problem in ("EXPIRED", "NOT_YET_VALID"):
             return _said(OUT_OF_VALIDITY, signer=signer)
-        if problem in _NO_CHAIN:
+        if problem in NO_CHAIN:  # a self-signed certificate too: a path ending at no root
             return _said(UNTRUSTED, signer=signer)
         return _said(NOT_VALID, signer=signer, why=problem or "untrusted")
     if not report.qualified:

@@ -98,16 +98,46 @@ def _chained(
 PERSONAL_DATA_VIEWED = "personal_data_viewed"
 
 
-def record_view(session: Session, case_id: str, actor: str, view: str) -> None:
-    """Record that `actor` is being shown the case's personal data through `view`, in the
-    caller's transaction; nothing for a case that does not exist (its page says so).
+def record_view(
+    session: Session,
+    case_id: str,
+    actor: str,
+    view: str,
+    *,
+    unless_since: datetime | None = None,
+    **what: str | int,
+) -> None:
+    """Record that `actor` is being shown the case's personal data through `view` (and
+    `what` of it), in the caller's transaction; nothing for a case that does not exist (its
+    page says so), nor, given `unless_since`, when the same person's look at the case was
+    recorded since then.
 
     The case row is locked first, as every writer of a case's trail locks it: a view never
-    takes the seq that a transition or a notice is about to write. It changes nothing else
-    of the case (not `updated_at`: a case is not waiting less for being looked at)."""
+    takes the seq that a transition or a notice is about to write, and two looks at once
+    are told apart. It changes nothing else of the case (not `updated_at`: a case is not
+    waiting less for being looked at)."""
     case = session.exec(select(CaseRow.id).where(CaseRow.id == case_id).with_for_update()).first()
-    if case is not None:
-        append(session, case_id, PERSONAL_DATA_VIEWED, actor, {"view": view})
+    if case is None:
+        return
+    if unless_since is not None and looked_since(session, [case_id], actor, unless_since):
+        return
+    append(session, case_id, PERSONAL_DATA_VIEWED, actor, {"view": view, **what})
+
+
+def looked_since(session: Session, case_ids: list[str], actor: str, since: datetime) -> set[str]:
+    """Of these cases, those whose personal data `actor` was recorded seeing since `since`."""
+    if not case_ids:
+        return set()
+    return set(
+        session.exec(
+            select(EventRow.case_id)
+            .where(col(EventRow.case_id).in_(case_ids))
+            .where(EventRow.type == PERSONAL_DATA_VIEWED)
+            .where(EventRow.actor == actor)
+            .where(col(EventRow.at) >= since)
+            .distinct()
+        )
+    )
 
 
 @dataclass

@@ -5,11 +5,13 @@ Destroyed: the scan files its pages came in (unless a page of another case still
 is in the same file), the e-mails those files came in once every file of one is destroyed
 (the message's bytes, its subject, the sender's display name and the files' names; its
 sender's address and how it was verified stay, the checks read them), the evidence images
-kept for review, and the text read from its pages (each field's expected and read value).
-Kept: the case, its decisions, its audit trail, and each page's verdicts, so its checks read
-as they did. Form PDFs are drawn on demand, never
-stored; an ended case's link serves none. The trail records what was destroyed, by whom and
-why; a case is destroyed once.
+kept for review, the text read from its pages (each field's expected and read value), and
+what the certificates of an electronically signed file said of their holders (names, PESEL
+or NIP, subject), in its validation report and in what its checks say. Kept: the case, its
+decisions, its audit trail, and each page's verdicts (of a signature: qualified, valid,
+trusted, when it was made and timestamped, by which certificate), so its checks read as
+they did. Form PDFs are drawn on demand, never stored; an ended case's link serves none. The
+trail records what was destroyed, by whom and why; a case is destroyed once.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from cesja.db.models import (
 )
 from cesja.errors import Conflict
 from cesja.runtime import Runtime
+from ocr.esign import SignedForm
 from workflow import is_final
 
 log = logging.getLogger("cesja.retention")
@@ -210,12 +213,16 @@ def _forget_messages(session: Session, message_ids: list[str]) -> list[str]:
 
 
 def _without_text(reading: dict[str, Any]) -> dict[str, Any]:
-    """A page's reading with what was printed and read wiped, its verdicts kept."""
+    """A page's reading with what was printed and read wiped, and of a signed file what its
+    certificates said of the signers (`SignedForm.without_holders`); its verdicts kept."""
     fields = {
         name: {**value, "expected": "", "read": ""}
         for name, value in (reading.get("fields") or {}).items()
     }
-    return {**reading, "fields": fields}
+    signed = reading.get("signed")
+    if signed:
+        signed = SignedForm.from_dict(signed).without_holders().to_dict()
+    return {**reading, "fields": fields, **({"signed": signed} if signed else {})}
 
 
 def _needed_elsewhere(session: Session, scan_id: str, case_id: str) -> bool:

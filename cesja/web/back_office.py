@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import mimetypes
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
@@ -23,6 +24,7 @@ from sqlmodel import Session
 from cesja.api.cases import pdf_response
 from cesja.api.deps import (
     Caller,
+    Database,
     DatabaseDep,
     ReadSessionDep,
     RuntimeDep,
@@ -34,7 +36,7 @@ from cesja.casework import audit_log, cases, customer_links, lifecycle, staff, s
 from cesja.casework import notices as mail_out
 from cesja.casework.forms import customer_url, issued_pdf
 from cesja.config import Settings
-from cesja.db.models import ScanRow
+from cesja.db.models import ScanRow, utcnow
 from cesja.errors import CesjaError, NotFound
 from cesja.intake import handling
 from cesja.intake.messages import receive_message
@@ -458,6 +460,13 @@ def _case_page(
     )
 
 
+# The images of a case's pages are not each a look of their own: the case page showing them
+# has recorded one, and a person zooming into its pages for a while looks once, not once per
+# image. A look at a case's page images is recorded unless the same person's look at the
+# case was recorded within this.
+ONE_LOOK = timedelta(minutes=10)
+
+
 def _recorded(view: str) -> Any:
     """A dependency recording (and committing) that staff are about to see the case's
     personal data through `view`, before they do."""
@@ -466,6 +475,39 @@ def _recorded(view: str) -> Any:
         await db.write(audit_log.record_view, case_id, staff.actor, view)
 
     return Depends(record)
+
+
+async def _looked(
+    db: Database,
+    case_ids: list[str],
+    actor: str,
+    view: str,
+    *,
+    once_in: timedelta | None = None,
+    **what: str | int,
+) -> None:
+    """Record (and commit) that `actor` is about to see the personal data of each of these
+    cases through `view`, before they do; with `once_in`, only for a case they were not
+    recorded looking at within it (looked up first, then again under the case's lock)."""
+    since = utcnow() - once_in if once_in is not None else None
+    if since is not None and case_ids:
+        seen = await db.read(audit_log.looked_since, case_ids, actor, since)
+        case_ids = [case_id for case_id in case_ids if case_id not in seen]
+    if case_ids:
+        await db.write(_record_views, sorted(case_ids), actor, view, since, what)
+
+
+def _record_views(
+    session: Session,
+    case_ids: list[str],
+    actor: str,
+    view: str,
+    since: datetime | None,
+    what: dict[str, str | int],
+) -> None:
+    # In order of case id: two looks at the same cases lock them in the same order.
+    for case_id in case_ids:
+        audit_log.record_view(session, case_id, actor, view, unless_since=since, **what)
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
@@ -725,17 +767,23 @@ def _unmatched_refused(
     return response
 
 
+def _scan_and_cases(session: Session, scan_id: str) -> tuple[ScanRow | None, list[str]]:
+    return session.get(ScanRow, scan_id), review.cases_of_scan(session, scan_id)
+
+
 @router.get("/scans/{scan_id}/file")
-def scan_file(
-    scan_id: str, staff: StaffImage, session: ReadSessionDep, runtime: RuntimeDep
+async def scan_file(
+    scan_id: str, staff: StaffImage, db: DatabaseDep, runtime: RuntimeDep
 ) -> Response:
-    """The file as it was received, to download: the one way to see a page nothing was kept of."""
-    scan = session.get(ScanRow, scan_id)
+    """The file as it was received, to download: the one way to see a page nothing was kept of.
+    A download is a look at every case a page of it counts for, each time."""
+    scan, case_ids = await db.read(_scan_and_cases, scan_id)
     if scan is None:
         raise NotFound(f"no scan {scan_id}")
     path = runtime.store.path_of(scan.sha256)
     if not path.is_file():
         raise NotFound(f"the file of scan {scan_id} is not in the scan store")
+    await _looked(db, case_ids, staff.actor, "scan_file", scan_id=scan.id)
     return FileResponse(
         path,
         media_type=scan.media_type,
@@ -746,12 +794,22 @@ def scan_file(
 
 
 @router.get("/evidence/{page_id}/{name:path}")
-def evidence(page_id: int, name: str, staff: StaffImage, session: ReadSessionDep) -> Response:
-    found = review.evidence_image(session, page_id, name)
+async def evidence(page_id: int, name: str, staff: StaffImage, db: DatabaseDep) -> Response:
+    """An image kept of a page: a look at its case's personal data, once in `ONE_LOOK`."""
+    found = await db.read(review.evidence_image, page_id, name)
     if found is None:
         raise NotFound(f"page {page_id} has no image {name!r}")
-    image, media_type = found
-    return Response(image, media_type=media_type, headers=IMAGE_HEADERS)
+    if found.case_id is not None:
+        await _looked(
+            db,
+            [found.case_id],
+            staff.actor,
+            "page_images",
+            once_in=ONE_LOOK,
+            scan_id=found.scan_id,
+            page_index=found.page_index,
+        )
+    return Response(found.image, media_type=found.media_type, headers=IMAGE_HEADERS)
 
 
 # --- e-mail taken in ---------------------------------------------------------------------------
@@ -826,11 +884,20 @@ def add_message(
     return _see(f"/messages/{taken.message.id}", done="message_added")
 
 
+async def _message_looked(
+    message_id: Annotated[str, PathParam(max_length=32)], staff: StaffPage, db: DatabaseDep
+) -> None:
+    """An e-mail's page: a look at every case a page of its files counts for, each time."""
+    case_ids = await db.read(review.cases_of_message, message_id)
+    await _looked(db, case_ids, staff.actor, "message", message_id=message_id)
+
+
 @router.get("/messages/{message_id}", response_class=HTMLResponse)
 def message(
     message_id: Annotated[str, PathParam(max_length=32)],
     request: Request,
     staff: StaffPage,
+    _: Annotated[None, Depends(_message_looked)],
     session: ReadSessionDep,
 ) -> Response:
     found = review.messages(session, limit=1, offset=0, message_id=message_id)

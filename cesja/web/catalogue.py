@@ -14,6 +14,7 @@ from babel.messages.pofile import read_po
 from cesja.casework import lifecycle
 from cesja.errors import CesjaError
 from cesja.web.office_labels import PARTIES, STATES, actor_label, field_label
+from ocr.esign import ERASED
 from workflow import Check, Sentence, sources
 
 CATALOGUE = Path(__file__).resolve().parent.parent / "locale" / "pl" / "LC_MESSAGES" / "cesja.po"
@@ -42,6 +43,14 @@ def how_sender_was_checked(how: str) -> str:
     return _HOW.get(how, how)
 
 
+# What a sentence names in place of a signer destroyed with what the case received.
+ERASED_SIGNER = "[dane usunięte]"
+
+
+def _signer(value: str) -> str:
+    return ERASED_SIGNER if value == ERASED else value
+
+
 def _field(name: str) -> str:
     party, _, short = name.rpartition(".")
     label = field_label(short, None)
@@ -63,6 +72,9 @@ _POLISH: dict[str, Callable[[str], str]] = {
     "sender": lambda sender: sender or "brak jednego adresu",
     # A day, given as an ISO date: 3.12.2026.
     "date": lambda day: _day(day),
+    "signer": _signer,
+    "identity": _signer,
+    "why": _signer,
 }
 
 

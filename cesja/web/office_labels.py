@@ -129,6 +129,8 @@ EVENTS = {
     "webhook_withdrawn": "powiadomienie wycofane",
     "webhook_resent": "powiadomienie wysłane ponownie",
     "personal_data_viewed": "wgląd w dane osobowe",
+    "received_data_destroyed": "otrzymane dane zniszczone",
+    "data_exported": "dane sprawy wydane (eksport)",
     "notice_scheduled": "e-mail do strony zaplanowany",
     "notice_sent": "e-mail do strony wysłany",
     "notice_failed": "e-mail do strony niewysłany",
@@ -159,6 +161,9 @@ VIEWS = {
     "case_page": "strona sprawy",
     "case_json": "API (JSON sprawy)",
     "form_pdf": "formularz PDF",
+    "page_images": "obrazy stron sprawy",
+    "scan_file": "pobrany plik skanu",
+    "message": "wiadomość e-mail",
 }
 DECISIONS = {"accept": "akceptacja", "reject": "odrzucenie", "propose": "propozycja akceptacji"}
 SYSTEM_ACTORS = {
@@ -260,6 +265,12 @@ def event_summary(type_: str, data: Mapping[str, Any]) -> list[tuple[str, str]]:
         lines.append(("termin", str(data.get("deadline", ""))[:10]))
     elif type_ == "personal_data_viewed":
         lines.append(("gdzie", VIEWS.get(str(data.get("view")), str(data.get("view")))))
+        if "page_index" in data:
+            lines.append(("skan", f"{data.get('scan_id')}, strona {int(data['page_index']) + 1}"))
+        elif "scan_id" in data:
+            lines.append(("skan", str(data["scan_id"])))
+        if "message_id" in data:
+            lines.append(("wiadomość", str(data["message_id"])))
     elif type_ == "form_reissued":
         before, after = data.get("before") or {}, data.get("after") or {}
         lines.append(("wersja", f"{before.get('form_version')} → {after.get('form_version')}"))

@@ -334,14 +334,51 @@ def evidence_names(session: Session, page_ids: list[int]) -> dict[int, frozenset
     return {page_id: frozenset(names) for page_id, names in found.items()}
 
 
-def evidence_image(session: Session, page_id: int, name: str) -> tuple[bytes, str] | None:
-    """A page's evidence image and its media type, or None when it has no such image."""
+@dataclass(frozen=True)
+class EvidenceImage:
+    image: bytes
+    media_type: str
+    case_id: str | None  # the case the page was routed or assigned to, if any
+    scan_id: str
+    page_index: int
+
+
+def evidence_image(session: Session, page_id: int, name: str) -> EvidenceImage | None:
+    """A page's evidence image, or None when it has no such image."""
     if name not in EVIDENCE_NAMES:
         return None
-    row = session.get(EvidenceRow, (page_id, name))
-    if row is None:
+    found = session.exec(
+        select(EvidenceRow.image, PageRow.case_id, PageRow.scan_id, PageRow.index)
+        .join(PageRow, col(PageRow.id) == col(EvidenceRow.page_id))
+        .where(EvidenceRow.page_id == page_id, EvidenceRow.name == name)
+    ).first()
+    if found is None:
         return None
-    return row.image, IMAGE_TYPES[name[name.rindex(".") :]]
+    image, case_id, scan_id, index = found
+    return EvidenceImage(image, IMAGE_TYPES[name[name.rindex(".") :]], case_id, scan_id, index)
+
+
+def cases_of_scan(session: Session, scan_id: str) -> list[str]:
+    """The cases a page of the scan counts or counted for, in order."""
+    found = session.exec(
+        select(PageRow.case_id)
+        .where(PageRow.scan_id == scan_id)
+        .where(col(PageRow.case_id).is_not(None))
+        .distinct()
+    )
+    return sorted(case_id for case_id in found if case_id is not None)
+
+
+def cases_of_message(session: Session, message_id: str) -> list[str]:
+    """The cases a page of the e-mail's files counts or counted for, in order."""
+    found = session.exec(
+        select(PageRow.case_id)
+        .join(MessageAttachmentRow, col(MessageAttachmentRow.scan_id) == col(PageRow.scan_id))
+        .where(MessageAttachmentRow.message_id == message_id)
+        .where(col(PageRow.case_id).is_not(None))
+        .distinct()
+    )
+    return sorted(case_id for case_id in found if case_id is not None)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,17 @@ from tests.conftest import INTAKE, REGISTRAR
 OTHER_KEY = "a-key-of-another-deployment-0123456789abcdef"
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database(
+    request: pytest.FixtureRequest, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """The database every start of the service and every `cesja` command in the test uses:
+    the embedded SQLite in the data dir, or a fresh PostgreSQL database."""
+    if request.param == "postgres":
+        monkeypatch.setenv("CESJA_DATABASE_URL", request.getfixturevalue("pg_url"))
+    return str(request.param)
+
+
 @contextmanager
 def service() -> Iterator[TestClient]:
     """The service as started now: it reads its keys once, at start, as a restart would."""
@@ -60,7 +71,7 @@ def read(client: TestClient, pdf: bytes) -> list[dict[str, Any]]:
 
 
 def test_a_rotation_keeps_printed_forms_readable_until_the_key_is_retired(
-    data_dir: Path,
+    data_dir: Path, database: str
 ) -> None:
     """GIVEN a case whose form was printed under the first key
     WHEN the operator rotates the keys and restarts
@@ -70,6 +81,7 @@ def test_a_rotation_keeps_printed_forms_readable_until_the_key_is_retired(
     cancelled, and its pages are then refused (invalid_code)."""
     runner = CliRunner()
     with service() as before:
+        assert runtime_of(before).engine.dialect.name == database.replace("postgres", "postgresql")
         first = create_case(before)
         printed_before = form_pdf(before, first["id"], pages=(0,))
     assert code_on_page_one(printed_before).startswith("CESJA1:")
@@ -100,6 +112,7 @@ def test_a_rotation_keeps_printed_forms_readable_until_the_key_is_retired(
 
         listed = runner.invoke(cli, ["keys", "list"])
         assert "2\tcurrent\t2 open case(s)" in listed.output, listed.output
+        assert "1\tkept\t0 open case(s)" in listed.output, listed.output
         refused = runner.invoke(cli, ["keys", "retire", "2"])
         assert refused.exit_code == 1 and "current" in refused.output
 
@@ -124,7 +137,7 @@ def test_a_rotation_keeps_printed_forms_readable_until_the_key_is_retired(
 
 
 def test_keys_from_the_environment_are_rotated_by_setting_them_again(
-    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+    data_dir: Path, database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """GIVEN the keys in CESJA_SECRET_KEYS WHEN the operator rotates THEN `cesja keys rotate`
     writes nothing and prints the value to set, the new key first and the others kept; a

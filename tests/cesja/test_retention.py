@@ -5,18 +5,22 @@ open); the case keeps its decisions and audit trail, which records it, and still
 
 from __future__ import annotations
 
+import hashlib
+import html
 import io
 import json
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pypdf
 import pytest
+from cryptography.hazmat.primitives import serialization
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, select
 from typer.testing import CliRunner
 
 from cesja import workers
@@ -24,18 +28,23 @@ from cesja.casework import retention
 from cesja.cli import app as cli
 from cesja.db.models import CaseRow, PageRow
 from cesja.workers.scheduler import schedule_periodic
+from tests.cesja.esign_pki import CrlServer, Holder, Pki, make_pki, person, sign
 from tests.cesja.flow import create_case, runtime_of
 from tests.cesja.sent_mail import form_pdf, message, send
+from tests.cesja.sent_pages import upload
+from tests.cesja.test_esign import CURRENT, JAN_PESEL, NEW, STRANGER_PESEL, persons_case
 from tests.cesja.web.conftest import sign_in
 from tests.conftest import INTAKE, REGISTRAR, STAFF
 
+DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def service(
-    request: pytest.FixtureRequest, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+
+def serving(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[TestClient]:
-    """The service keeping what ended cases received for 30 days, on either database, signed
-    in to the back office; `cesja` commands run in the test use the same database."""
+    """The service keeping what ended cases received for 30 days, on the database the test
+    is run for, signed in to the back office; `cesja` commands run in the test use the same
+    database."""
     from cesja.app import create_app
 
     monkeypatch.setenv("CESJA_RETENTION_DAYS", "30")
@@ -44,6 +53,52 @@ def service(
     with TestClient(create_app()) as client:
         assert sign_in(client).status_code == 303
         yield client
+
+
+@pytest.fixture(params=DATABASES)
+def service(
+    request: pytest.FixtureRequest, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[TestClient]:
+    """The service, on either database (see `serving`)."""
+    yield from serving(request, monkeypatch)
+
+
+@dataclass
+class Signers:
+    """A qualified trust service and two holders of its certificates."""
+
+    pki: Pki
+    jan: Holder  # the current registrant of `persons_case`
+    stranger: Holder  # a party of no case: Adam Nowak
+
+
+@pytest.fixture(scope="module")
+def signers() -> Iterator[Signers]:
+    """The test PKI, its CRLs and its qualified CA's OCSP answers served on this machine."""
+    server = CrlServer()
+    pki = make_pki(server.base)
+    server.publish(pki.crls())
+    server.answer_ocsp(pki.qca.ocsp_url, pki.qca, [])
+    yield Signers(
+        pki,
+        jan=person(pki.qca, "Jan", "Kowalski", JAN_PESEL),
+        stranger=person(pki.qca, "Adam", "Nowak", STRANGER_PESEL),
+    )
+    server.close()
+
+
+@pytest.fixture(params=DATABASES)
+def signing_service(
+    request: pytest.FixtureRequest,
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    signers: Signers,
+) -> Iterator[TestClient]:
+    """The service (see `serving`) trusting the test PKI's root for electronic signatures."""
+    roots = data_dir.parent / "roots.pem"
+    roots.write_bytes(signers.pki.roots_pem)
+    monkeypatch.setenv("CESJA_TRUST_ROOTS", str(roots))
+    yield from serving(request, monkeypatch)
 
 
 def first_pages(client: TestClient, *cases: dict[str, Any]) -> bytes:
@@ -193,6 +248,82 @@ def test_an_e_mail_an_ended_case_received_goes_with_its_files(service: TestClien
     assert event["data"]["messages"] == [taken.json()["id"]]
 
 
+def everything_held(client: TestClient) -> list[str]:
+    """Every row of every table of the service's database, one line each, named by its table."""
+    with runtime_of(client).engine.connect() as connection:
+        return [
+            f"{table.name}: {tuple(row)}"
+            for table in SQLModel.metadata.sorted_tables
+            for row in connection.execute(table.select())
+        ]
+
+
+def test_a_signed_file_s_signers_go_with_it(signing_service: TestClient, signers: Signers) -> None:
+    """GIVEN a case between two people whose form came back signed electronically: by the
+    current registrant, timestamped, and in the new registrant's field by a stranger; the
+    case then cancelled
+    WHEN the retention job runs 31 days later
+    THEN no row of the database names the stranger or holds his PESEL, and the current
+    registrant's name and PESEL are left only in the case's own data (the case and its form
+    versions); the checks read as before, the current registrant's signature passed as a
+    qualified one of his, the stranger's failed as not a party's, without their names; the
+    case page shows the validation report without the signers (its certificate's issuer,
+    qualified, timestamped), and `cesja audit verify` finds the trail intact."""
+    service, runtime = signing_service, runtime_of(signing_service)
+    case = persons_case(service)
+    form = service.get(f"/api/v1/cases/{case['id']}/form.pdf", headers=REGISTRAR).content
+    signed = sign(form, signers.jan, CURRENT, timestamper=signers.pki.timestamper())
+    signed = sign(signed, signers.stranger, NEW)
+    assert upload(service, signed, name="cesja.pdf", channel="upload").status_code == 202
+    workers.drain(runtime)
+    said = {
+        c["name"]: c
+        for c in service.get(f"/api/v1/cases/{case['id']}", headers=STAFF).json()["checks"]
+    }
+    current, new = (
+        said["current_registrant.signature_present"],
+        said["new_registrant.signature_present"],
+    )
+    assert current["status"] == "passed" and "Jan Kowalski" in current["detail"]
+    assert new["status"] == "failed" and "Adam Nowak" in new["detail"]
+    held = "\n".join(everything_held(service))
+    assert "Nowak" in held and STRANGER_PESEL in held
+    cancel(service, case["id"])
+    checked = checks(service, case["id"])
+    with Session(runtime.engine) as session:
+        ended = session.get_one(CaseRow, case["id"]).updated_at
+
+    retention.purge_ended(runtime, now=ended + timedelta(days=31))
+
+    held_now = everything_held(service)
+    assert not [line for line in held_now if "Nowak" in line or STRANGER_PESEL in line]
+    naming_jan = [line for line in held_now if "Kowalski" in line or JAN_PESEL in line]
+    assert naming_jan and {line.split(":")[0] for line in naming_jan} <= {"cases", "form_versions"}
+    assert checks(service, case["id"]) == checked
+    said = {
+        c["name"]: c
+        for c in service.get(f"/api/v1/cases/{case['id']}", headers=STAFF).json()["checks"]
+    }
+    assert said["current_registrant.signature_present"]["detail"].startswith(
+        "Signed electronically by [erased] with a qualified electronic signature"
+    )
+    assert said["new_registrant.signature_present"]["detail"].startswith(
+        "Signed by [erased], [erased]: not a party"
+    )
+    page = html.unescape(service.get(f"/cases/{case['id']}").text)
+    assert "PNOPL-" not in page and "Nowak" not in page
+    # The current registrant's signature's report, found by its certificate.
+    der = signers.jan.cert.public_bytes(serialization.Encoding.DER)
+    at = page.index(hashlib.sha256(der).hexdigest())
+    report = page[page.rindex("<table", 0, at) : page.index("</table>", at)]
+    assert "usunięto z tym, co otrzymano" in report
+    assert "Cesja Test Qualified CA" in report and "kwalifikowany" in report
+    assert "Znacznik czasu</th><td>20" in report
+    assert "Podpisane elektronicznie przez [dane usunięte] kwalifikowanym podpisem" in page
+    verified = CliRunner().invoke(cli, ["audit", "verify"])
+    assert verified.exit_code == 0, verified.output
+
+
 def test_the_audit_trail_holds_no_personal_data_of_its_own(service: TestClient) -> None:
     """GIVEN a case, then its new registrant's e-mail address corrected (a new form version)
     WHEN its trail is read THEN no party's name, identifier, address or phone is in it; each
@@ -248,37 +379,34 @@ def test_erasure_is_refused_while_the_case_is_open(service: TestClient) -> None:
     assert runner.invoke(cli, erase).exit_code == 0  # once destroyed, nothing more to do
 
 
-def test_an_export_holds_everything_about_the_case(data_dir: Path, tmp_path: Path) -> None:
+def test_an_export_holds_everything_about_the_case(service: TestClient, tmp_path: Path) -> None:
     """GIVEN a case whose page arrived by fax
     WHEN the operator runs `cesja export` for it, then again to the same file
     THEN the archive holds the case's data, its audit trail (which verifies and records the
     export), the page with its sender, the fax as received and the evidence images, and what
     it writes itself names no customer link's token; the second run refuses to overwrite it."""
-    from cesja.app import create_app
+    case = create_case(service)
+    pdf = first_pages(service, case)
+    scan = received(service, pdf)
+    out = tmp_path / "export.zip"
 
-    with TestClient(create_app()) as client:
-        case = create_case(client)
-        pdf = first_pages(client, case)
-        scan = received(client, pdf)
-        out = tmp_path / "export.zip"
+    done = CliRunner().invoke(cli, ["export", "--case", case["id"], "--out", str(out)])
+    again = CliRunner().invoke(cli, ["export", "--case", case["id"], "--out", str(out)])
 
-        done = CliRunner().invoke(cli, ["export", "--case", case["id"], "--out", str(out)])
-        again = CliRunner().invoke(cli, ["export", "--case", case["id"], "--out", str(out)])
-
-        assert done.exit_code == 0, done.output
-        assert again.exit_code == 1 and "exists already" in again.output
-        with zipfile.ZipFile(out) as archive:
-            names = archive.namelist()
-            data = json.loads(archive.read("case.json"))
-            trail = json.loads(archive.read("events.json"))
-            pages = json.loads(archive.read("pages.json"))
-            assert archive.read(f"scans/{scan}.pdf") == pdf
-            said = "".join(archive.read(n).decode() for n in names if n.endswith(".json"))
-        assert data["new_registrant"]["pesel"] == "92110804566"
-        assert trail[0]["type"] == "case_created"
-        assert trail[-1]["type"] == "data_exported" and trail[-1]["actor"] == "operator:cli"
-        assert pages[0]["sender"] == "+48 22 111 22 33"
-        assert any(name.startswith("evidence/") for name in names)
-        tokens = [case["customer_url"], *case["customer_urls"].values()]
-        assert all(url.rsplit("/", 1)[1] not in said for url in tokens)
-        assert CliRunner().invoke(cli, ["audit", "verify"]).exit_code == 0
+    assert done.exit_code == 0, done.output
+    assert again.exit_code == 1 and "exists already" in again.output
+    with zipfile.ZipFile(out) as archive:
+        names = archive.namelist()
+        data = json.loads(archive.read("case.json"))
+        trail = json.loads(archive.read("events.json"))
+        pages = json.loads(archive.read("pages.json"))
+        assert archive.read(f"scans/{scan}.pdf") == pdf
+        said = "".join(archive.read(n).decode() for n in names if n.endswith(".json"))
+    assert data["new_registrant"]["pesel"] == "92110804566"
+    assert trail[0]["type"] == "case_created"
+    assert trail[-1]["type"] == "data_exported" and trail[-1]["actor"] == "operator:cli"
+    assert pages[0]["sender"] == "+48 22 111 22 33"
+    assert any(name.startswith("evidence/") for name in names)
+    tokens = [case["customer_url"], *case["customer_urls"].values()]
+    assert all(url.rsplit("/", 1)[1] not in said for url in tokens)
+    assert CliRunner().invoke(cli, ["audit", "verify"]).exit_code == 0

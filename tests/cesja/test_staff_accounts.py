@@ -8,6 +8,8 @@ import logging
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -44,6 +46,19 @@ def sign_in(client: TestClient, username: str, password: str) -> int:
     return answer.status_code
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def service(
+    request: pytest.FixtureRequest, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[TestClient]:
+    """The service on either database; `cesja staff` run by the test uses the same one."""
+    from cesja.app import create_app
+
+    if request.param == "postgres":
+        monkeypatch.setenv("CESJA_DATABASE_URL", request.getfixturevalue("pg_url"))
+    with TestClient(create_app()) as client:
+        yield client
+
+
 def test_the_operator_manages_accounts_with_cesja_staff(client: TestClient) -> None:
     """GIVEN the service's data dir
     WHEN the operator adds an account, tries a short password and the same username again,
@@ -78,7 +93,7 @@ def test_the_operator_manages_accounts_with_cesja_staff(client: TestClient) -> N
 
 
 def test_a_person_signs_in_decides_under_their_name_and_is_locked_out_when_disabled(
-    client: TestClient, caplog: pytest.LogCaptureFixture
+    service: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     """GIVEN an account, and a case in review whose signature check failed
     WHEN its holder signs in with a wrong password, an unknown username, then the right
@@ -87,37 +102,37 @@ def test_a_person_signs_in_decides_under_their_name_and_is_locked_out_when_disab
     the decision is in the audit trail as `staff:@anna`, no password is in any log line; once
     the account is disabled, the same browser session is sent to the sign-in page."""
     assert staff_command("add", "anna", "--name", "Anna Nowak", password=PASSWORD).returncode == 0
-    case = case_in(client, "in_review")
+    case = case_in(service, "in_review")
     check = next(c["name"] for c in case["checks"] if c["status"] == "failed")
 
     with caplog.at_level(logging.DEBUG):
-        wrong = client.post(
+        wrong = service.post(
             "/sign-in", data={"username": "anna", "password": "not it, not it"}, headers=ORIGIN
         )
-        unknown = client.post(
+        unknown = service.post(
             "/sign-in", data={"username": "ghost", "password": PASSWORD}, headers=ORIGIN
         )
-        assert sign_in(client, "Anna ", PASSWORD) == 303  # typed with a capital and a space
+        assert sign_in(service, "Anna ", PASSWORD) == 303  # typed with a capital and a space
     assert (wrong.status_code, unknown.status_code) == (401, 401)
     assert "Nieprawidłowy login lub hasło." in wrong.text
     assert "Nieprawidłowy login lub hasło." in unknown.text
     assert not [r for r in caplog.records if PASSWORD in r.getMessage()]
 
-    decided = client.post(
+    decided = service.post(
         f"/cases/{case['id']}/checks/{check}",
         data={"decision": "accept", "reason": "Podpis sprawdzony z oryginałem."},
         headers=ORIGIN,
         follow_redirects=False,
     )
     assert decided.status_code == 303, decided.text
-    events = client.get(f"/api/v1/cases/{case['id']}/events", headers=STAFF).json()
+    events = service.get(f"/api/v1/cases/{case['id']}/events", headers=STAFF).json()
     (decision,) = [e for e in events if e["type"] == "check_decided"]
     assert decision["actor"] == "staff:@anna"
-    page = client.get(f"/cases/{case['id']}")
+    page = service.get(f"/cases/{case['id']}")
     assert "pracownik anna" in page.text
 
     assert staff_command("disable", "anna").returncode == 0
-    locked = client.get(f"/cases/{case['id']}", follow_redirects=False)
+    locked = service.get(f"/cases/{case['id']}", follow_redirects=False)
     assert locked.status_code == 303
     assert locked.headers["location"].startswith("/sign-in")
 

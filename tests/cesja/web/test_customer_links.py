@@ -128,10 +128,14 @@ def test_customer_pages_load_nothing_from_elsewhere_and_cannot_be_framed(
     assert pdf.headers["referrer-policy"] == "no-referrer"
 
 
-@pytest.fixture
-def logged(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], list[str]]]:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def logged(
+    request: pytest.FixtureRequest, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[], list[str]]]:
     """Log lines as `cesja serve` writes them (JSON on standard error): what was logged so
-    far, each time it is called."""
+    far, each time it is called; the service it logs for on either database."""
+    if request.param == "postgres":
+        monkeypatch.setenv("CESJA_DATABASE_URL", request.getfixturevalue("pg_url"))
     stderr = io.StringIO()
     monkeypatch.setattr(sys, "stderr", stderr)
     root, client = logging.getLogger(), logging.getLogger("httpx")

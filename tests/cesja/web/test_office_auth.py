@@ -110,44 +110,44 @@ def test_a_wrong_or_non_staff_key_is_told_so_and_gets_no_cookie(
     assert client.get("/", follow_redirects=False).status_code == 303
 
 
-def test_nothing_opens_without_the_staff_cookie(client: TestClient) -> None:
+def test_nothing_opens_without_the_staff_cookie(service: TestClient) -> None:
     """GIVEN a case and a stored page image, and a caller who is not signed in (with or
     without a registrar's or even the staff API key as a bearer token)
     WHEN it asks for any back-office page, image or file
     THEN pages send it to sign in (and back afterwards), images and files answer 401.
     """
-    case = create_case(client)["id"]
-    page_id, _ = _stored_page(client)
+    case = create_case(service)["id"]
+    page_id, _ = _stored_page(service)
     for headers in ({}, REGISTRAR, STAFF):
         for url in _urls(PAGES, case, page_id):
-            answer = client.get(url, headers=headers, follow_redirects=False)
+            answer = service.get(url, headers=headers, follow_redirects=False)
             assert answer.status_code == 303, url
             assert answer.headers["location"].startswith("/sign-in"), url
         for url in _urls(FILES, case, page_id):
-            assert client.get(url, headers=headers).status_code == 401, url
+            assert service.get(url, headers=headers).status_code == 401, url
 
-    back = client.get(f"/cases/{case}", follow_redirects=False).headers["location"]
+    back = service.get(f"/cases/{case}", follow_redirects=False).headers["location"]
     assert back == f"/sign-in?next=/cases/{case}"
 
 
-def test_a_made_up_or_altered_session_id_is_refused(client: TestClient) -> None:
+def test_a_made_up_or_altered_session_id_is_refused(service: TestClient) -> None:
     """GIVEN a session id of the right shape that the server never gave out, one character
     of a real one changed, and a cookie of the old signed shape
     WHEN each is sent to the queue
     THEN each is sent to sign in: only an id of a session the server keeps opens the UI.
     """
-    real = sign_in(client).cookies[COOKIE]
+    real = sign_in(service).cookies[COOKIE]
     forged = {
         "made-up": secrets.token_urlsafe(32),
         "altered": real[:-1] + ("A" if real[-1] != "A" else "B"),
         "old-shape": "staff:abcd1234|4102444800|" + "A" * 43,
     }
     for name, value in forged.items():
-        client.cookies.set(COOKIE, value)
-        answer = client.get("/", follow_redirects=False)
+        service.cookies.set(COOKIE, value)
+        answer = service.get("/", follow_redirects=False)
         assert answer.status_code == 303, name
-    client.cookies.set(COOKIE, real)
-    assert client.get("/", follow_redirects=False).status_code == 200
+    service.cookies.set(COOKIE, real)
+    assert service.get("/", follow_redirects=False).status_code == 200
 
 
 def test_a_removed_key_ends_its_sessions(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -26,10 +26,16 @@ def idp() -> Iterator[IdentityProvider]:
     provider.close()
 
 
-@pytest.fixture
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def office(
-    data_dir: Path, idp: IdentityProvider, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest,
+    data_dir: Path,
+    idp: IdentityProvider,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[TestClient]:
+    """The service with single sign-on through `idp`, and Anna's account, on either database."""
+    if request.param == "postgres":
+        monkeypatch.setenv("CESJA_DATABASE_URL", request.getfixturevalue("pg_url"))
     monkeypatch.setenv("CESJA_PUBLIC_URL", "http://testserver")
     monkeypatch.setenv("CESJA_OIDC_ISSUER", idp.issuer)
     monkeypatch.setenv("CESJA_OIDC_CLIENT_ID", CLIENT_ID)
