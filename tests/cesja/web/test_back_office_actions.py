@@ -208,7 +208,10 @@ def test_staff_resend_a_notice_the_registrar_refused(refusing_registrar: TestCli
     assert resent["actor"].startswith("staff:")
     again = post(client, f"/webhooks/{notice}/resend")
     assert again.status_code == 409
-    assert "only a dead or gone notice can be sent again" in again.text
+    assert (
+        "Nic nie zmieniono. Ponownie wysłać można tylko powiadomienie niedostarczone albo "
+        "odrzucone" in again.text
+    )
     assert again.headers["hx-push-url"] == "/webhooks"
 
 
