@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, Request, Response, UploadFile
 from fastapi import Path as PathParam
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
@@ -153,6 +154,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ForeignOrigin)
     async def _foreign(request: Request, refused: ForeignOrigin) -> Response:
+        # Said in the language of the session the cookie names, if it names one.
+        await run_in_threadpool(signed_in, request.app.state.runtime.settings, request)
         _ = _words(request).gettext
         return _page(
             request,

@@ -38,7 +38,7 @@ from cesja.runtime import Runtime
 from cesja.web.catalogue import LANGUAGE_NAMES, LANGUAGES, N_, language_or_default
 from cesja.web.staff_session import same_origin
 from cesja.web.templating import TEMPLATES
-from cesja.web.words import words
+from cesja.web.words import UPLOADED_THROUGH, words
 
 router = APIRouter(include_in_schema=False)
 
@@ -284,7 +284,7 @@ async def customer_upload(token: str, request: Request, runtime: RuntimeDep) -> 
     if isinstance(admitted, Response):
         return admitted
     # What staff see as the sender: which link it came through, for a page nothing routes.
-    sender = f"customer link: {admitted.case.id}, {admitted.party or 'both parties'}"
+    sender = UPLOADED_THROUGH.format(case=admitted.case.id, party=admitted.party or "both parties")
     async with request.form(max_files=1, max_fields=4) as form:
         file = form.get("file")
         if not isinstance(file, StarletteUpload):

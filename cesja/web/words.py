@@ -20,7 +20,7 @@ from cesja.casework import lifecycle
 from cesja.errors import CesjaError
 from cesja.web import office_labels
 from cesja.web.catalogue import N_, language_or_default, translations
-from cesja.web.office_labels import STATES, actor_label, field_label, party_label
+from cesja.web.office_labels import PARTIES, STATES, actor_label, field_label, party_label
 from workflow import Check, Sentence, sources
 
 # A sentence's values in the words its catalogue sentence takes them in.
@@ -44,6 +44,9 @@ SENDER_CHECKED = {
     "not_configured": N_("the service is not told which mail host's results to trust"),
     "no_sender": N_("the message has no single sender address"),
 }
+
+# Who sent a scan through a customer's link, as intake records it (`cesja.web.customer`).
+UPLOADED_THROUGH = N_("customer link: {case}, {party}")
 
 # Why the case's state refused an action (`workflow.needs` words it for the API).
 _ACTS = {
@@ -69,6 +72,7 @@ _WAITS = {
 # What else a button in the back office may meet, by the error's stable code (the API says
 # it in English by contract, with the values that concern it).
 _ERRORS = {
+    "unknown_check": N_("The case has no such check."),
     "webhook_not_found": N_("There is no such notice."),
     "webhook_not_resendable": N_(
         "Only a notice that was not delivered or was refused can be sent again, and only while "
@@ -156,6 +160,7 @@ def _pattern(template: str) -> re.Pattern[str]:
     )
 
 
+_UPLOADED_THROUGH = _pattern(UPLOADED_THROUGH)
 _BROKEN_PATTERNS = [(_pattern(t), t) for t in _BROKEN]
 _READER_PATTERNS = [(_pattern(t), t) for t in _READER_NOTES]
 
@@ -182,6 +187,7 @@ class Words:
             "broken_link": self.broken_link,
             "reader_note": self.reader_note,
             "sender_how": self.sender_checked,
+            "scan_sender": self.scan_sender,
             "language": language,
         }
 
@@ -232,6 +238,15 @@ class Words:
     def sender_checked(self, how: str) -> str:
         """How an e-mail's sender was authenticated, or why not."""
         return self.gettext(SENDER_CHECKED[how]) if how in SENDER_CHECKED else how
+
+    def scan_sender(self, sender: str | None) -> str:
+        """Who sent a scan, as intake recorded it: a customer's link said in words."""
+        found = _UPLOADED_THROUGH.fullmatch(sender or "")
+        if found is None:
+            return sender or ""
+        party = found["party"]
+        who = party_label(self.gettext, party) if party in PARTIES else self.gettext("both parties")
+        return self.gettext(UPLOADED_THROUGH).format(case=found["case"], party=who)
 
     def state(self, state: str) -> str:
         return self.gettext(STATES[state]) if state in STATES else state

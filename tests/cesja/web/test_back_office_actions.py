@@ -166,7 +166,7 @@ def test_an_unknown_case_or_check_is_a_page_not_an_error(staff: TestClient) -> N
     assert missing.status_code == 404
     assert "Nie znaleziono sprawy CS-0000-0000" in missing.text
     assert unknown.status_code == 404
-    assert "has no check &#39;no.such&#39;" in unknown.text
+    assert "Nic nie zmieniono. Sprawa nie ma takiego sprawdzenia." in unknown.text
 
 
 @pytest.fixture
