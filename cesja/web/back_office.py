@@ -183,17 +183,17 @@ def _page(
     status: int = 200,
     language: str | None = None,
 ) -> HTMLResponse:
-    said = _words(request, language)
+    speaking = _words(request, language)
     done = request.query_params.get("done", "")
     response = TEMPLATES.TemplateResponse(
         request,
         template,
         {
-            **said.template_globals,
+            **speaking.template_globals,
             "language_names": LANGUAGE_NAMES,
             "here": _here(request),
             "staff": staff,
-            "notice": said.gettext(DONE[done]) if done in DONE else None,
+            "notice": speaking.gettext(DONE[done]) if done in DONE else None,
             "attention": _attention(session) if staff and session else None,
             **context,
         },
