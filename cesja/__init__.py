@@ -3,8 +3,8 @@
 - `cli`: the `cesja` command; `serving` (`cesja serve`'s API processes), `demo`, `doctor`;
 - `app`: the ASGI application, its middleware and the runtime it serves from;
 - `web`: the back office and the customer's pages (Jinja2 and htmx, served from here), staff
-  sign-in (a password, a key, or single sign-on: `web.sso`) and what is said in Polish
-  (`web.catalogue`);
+  sign-in (a password, a key, or single sign-on: `web.sso`) and what is said in Polish or
+  English (`web.catalogue`, `web.words`);
 - `api`: the JSON API under `/api/v1`, health, readiness and metrics; errors become answers in
   one place (`api.errors`); requests served in turn (`api.turns`);
 - `workers`: background work: job kinds, the scheduler of periodic jobs, worker processes

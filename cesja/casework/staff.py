@@ -116,22 +116,28 @@ def _digest(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
 
-def open_session(session: Session, actor: str, *, lifetime: timedelta) -> str:
-    """A new session for a member of staff who has just proved who they are; its id, for the
-    browser's cookie. Sessions that have run out are forgotten on the way."""
+def open_session(session: Session, actor: str, *, lifetime: timedelta, language: str) -> str:
+    """A new session for a member of staff who has just proved who they are, in the language
+    they signed in in; its id, for the browser's cookie. Sessions that have run out are
+    forgotten on the way."""
     now = utcnow()
     session.execute(delete(StaffSessionRow).where(col(StaffSessionRow.expires_at) < now))
     session_id = secrets.token_urlsafe(32)
     session.add(
         StaffSessionRow(
-            digest=_digest(session_id), actor=actor, created_at=now, expires_at=now + lifetime
+            digest=_digest(session_id),
+            actor=actor,
+            created_at=now,
+            expires_at=now + lifetime,
+            language=language,
         )
     )
     return session_id
 
 
-def session_actor(session: Session, session_id: str) -> str | None:
-    """The actor of a session still open, or None for any other value a browser sends."""
+def open_session_of(session: Session, session_id: str) -> StaffSessionRow | None:
+    """The session still open that `session_id` names, or None for any other value a browser
+    sends."""
     if not SESSION_ID.fullmatch(session_id):
         return None
     digest = _digest(session_id)
@@ -142,7 +148,18 @@ def session_actor(session: Session, session_id: str) -> str | None:
         return None
     if row.expires_at <= utcnow():
         return None
-    return row.actor
+    return row
+
+
+def set_language(session: Session, session_id: str, language: str) -> bool:
+    """The back office speaks `language` in this session from now on; False when the session
+    is not open."""
+    row = open_session_of(session, session_id)
+    if row is None:
+        return False
+    row.language = language
+    session.add(row)
+    return True
 
 
 def end_session(session: Session, session_id: str) -> None:

@@ -336,6 +336,10 @@ class StaffSessionRow(SQLModel, table=True):
     actor: str = Field(max_length=64, index=True)
     created_at: datetime = _ts(nullable=False)
     expires_at: datetime = _ts(nullable=False, index=True)
+    # The language the back office speaks to them in, "pl" or "en" (`cesja.web.catalogue`).
+    language: str = Field(
+        default="pl", sa_column=Column(String(2), nullable=False, server_default="pl")
+    )
 
 
 class CustomerLinkRow(SQLModel, table=True):

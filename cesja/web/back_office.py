@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, Request, Response, UploadFile
 from fastapi import Path as PathParam
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
@@ -41,7 +42,8 @@ from cesja.errors import CesjaError, NotFound
 from cesja.intake import handling
 from cesja.intake.messages import receive_message
 from cesja.storage import TooLarge
-from cesja.web import catalogue, review, sso
+from cesja.web import review, sso
+from cesja.web.catalogue import LANGUAGE_NAMES, N_, language_or_default
 from cesja.web.office_auth import (
     SIGN_IN,
     ForeignOrigin,
@@ -49,10 +51,11 @@ from cesja.web.office_auth import (
     StaffImage,
     StaffPage,
     StaffPost,
+    page_language,
     safe_next,
     signed_in,
 )
-from cesja.web.office_labels import GLOBALS, NOTICE_STATUSES, STATES
+from cesja.web.office_labels import NOTICE_STATUSES, STATES
 from cesja.web.staff_session import (
     COOKIE,
     LIFETIME_SECONDS,
@@ -61,8 +64,10 @@ from cesja.web.staff_session import (
     same_origin,
     sign_in,
     sign_in_person,
+    speak,
 )
 from cesja.web.templating import TEMPLATES
+from cesja.web.words import Words, words
 from cesja.workers import work
 from documents.layout import Party
 
@@ -88,46 +93,57 @@ IMAGE_HEADERS = {"Cache-Control": "private, no-store", "X-Content-Type-Options":
 # What the page says after a post went through; only these fixed sentences, never text
 # taken from the address.
 DONE = {
-    "accept": "Sprawdzenie zaakceptowane.",
-    "reject": "Sprawdzenie odrzucone.",
-    "propose": "Akceptacja zaproponowana: zostanie zapisana, gdy potwierdzi ją druga osoba.",
-    "case_rejected": "Sprawa odrzucona.",
-    "case_cancelled": "Sprawa anulowana.",
-    "resent": "Powiadomienie zostanie wysłane ponownie.",
-    "mail_resent": "E-mail zostanie wysłany ponownie, z tym samym Message-ID.",
-    "page_assigned": "Strona przypisana do sprawy: zostanie odczytana z jej formularzem, a "
-    "sprawa poczeka na decyzję, czy strona jest ważna.",
-    "page_dismissed": "Strona odłożona: nie liczy się dla żadnej sprawy.",
-    "signed_out": "Wylogowano.",
-    "message_added": "Wiadomość przyjęta: jej pliki są skanami, jeśli to PDF, TIFF, PNG lub JPEG.",
+    "accept": N_("Check accepted."),
+    "reject": N_("Check rejected."),
+    "propose": N_("Acceptance proposed: it will be recorded once a second person confirms it."),
+    "case_rejected": N_("Case rejected."),
+    "case_cancelled": N_("Case cancelled."),
+    "resent": N_("The notice will be sent again."),
+    "mail_resent": N_("The e-mail will be sent again, with the same Message-ID."),
+    "page_assigned": N_(
+        "Page assigned to the case: it will be read against its form, and the case will wait "
+        "for a decision whether the page is valid."
+    ),
+    "page_dismissed": N_("Page set aside: it counts for no case."),
+    "signed_out": N_("Signed out."),
+    "message_added": N_(
+        "Message taken in: its files are scans if they are PDF, TIFF, PNG or JPEG."
+    ),
 }
 REASON_PROBLEMS = {
-    "blank": "Podaj powód: bez niego decyzja nie zostanie zapisana.",
-    "too_long": f"Powód może mieć najwyżej {staff_actions.MAX_REASON} znaków.",
-    "control_characters": "Powód zawiera niedozwolone znaki sterujące lub zmieniające kierunek "
-    "tekstu (np. U+202E); usuń je i wyślij ponownie.",
+    "blank": N_("Give a reason: without one the decision is not recorded."),
+    "too_long": N_("A reason may have at most {limit} characters."),
+    "control_characters": N_(
+        "The reason holds control characters or characters that change the text's direction "
+        "(e.g. U+202E), which are not allowed; remove them and send it again."
+    ),
 }
 DECISION_OF: dict[str, Literal["accept", "reject"]] = {"accept": "accept", "reject": "reject"}
 # What a decision left the case at, said after it: the state it is in now.
 AFTER_DECISION = {
-    "transfer_ready": "Sprawa jest gotowa do przeniesienia domeny; rejestrator zostanie "
-    "powiadomiony.",
-    "in_review": "Sprawa zostaje do weryfikacji: czeka na decyzję w pozostałych niespełnionych "
-    "sprawdzeniach albo na nową stronę od strony cesji.",
-    "awaiting_documents": "Sprawa czeka na dokumenty: brakuje jeszcze stron albo ich odczytu.",
+    "transfer_ready": N_(
+        "The case is ready for the domain's transfer; the registrar will be notified."
+    ),
+    "in_review": N_(
+        "The case stays in review: it waits for a decision on the other failed checks or for a "
+        "new page from a party to the transfer."
+    ),
+    "awaiting_documents": N_(
+        "The case is waiting for documents: pages, or their reading, are still missing."
+    ),
 }
 DECISION_DONE = ("accept", "reject", "propose")
-SAME_REVIEWER = (
-    "Nic nie zmieniono: to Ty zaproponowałeś(-aś) akceptację tego sprawdzenia, a potwierdzić "
-    "ją musi druga osoba."
+SAME_REVIEWER = N_(
+    "Nothing was changed: you proposed accepting this check, and a second person must confirm it."
 )
-TOO_MANY_TRIES = (
-    "Zbyt wiele nieudanych prób logowania: spróbuj ponownie za kwadrans albo poproś "
-    "administratora o nowe hasło."
+TOO_MANY_TRIES = N_(
+    "Too many failed sign-ins: try again in a quarter of an hour, or ask the administrator "
+    "for a new password."
 )
-CHANGED_MEANWHILE = (
-    "Sprawa zmieniła się w międzyczasie: sprawdź jej obecny stan i spróbuj ponownie."
+CHANGED_MEANWHILE = N_(
+    "The case changed in the meantime: look at where it stands now and try again."
 )
+NOTHING_CHANGED = N_("Nothing was changed. {why}")
 
 
 def install(app: FastAPI) -> None:
@@ -139,13 +155,24 @@ def install(app: FastAPI) -> None:
         return RedirectResponse(exc.location, status_code=303, headers=PAGE_HEADERS)
 
     @app.exception_handler(ForeignOrigin)
-    async def _foreign(request: Request, _: ForeignOrigin) -> Response:
+    async def _foreign(request: Request, refused: ForeignOrigin) -> Response:
+        # Said in the language of the session the cookie names, if it names one.
+        await run_in_threadpool(signed_in, request.app.state.runtime.settings, request)
+        _ = _words(request).gettext
         return _page(
             request,
             "office_message.html",
-            {"heading": "Odmowa", "problem": "Ten formularz nie został wysłany z tej strony."},
+            {
+                "heading": _("Refused"),
+                "problem": _("This form was not sent from this site."),
+            },
             status=403,
         )
+
+
+def _words(request: Request, language: str | None = None) -> Words:
+    """What this request's page says, in the staff session's language (or `language`)."""
+    return words(language or page_language(request))
 
 
 def _page(
@@ -156,20 +183,19 @@ def _page(
     staff: Caller | None = None,
     session: Session | None = None,
     status: int = 200,
+    language: str | None = None,
 ) -> HTMLResponse:
-    done = request.query_params.get("done")
+    speaking = _words(request, language)
+    done = request.query_params.get("done", "")
     response = TEMPLATES.TemplateResponse(
         request,
         template,
         {
-            **GLOBALS,
-            "check_detail": catalogue.check_detail,
-            "said": catalogue.said,
-            "broken_link": catalogue.broken_link,
-            "reader_note": catalogue.reader_note,
-            "sender_how": catalogue.how_sender_was_checked,
+            **speaking.template_globals,
+            "language_names": LANGUAGE_NAMES,
+            "here": _here(request),
             "staff": staff,
-            "notice": DONE.get(done or ""),
+            "notice": speaking.gettext(DONE[done]) if done in DONE else None,
             "attention": _attention(session) if staff and session else None,
             **context,
         },
@@ -177,6 +203,13 @@ def _page(
     )
     response.headers.update(PAGE_HEADERS)
     return response
+
+
+def _here(request: Request) -> str:
+    """Where the language switch leads back to: this page, without what was searched for (a
+    PESEL typed in the search stays out of the page), or the queue from a post's answer; a
+    page a post answers names its own (`here` in its context)."""
+    return safe_next(request.url.path) if request.method == "GET" else "/"
 
 
 def _attention(session: Session) -> dict[str, int]:
@@ -214,20 +247,24 @@ def sign_in_post(
     username: Annotated[str, Form(max_length=64)] = "",
     password: Annotated[str, Form(max_length=staff.MAX_PASSWORD)] = "",
     next: Annotated[str, Form()] = "/",
+    language: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
+    """Signing in from the sign-in page opens a session in the language that page spoke."""
     if not same_origin(request):
         raise ForeignOrigin()
+    language = language_or_default(language)
+    _ = _words(request, language).gettext
     signed: tuple[Caller, str] | None
     tried = username.strip().lower()
     address = request.client.host if request.client else "?"
     throttle = _throttle(request)
+
+    def refused(problem: str, status: int) -> Response:
+        context = {"next": safe_next(next), "problem": problem}
+        return _page(request, "office_sign_in.html", context, status=status, language=language)
+
     if throttle.blocked(tried or None, address):
-        return _page(
-            request,
-            "office_sign_in.html",
-            {"next": safe_next(next), "problem": TOO_MANY_TRIES},
-            status=429,
-        )
+        return refused(_(TOO_MANY_TRIES), 429)
     if tried:
         with Session(runtime.engine) as session:
             account = staff.authenticate(session, tried, password)
@@ -235,28 +272,20 @@ def sign_in_post(
             throttle.failed(tried, address)
             # The username only when it is one: a password typed in its place is never logged.
             log.warning("a sign-in as %r failed", tried if staff.USERNAME.fullmatch(tried) else "?")
-            return _page(
-                request,
-                "office_sign_in.html",
-                {"next": safe_next(next), "problem": "Nieprawidłowy login lub hasło."},
-                status=401,
-            )
-        signed = sign_in_person(runtime.engine, account.username)
+            return refused(_("Wrong login or password."), 401)
+        signed = sign_in_person(runtime.engine, account.username, language)
     else:
-        signed = sign_in(settings, runtime.engine, key.strip())
+        signed = sign_in(settings, runtime.engine, key.strip(), language)
     if signed is None:
         throttle.failed(None, address)
-        known = caller_for_key(settings, key.strip())
-        problem = (
-            "Ten klucz nie należy do pracownika biura: panel jest tylko dla roli „staff”."
-            if known is not None
-            else "Nieprawidłowy klucz."
-        )
-        return _page(
-            request,
-            "office_sign_in.html",
-            {"next": safe_next(next), "problem": problem},
-            status=401 if known is None else 403,
+        if caller_for_key(settings, key.strip()) is None:
+            return refused(_("Wrong key."), 401)
+        return refused(
+            _(
+                "This key is not a back-office staff key: the back office is only for the "
+                "“staff” role."
+            ),
+            403,
         )
     return _signed_in(request, *signed, next)
 
@@ -276,9 +305,9 @@ def _signed_in(request: Request, caller: Caller, cookie: str, next_page: str) ->
     return response
 
 
-SSO_FAILED = (
-    "Logowanie przez dostawcę tożsamości nie powiodło się. Spróbuj jeszcze raz albo zaloguj się "
-    "loginem i hasłem."
+SSO_FAILED = N_(
+    "Signing in through the identity provider failed. Try again, or sign in with your login "
+    "and password."
 )
 
 
@@ -288,10 +317,10 @@ def sso_begin(request: Request, settings: SettingsDep, next: str | None = None) 
     if not sso.configured(settings):
         raise NotFound("single sign-on is not configured (CESJA_OIDC_ISSUER)")
     try:
-        target, login = sso.begin(settings, safe_next(next))
+        target, login = sso.begin(settings, safe_next(next), page_language(request))
     except sso.SignInRefused as err:
         log.warning("single sign-on could not start: %s", err.message)
-        context = {"next": safe_next(next), "problem": SSO_FAILED}
+        context = {"next": safe_next(next), "problem": _words(request).gettext(SSO_FAILED)}
         return _page(request, "office_sign_in.html", context, status=503)
     response = RedirectResponse(target, status_code=303, headers=PAGE_HEADERS)
     response.set_cookie(
@@ -320,31 +349,34 @@ def sso_callback(
         raise NotFound("single sign-on is not configured (CESJA_OIDC_ISSUER)")
     login = sso.Login.from_cookie(request.cookies.get(sso.COOKIE))
     next_page = login.next if login is not None else "/"
+    language = login.language if login is not None else page_language(request)
+    _ = _words(request, language).gettext
+
+    def refused(problem: str, status: int) -> Response:
+        context = {"next": next_page, "problem": problem}
+        page = _page(request, "office_sign_in.html", context, status=status, language=language)
+        page.delete_cookie(sso.COOKIE, path="/sign-in/sso")
+        return page
+
     try:
         if error is not None:
             raise sso.SignInRefused(f"the identity provider answered {error!r}")
         username = sso.finish(settings, login, state, code)
     except sso.SignInRefused as err:
         log.warning("a single sign-on failed: %s", err.message)
-        refused = _page(
-            request, "office_sign_in.html", {"next": next_page, "problem": SSO_FAILED}, status=401
-        )
-        refused.delete_cookie(sso.COOKIE, path="/sign-in/sso")
-        return refused
+        return refused(_(SSO_FAILED), 401)
     with Session(runtime.engine) as session:
         active = staff.USERNAME.fullmatch(username) and staff.is_active(session, username)
     if not active:
         log.warning("a single sign-on as %r has no active staff account", username[:64])
-        problem = (
-            f"Dostawca tożsamości potwierdził użytkownika „{username[:64]}”, ale w biurze nie ma "
-            "aktywnego konta o tym loginie. Poproś administratora o konto (cesja staff add)."
-        )
-        refused = _page(
-            request, "office_sign_in.html", {"next": next_page, "problem": problem}, status=403
-        )
-        refused.delete_cookie(sso.COOKIE, path="/sign-in/sso")
-        return refused
-    response = _signed_in(request, *sign_in_person(runtime.engine, username), next_page)
+        problem = _(
+            "The identity provider vouched for the user “{username}”, but the back office has no "
+            "active account with that login. Ask the administrator for an account (cesja staff "
+            "add)."
+        ).format(username=username[:64])
+        return refused(problem, 403)
+    signed = sign_in_person(runtime.engine, username, language)
+    response = _signed_in(request, *signed, next_page)
     response.delete_cookie(sso.COOKIE, path="/sign-in/sso")
     return response
 
@@ -358,13 +390,29 @@ def _throttle(request: Request) -> SignInThrottle:
 
 
 @router.post("/sign-out")
-def sign_out(request: Request, runtime: RuntimeDep) -> Response:
+def sign_out(request: Request, settings: SettingsDep, runtime: RuntimeDep) -> Response:
     if not same_origin(request):
         raise ForeignOrigin()
+    signed_in(settings, request)  # the session's language: the sign-in page speaks it next
+    language = page_language(request)
     end_session(runtime.engine, request)
-    response = _see(SIGN_IN, done="signed_out")
+    response = _see(SIGN_IN, done="signed_out", lang=language)
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return response
+
+
+@router.post("/language")
+def switch_language(
+    request: Request,
+    staff: StaffPost,
+    runtime: RuntimeDep,
+    language: Annotated[str, Form(max_length=8)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/",
+) -> Response:
+    """The back office speaks `language` (Polish or English) in this staff session from now on,
+    on every page; back to the page the switch was on."""
+    speak(runtime.engine, request, language)
+    return _see(safe_next(next))
 
 
 # --- the work queue -------------------------------------------------------------------------
@@ -396,6 +444,7 @@ def work_queue(
         {
             "section": "queue",
             "queue": queue,
+            "here": "/?" + urlencode({"state": state, "page": page}),
             "first_in_review": review.in_review_neighbours(session, "")[1],
             "state": state,
             "q": q,
@@ -427,7 +476,12 @@ def _case_page(
         return _page(
             request,
             "office_message.html",
-            {"heading": "Nie ma takiej sprawy", "problem": f"Nie znaleziono sprawy {case_id}."},
+            {
+                "heading": _words(request).gettext("No such case"),
+                "problem": _words(request)
+                .gettext("Case {case} was not found.")
+                .format(case=case_id),
+            },
             staff=staff,
             session=session,
             status=404,
@@ -443,10 +497,12 @@ def _case_page(
             "review": review.case_review(session, case, require_original=settings.require_original),
             "neighbours": review.in_review_neighbours(session, case.id),
             "after_decision": (
-                AFTER_DECISION.get(case.state)
+                _words(request).gettext(AFTER_DECISION[case.state])
                 if request.query_params.get("done") in DECISION_DONE
+                and case.state in AFTER_DECISION
                 else None
             ),
+            "here": f"/cases/{case.id}",
             "reasons": settings.reason_presets,
             "problem": problem,
             "mail_notices": mail_out.list_notices(
@@ -546,20 +602,26 @@ def _act(
 ) -> Response:
     """Do one staff action in this request's transaction; on a refusal, the case page says why.
     The page after it says `done`, or what the action returned."""
+    said = _words(request)
     try:
         outcome = action()
         session.commit()
         return _see(f"/cases/{case_id}", done=done or str(outcome))
     except staff_actions.InvalidReason as err:
-        problem, status = REASON_PROBLEMS[err.problem], 422
+        problem, status = _reason_problem(said, err), 422
     except lifecycle.SecondReviewerNeeded:
-        problem, status = SAME_REVIEWER, 409
+        problem, status = said.gettext(SAME_REVIEWER), 409
     except CesjaError as err:  # the 409 sentence of `workflow.needs`, or what is missing
-        problem, status = f"Nic nie zmieniono. {catalogue.refusal(err)}", err.http_status
+        problem = said.gettext(NOTHING_CHANGED).format(why=said.refusal(err))
+        status = err.http_status
     except StaleDataError:
-        problem, status = CHANGED_MEANWHILE, 409
+        problem, status = said.gettext(CHANGED_MEANWHILE), 409
     session.rollback()
     return _case_refused(request, session, settings, staff, case_id, problem, status)
+
+
+def _reason_problem(said: Words, err: staff_actions.InvalidReason) -> str:
+    return said.gettext(REASON_PROBLEMS[err.problem]).format(limit=staff_actions.MAX_REASON)
 
 
 def _case_refused(
@@ -595,7 +657,7 @@ def decide_check(
     choice = DECISION_OF.get(decision)
     reason = _with_preset(settings, preset, reason)
     if choice is None:
-        problem = "Wybierz decyzję: akceptuj albo odrzuć."
+        problem = _words(request).gettext("Choose a decision: accept or reject.")
         return _case_refused(request, session, settings, staff, case_id, problem, 422)
     return _act(
         request,
@@ -685,6 +747,7 @@ def _unmatched_page(
         "office_unmatched.html",
         {
             "section": "unmatched",
+            "here": f"/unmatched?page={page}",
             "loose": loose,
             "assignable": handling.ASSIGNABLE,
             "retention_days": request.app.state.runtime.settings.job_retention_days,
@@ -714,9 +777,11 @@ def assign_page(
     party: Annotated[str, Form(max_length=16)] = "",
     reason: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
+    said = _words(request)
     chosen = PARTY_OF_FORM.get(party)
     if chosen is None:
-        return _unmatched_refused(request, session, staff, "Wybierz, czyja to strona.", 422)
+        problem = said.gettext("Choose whose page it is.")
+        return _unmatched_refused(request, session, staff, problem, 422)
     number = case_id.strip().upper()
     try:
         handling.assign_page(
@@ -724,14 +789,16 @@ def assign_page(
         )
         session.commit()
     except staff_actions.InvalidReason as err:
-        return _unmatched_refused(request, session, staff, REASON_PROBLEMS[err.problem], 422)
+        return _unmatched_refused(request, session, staff, _reason_problem(said, err), 422)
     except NotFound:
-        problem = f"Nie ma sprawy {number} ani tej strony: sprawdź numer sprawy."
+        problem = said.gettext(
+            "There is no case {case} or no such page: check the case number."
+        ).format(case=number)
         return _unmatched_refused(request, session, staff, problem, 404)
     except handling.PageNotHandled:
-        problem = (
-            "Nic nie zmieniono: przypisać można tylko stronę nierozpoznaną albo pustą, do "
-            "sprawy, która jeszcze trwa."
+        problem = said.gettext(
+            "Nothing was changed: only a page not recognised, or a blank one, can be assigned, "
+            "and only to a case still open."
         )
         return _unmatched_refused(request, session, staff, problem, 409)
     runtime.work_ready.set()
@@ -751,9 +818,13 @@ def dismiss_page(
         handling.dismiss_page(session, scan_id, index, reason=reason, actor=staff.actor)
         session.commit()
     except staff_actions.InvalidReason as err:
-        return _unmatched_refused(request, session, staff, REASON_PROBLEMS[err.problem], 422)
+        return _unmatched_refused(
+            request, session, staff, _reason_problem(_words(request), err), 422
+        )
     except (NotFound, handling.PageNotHandled):
-        problem = "Nic nie zmieniono: tej strony nie ma już na liście stron bez sprawy."
+        problem = _words(request).gettext(
+            "Nothing was changed: this page is no longer on the list of pages without a case."
+        )
         return _unmatched_refused(request, session, staff, problem, 409)
     return _see("/unmatched", done="page_dismissed")
 
@@ -840,6 +911,7 @@ def _messages_page(
         "office_messages.html",
         {
             "section": "messages",
+            "here": f"/messages?page={page}",
             "found": found,
             "one": None,
             "page": page,
@@ -875,7 +947,9 @@ def add_message(
             session,
             staff,
             1,
-            problem=f"Nie przyjęto wiadomości. {err.message}",
+            problem=_words(request)
+            .gettext("The message was not taken in. {why}")
+            .format(why=_words(request).refusal(err)),
             status=err.http_status,
         )
         refused.headers["HX-Push-Url"] = "/messages"
@@ -905,7 +979,10 @@ def message(
         return _page(
             request,
             "office_message.html",
-            {"heading": "Nie ma takiej wiadomości", "problem": "Nie znaleziono tej wiadomości."},
+            {
+                "heading": _words(request).gettext("No such message"),
+                "problem": _words(request).gettext("This message was not found."),
+            },
             staff=staff,
             session=session,
             status=404,
@@ -958,6 +1035,7 @@ def _mail_page(
         "office_mail.html",
         {
             "section": "mail",
+            "here": "/mail?" + urlencode({"status": status, "page": page}),
             "found": found,
             "status": status,
             "configured": bool(settings.smtp_url),
@@ -990,7 +1068,9 @@ def resend_mail(
             staff,
             "",
             1,
-            problem=f"Nic nie zmieniono. {err.message}",
+            problem=_words(request)
+            .gettext(NOTHING_CHANGED)
+            .format(why=_words(request).refusal(err)),
             code=err.http_status,
         )
         refused.headers["HX-Push-Url"] = "/mail"
@@ -1051,6 +1131,7 @@ def _notices_page(
         "office_webhooks.html",
         {
             "section": "webhooks",
+            "here": "/webhooks?" + urlencode({"status": status}),
             "deliveries": review.notices(session, status=status or None),
             "status": status,
             "problem": problem,
@@ -1078,7 +1159,9 @@ def resend_notice(
             session,
             staff,
             "",
-            problem=f"Nic nie zmieniono. {catalogue.refusal(err)}",
+            problem=_words(request)
+            .gettext(NOTHING_CHANGED)
+            .format(why=_words(request).refusal(err)),
             code=err.http_status,
         )
         refused.headers["HX-Push-Url"] = "/webhooks"

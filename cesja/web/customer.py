@@ -3,6 +3,10 @@ must still send, an upload for scans and photos; once the case has ended, what h
 whom to contact, and no form any more.
 
 A link is the case's own (both parties on one page) or one party's (that party alone).
+
+The pages speak Polish, or English for a case made in English (`"language": "en"`); the
+reader may switch with `?lang=en` or `?lang=pl`, and their choice is kept in a cookie (the
+language alone) for every link they open after.
 """
 
 from __future__ import annotations
@@ -31,9 +35,10 @@ from cesja.config import Settings
 from cesja.db.models import CaseRow
 from cesja.errors import BadInput
 from cesja.runtime import Runtime
-from cesja.web.catalogue import in_polish
+from cesja.web.catalogue import LANGUAGE_NAMES, LANGUAGES, N_, language_or_default
 from cesja.web.staff_session import same_origin
 from cesja.web.templating import TEMPLATES
+from cesja.web.words import UPLOADED_THROUGH, words
 
 router = APIRouter(include_in_schema=False)
 
@@ -60,26 +65,75 @@ UPLOADS_PER_LINK = 20
 UPLOAD_WINDOW_SECONDS = 3600
 # What the page says after an upload, by the code in its address: fixed sentences only.
 UPLOAD_SAID = {
-    "received": "Plik dotarł. Czytamy go: za chwilę zobaczysz tu, co w nim znaleźliśmy.",
-    "again": "Ten plik już do nas dotarł wcześniej; nie trzeba go wysyłać ponownie.",
+    "received": N_(
+        "The file arrived. We are reading it: in a moment you will see here what we found in it."
+    ),
+    "again": N_("This file reached us before; there is no need to send it again."),
 }
 UPLOAD_REFUSED = {
-    "too_many": "Z tego linku przesłano w ostatniej godzinie zbyt wiele plików. Spróbuj "
-    "ponownie później albo wyślij stronę pocztą lub faksem.",
-    "no_file": "Wybierz plik do przesłania: skan, zdjęcie strony albo PDF.",
-    "foreign": "Plik można przesłać tylko z tej strony: otwórz swój link i wybierz plik tutaj.",
+    "too_many": N_(
+        "Too many files were sent through this link in the last hour. Try again later, or "
+        "send the page by post or by fax."
+    ),
+    "no_file": N_("Choose a file to send: a scan, a photo of the page or a PDF."),
+    "foreign": N_(
+        "A file can only be sent from this page: open your link and choose the file here."
+    ),
 }
+# The reader's choice of language, for every link they open: the language alone, nothing
+# of the case or of the link.
+LANGUAGE_COOKIE = "cesja_language"
+LANGUAGE_COOKIE_SECONDS = 365 * 24 * 3600
 
 
-def _page(request: Request, name: str, context: dict[str, Any], *, status: int = 200) -> Response:
-    response = TEMPLATES.TemplateResponse(request, name, context, status_code=status)
+def _language(request: Request, case: CaseRow | None) -> str:
+    """The language a customer's page speaks: the one asked for (`?lang=`), the one chosen
+    before (the cookie), the case's own, Polish."""
+    for chosen in (request.query_params.get("lang"), request.cookies.get(LANGUAGE_COOKIE)):
+        if chosen in LANGUAGES:
+            return chosen
+    return language_or_default(case.language if case is not None else None)
+
+
+def _page(
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    *,
+    case: CaseRow | None = None,
+    here: str | None = None,
+    status: int = 200,
+) -> Response:
+    language = _language(request, case)
+    response = TEMPLATES.TemplateResponse(
+        request,
+        name,
+        {
+            **words(language).template_globals,
+            "language_names": LANGUAGE_NAMES,
+            "here": here,
+            **context,
+        },
+        status_code=status,
+    )
     response.headers.update(PAGE_HEADERS)
+    if request.query_params.get("lang") in LANGUAGES:
+        response.set_cookie(
+            LANGUAGE_COOKIE,
+            language,
+            max_age=LANGUAGE_COOKIE_SECONDS,
+            path="/c/",
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+        )
     return response
 
 
 def _unknown_link(request: Request) -> Response:
     """The same answer for any link we did not give out: it says nothing about any case."""
-    return _page(request, "customer_unknown.html", {}, status=404)
+    here = request.url.path if request.method == "GET" else None
+    return _page(request, "customer_unknown.html", {}, here=here, status=404)
 
 
 def _live_link(
@@ -93,17 +147,21 @@ def _live_link(
         return _unknown_link(request)
     ended = ending(session, link.case)
     if ended is not None:
-        return _ended(request, link.case, ended, settings.customer_contact, status=ended_status)
+        return _ended(
+            request, link.case, ended, settings.customer_contact, token, status=ended_status
+        )
     return link
 
 
 def _ended(
-    request: Request, case: CaseRow, ended: Ending, contact: str, *, status: int = 200
+    request: Request, case: CaseRow, ended: Ending, contact: str, token: str, *, status: int = 200
 ) -> Response:
     return _page(
         request,
         "customer_ended.html",
         {"case": case, "ending": ended, "contact": contact},
+        case=case,
+        here=f"/c/{token}",
         status=status,
     )
 
@@ -120,6 +178,7 @@ def _open_page(
     status: int = 200,
 ) -> Response:
     case = link.case
+    speaking = words(_language(request, case))
     checks = case_checks(session, case, require_original=settings.require_original)
     evidence = case_evidence(session, case)
     parties = customer_links.PARTIES if link.party is None else (link.party,)
@@ -130,10 +189,7 @@ def _open_page(
         {
             "case": case,
             "party": link.party,
-            "steps": [
-                {"party": s.party, "page": s.page, "done": s.done, "said": map(in_polish, s.steps)}
-                for s in steps
-            ],
+            "steps": steps,
             "uploads": customer_view.uploads(session, case, link.party),
             "deadline": case.deadline,
             "postal_address": settings.return_postal_address,
@@ -142,9 +198,12 @@ def _open_page(
             "max_upload_mb": settings.max_upload_mb,
             "esign_company_seal": settings.esign_company == "signature+seal",
             "token": token,
-            "said": said,
-            "problem": problem,
+            # Fixed sentences, said in the page's language.
+            "said": speaking.gettext(said) if said else None,
+            "problem": speaking.gettext(problem) if problem else None,
         },
+        case=case,
+        here=f"/c/{token}",
         status=status,
     )
 
@@ -225,7 +284,7 @@ async def customer_upload(token: str, request: Request, runtime: RuntimeDep) -> 
     if isinstance(admitted, Response):
         return admitted
     # What staff see as the sender: which link it came through, for a page nothing routes.
-    sender = f"customer link: {admitted.case.id}, {admitted.party or 'both parties'}"
+    sender = UPLOADED_THROUGH.format(case=admitted.case.id, party=admitted.party or "both parties")
     async with request.form(max_files=1, max_fields=4) as form:
         file = form.get("file")
         if not isinstance(file, StarletteUpload):
@@ -285,10 +344,10 @@ def _record_upload(runtime: Runtime, link: customer_links.Link, scan_id: str) ->
 def _refusal(refused: BadInput) -> str:
     """Why a file was not taken, in the customer's words."""
     if refused.http_status == 413:
-        return "Plik jest za duży. Prześlij mniejszy skan albo zdjęcie każdej strony osobno."
+        return N_("The file is too large. Send a smaller scan, or a photo of each page on its own.")
     if refused.http_status == 415:
-        return "Tego rodzaju pliku nie przyjmujemy: prześlij PDF, zdjęcie (JPEG, PNG) albo TIFF."
-    return (
-        "Tego pliku nie udało się otworzyć (uszkodzony, zaszyfrowany albo ma zbyt wiele "
-        "stron). Prześlij inny skan albo zdjęcie strony."
+        return N_("We do not take files of this kind: send a PDF, a photo (JPEG, PNG) or a TIFF.")
+    return N_(
+        "This file could not be opened (it is damaged, encrypted or has too many pages). Send "
+        "another scan or a photo of the page."
     )

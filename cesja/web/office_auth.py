@@ -16,6 +16,7 @@ from sqlmodel import Session
 from cesja.api.deps import Caller, SettingsDep, Unauthenticated, caller_for_key
 from cesja.casework import staff
 from cesja.config import Settings
+from cesja.web.catalogue import language_or_default
 from cesja.web.staff_session import same_origin, staff_from_cookie
 
 SIGN_IN = "/sign-in"
@@ -39,23 +40,35 @@ class ForeignOrigin(Exception):
 
 def signed_in(settings: Settings, request: Request) -> Caller | None:
     """The staff member whose open session the cookie names, while their account is active
-    or their key is still a staff key.
+    or their key is still a staff key; the session's language is the page's (`page_language`).
 
     Signing out ends the session; disabling an account, or removing a key from
     CESJA_API_KEYS, ends the sessions signed in with it at their next request.
     """
     engine = request.app.state.runtime.read_engine
     with Session(engine) as session:
-        caller = staff_from_cookie(session, request)
-        if caller is None:
+        found = staff_from_cookie(session, request)
+        if found is None:
             return None
-        username = staff.username_of(caller.actor)
+        username = staff.username_of(found.caller.actor)
         if username is not None:
-            return caller if staff.is_active(session, username) else None
-    for key, role in settings.role_of_key.items():
-        if role == "staff" and caller_for_key(settings, key) == caller:
-            return caller
-    return None
+            active = staff.is_active(session, username)
+    if username is None:
+        active = any(
+            role == "staff" and caller_for_key(settings, key) == found.caller
+            for key, role in settings.role_of_key.items()
+        )
+    if not active:
+        return None
+    request.state.language = found.language
+    return found.caller
+
+
+def page_language(request: Request) -> str:
+    """The language a back-office page speaks: the staff session's, or before signing in the
+    one the sign-in page was asked in (`?lang=`); Polish by default."""
+    chosen = getattr(request.state, "language", None) or request.query_params.get("lang")
+    return language_or_default(chosen)
 
 
 def safe_next(value: str | None) -> str:

@@ -29,6 +29,7 @@ import jwt
 
 from cesja.config import Settings
 from cesja.errors import CesjaError
+from cesja.web.catalogue import DEFAULT_LANGUAGE, language_or_default
 
 COOKIE = "cesja_sso"
 LOGIN_SECONDS = 600  # from leaving for the provider to coming back
@@ -63,6 +64,7 @@ class Login:
     verifier: str
     next: str
     started: float
+    language: str = DEFAULT_LANGUAGE  # the sign-in page's, for the session it opens
 
     def cookie(self) -> str:
         return json.dumps(self.__dict__, separators=(",", ":"))
@@ -71,7 +73,8 @@ class Login:
     def from_cookie(cls, value: str | None) -> Login | None:
         try:
             data = json.loads(value or "")
-            login = cls(**{k: data[k] for k in ("state", "nonce", "verifier", "next", "started")})
+            kept = {k: data[k] for k in ("state", "nonce", "verifier", "next", "started")}
+            login = cls(**kept, language=language_or_default(data.get("language")))
         except (ValueError, KeyError, TypeError):
             return None
         return login if time.time() - float(login.started) < LOGIN_SECONDS else None
@@ -81,7 +84,7 @@ def configured(settings: Settings) -> bool:
     return bool(settings.oidc_issuer)
 
 
-def begin(settings: Settings, next_page: str) -> tuple[str, Login]:
+def begin(settings: Settings, next_page: str, language: str) -> tuple[str, Login]:
     """Where to send the browser, and what it must bring back."""
     provider = _provider(settings)
     login = Login(
@@ -90,6 +93,7 @@ def begin(settings: Settings, next_page: str) -> tuple[str, Login]:
         verifier=secrets.token_urlsafe(48),
         next=next_page,
         started=time.time(),
+        language=language_or_default(language),
     )
     challenge = base64.urlsafe_b64encode(hashlib.sha256(login.verifier.encode()).digest())
     query = {

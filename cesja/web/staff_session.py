@@ -1,5 +1,5 @@
 """Staff sign in to the web UI with their own account (or a staff API key); the browser then
-holds the id of a session the server keeps.
+holds the id of a session the server keeps, with the language the back office speaks in it.
 
 The cookie holds a random session id and nothing else: the server keeps its hash with whom
 it names and until when (`cesja.casework.staff`), so signing out ends the session on the
@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
 from datetime import timedelta
 
 from fastapi import Request
@@ -21,42 +22,67 @@ from sqlmodel import Session
 from cesja.api.deps import Caller, caller_for_key
 from cesja.casework import staff
 from cesja.config import Settings
+from cesja.web.catalogue import language_or_default
 
 COOKIE = "cesja_staff"
 LIFETIME_SECONDS = 8 * 3600
 
 
-def sign_in(settings: Settings, engine: Engine, key: str) -> tuple[Caller, str] | None:
+@dataclass(frozen=True)
+class SignedIn:
+    """A member of staff whose open session the cookie names, and the language it speaks."""
+
+    caller: Caller
+    language: str
+
+
+def sign_in(
+    settings: Settings, engine: Engine, key: str, language: str
+) -> tuple[Caller, str] | None:
     """The staff caller and cookie value for a key, or None if the key is not a staff key."""
     caller = caller_for_key(settings, key)
     if caller is None or caller.role != "staff":
         return None
-    return caller, _open(engine, caller)
+    return caller, _open(engine, caller, language)
 
 
-def sign_in_person(engine: Engine, username: str) -> tuple[Caller, str]:
+def sign_in_person(engine: Engine, username: str, language: str) -> tuple[Caller, str]:
     """The caller and cookie value of a person whose password was checked."""
     caller = Caller(role="staff", actor=staff.actor_of(username))
-    return caller, _open(engine, caller)
+    return caller, _open(engine, caller, language)
 
 
-def _open(engine: Engine, caller: Caller) -> str:
+def _open(engine: Engine, caller: Caller, language: str) -> str:
     with Session(engine) as session:
         session_id = staff.open_session(
-            session, caller.actor, lifetime=timedelta(seconds=LIFETIME_SECONDS)
+            session,
+            caller.actor,
+            lifetime=timedelta(seconds=LIFETIME_SECONDS),
+            language=language_or_default(language),
         )
         session.commit()
     return session_id
 
 
-def staff_from_cookie(session: Session, request: Request) -> Caller | None:
+def staff_from_cookie(session: Session, request: Request) -> SignedIn | None:
     """The staff member whose open session the cookie names, or None for any other value: a
     browser may send any bytes at all, and none of them may be more than "signed out"."""
     value = request.cookies.get(COOKIE)
-    actor = staff.session_actor(session, value) if value else None
-    if actor is None or not actor.startswith("staff:"):
+    found = staff.open_session_of(session, value) if value else None
+    if found is None or not found.actor.startswith("staff:"):
         return None
-    return Caller(role="staff", actor=actor)
+    return SignedIn(Caller(role="staff", actor=found.actor), language_or_default(found.language))
+
+
+def speak(engine: Engine, request: Request, language: str) -> bool:
+    """The session the cookie names speaks `language` from now on; False when none is open."""
+    value = request.cookies.get(COOKIE)
+    if not value:
+        return False
+    with Session(engine) as session:
+        changed = staff.set_language(session, value, language_or_default(language))
+        session.commit()
+    return changed
 
 
 def end_session(engine: Engine, request: Request) -> None:

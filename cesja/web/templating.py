@@ -1,46 +1,43 @@
-"""The Jinja2 environment shared by the customer page and the back-office UI."""
+"""The Jinja2 environment shared by the customer page and the back-office UI.
+
+Templates write English in `{% trans %}` blocks and `_()`, and the i18n extension says it in
+the page's language (its context's `language`) through the one catalogue: Polish unless the
+page says otherwise.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, pass_context
+from jinja2.runtime import Context
 
 from cesja.errors import without_paths
+from cesja.web.catalogue import translations
 
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
+_ENVIRONMENT = Environment(
+    loader=FileSystemLoader(Path(__file__).parent.parent / "templates"),
+    autoescape=True,
+    extensions=["jinja2.ext.i18n"],
+)
+# A block's lines are one message, its spaces as a reader sees them.
+_ENVIRONMENT.policies["ext.i18n.trimmed"] = True
+TEMPLATES = Jinja2Templates(env=_ENVIRONMENT)
 
-CHECK_LABELS = {
-    "page_received": "strona formularza otrzymana",
-    "fields_match": "dane zgodne z formularzem",
-    "signature_present": "podpis",
-    "stamp_present": "pieczęć firmowa",
-    "unaltered": "brak odręcznych zmian w danych",
-}
-PARTY_LABELS = {
-    "current_registrant": "Obecny abonent (strona 1)",
-    "new_registrant": "Nowy abonent (strona 2)",
-}
-STATUS_LABELS = {
-    "pending": "oczekuje",
-    "passed": "w porządku",
-    "failed": "do wyjaśnienia",
-    "accepted": "zaakceptowane",
-}
-STATE_LABELS = {
-    "awaiting_documents": "czekamy na dokumenty",
-    "in_review": "dokumenty w weryfikacji",
-    "transfer_ready": "dokumenty przyjęte — cesja zostanie wykonana",
-    "completed": "cesja wykonana",
-    "rejected": "sprawa odrzucona",
-    "cancelled": "sprawa anulowana",
-    "expired": "termin na przesłanie dokumentów minął",
-}
-TEMPLATES.env.globals.update(
-    check_labels=CHECK_LABELS,
-    party_labels=PARTY_LABELS,
-    status_labels=STATUS_LABELS,
-    state_labels=STATE_LABELS,
+
+@pass_context
+def _gettext(context: Context, message: str) -> str:
+    return translations(context.get("language")).gettext(message)
+
+
+@pass_context
+def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
+    return translations(context.get("language")).ngettext(singular, plural, n)
+
+
+TEMPLATES.env.install_gettext_callables(  # type: ignore[attr-defined]
+    _gettext, _ngettext, newstyle=True
 )
 
 

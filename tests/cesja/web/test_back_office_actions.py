@@ -166,7 +166,7 @@ def test_an_unknown_case_or_check_is_a_page_not_an_error(staff: TestClient) -> N
     assert missing.status_code == 404
     assert "Nie znaleziono sprawy CS-0000-0000" in missing.text
     assert unknown.status_code == 404
-    assert "has no check &#39;no.such&#39;" in unknown.text
+    assert "Nic nie zmieniono. Sprawa nie ma takiego sprawdzenia." in unknown.text
 
 
 @pytest.fixture
@@ -208,7 +208,10 @@ def test_staff_resend_a_notice_the_registrar_refused(refusing_registrar: TestCli
     assert resent["actor"].startswith("staff:")
     again = post(client, f"/webhooks/{notice}/resend")
     assert again.status_code == 409
-    assert "only a dead or gone notice can be sent again" in again.text
+    assert (
+        "Nic nie zmieniono. Ponownie wysłać można tylko powiadomienie niedostarczone albo "
+        "odrzucone" in again.text
+    )
     assert again.headers["hx-push-url"] == "/webhooks"
 
 

@@ -100,4 +100,5 @@ def test_staff_add_a_message_saved_from_their_own_mailbox(staff: TestClient) -> 
         headers=ORIGIN,
     )
     assert refused.status_code == 422
-    assert "Nie przyjęto wiadomości. the body is not an e-mail message" in text_of(refused.text)
+    said = text_of(refused.text)
+    assert "Nie przyjęto wiadomości. Plik nie jest wiadomością e-mail (RFC 5322)." in said

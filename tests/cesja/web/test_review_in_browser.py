@@ -1,5 +1,6 @@
 """A member of staff reviews a case in a real browser: Debian's chromium against the service
-under uvicorn, with a page the simulator printed, left unsigned, scanned and sent by fax."""
+under uvicorn, with a page the simulator printed, left unsigned, scanned and sent by fax; and
+in English, switched to in the header."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from tests.cesja.sent_pages import clean_scan, form_of, signed_form
 from tests.cesja.test_page_handling import without_code_and_number
 from tests.cesja.web.conftest import CHROMIUM_ARGS, LiveService
 from tests.cesja.web.seed import case_with_page, create_case, send_scan
+from tests.cesja.web.test_languages import ASCII_CASE, POLISH_LETTERS
 from tests.conftest import STAFF
 
 pytestmark = pytest.mark.browser
@@ -305,3 +307,80 @@ def test_every_page_fits_the_screen_without_scrolling_sideways(
             assert wide[0] <= wide[1], f"{path} at {width}×{height}: {wide[0]} px wide"
     finally:
         context.close()
+
+
+@pytest.fixture
+def reasons_in_english(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reasons a reviewer picks from are the operator's words, shown as configured: here
+    an English-speaking office's."""
+    monkeypatch.setenv("CESJA_REVIEW_REASONS", "Original shown at the branch.|Confirmed by phone.")
+
+
+def test_a_reviewer_switches_to_english_decides_a_check_and_switches_back(
+    reasons_in_english: None, live_service: LiveService, page: Page
+) -> None:
+    """GIVEN a case in review (the new registrant's signature not found), its values written
+    without Polish letters, and a reviewer signed in (the back office in Polish)
+    WHEN she switches to English in the header, opens the case from the queue, accepts the
+    failed check with a reason, goes to another page, reloads it, and switches back
+    THEN the queue, the case, its check names, states and the sentence after the decision are
+    in English with no Polish letter on the page, the choice holds on every page after it
+    and after a reload, and "Polski" brings the Polish back."""
+    runtime = live_service.runtime
+    case_id = create_case(live_service.api, ASCII_CASE)["id"]
+    assert add_page(runtime, case_id, "new_registrant", signature_present=False) == "in_review"
+    with Session(runtime.engine) as session:
+        staff.add_staff(session, "anna", "Anna Nowak", PASSWORD)
+        session.commit()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(live_service.url + "/sign-in")
+    page.get_by_label("Login").fill("anna")
+    page.get_by_label("Hasło").fill(PASSWORD)
+    page.get_by_role("button", name="Zaloguj", exact=True).click()
+    expect(page.get_by_role("heading", name="Kolejka spraw")).to_be_visible()
+
+    page.get_by_role("button", name="English").click()
+
+    expect(page.get_by_role("heading", name="Case queue")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    row = page.locator("table.queue tbody tr", has_text=case_id)
+    expect(row).to_contain_text("in review")
+    expect(row).to_contain_text("new registrant: signature")
+    assert not POLISH_LETTERS.search(page.locator("body").inner_text())
+    page.get_by_role("link", name=case_id).click()
+
+    expect(page.get_by_role("heading", name=f"Case {case_id}")).to_be_visible()
+    expect(page.locator("#case-state")).to_have_text("in review")
+    check = page.locator(f'tr[data-check="{SIGNATURE}"]')
+    expect(check).to_contain_text("signature")
+    expect(check).to_contain_text("failed")
+    expect(check).to_contain_text("No signature was found in the signature box")
+    assert not POLISH_LETTERS.search(page.locator("body").inner_text())
+    check.get_by_role("textbox").fill("Signature checked against the original at the branch.")
+    check.get_by_role("button", name="Accept").click()
+
+    expect(page.get_by_role("status")).to_have_text(
+        "Check accepted. The case is waiting for documents: pages, or their reading, are "
+        "still missing."
+    )
+    expect(page.locator(f'tr[data-check="{SIGNATURE}"]')).to_contain_text("accepted")
+    expect(page.locator("#case-state")).to_have_text("awaiting documents")
+    decision = page.locator("table.audit tr.event-check_decided")
+    expect(decision).to_contain_text("decision of staff")
+    expect(decision).to_contain_text("staff anna")
+    assert not POLISH_LETTERS.search(page.locator("body").inner_text())
+
+    page.get_by_role("link", name="Pages without a case").click()
+    expect(page.get_by_role("heading", name="Pages without a case")).to_be_visible()
+    page.reload()
+    expect(page.get_by_role("heading", name="Pages without a case")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+
+    page.get_by_role("button", name="Polski").click()
+    expect(page.get_by_role("heading", name="Strony bez sprawy")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "pl")
+    page.get_by_role("link", name="Kolejka spraw").click()
+    expect(page.get_by_role("heading", name="Kolejka spraw")).to_be_visible()
+    assert problems == []
