@@ -21,6 +21,7 @@ from cesja.errors import CesjaError
 from cesja.web import office_labels
 from cesja.web.catalogue import N_, language_or_default, translations
 from cesja.web.office_labels import PARTIES, STATES, actor_label, field_label, party_label
+from ocr.esign import ERASED
 from workflow import Check, Sentence, sources
 
 # A sentence's values in the words its catalogue sentence takes them in.
@@ -215,6 +216,8 @@ class Words:
             return value or _("no single address")
         if key == "date":
             return _day(value)
+        if key in ("signer", "identity", "why") and value == ERASED:
+            return _("[data erased]")
         return value
 
     def _field(self, name: str) -> str:
