@@ -24,10 +24,16 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
+from sqlalchemy import update
+from sqlalchemy.exc import DBAPIError, InvalidRequestError
+from sqlmodel import Session, select
 
 from cesja.app import create_app
+from cesja.casework.cases import new_case
+from cesja.casework.schemas import CaseCreate
 from cesja.config import Settings
-from cesja.db import LOCK_WAIT_SECONDS
+from cesja.db import LOCK_WAIT_SECONDS, make_engine, migrate, read_only
+from cesja.db.models import CaseRow
 from tests.cesja.flow import create_case
 from tests.cesja.processes import wait_until
 from tests.conftest import CASE_BODY, REGISTRAR
@@ -84,6 +90,38 @@ def test_reads_answer_while_another_connection_holds_the_write_lock(
     assert {a.json()["id"] for a in answers[:20]} == set(ids)
     assert all(a.json()["count"] == 5 for a in answers[20:25])
     assert all(a.json() == {"status": "ok"} for a in answers[30:])
+
+
+@pytest.mark.parametrize(
+    "database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_a_unit_of_work_that_only_reads_refuses_a_write_and_sees_the_newest_commits(
+    database: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """GIVEN the engine for reads (on PostgreSQL its statements commit alone, no BEGIN)
+    WHEN a read looks at a case a writer committed a moment before, then tries to change it
+    THEN it sees the commit, and the change is refused before it reaches the database, on
+    both databases: the case stays as it was."""
+    url = (
+        request.getfixturevalue("pg_url")
+        if database == "postgres"
+        else f"sqlite:///{tmp_path / 'cesja.sqlite3'}"
+    )
+    migrate(url)
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            session.add(new_case(CaseCreate(**CASE_BODY), deadline_days=14))
+            session.commit()
+        with Session(read_only(engine)) as session:
+            case = session.exec(select(CaseRow)).one()
+            assert case.external_ref == CASE_BODY["external_ref"]
+            with pytest.raises((DBAPIError, InvalidRequestError)):
+                session.exec(update(CaseRow).values(external_ref="CHANGED"))
+        with Session(engine) as session:
+            assert session.exec(select(CaseRow.external_ref)).one() == CASE_BODY["external_ref"]
+    finally:
+        engine.dispose()
 
 
 def test_a_write_waiting_too_long_for_the_lock_is_a_quick_503_with_retry_after(
