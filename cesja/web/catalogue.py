@@ -210,12 +210,22 @@ _READER_NOTES: tuple[tuple[str, str], ...] = (
     (r"the QR code could not be read", "kodu QR nie dało się odczytać"),
     (r"routed by the printed case number", "stronę przypisano po wydrukowanym numerze sprawy"),
     (
+        r"the QR code, registered onto the code printed for that number, agrees",
+        "kod QR dopasowany do kodu wydrukowanego dla tego numeru zgadza się z nim",
+    ),
+    (
         r"the form's corner markers were not found: it cannot be read",
         "nie znaleziono znaczników w rogach formularza: strony nie da się odczytać",
     ),
     (
         r"no readable page code and no readable case number",
         "ani kodu strony, ani numeru sprawy nie dało się odczytać",
+    ),
+    (
+        r"the QR code on the page is not the one printed for case (\S+): it may have been put "
+        r"there from another page",
+        r"kod QR na stronie nie jest tym, który wydrukowano dla sprawy \1: mógł zostać "
+        "przeniesiony z innej strony",
     ),
     (
         r"the page names case (\S+), which does not exist",
