@@ -21,6 +21,8 @@ from tests.documents.conftest import SECRET_KEY
 from tests.ocr.judge import failed_checks, run
 from tests.ocr.test_world_damage import capture, generated_case, sheet
 
+_QR = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+
 
 def _zxing_reads_a_code(path: Path) -> bool:
     """Whether zxing-cpp finds a code of ours on the page as decoded or thresholded (Otsu)."""
@@ -29,7 +31,7 @@ def _zxing_reads_a_code(path: Path) -> bool:
     return any(
         found.text.startswith("CESJA")
         for image in (gray, otsu)
-        for found in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+        for found in zxingcpp.read_barcodes(image, formats=_QR)
     )
 
 
