@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -32,6 +32,7 @@ from documents.render import (
 )
 from ocr import align, blobs, ink, route
 from ocr._exec import tesseract
+from ocr.case_number import follow_case_number
 from ocr.descreen import Descreened, descreen, whole_letters
 from ocr.esign import SignedForm
 from ocr.fields import OCR_PX_PER_MM, FieldReading, read_case_number, read_field
@@ -268,16 +269,15 @@ def read_page(
     if reading.outcome == "invalid_code":
         return reading
     if code is None:
-        for candidate in candidates:
-            code = _route_by_case_number(reading, clean, candidate, tessdata)
-            if code is not None:
-                alignment = candidate
-                break
-        else:
-            reading.detail = "no readable page code and no readable case number"
+        routed = _route_by_case_number(reading, clean, candidates, key, lookup, tessdata)
+        if reading.outcome == "invalid_code":
+            return reading
+        if routed is None:
+            reading.detail = reading.detail or "no readable page code and no readable case number"
             aligned = alignment.warp_page(clean, ink.INK_DPI)
             _keep_page_image(reading, aligned)
             return reading
+        code, alignment = routed
     clock.lap("code")
     return _read_routed(
         reading, page, clean, streaks, screen, alignment, code, lookup, tessdata, clock
@@ -392,25 +392,159 @@ def _verify(
     return None
 
 
-def _route_by_case_number(
-    reading: PageReading, page: np.ndarray, alignment: align.Alignment, tessdata: Path | None
-) -> page_code.PageCode | None:
-    """The fallback route: the case number printed in readable text under the title."""
+@dataclass(frozen=True)
+class _PrintedNumber:
+    """A reading of the printed case number: the case ids it may name, likeliest first, and
+    the form version and page where read; `sure` when it names one case, version and page."""
+
+    case_ids: list[str]
+    version: int | None
+    page: int | None
+    sure: bool
+
+
+def _printed_numbers(
+    page: np.ndarray, alignment: align.Alignment, tessdata: Path | None
+) -> Iterator[_PrintedNumber]:
+    """The printed case number read each way there is, cheapest first: by tesseract, place
+    by place where the layout puts it, then followed along the line where a fold moved it."""
     crop = alignment.warp(page, layout.CASE_NUMBER, OCR_PX_PER_MM)
-    number = route.parse_case_number(tesseract.read_zone(crop, dpi=300, tessdata=tessdata).text)
-    if number is None or number.page not in layout.PARTY_OF_PAGE or not number.form_version:
+    read = route.parse_case_number(tesseract.read_zone(crop, dpi=300, tessdata=tessdata).text)
+    if read is None or read.page not in layout.PARTY_OF_PAGE or not read.form_version:
         # Tesseract lost a character of it (a fax): read it place by place, by its shapes.
         by_shape = read_case_number(page, alignment)
-        number = route.parse_case_number(by_shape) if by_shape else None
-    if number is None or number.page not in layout.PARTY_OF_PAGE or not number.form_version:
-        return None
-    reading.routed_by = "case_number"
-    reading.detail = "the QR code could not be read; routed by the printed case number"
-    return page_code.PageCode(
-        case_id=number.case_id,
-        form_version=number.form_version,
-        party=layout.PARTY_OF_PAGE[number.page],
-    )
+        read = route.parse_case_number(by_shape) if by_shape else None
+    if read is not None and read.page in layout.PARTY_OF_PAGE and read.form_version:
+        yield _PrintedNumber([read.case_id], read.form_version, read.page, sure=True)
+    followed = follow_case_number(page, alignment)
+    if followed is not None:
+        yield _PrintedNumber(followed.case_ids(), followed.version, followed.page, followed.sure)
+
+
+def _route_by_case_number(
+    reading: PageReading,
+    page: np.ndarray,
+    alignments: list[align.Alignment],
+    key: page_code.Keys,
+    lookup: Lookup,
+    tessdata: Path | None,
+) -> tuple[page_code.PageCode, align.Alignment] | None:
+    """The fallback route: the case number printed in readable text under the title.
+
+    A case it names that exists is confirmed, where it can be, by the QR symbol registered
+    onto the code printed for that case (`route.read_code_as_printed`); a number read surely
+    routes the page unconfirmed, as before; one read unsurely (a place that could be either of
+    two characters) only confirmed. Either way the page is not vouched for by its code
+    (`routed_by` "case_number"), unless the registered symbol reads as another valid code of
+    ours: that one is read from the page itself, and routes it as any code read does.
+    """
+    forms: dict[str, FormData | None] = {}
+    unknown = None  # a case that a surely read number names, which does not exist
+    for alignment in alignments:
+        for number in _printed_numbers(page, alignment, tessdata):
+            for case_id in number.case_ids:
+                if case_id not in forms:
+                    forms[case_id] = lookup(case_id)
+                form = forms[case_id]
+                if form is None:
+                    unknown = unknown or (case_id if number.sure else None)
+                    continue
+                code = _confirm_by_code(reading, page, alignment, form, number, key)
+                if code is None and number.sure:
+                    assert number.version is not None and number.page is not None
+                    code = page_code.PageCode(
+                        case_id=case_id,
+                        form_version=number.version,
+                        party=layout.PARTY_OF_PAGE[number.page],
+                        key_id=form.key_id,
+                    )
+                    if _another_code_there(page, alignment, form, code, key):
+                        reading.detail = (
+                            f"the QR code on the page is not the one printed for case {case_id}: "
+                            "it may have been put there from another page"
+                        )
+                        return None
+                    reading.routed_by = "case_number"
+                    reading.detail = (
+                        "the QR code could not be read; routed by the printed case number"
+                    )
+                if code is not None:
+                    return code, alignment
+    if unknown is not None:
+        reading.detail = f"the page names case {unknown}, which does not exist"
+    return None
+
+
+def _another_code_there(
+    page: np.ndarray,
+    alignment: align.Alignment,
+    form: FormData,
+    printed: page_code.PageCode,
+    key: page_code.Keys,
+) -> bool:
+    """Whether the page, which its printed number routes to a case of the current version,
+    carries another code of ours than the one printed for it: a QR code copied onto it from
+    another case's page and folded past reading. (Of an older version, the key it was printed
+    under is not known here, and such a page does not count anyway.)"""
+    if printed.form_version != form.form_version:
+        return False
+    try:
+        text = page_code.encode(printed, key)
+    except KeyError:  # the key the case's form was issued under is retired
+        return False
+    return route.another_code_there(page, alignment, text)
+
+
+def _confirm_by_code(
+    reading: PageReading,
+    page: np.ndarray,
+    alignment: align.Alignment,
+    form: FormData,
+    number: _PrintedNumber,
+    key: page_code.Keys,
+) -> page_code.PageCode | None:
+    """The page code printed for the case `number` names, if the QR symbol on the page,
+    registered onto it, reads as it: for the version and page read first, then the case's
+    current version and the other page. A symbol that reads as another valid code of ours
+    routes the page by that code.
+
+    A registered symbol that reads as a code of ours whose MAC fails is passed over, not
+    judged a forgery: under a fold, a decoder that corrects errors can land on a wrong
+    codeword, and a genuine page must not be called forged for it (the page is still routed
+    only by its number, which no code vouches for).
+    """
+    versions = [v for v in dict.fromkeys((number.version, form.form_version)) if v]
+    pages = sorted(layout.PARTY_OF_PAGE, key=lambda p: p != number.page)
+    for version in versions:
+        if version > form.form_version:
+            continue
+        for page_number in pages:
+            printed = page_code.PageCode(
+                case_id=form.case_id,
+                form_version=version,
+                party=layout.PARTY_OF_PAGE[page_number],
+                key_id=form.key_id,
+            )
+            try:
+                text = page_code.encode(printed, key)
+            except KeyError:  # the key the case's form was issued under is retired
+                return None
+            found = _ours(route.read_code_as_printed(page, alignment, text))
+            if any(f.text == text for f in found):
+                reading.routed_by = "case_number"
+                reading.detail = (
+                    "the QR code could not be read; routed by the printed case number; "
+                    "the QR code, registered onto the code printed for that number, agrees"
+                )
+                return printed
+            for other in found:
+                try:
+                    code = page_code.decode(other.text, key)
+                except InvalidCode:
+                    continue
+                reading.routed_by = "qr"
+                return code
+    return None
 
 
 def _unaligned(

@@ -111,6 +111,11 @@ _READER_NOTES = (
     N_("a halftone screen over {percent}% of the page read as the grey it stands for"),
     N_("the QR code could not be read"),
     N_("routed by the printed case number"),
+    N_("the QR code, registered onto the code printed for that number, agrees"),
+    N_(
+        "the QR code on the page is not the one printed for case {case}: it may have been put "
+        "there from another page"
+    ),
     N_("the form's corner markers were not found: it cannot be read"),
     N_("no readable page code and no readable case number"),
     N_("the page names case {case}, which does not exist"),
