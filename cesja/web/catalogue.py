@@ -195,6 +195,12 @@ _READER_NOTES: tuple[tuple[str, str], ...] = (
         r"a halftone screen over (\d+)% of the page read as the grey it stands for",
         r"raster półtonowy na \1% strony odczytano jako szarość, którą oddaje",
     ),
+    (
+        r"a halftone screen in the marks \((\d+)% of the ink in dots\) read as the grey it "
+        r"stands for",
+        r"raster półtonowy w znakach strony (\1% tuszu w kropkach) odczytano jako szarość, "
+        "którą oddaje",
+    ),
     (r"the QR code could not be read", "kodu QR nie dało się odczytać"),
     (r"routed by the printed case number", "stronę przypisano po wydrukowanym numerze sprawy"),
     (
