@@ -36,8 +36,17 @@ MIN_DOTS_IN_WINDOW = 16
 # A page screened over this share of it went through the screen whole (its lighter paper
 # has only sparser dots); less is a dithered stamp or picture on clean paper.
 MIN_SCREENED_SHARE = 0.04
-# Dots averaged over about their own spacing give back the grey they stood for.
-SMOOTHING_MM = 0.35
+# Paper scanned white leaves no dots on the paper, but the screen is in the marks: every grey
+# line of the form, a pen's strokes, a stamp are chains of dots. Marks under 0.3 mm² hold a
+# fifth or more of such a page's ink (18-36 % over the bench's fine PC faxes); on a fax
+# machine's page, thresholded or dithered, they are a speck, an accent, an i's dot (under 3 %).
+MARK_DOT_MAX_MM2 = 0.3
+MIN_DOTTED_INK_SHARE = 0.08
+# Dots averaged over about their own spacing give back the grey they stood for: about a line
+# and a third of the fax's (0.35 mm at a standard fax's 98 lines an inch). The screen's dots
+# lie as close as its lines: averaged over more, a fine fax's pen stroke, a few dots wide, is
+# spread into the paper and comes out lighter than ink.
+SMOOTHING_LINES = 1.35
 # Letters are averaged over less, or their strokes run together (over the bench's
 # standard-resolution PC faxes, 13 genuine pages of 32 read as printed at 0.25 mm, 5 at
 # 0.3), and are ink where the dots cover a share of the paper about a stroke's edge: more
@@ -46,24 +55,31 @@ SMOOTHING_MM = 0.35
 # alone, 12 at 40 % alone).
 LETTER_SMOOTHING_MM = 0.25
 LETTER_SHARES = (0.45, 0.40)
+# At a fine fax's 196 lines a letter's dots are smaller and lie closer: averaged over less and
+# cut lower. Over the bench's fine PC faxes, of 20 values tesseract misread on the page as it
+# came (an l of a domain read as i or ł, an o as a), 16 read as printed at 0.15 mm and 30 %,
+# 15 at 0.2 mm, 14 at 0.125 mm, 12 or fewer cut at 40 or 50 %.
+FINE_LETTER_SMOOTHING_MM = 0.15
+FINE_LETTER_SHARES = (0.30,)
+FINE_MIN_DPI = 150.0  # lines an inch: a fine fax has 196, a standard one 98
 
 
 @dataclass(frozen=True)
 class Descreened:
-    """The page with its screen taken off, and how much of it was screened."""
+    """The page with its screen taken off, and how much of it was screened: the share of the
+    page whose paper is dots, and the share of its ink in dots (the marks' screen)."""
 
     page: np.ndarray
-    screened_share: float  # of the page's area; 0.0 when the page was left as it was
+    screened_share: float  # of the page's area; 0.0 when the paper was not screened
     dots: int
-
-    @property
-    def found(self) -> bool:
-        return self.screened_share > 0
+    dotted_ink: float = 0.0  # of the page's ink, in marks under MARK_DOT_MAX_MM2
+    found: bool = False  # whether the screen was taken off: False, the page is as it came
 
 
-def descreen(gray: np.ndarray, dpi: float) -> Descreened:
-    """`gray`, a black-and-white page (0 and 255, square pixels at `dpi`), with any halftone
-    screen on it replaced by the grey it stood for. A page without one comes back as it is."""
+def descreen(gray: np.ndarray, dpi: float, coarse_dpi: float) -> Descreened:
+    """`gray`, a black-and-white page (0 and 255, square pixels at `dpi`, sent with
+    `coarse_dpi` lines an inch: a fax's 98 or 196), with any halftone screen on it replaced
+    by the grey it stood for. A page without one comes back as it is."""
     px_per_mm = dpi / 25.4
     ink = (gray < 128).astype(np.uint8)
     if not ink.any():
@@ -72,35 +88,49 @@ def descreen(gray: np.ndarray, dpi: float) -> Descreened:
     areas = stats[:, cv2.CC_STAT_AREA]
     small = areas <= max(2.0, DOT_MAX_MM2 * px_per_mm**2)
     small[0] = False
-    if int(small.sum()) < MIN_DOTS_IN_WINDOW:
-        return Descreened(gray, 0.0, 0)
-    # Where the dots are many: a count of dot centres over a window around each pixel, on a
-    # grid of a millimetre (the count, not the page, needs no finer grid).
+    marks = areas <= MARK_DOT_MAX_MM2 * px_per_mm**2
+    marks[0] = False
+    dotted_ink = float(areas[marks].sum()) / max(1, int(areas[1:].sum()))
+    share = _screened_share(gray.shape, centroids[small], px_per_mm)
+    if share < MIN_SCREENED_SHARE and dotted_ink < MIN_DOTTED_INK_SHARE:
+        # A pale stamp dithered on clean paper (a fax machine's photo mode): its dots are
+        # its ink, and the stamp search reads them as they are.
+        return Descreened(gray, 0.0, 0, dotted_ink)
+    # Every mark on the page came through the screen: grey text and a pen's grey strokes are
+    # dot patterns too, only denser. All of it is given back as grey.
+    smoothing = SMOOTHING_LINES * dpi / coarse_dpi
+    density = cv2.GaussianBlur(ink.astype(np.float32), (0, 0), smoothing)
+    page = np.clip(255.0 * (1.0 - density), 0, 255).astype(np.uint8)
+    share = share if share >= MIN_SCREENED_SHARE else 0.0
+    return Descreened(page, share, int(np.count_nonzero(small)), dotted_ink, found=True)
+
+
+def _screened_share(shape: tuple[int, ...], dots: np.ndarray, px_per_mm: float) -> float:
+    """The share of the page with MIN_DOTS_IN_WINDOW of `dots` (their centres, x and y)
+    within a window of WINDOW_MM about it: where the paper itself is a screen."""
+    if len(dots) < MIN_DOTS_IN_WINDOW:
+        return 0.0
+    # A count of dot centres over a window around each pixel, on a grid of a millimetre
+    # (the count, not the page, needs no finer grid).
     cell = max(1, round(px_per_mm))
-    rows, cols = -(-gray.shape[0] // cell), -(-gray.shape[1] // cell)
+    rows, cols = -(-shape[0] // cell), -(-shape[1] // cell)
     centres = np.zeros((rows, cols), np.float32)
-    cy = np.minimum((centroids[small, 1] // cell).astype(int), rows - 1)
-    cx = np.minimum((centroids[small, 0] // cell).astype(int), cols - 1)
+    cy = np.minimum((dots[:, 1] // cell).astype(int), rows - 1)
+    cx = np.minimum((dots[:, 0] // cell).astype(int), cols - 1)
     np.add.at(centres, (cy, cx), 1.0)
     window = max(1, round(WINDOW_MM))
     counts = cv2.boxFilter(centres, -1, (window, window), normalize=False)
-    screened_cells = (counts >= MIN_DOTS_IN_WINDOW).astype(np.uint8)
-    share = float(screened_cells.mean())
-    if share < MIN_SCREENED_SHARE:
-        # A pale stamp dithered on clean paper (a fax machine's photo mode): its dots are
-        # its ink, and the stamp search reads them as they are.
-        return Descreened(gray, 0.0, 0)
-    # Every mark on the page came through the screen: grey text and a pen's grey strokes are
-    # dot patterns too, only denser. All of it is given back as grey.
-    density = cv2.GaussianBlur(ink.astype(np.float32), (0, 0), SMOOTHING_MM * px_per_mm)
-    page = np.clip(255.0 * (1.0 - density), 0, 255).astype(np.uint8)
-    return Descreened(page, share, int(np.count_nonzero(small)))
+    return float((counts >= MIN_DOTS_IN_WINDOW).mean())
 
 
-def whole_letters(gray: np.ndarray, dpi: float) -> list[np.ndarray]:
-    """`gray`, a screened black-and-white page (square pixels at `dpi`), with its letters
-    made whole, once for each of LETTER_SHARES: black where the dots are dense enough to be
-    a letter's stroke, white elsewhere, the paper's scattered dots included."""
+def whole_letters(gray: np.ndarray, dpi: float, coarse_dpi: float) -> list[np.ndarray]:
+    """`gray`, a screened black-and-white page (square pixels at `dpi`, sent with `coarse_dpi`
+    lines an inch), with its letters made whole, once for each share of LETTER_SHARES (or at
+    a fine fax's lines, FINE_LETTER_SHARES): black where the dots are dense enough to be a
+    letter's stroke, white elsewhere, the paper's scattered dots included."""
+    fine = coarse_dpi >= FINE_MIN_DPI
+    smoothing = FINE_LETTER_SMOOTHING_MM if fine else LETTER_SMOOTHING_MM
+    shares = FINE_LETTER_SHARES if fine else LETTER_SHARES
     ink = (gray < 128).astype(np.float32)
-    density = cv2.GaussianBlur(ink, (0, 0), LETTER_SMOOTHING_MM * dpi / 25.4)
-    return [np.where(density > share, 0, 255).astype(np.uint8) for share in LETTER_SHARES]
+    density = cv2.GaussianBlur(ink, (0, 0), smoothing * dpi / 25.4)
+    return [np.where(density > share, 0, 255).astype(np.uint8) for share in shares]

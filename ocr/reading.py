@@ -33,7 +33,7 @@ from documents.render import (
 from ocr import align, blobs, ink, route
 from ocr._exec import tesseract
 from ocr.case_number import follow_case_number
-from ocr.descreen import Descreened, descreen, whole_letters
+from ocr.descreen import FINE_MIN_DPI, Descreened, descreen, whole_letters
 from ocr.esign import SignedForm
 from ocr.fields import OCR_PX_PER_MM, FieldReading, read_case_number, read_field
 
@@ -54,12 +54,6 @@ ZOOM_JPEG_QUALITY = 80
 # beside it, which the value's own box cuts off.
 CLOSE_UP_MARGIN_MM = (3.0, 6.0)  # left and right, above and below
 _BLANK_MAX_INK_MM2 = 25.0
-# A screened page sent with fewer lines an inch than this (a standard fax: 98) has its values
-# read from its letters made whole (`descreen.whole_letters`): each letter is a few rows of
-# dots and holes, and read as they came, every such page went to review. At a fine fax's 196
-# lines the shapes compare surer as they came (twice the values confirmed by shape over the
-# bench's fine PC faxes, four cases).
-_LETTERS_WHOLE_BELOW_DPI = 150.0
 
 
 @dataclass
@@ -219,7 +213,7 @@ def read_page(
     clean, streaks = ink.remove_streaks(flat, page.dpi) if page.bilevel else (flat, 0)
     # A PC fax's halftone screen over grey paper would be ink everywhere, dot by dot: the
     # party's ink is judged on the page with its screen taken off.
-    screen = descreen(clean, page.dpi) if page.bilevel else None
+    screen = descreen(clean, page.dpi, page.coarse_dpi) if page.bilevel else None
     candidates = _upright_first(align.candidate_alignments(clean, page.dpi, overview), [], clean)
     clock.lap("align")
     if assigned is not None:
@@ -250,10 +244,13 @@ def read_page(
             key=lambda read: sum(f.verdict == "match" for f in read.fields.values()),
         )
     # Where the layout puts the code, on each way up the page may lie: a small upright crop
-    # reads in a fraction of a millisecond; the whole page only when that finds nothing.
+    # reads in a fraction of a millisecond; the whole page only when that finds nothing. A
+    # screened page's code is looked for on the page with its screen taken off too: a fine
+    # PC fax draws each module as a grid of dots with holes, which zxing-cpp cannot read.
+    looks = [clean] if screen is None or not screen.found else [clean, screen.page]
     codes: list[route.FoundCode] = []
     for candidate in candidates:
-        codes = _ours(route.read_code_in_box(clean, candidate))
+        codes = _code_in_box(looks, candidate)
         if codes:
             candidates = [candidate] + [c for c in candidates if c is not candidate]
             break
@@ -330,10 +327,18 @@ def _read_routed(
     masks = _ink_masks(judged, alignment, form, code.party)
     clock.lap("masks")
     letters = [clean]
-    if screen is not None and screen.found and page.coarse_dpi < _LETTERS_WHOLE_BELOW_DPI:
-        # Black and white, as the glyphs and tesseract expect a fax (the grey page, blurred,
-        # tesseract reads an o as ø).
-        letters = whole_letters(clean, page.dpi)
+    if screen is not None and screen.found:
+        # A screened page sent at a standard fax's 98 lines an inch has its values read from
+        # its letters made whole (`descreen.whole_letters`): each letter is a few rows of dots
+        # and holes, and read as they came, every such page went to review. Black and white,
+        # as the glyphs and tesseract expect a fax (the grey page, blurred, tesseract reads an
+        # o as ø). At a fine fax's 196 lines the shapes compare surer as they came (twice the
+        # values confirmed by shape over the bench's fine PC faxes, four cases): they are read
+        # so first, and a value that did not read as printed, and whose shapes showed no other
+        # character, again from the letters made whole (tesseract, reading a fine screen's
+        # hollow letters, took an l of a domain for i or ł).
+        whole = whole_letters(clean, page.dpi, page.coarse_dpi)
+        letters = whole if page.coarse_dpi < FINE_MIN_DPI else [clean, *whole]
     _read_fields(reading, letters, alignment, form, masks, tessdata, bilevel=page.bilevel)
     clock.lap("fields")
     _find_ink(reading, masks, company=form.party(code.party).kind == "company")
@@ -343,10 +348,15 @@ def _read_routed(
     taken_off = [reading.detail] if reading.detail else []
     if streaks:
         taken_off.append(f"{streaks} streak column(s) removed")
-    if screen is not None and screen.found:
+    if screen is not None and screen.found and screen.screened_share:
         taken_off.append(
             f"a halftone screen over {screen.screened_share:.0%} of the page read as the grey "
             "it stands for"
+        )
+    elif screen is not None and screen.found:
+        taken_off.append(
+            f"a halftone screen in the marks ({screen.dotted_ink:.0%} of the ink in dots) read "
+            "as the grey it stands for"
         )
     reading.detail = "; ".join(taken_off)
     return reading
@@ -354,6 +364,15 @@ def _read_routed(
 
 def _ours(codes: list[route.FoundCode]) -> list[route.FoundCode]:
     return [c for c in codes if page_code.is_ours(c.text)]
+
+
+def _code_in_box(looks: list[np.ndarray], alignment: align.Alignment) -> list[route.FoundCode]:
+    """Our codes where the layout puts the code, on the first look at the page that has any."""
+    for look in looks:
+        codes = _ours(route.read_code_in_box(look, alignment))
+        if codes:
+            return codes
+    return []
 
 
 def _upright_first(

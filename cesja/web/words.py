@@ -109,6 +109,10 @@ _BROKEN = (
 _READER_NOTES = (
     N_("{count} streak column(s) removed"),
     N_("a halftone screen over {percent}% of the page read as the grey it stands for"),
+    N_(
+        "a halftone screen in the marks ({percent}% of the ink in dots) read as the grey it "
+        "stands for"
+    ),
     N_("the QR code could not be read"),
     N_("routed by the printed case number"),
     N_("the QR code, registered onto the code printed for that number, agrees"),
