@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cesja.web.catalogue import reader_note
+from cesja.web.words import words
 from documents import FormData
 from documents.layout import Party
 from documents.simulate import (
@@ -225,7 +225,8 @@ def test_a_fine_pc_fax_s_genuine_page_passes(
     assert judged.reading.outcome == "matched", judged.reading.detail
     assert judged.reading.routed_by == "qr", judged.reading.detail
     assert "halftone screen" in judged.reading.detail
-    assert "raster półtonowy" in reader_note(judged.reading.detail)  # the back office's words
+    # The back office's words for it.
+    assert "raster półtonowy" in words("pl").reader_note(judged.reading.detail)
     assert judged.ok and not judged.review, judged.problems
 
 
