@@ -23,17 +23,17 @@ from PIL import Image, ImageDraw, ImageFont
 
 from documents.layout import Box
 from documents.page_code import CASE_ID_ALPHABET
-from documents.render import case_number_line, case_number_text
+from documents.render import PrintedLine, case_number_line, case_number_text
 from ocr.align import Alignment
 from ocr.glyphs import DIGITS, MIN_LIKENESS, MIN_MARGIN
 
 _DPI = 200.0
 _PX_PER_MM = _DPI / 25.4
-_TEMPLATE = case_number_line(case_number_text("CS-0000-0000", 1, 1))
+_TEXT = case_number_text("CS-0000-0000", 1, 1)
 # The id's places in "CS-XXXX-XXXX  wersja N  strona P/2", the version's and the page's.
 _ID_PLACES = (3, 4, 5, 6, 8, 9, 10, 11)
-_VERSION_PLACE = _TEMPLATE.text.index("wersja ") + len("wersja ")
-_PAGE_PLACE = _TEMPLATE.text.rindex("/") - 1
+_VERSION_PLACE = _TEXT.index("wersja ") + len("wersja ")
+_PAGE_PLACE = _TEXT.rindex("/") - 1
 # How far from where the layout puts it the line is looked for (mm, across and down): a fold
 # moves a band of the page by up to 7 mm, and the markers it moved skew the alignment too.
 _ROOM_MM = (10.0, 8.0)
@@ -90,6 +90,12 @@ def _likeliest_first(places: tuple[tuple[str, ...], ...]) -> list[tuple[str, ...
     return [tuple(p[r] for p, r in zip(places, ranks, strict=True)) for ranks in ranked]
 
 
+@cache
+def _line() -> PrintedLine:
+    """Where each character of a case number is printed (the font's metrics, loaded once)."""
+    return case_number_line(_TEXT)
+
+
 def follow_case_number(gray: np.ndarray, alignment: Alignment) -> FollowedNumber | None:
     """The case number under the title, followed character by character from its "CS-";
     None when nothing like "CS-" is near where the layout puts it.
@@ -98,13 +104,14 @@ def follow_case_number(gray: np.ndarray, alignment: Alignment) -> FollowedNumber
     the likeliest is followed, and the line whose printed letters ("wersja", "strona", the
     dashes) fit best is the one read.
     """
-    first, last = _TEMPLATE.characters[0], _TEMPLATE.characters[-1]
+    line = _line()
+    first, last = line.characters[0], line.characters[-1]
     across, down = _ROOM_MM
     region = Box(first.x - across, first.y - down, last.right - first.x + 2 * across,
                  first.h + 2 * down)  # fmt: skip
     blur = round(_DPI / 300, 2)
     image = cv2.GaussianBlur(alignment.warp(gray, region, _PX_PER_MM), (0, 0), blur)
-    shapes = _Shapes(_TEMPLATE.font_file, round(_TEMPLATE.size_pt / 72 * _DPI), blur)
+    shapes = _Shapes(line.font_file, round(line.size_pt / 72 * _DPI), blur)
     best: tuple[float, FollowedNumber] | None = None
     for start in shapes.find(image, "CS-", _STARTS):
         fit, number = _follow(image, shapes, start)
@@ -120,12 +127,13 @@ def _follow(
 ) -> tuple[float, FollowedNumber]:
     """The line read from the "CS-" at `origin`, and how well its printed letters fit (their
     mean likeness)."""
-    advance = (_TEMPLATE.characters[1].x - _TEMPLATE.characters[0].x) * _PX_PER_MM
+    characters = _line().characters
+    advance = (characters[1].x - characters[0].x) * _PX_PER_MM
     found: dict[int, tuple[float, float]] = {0: origin}
     last_found, step = 0, (advance, 0.0)
     read: dict[int, list[tuple[float, str]]] = {}
     printed: list[float] = []
-    text = _TEMPLATE.text
+    text = _TEXT
     for place in range(1, len(text)):
         if text[place] == " ":
             continue
@@ -159,7 +167,7 @@ def _alphabet(place: int) -> str:
         return CASE_ID_ALPHABET
     if place in (_VERSION_PLACE, _PAGE_PLACE):
         return DIGITS
-    return _TEMPLATE.text[place]
+    return _TEXT[place]
 
 
 def _characters(scores: list[tuple[float, str]]) -> tuple[str, ...]:

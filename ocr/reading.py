@@ -267,8 +267,6 @@ def read_page(
         return reading
     if code is None:
         routed = _route_by_case_number(reading, clean, candidates, key, lookup, tessdata)
-        if reading.outcome == "invalid_code":
-            return reading
         if routed is None:
             reading.detail = reading.detail or "no readable page code and no readable case number"
             aligned = alignment.warp_page(clean, ink.INK_DPI)
@@ -452,8 +450,9 @@ def _route_by_case_number(
 
     A case it names that exists is confirmed, where it can be, by the QR symbol registered
     onto the code printed for that case (`route.read_code_as_printed`); a number read surely
-    routes the page unconfirmed, as before; one read unsurely (a place that could be either of
-    two characters) only confirmed. Either way the page is not vouched for by its code
+    routes the page unconfirmed too, unless the symbol is another case's code (a copied one:
+    then the page is not routed); one read unsurely (a place that could be either of two
+    characters) routes only confirmed. Either way the page is not vouched for by its code
     (`routed_by` "case_number"), unless the registered symbol reads as another valid code of
     ours: that one is read from the page itself, and routes it as any code read does.
     """
