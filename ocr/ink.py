@@ -243,6 +243,9 @@ def measure(mask: np.ndarray) -> tuple[float, float, float]:
 # signature box, and its ink there must not pass for a signature.
 SIGNING_AREA = Box(20.0, 198.0, 172.0, 52.0)
 ALTERATION_MIN_MM2 = 3.0
+# A zone half under a streak as dark as a pen's ink cannot be told unaltered: a value written
+# into it may be there, unseen.
+BLIND_ZONE_SHARE = 0.5
 
 
 def _sub(mask: np.ndarray, outer: Box, inner: Box) -> np.ndarray:
@@ -346,15 +349,29 @@ def stamp_finding(
 
 
 def alterations(
-    observed: np.ndarray, expected: ExpectedInk, zones: dict[str, Box]
+    observed: np.ndarray,
+    expected: ExpectedInk,
+    zones: dict[str, Box],
+    blind: np.ndarray | None = None,
 ) -> dict[str, InkFinding]:
-    """Handwriting, crossing out or overwriting in each printed field's zone."""
+    """Handwriting, crossing out or overwriting in each printed field's zone.
+
+    `blind` marks where ink could not be told from damage as dark as a pen's (a drum's
+    streak, `ocr.streaks`): a zone lying under it for the most part cannot be said unaltered.
+    """
     found = {}
     for name, zone in zones.items():
         extra = extra_ink(observed, expected, zone)
         area, width, height = measure(extra)
         present = area >= ALTERATION_MIN_MM2 and max(width, height) >= 2.0
         detail = f"{area:.1f} mm² of ink the form did not print" if area else "clean"
+        hidden = float(_crop(blind, zone).mean()) if blind is not None else 0.0
+        if hidden >= BLIND_ZONE_SHARE:
+            present = True
+            detail = (
+                f"{hidden:.0%} of it under a streak as dark as a pen's ink: what is written "
+                f"there cannot be told ({detail})"
+            )
         found[name] = InkFinding(present, area, width, height, detail)
     return found
 

@@ -609,7 +609,8 @@ def _find_ink(reading: PageReading, masks: _Masks, *, company: bool) -> None:
     signing = ink.signing_ink(masks.observed, masks.expected, company=company)
     reading.signature = signing.signature
     reading.stamp = signing.stamp
-    reading.alterations = ink.alterations(masks.observed, masks.expected, ink.field_zones())
+    blind = masks.streaks.blind() if masks.streaks is not None else None
+    reading.alterations = ink.alterations(masks.observed, masks.expected, ink.field_zones(), blind)
     reading.evidence["party_ink.png"] = _png(255 - signing.extra * 255)
 
 

@@ -15,8 +15,8 @@ The bands are looked for on the page aligned to the layout, where a drum's lie a
 Dots remain on the flanks of a band and in a strip. A mark counts as a streak's, and not as
 ink, only when it lies wholly inside one AND is no darker than the streak's own grey: a pen's
 line that crosses a band, or ink darker than the band, is judged as any other.
-Under a band so dark that a pen's stroke would be no darker (`BLIND_GREY`), nothing can be
-told: where that is, is kept (`blind`) for the reading to say.
+Under a band so dark that a pen's stroke would be no darker (`BLIND_GREY`), only a sharp mark
+can be told from the band's dots: the reading's note says how much of the page that is.
 """
 
 from __future__ import annotations
@@ -42,9 +42,9 @@ NOISE_LEVELS = 25
 # do not.
 SHARP = 50
 _STROKE_KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
-# Ballpoint ink comes out at 50–100 grey levels: under a band no lighter than this, a stroke
-# may be no darker than the band.
-BLIND_GREY = 110
+# Ballpoint ink comes out at 50–120 grey levels (of 255, on the flattened page): where a
+# streak's darker dots are no lighter than this, a stroke under it may be no darker than they.
+BLIND_GREY = 105
 # A strip of scattered dots: at most this wide, dotted in nearly every tenth of the page's
 # length, and this many times as densely as the page beside it (the median over the strips
 # around it).
@@ -61,6 +61,8 @@ DOTS_PERCENTILE = 3.0
 # Along a band, rows (columns) are averaged in fours: a band is the same all along, its
 # noise is not.
 _SQUEEZE = 4
+# How the reading's note of the streaks begins (the back office words it in Polish).
+NOTE_START = "streaks of a drum or a roller taken for dirt, not ink: "
 # At most this many places are named in the reading's note; the rest are counted.
 _NAMED = 6
 
@@ -86,6 +88,9 @@ class Streaks:
     # int32 per column (row): the grey of the streak's darker dots there; 255 where none is.
     column_grey: np.ndarray
     row_grey: np.ndarray
+    # float32 per column (row): its median grey along the page (paper 255).
+    column_level: np.ndarray
+    row_level: np.ndarray
     px_per_mm: float
     shape: tuple[int, int]
 
@@ -115,15 +120,11 @@ class Streaks:
         return mask
 
     def blind(self) -> np.ndarray:
-        """Where a band is too dark for a pen's stroke under it to be told (uint8 mask)."""
-        mask = np.zeros(self.shape, np.uint8)
-        for band in self.bands:
-            if band.grey <= BLIND_GREY:
-                if band.vertical:
-                    mask[:, band.start : band.end] = 1
-                else:
-                    mask[band.start : band.end, :] = 1
-        return mask
+        """Where a streak's dots are as dark as a pen's stroke (BLIND_GREY or darker): what
+        is written under them cannot be told from them (uint8 mask over the aligned page)."""
+        columns = self.column_grey <= BLIND_GREY
+        rows = self.row_grey <= BLIND_GREY
+        return np.asarray(columns[None, :] | rows[:, None], dtype=np.uint8)
 
     def without_streak_marks(
         self, ink: np.ndarray, aligned: np.ndarray, printed: np.ndarray
@@ -163,25 +164,34 @@ class Streaks:
         return np.asarray(ink & (1 - streak.astype(np.uint8)[labels]), dtype=np.uint8)
 
     def describe(self) -> str:
-        """The streaks in a few words, with where they are, for the reading's note."""
-        parts = []
-        for vertical, name, origin in ((True, "down", "left"), (False, "across", "top")):
-            runs = _merged([(b.start, b.end) for b in self.bands if b.vertical == vertical])
-            if not runs:
-                continue
-            places = [
-                f"{start / self.px_per_mm:.0f}–{end / self.px_per_mm:.0f}"
-                for start, end in runs[:_NAMED]
-            ]
-            if len(runs) > _NAMED:
-                places.append(f"{len(runs) - _NAMED} more")
-            parts.append(f"{len(runs)} {name} the page at {', '.join(places)} mm from the {origin}")
-        blind = [b for b in self.bands if b.grey <= BLIND_GREY]
-        note = "streaks of a drum or a roller, taken for dirt, not ink: " + "; ".join(parts)
-        if blind:
-            width = sum(b.end - b.start for b in blind) / self.px_per_mm
-            note += f" ({width:.0f} mm of them too dark to see a pen's stroke through)"
+        """The streaks in a few words for the reading's note: where they lie, and how wide,
+        in all, those too dark to see a pen's stroke through are."""
+        places = []
+        for vertical, where in _PLACES:
+            runs = self._runs(vertical)
+            if runs:
+                named = ", ".join(
+                    f"{a / self.px_per_mm:.0f}–{b / self.px_per_mm:.0f}" for a, b in runs[:_NAMED]
+                )
+                places.append(where.format(len(runs), named + ("…" if len(runs) > _NAMED else "")))
+        note = NOTE_START + " and ".join(places)
+        dark = int(np.count_nonzero(self.column_grey <= BLIND_GREY))
+        dark += int(np.count_nonzero(self.row_grey <= BLIND_GREY))
+        if dark >= self.px_per_mm:
+            note += (
+                f" ({dark / self.px_per_mm:.0f} mm of them too dark to see a pen's stroke through)"
+            )
         return note
+
+    def _runs(self, vertical: bool) -> list[tuple[int, int]]:
+        """Where the streaks down (across) the page lie, overlapping ones merged."""
+        return _merged([(b.start, b.end) for b in self.bands if b.vertical == vertical])
+
+
+_PLACES = (
+    (True, "{} down the page at {} mm from the left"),
+    (False, "{} across it at {} mm from the top"),
+)
 
 
 def _merged(runs: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -199,9 +209,9 @@ def find_streaks(aligned: np.ndarray, printed: np.ndarray, px_per_mm: float) -> 
 
     `printed` marks where the form printed ink (widened for blur), or where the page is not
     compared: there, the page's grey says nothing of a streak's."""
-    column_gain, column_bands = _bands(aligned, px_per_mm, vertical=True)
+    column_gain, column_bands, column_level = _bands(aligned, px_per_mm, vertical=True)
     page = aligned.astype(np.float32) * column_gain[None, :]
-    row_gain, row_bands = _bands(page, px_per_mm, vertical=False)
+    row_gain, row_bands, row_level = _bands(page, px_per_mm, vertical=False)
     page = np.clip(page * row_gain[:, None], 0, 255)
     # Dots: what is still dark enough to be judged ink (`ocr.ink.INK_LEVEL`) where the form
     # printed nothing.
@@ -234,6 +244,8 @@ def find_streaks(aligned: np.ndarray, printed: np.ndarray, px_per_mm: float) -> 
         row_gain=row_gain,
         column_grey=greys[0],
         row_grey=greys[1],
+        column_level=column_level,
+        row_level=row_level,
         px_per_mm=px_per_mm,
         shape=(aligned.shape[0], aligned.shape[1]),
     )
@@ -245,7 +257,9 @@ def _low_percentile(lines: np.ndarray, percent: float) -> np.ndarray:
     return np.asarray(np.partition(lines, k, axis=0)[k], dtype=np.int32)
 
 
-def _bands(page: np.ndarray, px_per_mm: float, *, vertical: bool) -> tuple[np.ndarray, list[Band]]:
+def _bands(
+    page: np.ndarray, px_per_mm: float, *, vertical: bool
+) -> tuple[np.ndarray, list[Band], np.ndarray]:
     """The gain that divides out each dense band down (`vertical`) or across the page, and
     the bands."""
     lines = page if vertical else page.T
@@ -259,8 +273,9 @@ def _bands(page: np.ndarray, px_per_mm: float, *, vertical: bool) -> tuple[np.nd
     paper = float(np.median(level))
     gain = np.ones(count, np.float32)
     core = bright < STREAK_SHARE * paper
+    median = np.asarray(255 * level / max(paper, 1.0), np.float32)
     if not core.any() or paper <= 0:
-        return gain, []
+        return gain, [], median
     # Each band's flanks, as far as they stay greyer than the paper.
     band = core.copy()
     greyer = level < paper - FLANK_LEVELS
@@ -278,7 +293,7 @@ def _bands(page: np.ndarray, px_per_mm: float, *, vertical: bool) -> tuple[np.nd
     for start, end in zip(edges[::2], edges[1::2], strict=True):
         grey = round(255 * float(level[start:end].min()) / paper)
         found.append(Band(vertical, int(start), int(end), grey))
-    return gain, found
+    return gain, found, median
 
 
 def _dotted_strips(dots: np.ndarray, px_per_mm: float, *, vertical: bool) -> list[tuple[int, int]]:

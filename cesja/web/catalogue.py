@@ -281,7 +281,41 @@ _READER_NOTES: tuple[tuple[str, str], ...] = (
         r"\1 mm² tuszu, którego formularz nie drukował",
     ),
     (r"clean", "czysto"),
+    (
+        r"(\d+)% of it under a streak as dark as a pen's ink: what is written there cannot be "
+        r"told \(([\d.]+) mm² of ink the form did not print\)",
+        r"\1% pola pod smugą ciemną jak tusz długopisu: nie da się stwierdzić, co tam napisano "
+        r"(\2 mm² tuszu, którego formularz nie drukował)",
+    ),
+    (
+        r"(\d+)% of it under a streak as dark as a pen's ink: what is written there cannot be "
+        r"told \(clean\)",
+        r"\1% pola pod smugą ciemną jak tusz długopisu: nie da się stwierdzić, co tam napisano",
+    ),
 )
+
+
+# `ocr.streaks.Streaks.describe`: where a drum's or a roller's streaks lie, down the page and
+# across it, and how much of them is too dark to see a pen's stroke through.
+_STREAKS = (
+    r"streaks of a drum or a roller taken for dirt, not ink: "
+    r"(?:(\d+) down the page at ([^a-z]+) mm from the left)?(?: and )?"
+    r"(?:(\d+) across it at ([^a-z]+) mm from the top)?"
+    r"(?: \((\d+) mm of them too dark to see a pen's stroke through\))?"
+)
+
+
+def _streaks_in_polish(*found: str | None) -> str:
+    down, down_at, across, across_at, dark = found
+    where = []
+    if down:
+        where.append(f"{down} wzdłuż strony, {down_at} mm od lewej krawędzi")
+    if across:
+        where.append(f"{across} w poprzek strony, {across_at} mm od górnej krawędzi")
+    note = "smugi z bębna albo wałków uznano za brud, nie tusz: " + " oraz ".join(where)
+    if dark:
+        note += f" (z tego {dark} mm tak ciemnych, że nie widać pod nimi pociągnięcia długopisu)"
+    return note
 
 
 def reader_note(note: str) -> str:
@@ -294,6 +328,9 @@ def _reader_part(part: str) -> str:
     if stamp:
         kind, width, height = stamp.groups()
         return f"pieczęć {_STAMP_KINDS[kind]} {width}×{height} mm"
+    streaks = re.fullmatch(_STREAKS, part)
+    if streaks:
+        return _streaks_in_polish(*streaks.groups())
     for pattern, polish in _READER_NOTES:
         if re.fullmatch(pattern, part):
             return re.sub(pattern, polish, part)
