@@ -272,6 +272,12 @@ _READER_NOTES: tuple[tuple[str, str], ...] = (
         "brak pieczęci i niezaznaczone pole „brak pieczęci”",
     ),
     (
+        r"no stamp, and the “no stamp” box is not where it was printed \(the page is folded or "
+        r"warped there\): it cannot be read as ticked.*",
+        "brak pieczęci, a pole „brak pieczęci” nie jest tam, gdzie je wydrukowano (strona jest "
+        "w tym miejscu złożona albo zniekształcona): nie można go uznać za zaznaczone",
+    ),
+    (
         r"no stamp, and marks pass through the “no stamp” box: it cannot be read as ticked.*",
         "brak pieczęci, a przez pole „brak pieczęci” przechodzą kreski: nie można go uznać za "
         "zaznaczone",
