@@ -25,6 +25,15 @@ _MARKER_CENTRES_MM = np.array([b.centre for b in layout.MARKERS], dtype=np.float
 _WIDTH_MM = _MARKER_CENTRES_MM[1, 0] - _MARKER_CENTRES_MM[0, 0]
 _HEIGHT_MM = _MARKER_CENTRES_MM[3, 1] - _MARKER_CENTRES_MM[0, 1]
 _ASPECT = _WIDTH_MM / _HEIGHT_MM
+# How dark a marker is, on the flattened page: black; or, on a page whose black came out grey
+# (light shone over it, worn toner), dark grey, as a printed value's strokes still are.
+MARKER_LEVELS = (110, 160)
+# Three markers stand for four only at a right angle (a scan's skew keeps it one): the cosine
+# of their corner's angle at most this (about 3°).
+_THREE_MAX_OFF_SQUARE = 0.05
+# The paper's grain (and a scanner's noise) is averaged over this before its brightness is
+# estimated: about a third of a millimetre, a pixel at SEARCH_DPI.
+_PAPER_GRAIN_MM = 0.34
 
 
 @dataclass(frozen=True)
@@ -76,30 +85,41 @@ def flatten_illumination(gray: np.ndarray, dpi: float) -> tuple[np.ndarray, np.n
     """The page with uneven light removed: each pixel divided by the paper's local brightness;
     and, when it comes of itself, the same at SEARCH_DPI (for `candidate_alignments`).
 
-    The paper's brightness is the local maximum over a window wider than any printed mark
-    (markers are 8 mm), estimated at low resolution: a phone photo's vignetting and a dark
-    table around the page both come out white, ink stays dark.
+    The paper's brightness is estimated at low resolution, over a window wider than any
+    printed mark (markers are 8 mm). An evenly lit page (a scanner) gets one brightness for
+    the whole page, its brightest paper's. Otherwise the estimate is a morphological closing
+    of the page smoothed a little: every darker mark narrower than the window is filled with
+    the paper around it, while a shadow or a band of light wider than it keeps its own edges,
+    and the smoothing makes it follow the paper's grey, not the brightest grains of its noise.
+    A phone photo's vignetting, a dark table around the page and a shadow cast over it all
+    come out white; ink stays dark.
     """
     scale = min(1.0, SEARCH_DPI / dpi)
     small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     window = max(3, int(14 / 25.4 * dpi * scale) | 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (window, window))
-    paper = cv2.dilate(small, kernel)
-    paper = cv2.blur(paper, (window, window))  # a box filter: as smooth here, and O(1)
-    low, high = np.percentile(paper, (5, 95))
+    brightest = cv2.blur(cv2.dilate(small, kernel), (window, window))  # a box filter: O(1)
+    low, high = np.percentile(brightest, (5, 95))
     if high - low <= 20:
-        # Evenly lit (a scanner): one brightness for the whole page, through a lookup table.
+        # Evenly lit: one brightness for the whole page, through a lookup table.
         table = np.clip(np.arange(256) * 255.0 / max(float(high), 40.0), 0, 255).astype(np.uint8)
         # The overview through the same table: within a grey level or two of the flattened
         # page reduced, and the markers it finds are refined on the page itself.
         return cv2.LUT(gray, table), cv2.LUT(small, table)
+    # The local maximum reaches half a window into a shadow from the light beside it, and
+    # picks the brightest grain of a dark one's noise: the closing does neither.
+    grain = _PAPER_GRAIN_MM / 25.4 * dpi * scale
+    paper = cv2.morphologyEx(cv2.GaussianBlur(small, (0, 0), grain), cv2.MORPH_CLOSE, kernel)
+    paper = cv2.GaussianBlur(paper, (0, 0), 2 * grain)  # the closing's square steps smoothed
     paper = cv2.resize(paper, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_LINEAR)
     return cv2.divide(gray, np.maximum(paper, 40), scale=255), None
 
 
-def find_markers(flat: np.ndarray, dpi: float, overview: np.ndarray | None = None) -> list[Marker]:
-    """Solid, square, marker-sized dark blobs, biggest first (full-resolution coordinates).
-    `overview` is the page already reduced to SEARCH_DPI, if it was."""
+def find_markers(
+    flat: np.ndarray, dpi: float, overview: np.ndarray | None = None, *, level: int = 110
+) -> list[Marker]:
+    """Solid, square, marker-sized blobs darker than `level`, biggest first (full-resolution
+    coordinates). `overview` is the page already reduced to SEARCH_DPI, if it was."""
     scale = min(1.0, SEARCH_DPI / dpi)
     small = overview
     if small is None:
@@ -108,7 +128,7 @@ def find_markers(flat: np.ndarray, dpi: float, overview: np.ndarray | None = Non
         factor = max(1, round(dpi / SEARCH_DPI))
         scale = 1 / factor
         small = cv2.resize(flat, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    dark = (small < 110).astype(np.uint8)
+    dark = (small < level).astype(np.uint8)
     # Fax damage cuts markers: a streak painted out leaves a thin vertical cut, lost scan
     # lines a horizontal one. Close gaps up to about 1.4 mm (markers stand 4 mm clear).
     ink = cv2.morphologyEx(dark, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
@@ -175,19 +195,26 @@ def candidate_alignments(
 
     Which side is the top is decided by the caller (from the QR code's position, or by which
     alignment shows a QR-like pattern in the QR box). Empty when no marker rectangle is found.
+
+    The markers are looked for as black first. A page whose black came out grey (light shone
+    over it, a worn toner) has them looked for again as dark grey; and where a fourth marker
+    cannot be told (a streak of a dirty drum runs through it, merging it with the band), the
+    three that can fix the rectangle, the fourth corner completing it.
     """
-    markers = find_markers(flat, dpi, overview)
-    best: tuple[float, list[Marker]] | None = None
-    for combo in itertools.combinations(markers, 4):
-        scored = _quad_cost(combo)
-        if scored is None:
-            continue
-        cost, order = scored
-        if best is None or cost < best[0]:
-            best = (cost, [combo[i] for i in order])
-    if best is None:
-        return []
-    ring = [_refine(flat, m) for m in best[1]]
+    for level in MARKER_LEVELS:
+        markers = find_markers(flat, dpi, overview, level=level)
+        ring = _best_ring(markers)
+        if ring is not None:
+            ring = [_refine(flat, m, level) for m in ring]
+            break
+    else:
+        for level in MARKER_LEVELS:
+            three = _best_three(find_markers(flat, dpi, overview, level=level))
+            if three is not None:
+                ring = _completed([_refine(flat, m, level) for m in three])
+                break
+        else:
+            return []
     # In clockwise order, the layout's top edge (TL→TR) is a short side.
     d01 = math.hypot(ring[1].x - ring[0].x, ring[1].y - ring[0].y)
     d12 = math.hypot(ring[2].x - ring[1].x, ring[2].y - ring[1].y)
@@ -197,13 +224,62 @@ def candidate_alignments(
     return [_alignment(upright), _alignment(turned)]
 
 
+def _best_ring(markers: list[Marker]) -> list[Marker] | None:
+    """The four markers that lie most like the layout's rectangle, in clockwise order."""
+    best: tuple[float, list[Marker]] | None = None
+    for combo in itertools.combinations(markers, 4):
+        scored = _quad_cost(combo)
+        if scored is None:
+            continue
+        cost, order = scored
+        if best is None or cost < best[0]:
+            best = (cost, [combo[i] for i in order])
+    return None if best is None else best[1]
+
+
+def _best_three(markers: list[Marker]) -> list[Marker] | None:
+    """Three markers that meet at a right angle and, with the fourth corner completing
+    their rectangle, lie most like the layout's: the corner between the other two first."""
+    best: tuple[float, list[Marker]] | None = None
+    for combo in itertools.combinations(markers, 3):
+        for corner in range(3):
+            others = [combo[k] for k in range(3) if k != corner]
+            three = [combo[corner], *others]
+            square = _off_square(three)
+            if square > _THREE_MAX_OFF_SQUARE:
+                continue
+            scored = _quad_cost(tuple(_completed(three)))
+            if scored is not None and (best is None or scored[0] + square < best[0]):
+                best = (scored[0] + square, three)
+    return None if best is None else best[1]
+
+
+def _off_square(three: list[Marker]) -> float:
+    """How far from a right angle the corner of three markers (the corner first) is: the
+    cosine of its angle."""
+    corner, a, b = three
+    u = np.array([a.x - corner.x, a.y - corner.y])
+    v = np.array([b.x - corner.x, b.y - corner.y])
+    return abs(float(u @ v)) / max(float(np.linalg.norm(u) * np.linalg.norm(v)), 1e-9)
+
+
+def _completed(three: list[Marker]) -> list[Marker]:
+    """The three markers (their corner first) and the fourth, opposite their corner, in
+    clockwise order round the rectangle."""
+    corner, a, b = three
+    fourth = Marker(a.x + b.x - corner.x, a.y + b.y - corner.y, (a.side + b.side) / 2)
+    ring = [a, corner, b, fourth]
+    order = _convex_order(np.array([(m.x, m.y) for m in ring]))
+    return [ring[i] for i in order]
+
+
 def _alignment(markers: list[Marker]) -> Alignment:
     image_pts = np.array([(m.x, m.y) for m in markers], dtype=np.float32)
     matrix = cv2.getPerspectiveTransform(_MARKER_CENTRES_MM.astype(np.float32), image_pts)
     return Alignment(to_image=matrix, markers=(markers[0], markers[1], markers[2], markers[3]))
 
 
-def _refine(flat: np.ndarray, marker: Marker) -> Marker:
+def _refine(flat: np.ndarray, marker: Marker, level: int) -> Marker:
     """The marker's centre at full resolution: the centroid of its dark pixels nearby."""
     r = int(marker.side * 1.1) + 2
     x0, y0 = max(0, int(marker.x) - r), max(0, int(marker.y) - r)
@@ -211,7 +287,7 @@ def _refine(flat: np.ndarray, marker: Marker) -> Marker:
     crop = flat[y0:y1, x0:x1]
     if crop.size == 0:
         return marker
-    ink = (crop < 110).astype(np.uint8)
+    ink = (crop < level).astype(np.uint8)
     count, _, stats, centroids = blobs.components(ink)
     if count < 2:
         return marker

@@ -166,6 +166,16 @@ def extra_ink_and_blind_spots(
 ) -> tuple[np.ndarray, np.ndarray]:
     """`extra_ink` with its specks still in (a faxed stamp's ring may be only dots), and
     where ink could not be told: the bands along the form's own lines."""
+    zone = _registered(observed, expected, box)
+    height, width = zone.shape
+    grown = _crop(expected.grown, box)[:height, :width]
+    bands = _crop(expected.bands, box)[:height, :width]
+    return zone & (1 - grown) & (1 - bands), bands
+
+
+def _registered(observed: np.ndarray, expected: ExpectedInk, box: Box) -> np.ndarray:
+    """The observed ink under `box`, from where the expected zone best matches it within
+    1.5 mm (the expected zone's size, or less at the page's edge)."""
     search = round(_SEARCH_MM * PX_PER_MM)
     seen = _crop(observed, box, _SEARCH_MM)
     want = _crop(expected.mask, box)
@@ -175,11 +185,7 @@ def extra_ink_and_blind_spots(
             seen.astype(np.float32), want.astype(np.float32), cv2.TM_CCOEFF_NORMED
         )
         _, _, _, (dx, dy) = cv2.minMaxLoc(score)
-    zone = seen[dy : dy + want.shape[0], dx : dx + want.shape[1]]
-    height, width = zone.shape
-    grown = _crop(expected.grown, box)[:height, :width]
-    bands = _crop(expected.bands, box)[:height, :width]
-    return zone & (1 - grown) & (1 - bands), bands
+    return seen[dy : dy + want.shape[0], dx : dx + want.shape[1]]
 
 
 def _line_bands(expected: np.ndarray) -> np.ndarray:
@@ -243,6 +249,9 @@ def measure(mask: np.ndarray) -> tuple[float, float, float]:
 # signature box, and its ink there must not pass for a signature.
 SIGNING_AREA = Box(20.0, 198.0, 172.0, 52.0)
 ALTERATION_MIN_MM2 = 3.0
+# A zone half under a streak as dark as a pen's ink cannot be told unaltered: a value written
+# into it may be there, unseen.
+BLIND_ZONE_SHARE = 0.5
 
 
 def _sub(mask: np.ndarray, outer: Box, inner: Box) -> np.ndarray:
@@ -276,7 +285,13 @@ def signing_ink(observed: np.ndarray, expected: ExpectedInk, *, company: bool) -
     found_stamp = None
     if company:
         tick, crossed = tick_marks(observed, expected)
-        found_stamp = stamp_finding(stamps, tick, extra & (1 - footprint), tick_crossed=crossed)
+        found_stamp = stamp_finding(
+            stamps,
+            tick,
+            extra & (1 - footprint),
+            tick_crossed=crossed,
+            box_misplaced=not tick_box_in_place(observed, expected),
+        )
     return SigningInk(signature, found_stamp, extra, stamps)
 
 
@@ -306,6 +321,22 @@ def tick_marks(observed: np.ndarray, expected: ExpectedInk) -> tuple[np.ndarray,
     return _sub(marks, around, zone), False
 
 
+# Of the "no stamp" box's printed outline, at least this share is found on the scan where it
+# was printed (within the zone's local shift) for what is in it to be read.
+_TICK_BOX_SEEN = 0.8
+
+
+def tick_box_in_place(observed: np.ndarray, expected: ExpectedInk) -> bool:
+    """Whether the "no stamp" box's outline is found where it was printed. On a page folded or
+    warped there, the box is turned or moved on the scan: its own edges, not explained by the
+    form, would read as a tick."""
+    zone = layout.NO_STAMP_TICK.inset(-_TICK_OVERSHOOT_MM)
+    seen = _registered(observed, expected, zone)
+    outline = _crop(expected.mask, zone)[: seen.shape[0], : seen.shape[1]]
+    found = outline & cv2.dilate(seen, np.ones((3, 3), np.uint8))
+    return int(np.count_nonzero(found)) >= _TICK_BOX_SEEN * int(np.count_nonzero(outline))
+
+
 def signature_finding(extra: np.ndarray, stamp: np.ndarray) -> InkFinding:
     """Handwriting in the signature box: enough ink, spread like a signature, not a stamp —
     neither a stamp found whole nor the letters, dashes and arcs a faint one leaves."""
@@ -320,9 +351,15 @@ def signature_finding(extra: np.ndarray, stamp: np.ndarray) -> InkFinding:
 
 
 def stamp_finding(
-    stamps: list[Stamp], tick: np.ndarray, other: np.ndarray, *, tick_crossed: bool = False
+    stamps: list[Stamp],
+    tick: np.ndarray,
+    other: np.ndarray,
+    *,
+    tick_crossed: bool = False,
+    box_misplaced: bool = False,
 ) -> InkFinding:
-    """A stamp impression in the signing area, or the printed "no stamp" box ticked."""
+    """A stamp impression in the signing area, or the printed "no stamp" box ticked (and
+    found where it was printed: `box_misplaced` says it was not)."""
     if stamps:
         best = max(stamps, key=lambda s: s.width_mm * s.height_mm)
         area = float(np.count_nonzero(best.footprint)) * MM2_PER_PX
@@ -334,11 +371,17 @@ def stamp_finding(
             f"a {best.kind} stamp of {best.width_mm:.0f}×{best.height_mm:.0f} mm",
         )
     tick_area, tick_w, tick_h = measure(tick)
-    if tick_area >= 1.2 and max(tick_w, tick_h) >= 2.5:
+    ticked = tick_area >= 1.2 and max(tick_w, tick_h) >= 2.5
+    if ticked and not box_misplaced:
         return InkFinding(True, tick_area, tick_w, tick_h, "the “no stamp” box is ticked")
     loose, lw, lh = measure(other)
     detail = "no stamp, and the “no stamp” box is not ticked"
-    if tick_crossed:
+    if ticked:
+        detail = (
+            "no stamp, and the “no stamp” box is not where it was printed (the page is folded "
+            "or warped there): it cannot be read as ticked"
+        )
+    elif tick_crossed:
         detail = "no stamp, and marks pass through the “no stamp” box: it cannot be read as ticked"
     if loose:
         detail += f" ({loose:.0f} mm² of other ink: handwriting, not a stamp)"
@@ -346,15 +389,29 @@ def stamp_finding(
 
 
 def alterations(
-    observed: np.ndarray, expected: ExpectedInk, zones: dict[str, Box]
+    observed: np.ndarray,
+    expected: ExpectedInk,
+    zones: dict[str, Box],
+    blind: np.ndarray | None = None,
 ) -> dict[str, InkFinding]:
-    """Handwriting, crossing out or overwriting in each printed field's zone."""
+    """Handwriting, crossing out or overwriting in each printed field's zone.
+
+    `blind` marks where ink could not be told from damage as dark as a pen's (a drum's
+    streak, `ocr.streaks`): a zone lying under it for the most part cannot be said unaltered.
+    """
     found = {}
     for name, zone in zones.items():
         extra = extra_ink(observed, expected, zone)
         area, width, height = measure(extra)
         present = area >= ALTERATION_MIN_MM2 and max(width, height) >= 2.0
         detail = f"{area:.1f} mm² of ink the form did not print" if area else "clean"
+        hidden = float(_crop(blind, zone).mean()) if blind is not None else 0.0
+        if hidden >= BLIND_ZONE_SHARE:
+            present = True
+            detail = (
+                f"{hidden:.0%} of it under a streak as dark as a pen's ink: what is written "
+                f"there cannot be told ({detail})"
+            )
         found[name] = InkFinding(present, area, width, height, detail)
     return found
 

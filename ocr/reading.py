@@ -36,6 +36,7 @@ from ocr.case_number import follow_case_number
 from ocr.descreen import FINE_MIN_DPI, Descreened, descreen, whole_letters
 from ocr.esign import SignedForm
 from ocr.fields import OCR_PX_PER_MM, FieldReading, read_case_number, read_field
+from ocr.streaks import Streaks, find_streaks
 
 if TYPE_CHECKING:
     from ocr.pages import PageImage
@@ -322,9 +323,9 @@ def _read_routed(
         return reading
     reading.outcome = "matched"
     judged = screen.page if screen is not None and screen.found else clean
-    masks = _ink_masks(judged, alignment, form, code.party)
+    masks = _ink_masks(judged, alignment, form, code.party, grey=not page.bilevel)
     clock.lap("masks")
-    letters = [clean]
+    letters = [_without_streaks(clean, alignment, masks.streaks)]
     if screen is not None and screen.found:
         # A screened page sent at a standard fax's 98 lines an inch has its values read from
         # its letters made whole (`descreen.whole_letters`): each letter is a few rows of dots
@@ -336,7 +337,7 @@ def _read_routed(
         # character, again from the letters made whole (tesseract, reading a fine screen's
         # hollow letters, took an l of a domain for i or ł).
         whole = whole_letters(clean, page.dpi, page.coarse_dpi)
-        letters = whole if page.coarse_dpi < FINE_MIN_DPI else [clean, *whole]
+        letters = whole if page.coarse_dpi < FINE_MIN_DPI else [letters[0], *whole]
     _read_fields(reading, letters, alignment, form, masks, tessdata, bilevel=page.bilevel)
     clock.lap("fields")
     _find_ink(reading, masks, company=form.party(code.party).kind == "company")
@@ -346,6 +347,8 @@ def _read_routed(
     taken_off = [reading.detail] if reading.detail else []
     if streaks:
         taken_off.append(f"{streaks} streak column(s) removed")
+    if masks.streaks is not None and masks.streaks.found:
+        taken_off.append(masks.streaks.describe())
     if screen is not None and screen.found and screen.screened_share:
         taken_off.append(
             f"a halftone screen over {screen.screened_share:.0%} of the page read as the grey "
@@ -611,22 +614,64 @@ def _ink_mm2(page: np.ndarray, dpi: float) -> float:
 @dataclass(frozen=True)
 class _Masks:
     """Ink of the aligned scan and of the page as printed, both at INK_DPI, and the aligned
-    scan itself (grey), which the evidence is made from."""
+    scan itself (grey, as it came), which the evidence is made from; on a grey page, the
+    streaks taken off before its ink was judged."""
 
     observed: np.ndarray
     expected: ink.ExpectedInk
     aligned: np.ndarray
+    streaks: Streaks | None = None
 
 
 def _ink_masks(
-    page: np.ndarray, alignment: align.Alignment, form: FormData, party: Party
+    page: np.ndarray, alignment: align.Alignment, form: FormData, party: Party, *, grey: bool
 ) -> _Masks:
     expected = expected_ink(form, party)
     aligned = alignment.warp_page(page, ink.INK_DPI)
-    observed = ink.ink_mask(aligned)
-    h = min(expected.mask.shape[0], observed.shape[0])
-    w = min(expected.mask.shape[1], observed.shape[1])
-    return _Masks(observed[:h, :w], expected.cropped(h, w), aligned)
+    h = min(expected.mask.shape[0], aligned.shape[0])
+    w = min(expected.mask.shape[1], aligned.shape[1])
+    expected, aligned = expected.cropped(h, w), aligned[:h, :w]
+    if not grey:
+        # A fax's streaks are its scanner's, along the scan: `ink.remove_streaks` took them.
+        return _Masks(ink.ink_mask(aligned), expected, aligned)
+    # A printer's or copier's streaks lie along the page: they are looked for on it aligned.
+    printed = _not_compared(expected.grown)
+    streaks = find_streaks(aligned, printed, ink.PX_PER_MM)
+    observed = ink.ink_mask(streaks.lifted(aligned))
+    observed = streaks.without_streak_marks(observed, aligned, printed)
+    return _Masks(observed, expected, aligned, streaks)
+
+
+def _not_compared(printed: np.ndarray) -> np.ndarray:
+    """`printed` (the form's own ink, widened) with the parts of the page the reader never
+    compares ink on: the page code and the instructions, printed for the case."""
+    mask = printed.copy()
+    for box in (layout.QR_CODE, layout.INSTRUCTIONS):
+        x0, y0, x1, y1 = box.pixels(ink.INK_DPI)
+        mask[max(0, y0) : y1, max(0, x0) : x1] = 1
+    return mask
+
+
+def _without_streaks(
+    page: np.ndarray, alignment: align.Alignment, streaks: Streaks | None
+) -> np.ndarray:
+    """The scan with the grey of the bands found on it aligned divided out, for reading its
+    values: the bands' gain, found over the layout, mapped back onto the scan."""
+    if streaks is None or not streaks.found:
+        return page
+    gain = streaks.gain_image()
+    if np.all(gain == 1.0):  # only dotted strips: their dots are left to the reading
+        return page
+    scale = np.diag([streaks.px_per_mm, streaks.px_per_mm, 1.0])
+    scan_to_gain = scale @ np.linalg.inv(alignment.to_image)
+    on_scan = cv2.warpPerspective(
+        gain,
+        scan_to_gain,
+        (page.shape[1], page.shape[0]),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    return np.clip(page.astype(np.float32) * on_scan, 0, 255).astype(np.uint8)
 
 
 def _read_fields(
@@ -716,7 +761,8 @@ def _find_ink(reading: PageReading, masks: _Masks, *, company: bool) -> None:
     signing = ink.signing_ink(masks.observed, masks.expected, company=company)
     reading.signature = signing.signature
     reading.stamp = signing.stamp
-    reading.alterations = ink.alterations(masks.observed, masks.expected, ink.field_zones())
+    blind = masks.streaks.blind() if masks.streaks is not None else None
+    reading.alterations = ink.alterations(masks.observed, masks.expected, ink.field_zones(), blind)
     reading.evidence["party_ink.png"] = _png(255 - signing.extra * 255)
 
 

@@ -156,6 +156,45 @@ _READER_NOTES = (
     ),
     N_("no stamp, and the “no stamp” box is not ticked"),
     N_("no stamp, and marks pass through the “no stamp” box: it cannot be read as ticked{more}"),
+    N_(
+        "no stamp, and the “no stamp” box is not where it was printed (the page is folded or "
+        "warped there): it cannot be read as ticked"
+    ),
+    N_(
+        "{percent}% of it under a streak as dark as a pen's ink: what is written there cannot "
+        "be told ({ink} mm² of ink the form did not print)"
+    ),
+    N_(
+        "{percent}% of it under a streak as dark as a pen's ink: what is written there cannot "
+        "be told (clean)"
+    ),
+    # `ocr.streaks.Streaks.describe`: streaks down the page, across it, or both, and how much
+    # of them is too dark to see a pen's stroke through.
+    N_(
+        "streaks of a drum or a roller taken for dirt, not ink: {down} down the page at "
+        "{left} mm from the left and {across} across it at {top} mm from the top ({dark} mm of "
+        "them too dark to see a pen's stroke through)"
+    ),
+    N_(
+        "streaks of a drum or a roller taken for dirt, not ink: {down} down the page at "
+        "{left} mm from the left and {across} across it at {top} mm from the top"
+    ),
+    N_(
+        "streaks of a drum or a roller taken for dirt, not ink: {down} down the page at "
+        "{left} mm from the left ({dark} mm of them too dark to see a pen's stroke through)"
+    ),
+    N_(
+        "streaks of a drum or a roller taken for dirt, not ink: {down} down the page at "
+        "{left} mm from the left"
+    ),
+    N_(
+        "streaks of a drum or a roller taken for dirt, not ink: {across} across it at {top} mm "
+        "from the top ({dark} mm of them too dark to see a pen's stroke through)"
+    ),
+    N_(
+        "streaks of a drum or a roller taken for dirt, not ink: {across} across it at {top} mm "
+        "from the top"
+    ),
     N_("{ink} mm² of ink the form did not print"),
     N_("clean"),
 )

@@ -1,6 +1,7 @@
 """Pages damaged as other tools damage them: a PC fax's halftone screen, a dirty drum, a
-signature that happens to look like a ring or a frame. Damage may send a page to a person; it
-never makes a stamp, a signature or a value out of nothing.
+shadow, light shone over a page, a signature that happens to look like a ring or a frame.
+Damage may send a page to a person; it never makes a stamp, a signature or a value out of
+nothing, nor a fraud pass.
 
 The cases are the generated ones of bench/accuracy.py (case i from seed 10 000 + i), each one
 a reader once judged wrongly (a stamp seen that was not there, a genuine page sent to a
@@ -286,3 +287,84 @@ def test_a_domain_forged_by_one_letter_under_a_fine_pc_fax_is_caught(
         domains = reading.fields["domains"]
         assert domains.verdict == "mismatch", (seed, domains)
         assert "fields_match" in failed_checks(reading, form)
+
+
+# Genuine pages of bench/accuracy.py's cases worn as augraphy wears them, each of which went to
+# a person before the reader took streaks and shadows for what they are: a dirty drum's bands
+# crossing every value (read as ink the form did not print, and over the bottom-left marker,
+# merging it into a band), a shadow whose edge the paper's estimate did not follow, and light
+# shone over a page that left its black markers grey.
+WORN_GENUINE = [
+    ("augraphy-dirty-drum", 0, "current_registrant", 15000),
+    ("augraphy-dirty-drum", 0, "new_registrant", 15001),
+    ("augraphy-dirty-drum", 2, "current_registrant", 215000),
+    ("augraphy-shadow", 0, "current_registrant", 19000),
+    ("augraphy-lighting-gradient", 0, "current_registrant", 20000),
+]
+
+
+@pytest.mark.parametrize(
+    ("capture_name", "case", "party", "seed"),
+    WORN_GENUINE,
+    ids=[f"{c}-case{n}-{p}" for c, n, p, _ in WORN_GENUINE],
+)
+def test_a_worn_genuine_page_passes_every_check(
+    capture_name: str, case: int, party: Party, seed: int, tmp_path: Path
+) -> None:
+    """GIVEN a genuine signed (and, for a company, stamped) page printed by a printer with a
+    dirty drum, or scanned with a shadow or uneven light over it
+    WHEN the reader reads it
+    THEN it passes every check, no person needed."""
+    form, other = generated_case(case)
+    scenario = crossed(sheet("genuine"), capture(capture_name), party)
+    judged = run(scenario, seed, form, other, SECRET_KEY, tmp_path)
+    assert judged.reading.outcome == "matched", judged.reading.detail
+    assert judged.ok and not judged.review, judged.problems
+
+
+def test_a_dirty_drum_s_streaks_are_named_where_they_were_taken_off(tmp_path: Path) -> None:
+    """GIVEN a genuine page printed with a dirty drum
+    WHEN the reader reads it
+    THEN its note says that streaks were taken for dirt and where they lie on the page, and
+    the back office says so in Polish."""
+    form, other = generated_case(0)
+    scenario = crossed(sheet("genuine"), capture("augraphy-dirty-drum"), "current_registrant")
+    reading = run(scenario, 15000, form, other, SECRET_KEY, tmp_path).reading
+    assert "streaks of a drum or a roller taken for dirt, not ink" in reading.detail
+    assert "down the page at 12–34" in reading.detail  # mm from the page's left edge
+    polish = words("pl").reader_note(reading.detail)
+    assert "smugi z bębna albo wałków uznano za brud" in polish
+    assert "streak" not in polish
+
+
+# Frauds under the same wear: a value written into a field, crossed out and written over, a
+# signature left out. What is taken for a streak must never hide them.
+WORN_FRAUDS = [
+    # the written value lies under a band as dark as the pen's ink: the zone cannot be told
+    ("fraud-written-in-value", "augraphy-dirty-drum", 9, "current_registrant", 915050),
+    # the written value lies mostly in a band's flank, where its dots are as dark as the pen
+    ("fraud-written-in-value", "augraphy-dirty-drum", 2, "new_registrant", 215050),
+    ("fraud-crossed-out-value", "augraphy-dirty-drum", 2, "current_registrant", 215040),
+    ("fraud-missing-signature", "augraphy-dirty-drum", 0, "current_registrant", 15020),
+    ("fraud-written-in-value", "augraphy-shadow", 0, "new_registrant", 19050),
+    ("fraud-missing-signature", "augraphy-worn-copy", 2, "current_registrant", 221020),
+]
+
+
+@pytest.mark.parametrize(
+    ("sheet_name", "capture_name", "case", "party", "seed"),
+    WORN_FRAUDS,
+    ids=[f"{s}@{c}-case{n}" for s, c, n, _, _ in WORN_FRAUDS],
+)
+def test_a_fraud_under_the_same_wear_is_still_caught(
+    sheet_name: str, capture_name: str, case: int, party: Party, seed: int, tmp_path: Path
+) -> None:
+    """GIVEN a forged page (a value written in or crossed out, or the signature left out)
+    printed with a dirty drum, or scanned with a shadow over it
+    WHEN the reader reads it
+    THEN the check the fraud must fail fails: the page goes to a person."""
+    form, other = generated_case(case)
+    scenario = crossed(sheet(sheet_name), capture(capture_name), party)
+    judged = run(scenario, seed, form, other, SECRET_KEY, tmp_path)
+    assert judged.reading.outcome == "matched", judged.reading.detail
+    assert judged.ok, judged.problems  # every check the fraud must fail, failed

@@ -1,0 +1,347 @@
+"""Streaks a printer's drum or a copier's rollers leave across a grey page, told from ink.
+
+A dirty drum or roller marks the paper as it turns: bands of grey, dense or a scatter of dots,
+along the whole length or the whole width of the sheet. Judged as ink, one band crosses every
+value in its way and passes for writing in each. A band is told by its reach: it greys a
+column (or a row) of the page over nearly all of its length, through the margins and the gaps
+between the lines of print, which no mark a person makes does (a line through a value spans at
+most two thirds of the page's width; a signature or a stamp a few centimetres).
+
+The bands are looked for on the page aligned to the layout, where a drum's lie along the page:
+- a dense band is divided out, each of its columns (rows) by its own grey, the median along
+  the page: its paper comes out white, and anything darker than the band stays dark;
+- a scatter of dots, too sparse to grey a column, is a narrow strip where the dots the form
+  does not explain lie along the page's whole length, far more densely than beside it.
+Dots remain on the flanks of a band and in a strip. A mark counts as a streak's, and not as
+ink, only when it lies wholly inside one AND is no darker than the streak's own grey: a pen's
+line that crosses a band, or ink darker than the band, is judged as any other.
+Under a band so dark that a pen's stroke would be no darker (`BLIND_GREY`), only a sharp mark
+can be told from the band's dots: the reading's note says how much of the page that is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ocr import blobs
+
+# A band greys at least nine tenths of its column (row): its 90th percentile is darker than
+# the paper by 8 %. A pen's line through a value spans two thirds of the width at most.
+STREAK_SHARE = 0.92
+# Beside a band, its grey fades out over its flanks: they are divided out too while their
+# median is darker than the paper by this many grey levels (of 255).
+FLANK_LEVELS = 4.0
+# A mark inside a streak is the streak's unless darker than its grey by more than a scanner's
+# noise (σ up to 8) can make it.
+NOISE_LEVELS = 25
+# A mark inside a streak is ink all the same when its strokes stand out this sharply (grey
+# levels over the surroundings within `_STROKE_KERNEL`): a pen's do, a streak's blurred dots
+# do not.
+SHARP = 50
+_STROKE_KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+# Ballpoint ink comes out at 50–120 grey levels (of 255, on the flattened page): where a
+# streak's darker dots are no lighter than this, a stroke under it may be no darker than they.
+BLIND_GREY = 105
+# A strip of scattered dots: at most this wide, dotted in nearly every tenth of the page's
+# length, and this many times as densely as the page beside it (the median over the strips
+# around it).
+DOTTED_MAX_MM = 6.0
+DOTTED_SEGMENTS = 10
+DOTTED_MIN_SEGMENTS = 9
+DOTTED_DENSER = 4.0
+DOTTED_AROUND_MM = 15.0
+# A scatter wanders: a strip is widened by this on either side.
+DOTTED_MARGIN_MM = 1.5
+# A dense band's darker dots: this percentile of each of its lines along the page. A pen's
+# strokes cross a line of the page over a few millimetres of its 297.
+DOTS_PERCENTILE = 3.0
+# Along a band, rows (columns) are averaged in fours: a band is the same all along, its
+# noise is not.
+_SQUEEZE = 4
+# How the reading's note of the streaks begins (the back office words it in Polish).
+NOTE_START = "streaks of a drum or a roller taken for dirt, not ink: "
+# At most this many places are named in the reading's note; the rest are counted.
+_NAMED = 6
+
+
+@dataclass(frozen=True)
+class Band:
+    """One streak: down the page (`vertical`) or across it, where, and how dark."""
+
+    vertical: bool
+    start: int  # pixels of the aligned page, across the band
+    end: int
+    grey: int  # its dots' grey on the flattened page (paper 255)
+    dotted: bool = False
+
+
+@dataclass(frozen=True)
+class Streaks:
+    """The streaks found on a page aligned to the layout (at `px_per_mm`)."""
+
+    bands: list[Band]
+    column_gain: np.ndarray  # float32 per column: what divides its band's grey out (1: none)
+    row_gain: np.ndarray
+    # int32 per column (row): the grey of the streak's darker dots there; 255 where none is.
+    column_grey: np.ndarray
+    row_grey: np.ndarray
+    # float32 per column (row): its median grey along the page (paper 255).
+    column_level: np.ndarray
+    row_level: np.ndarray
+    px_per_mm: float
+    shape: tuple[int, int]
+
+    @property
+    def found(self) -> bool:
+        return bool(self.bands)
+
+    def gain_image(self) -> np.ndarray:
+        """The gain over the aligned page (float32), to divide the bands out of it or, mapped
+        back, out of the scan."""
+        return np.asarray(self.row_gain[:, None] * self.column_gain[None, :], dtype=np.float32)
+
+    def lifted(self, aligned: np.ndarray) -> np.ndarray:
+        """`aligned` (the page the streaks were found on) with the bands' grey divided out."""
+        if not self.found:
+            return aligned
+        return np.clip(aligned.astype(np.float32) * self.gain_image(), 0, 255).astype(np.uint8)
+
+    def covered(self) -> np.ndarray:
+        """Where a streak lies (uint8 mask over the aligned page)."""
+        mask = np.zeros(self.shape, np.uint8)
+        for band in self.bands:
+            if band.vertical:
+                mask[:, band.start : band.end] = 1
+            else:
+                mask[band.start : band.end, :] = 1
+        return mask
+
+    def blind(self) -> np.ndarray:
+        """Where a streak's dots are as dark as a pen's stroke (BLIND_GREY or darker): what
+        is written under them cannot be told from them (uint8 mask over the aligned page)."""
+        columns = self.column_grey <= BLIND_GREY
+        rows = self.row_grey <= BLIND_GREY
+        return np.asarray(columns[None, :] | rows[:, None], dtype=np.uint8)
+
+    def without_streak_marks(
+        self, ink: np.ndarray, aligned: np.ndarray, printed: np.ndarray
+    ) -> np.ndarray:
+        """`ink` (a mask over the aligned page) without the streaks' own marks: the marks the
+        form does not explain (`printed`: where it printed, widened for blur) lying wholly
+        inside a streak and no darker than its grey (on `aligned`, the page as it came)."""
+        unexplained = ink & (1 - printed)
+        if not self.found or not unexplained.any():
+            return ink
+        covered = self.covered()
+        labels, area = blobs.areas(unexplained)
+        reaching_out = np.bincount(labels[covered == 0].ravel(), minlength=len(area)) > 0
+        ys, xs = np.nonzero(unexplained)
+        which = labels[ys, xs]
+        darkest = np.full(len(area), 255, np.int32)
+        np.minimum.at(darkest, which, aligned[ys, xs].astype(np.int32))
+        # The grey a mark is held to: the darkest of the streaks where it lies (a band's
+        # flank and a strip of its dots beside it are one streak).
+        grey = np.full(len(area), 255, np.int32)
+        np.minimum.at(grey, which, np.minimum(self.column_grey[xs], self.row_grey[ys]))
+        # A pen's stroke is sharp: a fraction of a millimetre wide, its edges as dark as its
+        # middle. A streak's dots come blurred into clouds. How sharp a mark is: how much
+        # darker than its surroundings within a stroke's width (a black-hat), in the 90th
+        # percentile over it.
+        sharpness = cv2.morphologyEx(aligned, cv2.MORPH_BLACKHAT, _STROKE_KERNEL)[ys, xs]
+        order = np.lexsort((sharpness, which))
+        ends = np.searchsorted(which[order], np.arange(len(area)), side="right")
+        starts = np.r_[0, ends[:-1]]
+        sharp = np.zeros(len(area), bool)
+        for i in np.flatnonzero((~reaching_out) & (darkest >= grey - NOISE_LEVELS)):
+            if ends[i] > starts[i]:
+                sorted_sharpness = sharpness[order[starts[i] : ends[i]]]
+                sharp[i] = sorted_sharpness[int(0.9 * (len(sorted_sharpness) - 1))] >= SHARP
+        streak = (~reaching_out) & (darkest >= grey - NOISE_LEVELS) & ~sharp
+        streak[0] = False
+        return np.asarray(ink & (1 - streak.astype(np.uint8)[labels]), dtype=np.uint8)
+
+    def describe(self) -> str:
+        """The streaks in a few words for the reading's note: where they lie, and how wide,
+        in all, those too dark to see a pen's stroke through are."""
+        places = []
+        for vertical, where in _PLACES:
+            runs = self._runs(vertical)
+            if runs:
+                named = ", ".join(
+                    f"{a / self.px_per_mm:.0f}–{b / self.px_per_mm:.0f}" for a, b in runs[:_NAMED]
+                )
+                places.append(where.format(len(runs), named + ("…" if len(runs) > _NAMED else "")))
+        note = NOTE_START + " and ".join(places)
+        dark = int(np.count_nonzero(self.column_grey <= BLIND_GREY))
+        dark += int(np.count_nonzero(self.row_grey <= BLIND_GREY))
+        if dark >= self.px_per_mm:
+            note += (
+                f" ({dark / self.px_per_mm:.0f} mm of them too dark to see a pen's stroke through)"
+            )
+        return note
+
+    def _runs(self, vertical: bool) -> list[tuple[int, int]]:
+        """Where the streaks down (across) the page lie, overlapping ones merged."""
+        return _merged([(b.start, b.end) for b in self.bands if b.vertical == vertical])
+
+
+_PLACES = (
+    (True, "{} down the page at {} mm from the left"),
+    (False, "{} across it at {} mm from the top"),
+)
+
+
+def _merged(runs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(runs):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def find_streaks(aligned: np.ndarray, printed: np.ndarray, px_per_mm: float) -> Streaks:
+    """The streaks on `aligned`: a grey page (flattened, paper near 255) aligned to the layout.
+
+    `printed` marks where the form printed ink (widened for blur), or where the page is not
+    compared: there, the page's grey says nothing of a streak's."""
+    column_gain, column_bands, column_level = _bands(aligned, px_per_mm, vertical=True)
+    page = aligned.astype(np.float32) * column_gain[None, :]
+    row_gain, row_bands, row_level = _bands(page, px_per_mm, vertical=False)
+    page = np.clip(page * row_gain[:, None], 0, 255)
+    # Dots: what is still dark enough to be judged ink (`ocr.ink.INK_LEVEL`) where the form
+    # printed nothing.
+    dots = ((page < 205) & (printed == 0)).astype(np.uint8)
+    dotted = [
+        Band(vertical, start, end, _grey_of(aligned, dots, vertical, start, end), dotted=True)
+        for vertical in (True, False)
+        for start, end in _dotted_strips(dots, px_per_mm, vertical=vertical)
+    ]
+    greys = []
+    for vertical, dense in ((True, column_bands), (False, row_bands)):
+        # A dense band's dots are darker than its median where they are sparse: each of its
+        # lines is held to its own darker dots, a low percentile along the page.
+        unprinted = np.where(printed == 0, aligned, 255)
+        darker = _low_percentile(unprinted if vertical else unprinted.T, DOTS_PERCENTILE)
+        grey = np.full(len(darker), 255, np.int32)
+        for band in dense:
+            grey[band.start : band.end] = darker[band.start : band.end]
+        for band in dotted:
+            if band.vertical == vertical:
+                grey[band.start : band.end] = np.minimum(grey[band.start : band.end], band.grey)
+        greys.append(grey)
+    dense = [
+        Band(b.vertical, b.start, b.end, int(greys[0 if b.vertical else 1][b.start : b.end].min()))
+        for b in column_bands + row_bands
+    ]
+    return Streaks(
+        bands=dense + dotted,
+        column_gain=column_gain,
+        row_gain=row_gain,
+        column_grey=greys[0],
+        row_grey=greys[1],
+        column_level=column_level,
+        row_level=row_level,
+        px_per_mm=px_per_mm,
+        shape=(aligned.shape[0], aligned.shape[1]),
+    )
+
+
+def _low_percentile(lines: np.ndarray, percent: float) -> np.ndarray:
+    """Per column of `lines`, its `percent` percentile (a partition, not a sort)."""
+    k = int(lines.shape[0] * percent / 100)
+    return np.asarray(np.partition(lines, k, axis=0)[k], dtype=np.int32)
+
+
+def _bands(
+    page: np.ndarray, px_per_mm: float, *, vertical: bool
+) -> tuple[np.ndarray, list[Band], np.ndarray]:
+    """The gain that divides out each dense band down (`vertical`) or across the page, and
+    the bands."""
+    lines = page if vertical else page.T
+    length, count = lines.shape
+    squeezed = cv2.resize(
+        np.ascontiguousarray(lines, dtype=np.float32),
+        (count, max(1, length // _SQUEEZE)),
+        interpolation=cv2.INTER_AREA,
+    )
+    bright, level = np.percentile(squeezed, (90, 50), axis=0)
+    paper = float(np.median(level))
+    gain = np.ones(count, np.float32)
+    core = bright < STREAK_SHARE * paper
+    median = np.asarray(255 * level / max(paper, 1.0), np.float32)
+    if not core.any() or paper <= 0:
+        return gain, [], median
+    # Each band's flanks, as far as they stay greyer than the paper.
+    band = core.copy()
+    greyer = level < paper - FLANK_LEVELS
+    while True:
+        grown = band.copy()
+        grown[1:] |= band[:-1]
+        grown[:-1] |= band[1:]
+        grown &= greyer | band
+        if np.array_equal(grown, band):
+            break
+        band = grown
+    gain[band] = paper / np.maximum(level[band], 1.0)
+    found = []
+    edges = np.flatnonzero(np.diff(np.r_[0, band.astype(np.int8), 0]))
+    for start, end in zip(edges[::2], edges[1::2], strict=True):
+        grey = round(255 * float(level[start:end].min()) / paper)
+        found.append(Band(vertical, int(start), int(end), grey))
+    return gain, found, median
+
+
+def _dotted_strips(dots: np.ndarray, px_per_mm: float, *, vertical: bool) -> list[tuple[int, int]]:
+    """Column (row) ranges where unexplained dots lie along the page's whole length, far more
+    densely than beside them, no wider than DOTTED_MAX_MM."""
+    lines = dots if vertical else dots.T
+    length, count = lines.shape
+    segment = length // DOTTED_SEGMENTS
+    if segment == 0 or not lines.any():
+        return []
+    per_segment = lines[: segment * DOTTED_SEGMENTS].reshape(DOTTED_SEGMENTS, segment, count)
+    counts = per_segment.sum(axis=1, dtype=np.int32).astype(np.float32)
+    # Over a millimetre across: a scatter of dots wanders a little.
+    across = max(1, round(px_per_mm))
+    counts = cv2.boxFilter(counts, -1, (across, 1), normalize=False)
+    spread = np.count_nonzero(counts > 0, axis=0)
+    density = counts.sum(axis=0)
+    beside = _running_median(density, max(3, round(DOTTED_AROUND_MM * px_per_mm) | 1))
+    candidate = (spread >= DOTTED_MIN_SEGMENTS) & (density >= DOTTED_DENSER * np.maximum(beside, 1))
+    strips = []
+    edges = np.flatnonzero(np.diff(np.r_[0, candidate.astype(np.int8), 0]))
+    margin = round(DOTTED_MARGIN_MM * px_per_mm)
+    for start, end in zip(edges[::2], edges[1::2], strict=True):
+        if end - start <= DOTTED_MAX_MM * px_per_mm:
+            strips.append((max(0, int(start) - margin), min(count, int(end) + margin)))
+    return _merged(strips)
+
+
+def _grey_of(aligned: np.ndarray, dots: np.ndarray, vertical: bool, start: int, end: int) -> int:
+    """The grey of a strip's dots, on the page as it came: the darkest pixel of the darker of
+    them (the 10th percentile; a sparse dot is its streak's grey blurred lighter)."""
+    strip = (
+        (aligned[:, start:end], dots[:, start:end])
+        if vertical
+        else (aligned[start:end, :], dots[start:end, :])
+    )
+    page, mask = strip
+    labels, area = blobs.areas(mask)
+    if len(area) <= 1:
+        return 255
+    ys, xs = np.nonzero(mask)
+    darkest = np.full(len(area), 255, np.int32)
+    np.minimum.at(darkest, labels[ys, xs], page[ys, xs].astype(np.int32))
+    return int(np.percentile(darkest[1:], 10))
+
+
+def _running_median(values: np.ndarray, window: int) -> np.ndarray:
+    half = window // 2
+    padded = np.pad(values, half, mode="edge")
+    view = np.lib.stride_tricks.sliding_window_view(padded, window)
+    return np.asarray(np.median(view, axis=1))
