@@ -53,13 +53,13 @@ class _Line:
             await turn
         except asyncio.CancelledError:
             if turn.done() and not turn.cancelled():
-                self.give(1)  # given a turn as the client left: the next one's
+                self.give()  # given a turn as the client left: the next one's
             elif turn in self.waiting:
                 self.waiting.remove(turn)
             raise
 
-    def give(self, turns: int = 1) -> None:
-        self.running -= turns
+    def give(self) -> None:
+        self.running -= 1
         self._next()
 
     def hold(self) -> None:
