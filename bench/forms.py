@@ -27,10 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from reportlab.pdfgen.canvas import Canvas
 
+from cesja.example import EXAMPLE_CASE
 from documents import FormData, printed_values, render_form
 from documents.fonts import register_fonts
 from documents.render import PAGE_SIZE
-from tests.conftest import CASE_BODY
 from tests.documents.conftest import make_sample_form
 
 FORMS_TARGET_PER_SECOND = 30.0
@@ -95,7 +95,7 @@ def bench_case_create(n: int) -> bool:
 
         with TestClient(create_app()) as client:
             headers = {"Authorization": "Bearer dev-registrar"}
-            body = copy.deepcopy(CASE_BODY)
+            body = copy.deepcopy(EXAMPLE_CASE)
 
             def create() -> None:
                 response = client.post("/api/v1/cases", json=body, headers=headers)

@@ -61,6 +61,7 @@ from cesja.casework.forms import issued_form, issued_pdf
 from cesja.casework.schemas import CaseCreate
 from cesja.config import Settings
 from cesja.db.models import CaseRow, PageRow, ScanRow
+from cesja.example import EXAMPLE_CASE
 from cesja.intake.hot_folder import file_chunks
 from cesja.runtime import Runtime, open_runtime
 from documents import FormData, printed_values
@@ -71,7 +72,6 @@ from documents.simulate.scenarios import fill_in
 from ocr import iter_pages, limit_threads, read_page, read_page_image
 from ocr._exec.tesseract import DEFAULT_TESSDATA, LANGUAGE
 from ocr.fields import canonical, field_kind
-from tests.conftest import CASE_BODY
 
 PAGES_PER_SECOND_TARGET = 4.0
 ONE_FILE_PAGES_PER_SECOND_TARGET = 10.0
@@ -121,7 +121,7 @@ def make_batch(
         with Session(runtime.engine, expire_on_commit=False) as session:
             case = cases.create_case(
                 session,
-                CaseCreate.model_validate(CASE_BODY),
+                CaseCreate.model_validate(EXAMPLE_CASE),
                 actor="system:bench",
                 settings=settings,
             )

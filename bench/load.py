@@ -55,7 +55,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.conftest import CASE_BODY
+from cesja.example import EXAMPLE_CASE
 
 ROOT = Path(__file__).resolve().parent.parent
 CESJA = Path(sys.executable).parent / "cesja"
@@ -214,7 +214,7 @@ class Mix:
 
     def _request(self, kind: str, number: int) -> tuple[str, str, bytes, int]:
         if kind == "create":
-            body = copy.deepcopy(CASE_BODY)
+            body = copy.deepcopy(EXAMPLE_CASE)
             body["external_ref"] = f"LOAD-{number}-{self.rng.getrandbits(32):08x}"
             return "POST", "/api/v1/cases", json.dumps(body).encode(), 201
         if kind == "list":
@@ -423,7 +423,7 @@ async def seed_cases(port: int, count: int) -> list[str]:
 
     async def make(n: int) -> None:
         conn = Connection(port, KEYS["registrar"])
-        body = copy.deepcopy(CASE_BODY)
+        body = copy.deepcopy(EXAMPLE_CASE)
         for i in range(n):
             body["external_ref"] = f"SEED-{i}"
             status, data = await conn.request("POST", "/api/v1/cases", json.dumps(body).encode())
@@ -450,7 +450,9 @@ async def make_batch(port: int, cases: int, seed: int, folder: Path) -> list[Pat
     kinds = ("scan-pdf", "fax-fine", "scan-tiff", "fax-standard")
     files = []
     for i in range(cases):
-        status, data = await conn.request("POST", "/api/v1/cases", json.dumps(CASE_BODY).encode())
+        status, data = await conn.request(
+            "POST", "/api/v1/cases", json.dumps(EXAMPLE_CASE).encode()
+        )
         case = json.loads(data)
         status, pdf = await conn.request("GET", f"/api/v1/cases/{case['id']}/form.pdf")
         if status != 200:
