@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -77,3 +78,13 @@ def open_runtime(settings: Settings, *, run_migrations: bool = True) -> Runtime:
     return Runtime(
         settings=settings, engine=make_engine(url), store=ScanStore(settings.scan_store_dir)
     )
+
+
+def keep_what_is_built() -> None:
+    """Once a process has built what it serves with (modules, routes, templates, fonts, the
+    reader's models), keep those objects out of the garbage collector's full passes.
+
+    Each full pass walked the 220,000 objects a started API process holds: a pause of 80 to
+    160 ms in which the whole process, its event loop and its threads, stood still, every
+    request in hand with it. Objects made afterwards are collected as before."""
+    gc.freeze()

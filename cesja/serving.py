@@ -66,7 +66,18 @@ def _config(app: FastAPI, host: str, port: int) -> uvicorn.Config:
     )
 
 
-class _FirstServer(uvicorn.Server):
+class _Server(uvicorn.Server):
+    """uvicorn in an API process, which, once its app has started, keeps what it built out of
+    the garbage collector's full passes (`keep_what_is_built`)."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        from cesja.runtime import keep_what_is_built
+
+        await super().startup(sockets=sockets)
+        keep_what_is_built()
+
+
+class _FirstServer(_Server):
     """uvicorn in the first process: once its app has started (and with it the worker
     processes), it spawns the other API processes; told to stop, it tells them and the
     worker processes at once."""
@@ -205,7 +216,7 @@ def _other_api_process(
     )
     if doorbell is not None:
         runtime.work_ready = doorbell
-    server = uvicorn.Server(_config(create_app(runtime=runtime), host, port))
+    server = _Server(_config(create_app(runtime=runtime), host, port))
     server.run(sockets=[listening])
 
 

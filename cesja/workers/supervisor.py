@@ -37,7 +37,7 @@ from cesja.db import jobs, make_engine
 from cesja.example import EXAMPLE_CASE
 from cesja.intake import processing
 from cesja.observe import logs, metrics
-from cesja.runtime import Runtime
+from cesja.runtime import Runtime, keep_what_is_built
 from cesja.storage import ScanStore
 from cesja.workers import heartbeats
 from cesja.workers.registry import give_up_handlers, job_loop, resume_left_jobs
@@ -462,6 +462,7 @@ def _worker_process(
         warm_up(settings)
     except Exception:
         log.exception("warming up failed; the first page read will pay for it")
+    keep_what_is_built()
     _limit_address_space(settings.worker_memory_mb)
     if periodic:
         Scheduler(runtime, stopping).start()
