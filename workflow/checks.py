@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Literal
 
 from ocr import PageReading
@@ -260,8 +261,7 @@ def _from_page(
     name: str, party: Party, check: str, page: Evidence | None, require_original: bool
 ) -> Check:
     if page is None:
-        waiting = NO_PAGE if check == "page_received" else WAITING_FOR_PAGE
-        return _said(name, "pending", Sentence(waiting, (("party", party),)))
+        return _pending(name, party, check)
 
     signed = {name: Sentence(template, values) for name, template, values in page.signed}
     if check in signed:
@@ -283,6 +283,14 @@ def _from_page(
     if provisional:
         said.append(Sentence(ORIGINAL_AWAITED, (channel,)))
     return _said(name, "passed", *said, provisional=provisional)
+
+
+@cache
+def _pending(name: str, party: Party, check: str) -> Check:
+    """A check with no page yet: the same for every case awaiting the party's page, so made
+    once (a list of cases awaiting documents said these sentences a few hundred times)."""
+    waiting = NO_PAGE if check == "page_received" else WAITING_FOR_PAGE
+    return _said(name, "pending", Sentence(waiting, (("party", party),)))
 
 
 def _not_from_party(sender: EmailSender, where: tuple[tuple[str, str], ...]) -> Sentence:
