@@ -26,8 +26,10 @@ _WIDTH_MM = _MARKER_CENTRES_MM[1, 0] - _MARKER_CENTRES_MM[0, 0]
 _HEIGHT_MM = _MARKER_CENTRES_MM[3, 1] - _MARKER_CENTRES_MM[0, 1]
 _ASPECT = _WIDTH_MM / _HEIGHT_MM
 # How dark a marker is, on the flattened page: black; or, on a page whose black came out grey
-# (light shone over it, worn toner), dark grey, as a printed value's strokes still are.
-MARKER_LEVELS = (110, 160)
+# (light shone over it, worn toner), dark grey, as a printed value's strokes still are; or,
+# where both at once (a worn toner's light lines through it and a gradient of light over it:
+# augraphy's low ink under its lighting gradient), light grey.
+MARKER_LEVELS = (110, 160, 190)
 # Three markers stand for four only at a right angle (a scan's skew keeps it one): the cosine
 # of their corner's angle at most this (about 3°).
 _THREE_MAX_OFF_SQUARE = 0.05

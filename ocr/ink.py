@@ -273,9 +273,23 @@ class SigningInk:
     stamps: list[Stamp]
 
 
-def signing_ink(observed: np.ndarray, expected: ExpectedInk, *, company: bool) -> SigningInk:
+def signing_ink(
+    observed: np.ndarray,
+    expected: ExpectedInk,
+    *,
+    company: bool,
+    with_dirt: np.ndarray | None = None,
+) -> SigningInk:
+    """The signature, the stamp and the party's other ink in the signing area.
+
+    `with_dirt` is the page's ink before a copier's specks were taken off it (`ocr.specks`):
+    a pale stamp's ring comes out of a worn copy as specks too, and only a round stamp's two
+    rings, inked in every quarter, are looked for in it; everything else is judged without
+    the specks."""
     dotted, blind = extra_ink_and_blind_spots(observed, expected, SIGNING_AREA)
     extra = _without_specks(dotted)
+    if with_dirt is not None:
+        dotted = extra_ink_and_blind_spots(with_dirt, expected, SIGNING_AREA)[0]
     stamps = find_stamps(extra, PX_PER_MM, blind=blind, dotted=dotted)
     footprint = footprint_of(stamps, extra.shape)
     box = layout.SIGNATURE.inset(0.6)

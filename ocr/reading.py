@@ -36,6 +36,7 @@ from ocr.case_number import follow_case_number
 from ocr.descreen import FINE_MIN_DPI, Descreened, descreen, whole_letters
 from ocr.esign import SignedForm
 from ocr.fields import OCR_PX_PER_MM, FieldReading, read_case_number, read_field
+from ocr.specks import NO_DIRT, Dirt, without_dirt
 from ocr.streaks import Streaks, find_streaks
 
 if TYPE_CHECKING:
@@ -349,6 +350,8 @@ def _read_routed(
         taken_off.append(f"{streaks} streak column(s) removed")
     if masks.streaks is not None and masks.streaks.found:
         taken_off.append(masks.streaks.describe())
+    if masks.dirt.found:
+        taken_off.append(masks.dirt.describe())
     if screen is not None and screen.found and screen.screened_share:
         taken_off.append(
             f"a halftone screen over {screen.screened_share:.0%} of the page read as the grey "
@@ -615,12 +618,14 @@ def _ink_mm2(page: np.ndarray, dpi: float) -> float:
 class _Masks:
     """Ink of the aligned scan and of the page as printed, both at INK_DPI, and the aligned
     scan itself (grey, as it came), which the evidence is made from; on a grey page, the
-    streaks taken off before its ink was judged."""
+    streaks and a copier's specks taken off before its ink was judged."""
 
     observed: np.ndarray
     expected: ink.ExpectedInk
     aligned: np.ndarray
     streaks: Streaks | None = None
+    dirt: Dirt = NO_DIRT
+    with_dirt: np.ndarray | None = None  # `observed` before the copier's specks were taken off
 
 
 def _ink_masks(
@@ -639,7 +644,8 @@ def _ink_masks(
     streaks = find_streaks(aligned, printed, ink.PX_PER_MM)
     observed = ink.ink_mask(streaks.lifted(aligned))
     observed = streaks.without_streak_marks(observed, aligned, printed)
-    return _Masks(observed, expected, aligned, streaks)
+    cleaned, dirt = without_dirt(observed, aligned, printed, ink.PX_PER_MM)
+    return _Masks(cleaned, expected, aligned, streaks, dirt, observed if dirt.found else None)
 
 
 def _not_compared(printed: np.ndarray) -> np.ndarray:
@@ -758,7 +764,9 @@ def _blank_ink(party: Party, current_kind: str, new_kind: str) -> ink.ExpectedIn
 
 
 def _find_ink(reading: PageReading, masks: _Masks, *, company: bool) -> None:
-    signing = ink.signing_ink(masks.observed, masks.expected, company=company)
+    signing = ink.signing_ink(
+        masks.observed, masks.expected, company=company, with_dirt=masks.with_dirt
+    )
     reading.signature = signing.signature
     reading.stamp = signing.stamp
     blind = masks.streaks.blind() if masks.streaks is not None else None

@@ -195,6 +195,11 @@ _READER_NOTES = (
         "streaks of a drum or a roller taken for dirt, not ink: {across} across it at {top} mm "
         "from the top"
     ),
+    # `ocr.specks.Dirt.describe`: a copier's specks, how many, over how much of the page, where.
+    N_(
+        "a copier's specks taken for dirt, not ink: {specks} specks over {area} cm² at {left} mm "
+        "from the left and {top} mm from the top"
+    ),
     N_("{ink} mm² of ink the form did not print"),
     N_("clean"),
 )

@@ -368,3 +368,38 @@ def test_a_fraud_under_the_same_wear_is_still_caught(
     judged = run(scenario, seed, form, other, SECRET_KEY, tmp_path)
     assert judged.reading.outcome == "matched", judged.reading.detail
     assert judged.ok, judged.problems  # every check the fraud must fail, failed
+
+
+def test_a_worn_copy_s_copier_specks_are_no_ink(tmp_path: Path) -> None:
+    """GIVEN a company's genuine page, signed and stamped, its ink bled, copied on a dirty
+    photocopier (a scatter of grey specks down the page's right side, over three values and
+    the stamp) and scanned with a shadow over it
+    WHEN the reader reads it
+    THEN it passes every check, no person needed: the specks are no writing in the values and
+    the pale stamp's rings are still found among them; the reading says where specks were
+    taken for dirt, and the back office says so in Polish."""
+    form, other = generated_case(0)
+    scenario = crossed(sheet("genuine"), capture("augraphy-worn-copy"), "new_registrant")
+    judged = run(scenario, 21001, form, other, SECRET_KEY, tmp_path)
+    assert judged.reading.outcome == "matched", judged.reading.detail
+    assert judged.ok and not judged.review, judged.problems
+    assert "a copier's specks taken for dirt, not ink" in judged.reading.detail
+    assert "mm from the left" in judged.reading.detail
+    polish = words("pl").reader_note(judged.reading.detail)
+    assert "plamki z kopiarki uznano za brud" in polish
+
+
+def test_a_worn_copy_s_grey_markers_still_align_the_page(tmp_path: Path) -> None:
+    """GIVEN a genuine page printed with low ink (light lines through its black) and a dirty
+    drum, and scanned with light shone over it: its top corner markers come out light grey
+    WHEN the reader reads it
+    THEN the page is aligned to its four markers, not to a band's dots: the printed case
+    number reads as printed, the signature is found, and no value is read as written over
+    (before, the page was read a hand's breadth too high: every value read as other text)."""
+    form, other = generated_case(2)
+    scenario = crossed(sheet("genuine"), capture("augraphy-worn-copy"), "new_registrant")
+    judged = run(scenario, 221001, form, other, SECRET_KEY, tmp_path)
+    assert judged.reading.outcome == "matched", judged.reading.detail
+    assert judged.reading.fields["case_number"].verdict == "match", judged.reading.fields
+    failed = failed_checks(judged.reading, form)
+    assert "signature_present" not in failed and "unaltered" not in failed, judged.problems
