@@ -138,17 +138,22 @@ def moved_lines(
 def _shift(
     observed: np.ndarray, printed: np.ndarray, box: tuple[int, int, int, int], search: int
 ) -> tuple[int, int]:
-    """Where (dx, dy, pixels, within `search`) the printing in `box` best matches `observed`."""
+    """Where (dx, dy, pixels, within `search`) the printing in `box` best matches `observed`:
+    matched at half the scale (a sixteenth of the work), to within a pixel, which the pieces'
+    own tolerance takes up."""
     x0, y0, x1, y1 = box
     want = printed[y0:y1, x0:x1]
     seen = _window(observed, x0 - search, y0 - search, x1 - x0 + 2 * search, y1 - y0 + 2 * search)
     if not want.any() or not seen.any():
         return 0, 0
-    score = cv2.matchTemplate(
-        seen.astype(np.float32), want.astype(np.float32), cv2.TM_CCOEFF_NORMED
-    )
+
+    def half(mask: np.ndarray) -> np.ndarray:
+        size = (mask.shape[1] // 2, mask.shape[0] // 2)
+        return cv2.resize(mask.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+
+    score = cv2.matchTemplate(half(seen), half(want), cv2.TM_CCOEFF_NORMED)
     _, _, _, (dx, dy) = cv2.minMaxLoc(score)
-    return dx - search, dy - search
+    return 2 * dx - search, 2 * dy - search
 
 
 def _window(image: np.ndarray, x: int, y: int, width: int, height: int) -> np.ndarray:
@@ -180,28 +185,36 @@ def _moved_pieces(
     margin = round(STRIP_MARGIN_MM * px_per_mm)
     least = max(2, round(MOVE_MIN_MM * px_per_mm))
     offsets = np.arange(-reach, reach + 1)
+    slant = int(np.ceil(max(abs(s) for s in _SLOPES) * piece / 2)) + 1
+    left, top, right, bottom = inner
     for i in range(1, count):
         x, y, w, h = (int(v) for v in stats[i, :4])
-        left, top, right, bottom = inner
         if y + h <= top or y >= bottom or x + w <= left or x >= right:
             continue  # a line outside the area, seen only for the reach around it
-        # Ink from two pixels above the line's top row to two below its bottom one, seen
-        # from its top row: the scan's blur and the zone's residual misregistration.
+        # Ink from two pixels above the line's top row to two below its bottom one: the
+        # scan's blur and the zone's residual misregistration.
         thick = max(1, h)
-        band = np.ones((thick + 4, 1), np.uint8)
-        near_seen = cv2.dilate(seen, band, anchor=(0, 2))
-        near_unexplained = cv2.dilate(unexplained, band, anchor=(0, 2))
+        in_place = seen[max(0, y - 2) : y + thick + 2, x : x + w].any(axis=0)
+        near: np.ndarray | None = None  # the same, around each row the line may have moved to
+        low = y - reach - slant
         for start in range(x, x + w - piece // 2, piece):
             end = min(x + w, start + piece)
-            columns = np.arange(start, end)
-            if float(near_seen[y, columns].mean()) >= IN_PLACE:
+            if float(in_place[start - x : end - x].mean()) >= IN_PLACE:
                 continue
+            if near is None:
+                window = np.zeros((2 * (reach + slant) + thick + 5, w), np.uint8)
+                rows_from, rows_to = max(0, low - 2), min(height, low + window.shape[0] - 2)
+                window[rows_from - low + 2 : rows_to - low + 2] = unexplained[
+                    rows_from:rows_to, x : x + w
+                ]
+                band = np.ones((thick + 4, 1), np.uint8)
+                near = cv2.dilate(window, band, anchor=(0, 2))[2:]
+            columns = np.arange(start, end)
             middle = (start + end - 1) / 2
             best, best_offset, best_slope = 0.0, 0, 0.0
             for slope in _SLOPES:
-                rows = y + offsets[:, None] + np.round(slope * (columns - middle)).astype(int)
-                inside = (rows >= 0) & (rows < height)
-                hits = near_unexplained[np.clip(rows, 0, height - 1), columns[None, :]] & inside
+                rows = (y - low) + offsets[:, None] + np.round(slope * (columns - middle))
+                hits = near[rows.astype(int), (columns - x)[None, :]]
                 cover = hits.mean(axis=1)
                 cover[np.abs(offsets) < least] = 0
                 k = int(np.argmax(cover))
@@ -218,6 +231,8 @@ def _moved_pieces(
 
 def _places(strips: np.ndarray, x0: int, y0: int, px_per_mm: float) -> list[Box]:
     """The strips as boxes on the page (mm), one per connected run."""
+    if not strips.any():
+        return []
     count, _, stats, _ = cv2.connectedComponentsWithStats(strips, connectivity=8)
     places = []
     for i in range(1, count):
