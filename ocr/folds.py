@@ -194,7 +194,7 @@ def _moved_pieces(
         # Ink from two pixels above the line's top row to two below its bottom one: the
         # scan's blur and the zone's residual misregistration.
         thick = max(1, h)
-        in_place = seen[max(0, y - 2) : y + thick + 2, x : x + w].any(axis=0)
+        in_place = np.asarray(seen[max(0, y - 2) : y + thick + 2, x : x + w].any(axis=0))
         near: np.ndarray | None = None  # the same, around each row the line may have moved to
         low = y - reach - slant
         for start in range(x, x + w - piece // 2, piece):
