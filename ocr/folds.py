@@ -30,13 +30,14 @@ from documents.layout import Box
 # How far a fold moves a line, at most (mm).
 MOVE_MAX_MM = 7.5
 # A printed line is followed in pieces this long (mm); a piece is moved when its printed place
-# holds ink over less than IN_PLACE of its length and a parallel line within MOVE_MAX_MM covers
-# at least FOUND of it. A move smaller than MOVE_MIN_MM is the scan's blur or the zone's own
-# registration, not a fold.
+# is nearly bare (ink over less than IN_PLACE of its length: a fax that lost scan lines moves a
+# line by a pixel or two, and leaves part of it in place) and a parallel line within
+# MOVE_MAX_MM covers at least FOUND of it. A move smaller than MOVE_MIN_MM leaves the line
+# within the bands along the form's lines, where ink is never judged (`ocr.ink`).
 PIECE_MM = 3.0
-IN_PLACE = 0.5
+IN_PLACE = 0.3
 FOUND = 0.7
-MOVE_MIN_MM = 0.7
+MOVE_MIN_MM = 1.0
 # A shear slants a line by up to half its run; the slopes tried.
 _SLOPES = (-0.5, -0.25, 0.0, 0.25, 0.5)
 # The strip taken off: the piece's ends and its two places widened by this (mm).
@@ -90,10 +91,14 @@ def moved_lines(
     *,
     long_mm: float = LONG_MM,
     piece_mm: float = PIECE_MM,
+    move_min_mm: float = MOVE_MIN_MM,
+    in_place_share: float = IN_PLACE,
+    streaked: np.ndarray | None = None,
 ) -> MovedLines:
     """The form's long lines in `area` a fold moved, on a page aligned to the layout:
     `observed` its ink, `printed` the form's ink and `grown` that ink widened for blur (all
-    uint8 masks over the page)."""
+    uint8 masks over the page). Under a streak (`streaked`, `ocr.streaks`), a line lifted
+    with the band's grey says nothing of a fold: it is not followed there."""
     reach = round(MOVE_MAX_MM * px_per_mm)
     x0 = max(0, round(area.x * px_per_mm) - reach)
     y0 = max(0, round(area.y * px_per_mm) - reach)
@@ -105,6 +110,8 @@ def moved_lines(
     seen = _window(observed, x0 + sx, y0 + sy, x1 - x0, y1 - y0)
     unexplained = seen & (1 - grown[y0:y1, x0:x1])
     lines = printed[y0:y1, x0:x1]
+    if streaked is not None:
+        lines = lines & (1 - streaked[y0:y1, x0:x1])
     long_px = round(long_mm * px_per_mm)
     inner = (
         round((area.x * px_per_mm) - x0),
@@ -122,7 +129,7 @@ def moved_lines(
             np.ascontiguousarray(level.T if vertical else level),
             (inner[1], inner[0], inner[3], inner[2]) if vertical else inner,
             px_per_mm,
-            piece_mm,
+            (piece_mm, move_min_mm, in_place_share),
         )
         strips |= found.T if vertical else found
     # The strips lie where the area's ink is, on the page as it came.
@@ -172,7 +179,7 @@ def _moved_pieces(
     level: np.ndarray,
     inner: tuple[int, int, int, int],
     px_per_mm: float,
-    piece_mm: float,
+    piece: tuple[float, float, float],  # its length, the least move (mm), the share in place
 ) -> np.ndarray:
     """The strips of the level (row-wise) lines in `level` that moved: see `moved_lines`."""
     strips = np.zeros(seen.shape, np.uint8)
@@ -181,11 +188,12 @@ def _moved_pieces(
         return strips
     height, width = seen.shape
     reach = round(MOVE_MAX_MM * px_per_mm)
-    piece = max(4, round(piece_mm * px_per_mm))
+    piece_mm, move_min_mm, in_place_share = piece
+    piece_px = max(4, round(piece_mm * px_per_mm))
     margin = round(STRIP_MARGIN_MM * px_per_mm)
-    least = max(2, round(MOVE_MIN_MM * px_per_mm))
+    least = max(2, round(move_min_mm * px_per_mm))
     offsets = np.arange(-reach, reach + 1)
-    slant = int(np.ceil(max(abs(s) for s in _SLOPES) * piece / 2)) + 1
+    slant = int(np.ceil(max(abs(s) for s in _SLOPES) * piece_px / 2)) + 1
     left, top, right, bottom = inner
     for i in range(1, count):
         x, y, w, h = (int(v) for v in stats[i, :4])
@@ -197,9 +205,9 @@ def _moved_pieces(
         in_place = np.asarray(seen[max(0, y - 2) : y + thick + 2, x : x + w].any(axis=0))
         near: np.ndarray | None = None  # the same, around each row the line may have moved to
         low = y - reach - slant
-        for start in range(x, x + w - piece // 2, piece):
-            end = min(x + w, start + piece)
-            if float(in_place[start - x : end - x].mean()) >= IN_PLACE:
+        for start in range(x, x + w - piece_px // 2, piece_px):
+            end = min(x + w, start + piece_px)
+            if float(in_place[start - x : end - x].mean()) >= in_place_share:
                 continue
             if near is None:
                 window = np.zeros((2 * (reach + slant) + thick + 5, w), np.uint8)
