@@ -163,27 +163,22 @@ def extra_ink(observed: np.ndarray, expected: ExpectedInk, box: Box) -> np.ndarr
 
 
 def extra_ink_and_blind_spots(
-    observed: np.ndarray, expected: ExpectedInk, box: Box, taken_off: np.ndarray | None = None
+    observed: np.ndarray, expected: ExpectedInk, box: Box
 ) -> tuple[np.ndarray, np.ndarray]:
     """`extra_ink` with its specks still in (a faxed stamp's ring may be only dots), and
-    where ink could not be told: the bands along the form's own lines. `taken_off` (a mask
-    over the page) is left out of the ink after the zone is registered on all of it."""
-    zone = _registered(observed, expected, box, taken_off)
+    where ink could not be told: the bands along the form's own lines."""
+    zone = _registered(observed, expected, box)
     height, width = zone.shape
     grown = _crop(expected.grown, box)[:height, :width]
     bands = _crop(expected.bands, box)[:height, :width]
     return zone & (1 - grown) & (1 - bands), bands
 
 
-def _registered(
-    observed: np.ndarray, expected: ExpectedInk, box: Box, taken_off: np.ndarray | None = None
-) -> np.ndarray:
+def _registered(observed: np.ndarray, expected: ExpectedInk, box: Box) -> np.ndarray:
     """The observed ink under `box`, from where the expected zone best matches it within
-    1.5 mm (the expected zone's size, or less at the page's edge); without `taken_off`."""
+    1.5 mm (the expected zone's size, or less at the page's edge)."""
     search = round(_SEARCH_MM * PX_PER_MM)
     seen = _crop(observed, box, _SEARCH_MM)
-    if taken_off is not None:
-        kept = seen & (1 - _crop(taken_off, box, _SEARCH_MM))
     want = _crop(expected.mask, box)
     dy, dx = search, search
     if want.any() and seen.shape[0] >= want.shape[0] and seen.shape[1] >= want.shape[1]:
@@ -191,8 +186,6 @@ def _registered(
             seen.astype(np.float32), want.astype(np.float32), cv2.TM_CCOEFF_NORMED
         )
         _, _, _, (dx, dy) = cv2.minMaxLoc(score)
-    if taken_off is not None:
-        seen = kept
     return seen[dy : dy + want.shape[0], dx : dx + want.shape[1]]
 
 
@@ -288,48 +281,29 @@ def signing_ink(
     *,
     company: bool,
     folded: bool = True,
-    streaked: np.ndarray | None = None,
 ) -> SigningInk:
     """The signature and, for a company, the stamp in the signing area. `folded`: whether the
-    form's lines a fold moved are looked for; `streaked` marks where streaks were taken off
-    the page (`ocr.streaks`)."""
+    form's lines a fold moved are looked for."""
     # The form's own lines a fold moved are not the party's ink (`ocr.folds`): taken off
     # before anything in the area is judged.
     moved = MovedLines(np.zeros(observed.shape, np.uint8), [], PX_PER_MM)
     if folded:
         moved = moved_lines(observed, expected.mask, expected.grown, SIGNING_AREA, PX_PER_MM)
-    tick_box_moved = False
     if company and folded:
         # The "no stamp" box's own edges are shorter than the form's long lines: moved by a
-        # fold, two of them read as a tick. (Under a streak, a box's edge lifted with the
-        # band's grey is no sign of a fold: a roller's band over the box lost a tick.)
-        in_box = moved_lines(
-            observed,
-            expected.mask,
-            expected.grown,
-            layout.NO_STAMP_TICK.inset(-_TICK_OVERSHOOT_MM),
-            PX_PER_MM,
-            long_mm=layout.NO_STAMP_TICK.w * 0.8,
-            piece_mm=_TICK_PIECE_MM,
-            # Its edges are too short for the bands along the form's lines, which hide a
-            # long line's smaller moves: any move past the scan's blur counts.
-            move_min_mm=0.5,
-            in_place_share=0.5,
-            streaked=streaked,
-        )
-        # Of the long lines, those followed outside any streak say whether a strip lies over
-        # the box.
-        clear = moved
-        if streaked is not None and moved.found:
-            clear = moved_lines(
-                observed, expected.mask, expected.grown, SIGNING_AREA, PX_PER_MM, streaked=streaked
+        # fold, two of them read as a tick.
+        moved = moved.joined(
+            moved_lines(
+                observed,
+                expected.mask,
+                expected.grown,
+                layout.NO_STAMP_TICK.inset(-_TICK_OVERSHOOT_MM),
+                PX_PER_MM,
+                long_mm=layout.NO_STAMP_TICK.w * 0.8,
+                piece_mm=_TICK_PIECE_MM,
             )
-        tick_box_moved = in_box.found or (
-            clear.share_of(layout.NO_STAMP_TICK.inset(-_TICK_OVERSHOOT_MM)) > 0
         )
-        moved = moved.joined(in_box)
     whole = None
-    taken_off = None
     if moved.found:
         # A stamp cut by a strip is looked for whole too: the part of it over the signature
         # box must not pass for a signature (it may only count as a stamp found cut).
@@ -338,8 +312,8 @@ def signing_ink(
             find_stamps(_without_specks(dotted), PX_PER_MM, blind=blind, dotted=dotted),
             dotted.shape,
         )
-        taken_off = moved.mask
-    dotted, blind = extra_ink_and_blind_spots(observed, expected, SIGNING_AREA, taken_off)
+        observed = observed & (1 - moved.mask)
+    dotted, blind = extra_ink_and_blind_spots(observed, expected, SIGNING_AREA)
     extra = _without_specks(dotted)
     stamps = find_stamps(extra, PX_PER_MM, blind=blind, dotted=dotted)
     footprint = footprint_of(stamps, extra.shape)
@@ -360,14 +334,16 @@ def signing_ink(
         )
     found_stamp = None
     if company:
-        tick, crossed = tick_marks(observed, expected)
-        # The box's edges moved, or a strip taken off over it: what is there is not read.
+        # A strip taken off in or around the "no stamp" box: what is left there is not read.
+        tick_box_moved = moved.share_of(layout.NO_STAMP_TICK.inset(-_TICK_SURROUNDS_MM)) > 0
+        unmoved = observed & (1 - moved.mask) if moved.found else observed
+        tick, crossed = tick_marks(unmoved, expected)
         found_stamp = stamp_finding(
             stamps,
             tick,
             extra & (1 - footprint),
             tick_crossed=crossed,
-            box_misplaced=tick_box_moved or not tick_box_in_place(observed, expected),
+            box_misplaced=tick_box_moved or not tick_box_in_place(unmoved, expected),
         )
     return SigningInk(signature, found_stamp, extra, stamps, moved)
 

@@ -763,9 +763,6 @@ def _blank_ink(party: Party, current_kind: str, new_kind: str) -> ink.ExpectedIn
 def _find_ink(reading: PageReading, masks: _Masks, *, company: bool) -> MovedLines:
     """The signature, the stamp and the alterations; and the form's lines a fold moved in the
     signing area, which were left aside (for the reading's note)."""
-    streaked = (
-        masks.streaks.covered() if masks.streaks is not None and masks.streaks.found else None
-    )
     # A fax's lines lost and doubled move a box's edge by a pixel or two, which the lines a
     # fold moved would be looked for in: they are looked for on grey pages (over the bench's
     # faxes, a stamp cut there was lost once).
@@ -774,7 +771,6 @@ def _find_ink(reading: PageReading, masks: _Masks, *, company: bool) -> MovedLin
         masks.expected,
         company=company,
         folded=masks.streaks is not None,
-        streaked=streaked,
     )
     reading.signature = signing.signature
     reading.stamp = signing.stamp
