@@ -19,6 +19,7 @@ import numpy as np
 from documents import layout
 from documents.layout import Box
 from ocr import blobs
+from ocr.folds import LOST_SHARE, MovedLines, moved_lines
 from ocr.stamps import Stamp, find_stamps, footprint_of, pen_strokes
 
 INK_DPI = 150.0
@@ -271,6 +272,7 @@ class SigningInk:
     stamp: InkFinding | None
     extra: np.ndarray  # the party's ink over SIGNING_AREA, for evidence
     stamps: list[Stamp]
+    moved: MovedLines  # the form's lines a fold moved, taken off before judging
 
 
 def signing_ink(
@@ -278,41 +280,90 @@ def signing_ink(
     expected: ExpectedInk,
     *,
     company: bool,
+    folded: bool = True,
     with_dirt: np.ndarray | None = None,
 ) -> SigningInk:
-    """The signature, the stamp and the party's other ink in the signing area.
+    """The signature and, for a company, the stamp in the signing area. `folded`: whether the
+    form's lines a fold moved are looked for.
 
     `with_dirt` is the page's ink before a copier's specks were taken off it (`ocr.specks`):
     a pale stamp's ring comes out of a worn copy as specks too, and only a round stamp's two
     rings, inked in every quarter, are looked for in it; everything else is judged without
     the specks."""
+    # The form's own lines a fold moved are not the party's ink (`ocr.folds`): taken off
+    # before anything in the area is judged.
+    moved = MovedLines(np.zeros(observed.shape, np.uint8), [], PX_PER_MM)
+    if folded:
+        moved = moved_lines(observed, expected.mask, expected.grown, SIGNING_AREA, PX_PER_MM)
+    if company and folded:
+        # The "no stamp" box's own edges are shorter than the form's long lines: moved by a
+        # fold, two of them read as a tick.
+        moved = moved.joined(
+            moved_lines(
+                observed,
+                expected.mask,
+                expected.grown,
+                layout.NO_STAMP_TICK.inset(-_TICK_OVERSHOOT_MM),
+                PX_PER_MM,
+                long_mm=layout.NO_STAMP_TICK.w * 0.8,
+                piece_mm=_TICK_PIECE_MM,
+            )
+        )
+    whole = None
+    if moved.found:
+        # A stamp cut by a strip is looked for whole too: the part of it over the signature
+        # box must not pass for a signature (it may only count as a stamp found cut).
+        dotted, blind = extra_ink_and_blind_spots(observed, expected, SIGNING_AREA)
+        whole = footprint_of(
+            find_stamps(_without_specks(dotted), PX_PER_MM, blind=blind, dotted=dotted),
+            dotted.shape,
+        )
+        observed = observed & (1 - moved.mask)
+        if with_dirt is not None:
+            with_dirt = with_dirt & (1 - moved.mask)
     dotted, blind = extra_ink_and_blind_spots(observed, expected, SIGNING_AREA)
     extra = _without_specks(dotted)
     if with_dirt is not None:
         dotted = extra_ink_and_blind_spots(with_dirt, expected, SIGNING_AREA)[0]
     stamps = find_stamps(extra, PX_PER_MM, blind=blind, dotted=dotted)
     footprint = footprint_of(stamps, extra.shape)
+    if whole is not None and whole.shape == footprint.shape:
+        footprint = footprint | whole
     box = layout.SIGNATURE.inset(0.6)
     signature = signature_finding(
         _sub(extra, SIGNING_AREA, box), _sub(footprint, SIGNING_AREA, box)
     )
+    lost = moved.share_of(layout.SIGNATURE)
+    if lost > LOST_SHARE:
+        signature = InkFinding(
+            False,
+            signature.ink_mm2,
+            signature.width_mm,
+            signature.height_mm,
+            f"a fold moved the box's own lines over {lost:.0%} of it: the signature cannot be told",
+        )
     found_stamp = None
     if company:
-        tick, crossed = tick_marks(observed, expected)
+        # A strip taken off in or around the "no stamp" box: what is left there is not read.
+        tick_box_moved = moved.share_of(layout.NO_STAMP_TICK.inset(-_TICK_SURROUNDS_MM)) > 0
+        unmoved = observed & (1 - moved.mask) if moved.found else observed
+        tick, crossed = tick_marks(unmoved, expected)
         found_stamp = stamp_finding(
             stamps,
             tick,
             extra & (1 - footprint),
             tick_crossed=crossed,
-            box_misplaced=not tick_box_in_place(observed, expected),
+            box_misplaced=tick_box_moved or not tick_box_in_place(unmoved, expected),
         )
-    return SigningInk(signature, found_stamp, extra, stamps)
+    return SigningInk(signature, found_stamp, extra, stamps, moved)
 
 
 # A tick overshoots its little box by a millimetre or so; a mark that runs on past a few
 # millimetres around it (a signature's stroke, a dirty drum's streak) only passes through.
 _TICK_OVERSHOOT_MM = 1.0
 _TICK_SURROUNDS_MM = 4.0
+# The "no stamp" box's edges are followed in pieces this long (mm) for a fold's move.
+_TICK_PIECE_MM = 1.5
 
 
 def tick_marks(observed: np.ndarray, expected: ExpectedInk) -> tuple[np.ndarray, bool]:

@@ -36,6 +36,7 @@ from ocr.case_number import follow_case_number
 from ocr.descreen import FINE_MIN_DPI, Descreened, descreen, whole_letters
 from ocr.esign import SignedForm
 from ocr.fields import OCR_PX_PER_MM, FieldReading, read_case_number, read_field
+from ocr.folds import MovedLines
 from ocr.specks import NO_DIRT, Dirt, without_dirt
 from ocr.streaks import Streaks, find_streaks
 
@@ -341,7 +342,7 @@ def _read_routed(
         letters = whole if page.coarse_dpi < FINE_MIN_DPI else [letters[0], *whole]
     _read_fields(reading, letters, alignment, form, masks, tessdata, bilevel=page.bilevel)
     clock.lap("fields")
-    _find_ink(reading, masks, company=form.party(code.party).kind == "company")
+    moved = _find_ink(reading, masks, company=form.party(code.party).kind == "company")
     clock.lap("ink")
     _keep_evidence(reading, clean, page.dpi, alignment, masks.aligned)
     clock.lap("evidence")
@@ -352,6 +353,8 @@ def _read_routed(
         taken_off.append(masks.streaks.describe())
     if masks.dirt.found:
         taken_off.append(masks.dirt.describe())
+    if moved.found:
+        taken_off.append(moved.describe())
     if screen is not None and screen.found and screen.screened_share:
         taken_off.append(
             f"a halftone screen over {screen.screened_share:.0%} of the page read as the grey "
@@ -763,15 +766,25 @@ def _blank_ink(party: Party, current_kind: str, new_kind: str) -> ink.ExpectedIn
     )
 
 
-def _find_ink(reading: PageReading, masks: _Masks, *, company: bool) -> None:
+def _find_ink(reading: PageReading, masks: _Masks, *, company: bool) -> MovedLines:
+    """The signature, the stamp and the alterations; and the form's lines a fold moved in the
+    signing area, which were left aside (for the reading's note)."""
+    # A fax's lines lost and doubled move a box's edge by a pixel or two, which the lines a
+    # fold moved would be looked for in: they are looked for on grey pages (over the bench's
+    # faxes, a stamp cut there was lost once).
     signing = ink.signing_ink(
-        masks.observed, masks.expected, company=company, with_dirt=masks.with_dirt
+        masks.observed,
+        masks.expected,
+        company=company,
+        folded=masks.streaks is not None,
+        with_dirt=masks.with_dirt,
     )
     reading.signature = signing.signature
     reading.stamp = signing.stamp
     blind = masks.streaks.blind() if masks.streaks is not None else None
     reading.alterations = ink.alterations(masks.observed, masks.expected, ink.field_zones(), blind)
     reading.evidence["party_ink.png"] = _png(255 - signing.extra * 255)
+    return signing.moved
 
 
 def _keep_evidence(

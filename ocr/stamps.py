@@ -90,7 +90,7 @@ def pen_strokes(ink: np.ndarray, ppm: float) -> np.ndarray:
         # The mark's pixels in the order a search of the whole mask gives them.
         ys, xs = np.nonzero(labels[y : y + h, x : x + w] == i)
         points = np.column_stack((xs + x, ys + y)).astype(np.float32)
-        if _straight(points, ppm) or _ring_arc(points, ppm):
+        if _straight(points, ppm) or _ring_arc(points, ppm) or _frame_piece(points, ppm):
             continue
         keep[i] = 1
     return keep[labels]
@@ -100,6 +100,30 @@ def _straight(points: np.ndarray, ppm: float) -> bool:
     vx, vy, x0, y0 = cv2.fitLine(points, cv2.DIST_L2, 0, 0.01, 0.01).ravel()
     distance = np.abs((points[:, 0] - x0) * vy - (points[:, 1] - y0) * vx)
     return float(np.percentile(distance, 95)) <= 0.6 * ppm
+
+
+# A frame's piece: at least this deep across its rectangle (mm), its ink within a stroke's
+# width and a little skew (a stamp pressed askew, a fold's shear) of the rectangle's sides.
+_FRAME_PIECE_MIN_MM = 5.0
+_FRAME_PIECE_NEAR_MM = 1.0
+
+
+def _frame_piece(points: np.ndarray, ppm: float) -> bool:
+    """Points along the sides of the rectangle around them: a frame's corner or its three
+    sides, cut off from the rest of a stamp (by the bands along the form's lines, or a fold
+    that moved them) — or a box's own edges bent by a fold. A signature's strokes cross the
+    inside of the rectangle they span."""
+    if len(points) < 10:
+        return False
+    (cx, cy), (w, h), angle = cv2.minAreaRect(points)
+    if min(w, h) < _FRAME_PIECE_MIN_MM * ppm:
+        return False  # a rule, a dash or a flat stroke: `_straight` judges it
+    theta = math.radians(angle)
+    dx, dy = points[:, 0] - cx, points[:, 1] - cy
+    along = np.abs(dx * math.cos(theta) + dy * math.sin(theta))
+    across = np.abs(-dx * math.sin(theta) + dy * math.cos(theta))
+    to_side = np.minimum(np.abs(along - w / 2), np.abs(across - h / 2))
+    return float(np.percentile(to_side, 95)) <= _FRAME_PIECE_NEAR_MM * ppm
 
 
 def _ring_arc(points: np.ndarray, ppm: float) -> bool:

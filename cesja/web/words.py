@@ -202,6 +202,12 @@ _READER_NOTES = (
     ),
     N_("{ink} mm² of ink the form did not print"),
     N_("clean"),
+    # `ocr.folds`: the form's own lines a fold moved, and a signature box too much under them.
+    N_(
+        "lines of the form a fold moved in the signing area, left aside at {places} mm "
+        "(across × down, from the page's top left corner)"
+    ),
+    N_("a fold moved the box's own lines over {percent}% of it: the signature cannot be told"),
 )
 
 

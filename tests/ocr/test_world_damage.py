@@ -403,3 +403,40 @@ def test_a_worn_copy_s_grey_markers_still_align_the_page(tmp_path: Path) -> None
     assert judged.reading.fields["case_number"].verdict == "match", judged.reading.fields
     failed = failed_checks(judged.reading, form)
     assert "signature_present" not in failed and "unaltered" not in failed, judged.problems
+
+
+# Frauds under a fold: a sheet folded and unfolded shifts a band of the page along its crease,
+# and the signature box's edges, the stamp box's or the "no stamp" box's come out bent away
+# from where they were printed. Each of these pages was once read as signed or ticked.
+FOLDED_FRAUDS = [
+    # the signature box's right edge and its top, moved by a fold into the box
+    ("fraud-missing-signature", 3, "new_registrant", 317020),
+    # the box's top edge bent at a crease: 46×4 mm of "handwriting"
+    ("fraud-missing-signature", 7, "new_registrant", 717020),
+    ("fraud-missing-signature", 8, "current_registrant", 817020),
+    # the "no stamp" box's own left and bottom edges, moved, read as a tick
+    ("fraud-missing-stamp", 1, "new_registrant", 117030),
+]
+
+
+@pytest.mark.parametrize(
+    ("sheet_name", "case", "party", "seed"),
+    FOLDED_FRAUDS,
+    ids=[f"{s}-case{n}" for s, n, _, _ in FOLDED_FRAUDS],
+)
+def test_a_fold_through_the_signing_area_never_signs_or_ticks_a_page(
+    sheet_name: str, case: int, party: Party, seed: int, tmp_path: Path
+) -> None:
+    """GIVEN a page never signed, or a company's page never stamped nor its "no stamp" box
+    ticked, folded and unfolded with a crease through the signing area
+    WHEN the reader reads it
+    THEN the check the fraud must fail fails, and the reading's note says where the form's
+    lines the fold moved were left aside (in Polish too)."""
+    form, other = generated_case(case)
+    scenario = crossed(sheet(sheet_name), capture("augraphy-folding"), party)
+    judged = run(scenario, seed, form, other, SECRET_KEY, tmp_path)
+    assert judged.reading.outcome == "matched", judged.reading.detail
+    assert judged.ok, judged.problems  # every check the fraud must fail, failed
+    assert "lines of the form a fold moved in the signing area" in judged.reading.detail
+    polish = words("pl").reader_note(judged.reading.detail)
+    assert "przesunięte przez zagięcie" in polish
