@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import BinaryIO
 
 import cv2
 import numpy as np
@@ -187,8 +188,8 @@ def probe_file(path: Path, *, max_pages: int) -> FileInfo:
     """
     media_type = _media_type(path)
     if media_type == PDF:
-        reader = _open_pdf(path)
-        count = _check_pdf(reader, max_pages)
+        with path.open("rb") as file:
+            count = _check_pdf(_open_pdf(file), max_pages)
     else:
         count = _check_raster(path, media_type, max_pages)
         if media_type != TIFF:
@@ -205,10 +206,11 @@ def read_page_image(path: Path, index: int, *, max_pages: int, render_dpi: int =
     """
     media_type = _media_type(path)
     if media_type == PDF:
-        reader = _open_pdf(path)
-        count = _pdf_page_count(reader, max_pages)
-        _check_index(index, count)
-        return _pdf_page(path.read_bytes, reader, index, render_dpi)
+        with path.open("rb") as file:
+            reader = _open_pdf(file)
+            count = _pdf_page_count(reader, max_pages)
+            _check_index(index, count)
+            return _pdf_page(path.read_bytes, reader, index, render_dpi)
     count = _check_raster(path, media_type, max_pages)
     _check_index(index, count)
     with _open_image(path, media_type) as image:
@@ -225,9 +227,9 @@ def iter_pages(path: Path, *, max_pages: int, render_dpi: int = 300) -> Iterator
     """
     media_type = _media_type(path)
     if media_type == PDF:
-        reader = _open_pdf(path)
-        count = _check_pdf(reader, max_pages)
-        return _pdf_pages(path, reader, count, render_dpi)
+        with path.open("rb") as file:
+            count = _check_pdf(_open_pdf(file), max_pages)
+        return _pdf_pages(path, count, render_dpi)
     count = _check_raster(path, media_type, max_pages)
     return _raster_pages(path, media_type, count)
 
@@ -681,10 +683,13 @@ def _stretched(
 # --- PDF ------------------------------------------------------------------------------------
 
 
-def _open_pdf(path: Path) -> PdfReader:
+def _open_pdf(file: BinaryIO) -> PdfReader:
+    """The PDF read from the open `file` as its objects are asked for. (Given a path, pypdf
+    reads the whole file into memory first: a worker reading one page of a post room's 60 MB
+    stack held all of it, and more than its budget.)"""
     with _decoding("the PDF cannot be read (it may be truncated or damaged)"):
         try:
-            reader = PdfReader(path, strict=False)
+            reader = PdfReader(file, strict=False)
         except DependencyError as err:
             # pypdf needs the `cryptography` package for AES, which only encrypted files use.
             raise EncryptedFile(
@@ -754,10 +759,12 @@ def _box_area(page: PageObject) -> float:
     return float(box.width) * float(box.height)
 
 
-def _pdf_pages(path: Path, reader: PdfReader, count: int, render_dpi: int) -> Iterator[PageImage]:
+def _pdf_pages(path: Path, count: int, render_dpi: int) -> Iterator[PageImage]:
     pdf = cache(path.read_bytes)  # read only when a page needs rendering, then once
-    for index in range(count):
-        yield _pdf_page(pdf, reader, index, render_dpi)
+    with path.open("rb") as file:
+        reader = _open_pdf(file)
+        for index in range(count):
+            yield _pdf_page(pdf, reader, index, render_dpi)
 
 
 def _pdf_page(
