@@ -323,15 +323,14 @@ def confirm_line(
     margins = [0.5] * len(places)
     findings = _margins(observed, expected, bank, ink, readings)
     closing = _closing(dpi, lines_per_inch)
-    if closing and any(found.margin < LINE_MIN_MARGIN for found in findings):
+    unsure = [k for k, found in enumerate(findings) if found.margin < LINE_MIN_MARGIN]
+    if closing and unsure:
         closed = _bank(font_file, size_pt, dpi, closing)
         drawn = _drawn(closed, places, observed.shape)
-        findings = [
-            max(found, again, key=lambda f: f.margin)
-            for found, again in zip(
-                findings, _margins(observed, drawn, closed, ink, readings), strict=True
-            )
-        ]
+        again = _margins(observed, drawn, closed, ink, readings, frozenset(unsure))
+        for k, found in zip(unsure, again, strict=True):
+            if found.margin > findings[k].margin:
+                findings[k] = found
     # A neighbour's own ink may reach into a space (J's hook, ą's tail): only ink beyond the
     # line as printed, widened by a pixel for the capture's blur, counts there.
     beyond = observed - cv2.dilate(expected, np.ones((3, 3), np.uint8))
@@ -513,10 +512,12 @@ def _margins(
     bank: _Bank,
     places: list[_Place],
     readings: np.ndarray,
+    only: frozenset[int] | None = None,
 ) -> list[_Finding]:
-    """For each place, how far it lies from the printed character's shape towards the nearest
-    shape that reads differently (see LINE_MIN_MARGIN), and that shape; -0.5 when the place
-    does not look like the printed shape, or it is not where the layout put it.
+    """For each place (or each of `only`, by index), how far it lies from the printed
+    character's shape towards the nearest shape that reads differently (see
+    LINE_MIN_MARGIN), and that shape; -0.5 when the place does not look like the printed
+    shape, or it is not where the layout put it.
 
     Each place is a window: the character's advance and `_HALF` px either side, its
     neighbours as printed. Each candidate there is a shape plus those neighbours; every
@@ -530,7 +531,8 @@ def _margins(
     width = [float(bank.advance[bank.index[place.ch]]) for place in places]
     by_phase: dict[int, list[int]] = {}
     for k, place in enumerate(places):
-        by_phase.setdefault(place.phase, []).append(k)
+        if only is None or k in only:
+            by_phase.setdefault(place.phase, []).append(k)
     for phase, members in by_phase.items():
         frame = _frame(bank, phase)
         groups: list[list[int]] = []
