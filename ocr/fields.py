@@ -248,6 +248,7 @@ def read_field(
     offset: tuple[float, float] = (0.0, 0.0),
     printed: PrintedLine | None = None,
     bilevel: bool = False,
+    lines_per_inch: float | None = None,
     tessdata: Path | None,
 ) -> FieldReading:
     """Read one value from its zone (moved by `offset` mm, where the printing really is) and
@@ -272,7 +273,9 @@ def read_field(
         # One-line values are checked shape by shape; so is a number one of whose digits was
         # unsure on its own (a fax's dropped line through it): as a line, each character a
         # little to either side, against every shape.
-        shapes = _confirm_line(kind, gray, alignment, printed, offset, bilevel=bilevel)
+        shapes = _confirm_line(
+            kind, gray, alignment, printed, offset, bilevel=bilevel, lines_per_inch=lines_per_inch
+        )
         if shapes.confirmed:
             return FieldReading(name, expected, printed.text, 1.0, "match", 100.0, method="glyphs")
         if shapes.contradicted:
@@ -403,6 +406,7 @@ def _confirm_line(
     offset: tuple[float, float],
     *,
     bilevel: bool,
+    lines_per_inch: float | None = None,
 ) -> LineCheck:
     """Whether the line is printed as set, each character its own shape (see `confirm_line`)."""
     first, last = printed.characters[0], printed.characters[-1]
@@ -425,6 +429,7 @@ def _confirm_line(
         (_FAX_GLYPH_READINGS if bilevel else _GLYPH_READINGS)[kind],
         alike=_fax_stroke if bilevel else None,
         loses_strokes=bilevel,
+        lines_per_inch=lines_per_inch,
     )
 
 

@@ -160,6 +160,7 @@ class _Bank:
     ascent: int
     px_per_mm: float
     space: float  # a space's width, px (a space has no shape to compare)
+    closing_px: int = 0  # gaps across a shape under this many rows filled (a coarse capture)
     # What is worked out from the bank is kept with it, and goes with it.
     frames: dict[int, _Frame] = field(default_factory=dict)
     clear_of: dict[tuple[str, str], bool] = field(default_factory=dict)
@@ -168,7 +169,9 @@ class _Bank:
 # A bank is 10-25 MB with its frames; values are set in a few sizes (12 pt, shrunk by half
 # points where long): a worker keeps the last few it used, not every one it ever met.
 @lru_cache(maxsize=6)
-def _bank(font_file: Path, size_pt: float, dpi: float) -> _Bank:
+def _bank(font_file: Path, size_pt: float, dpi: float, closing_px: int = 0) -> _Bank:
+    """The bank; with `closing_px`, every shape as a capture of coarse lines draws it: any gap
+    across it under `closing_px` rows high filled (see `confirm_line`'s `lines_per_inch`)."""
     size_px = size_pt / 72 * dpi
     face = ImageFont.truetype(str(font_file), size_px * _SUPERSAMPLE)
     pad, ascent = 2, int(np.ceil(size_px * 1.05)) + 2
@@ -188,12 +191,32 @@ def _bank(font_file: Path, size_pt: float, dpi: float) -> _Bank:
         for drawn in large:
             moved = np.roll(drawn, phase, axis=1)
             small = cv2.resize(moved, (width, height), interpolation=cv2.INTER_AREA)
+            if closing_px:
+                small = cv2.morphologyEx(small, cv2.MORPH_CLOSE, np.ones((closing_px + 1, 1)))
             glyphs.append(cv2.GaussianBlur(small, (0, 0), blur))
         phases.append(np.stack(glyphs))
     advance = np.array([face.getlength(ch) / _SUPERSAMPLE for ch in LINE_ALPHABET], np.float32)
     index = {ch: i for i, ch in enumerate(LINE_ALPHABET)}
     space = face.getlength(" ") / _SUPERSAMPLE
-    return _Bank(np.stack(phases), advance, index, pad, ascent, dpi / 25.4, space)
+    return _Bank(
+        np.stack(phases), advance, index, pad, ascent, dpi / 25.4, space, closing_px=closing_px
+    )
+
+
+# A capture with fewer lines an inch than this share of the comparison's rows is coarse.
+_COARSE_LINES = 0.75
+# Gaps across a shape filled on a coarse capture, in its lines: sampled a line at a time and
+# cut at about half a line's ink, a gap is filled when no line falls wholly inside it.
+_CLOSED_LINES = 1.5
+# Two shapes a coarse capture draws this alike (normalised cross-correlation) are one there.
+_SAME_DRAWN = 0.99
+
+
+def _closing(dpi: float, lines_per_inch: float | None) -> int:
+    """How many rows of a shape at `dpi` a capture of `lines_per_inch` fills gaps under."""
+    if lines_per_inch is None or lines_per_inch >= _COARSE_LINES * dpi:
+        return 0
+    return round(_CLOSED_LINES * dpi / lines_per_inch)
 
 
 @dataclass(frozen=True)
@@ -231,6 +254,7 @@ def confirm_line(
     *,
     alike: Callable[[str], str] | None = None,
     loses_strokes: bool = False,
+    lines_per_inch: float | None = None,
 ) -> LineCheck:
     """Is `text` printed in `gray` (a crop whose top left is `origin_mm` on the page) exactly
     where the layout set it, each character its own shape and no other?
@@ -244,6 +268,13 @@ def confirm_line(
     confirmed as its own shape alone when the other reads differently. Where the capture
     `loses_strokes` (a fax drops a thin stroke: ł comes out as l), a place is found to be
     another shape only where that shape has ink the printed one does not.
+
+    A capture of `lines_per_inch` coarser than `dpi` (a standard fax's 98) now and then fills
+    a gap across a letter under about a line high (an e's opening closes into an o, an i's
+    dot joins its stem), and now and then keeps it: a place not clearly its printed shape is
+    compared again with every shape as such a capture draws it, gaps under about a line and a
+    half filled (two shapes it draws alike are not told apart there), and is taken as the
+    nearer of the two comparisons puts it.
     """
     if not text.strip() or any(ch not in LINE_ALPHABET and ch != " " for ch in text):
         return LineCheck(False, "a character outside the shapes compared")
@@ -252,7 +283,7 @@ def confirm_line(
     scale = dpi / 25.4
     observed = cv2.GaussianBlur((255 - gray.astype(np.float32)) / 255, (0, 0), round(dpi / 300, 2))
     glyph_h, glyph_w = bank.ink.shape[2:]
-    places, expected = [], np.zeros_like(observed)
+    places = []
     for ch, (x_mm, base_mm) in zip(text, cells, strict=True):
         col, phase = divmod(round((x_mm - origin_mm[0]) * scale * _SUPERSAMPLE), _SUPERSAMPLE)
         top = round((base_mm - origin_mm[1]) * scale) - bank.ascent
@@ -263,9 +294,7 @@ def confirm_line(
             return LineCheck(False, "the line runs out of the zone")
         advance = round(float(bank.advance[bank.index[ch]]) if ch != " " else bank.space)
         places.append(_Place(ch, left, top, phase, advance))
-        if ch != " ":
-            window = expected[top : top + glyph_h, left : left + glyph_w]
-            np.maximum(window, bank.ink[phase, bank.index[ch]], out=window)
+    expected = _drawn(bank, places, observed.shape)
     # Set flush left, the line starts where the layout says whatever follows: its first
     # characters (or, one of them edited, its first), not the whole line, say where the
     # printing really is. Along the line further than across it: a line made longer or
@@ -293,6 +322,15 @@ def confirm_line(
         doubt = "ink before or after the line"
     margins = [0.5] * len(places)
     findings = _margins(observed, expected, bank, ink, readings)
+    closing = _closing(dpi, lines_per_inch)
+    unsure = [k for k, found in enumerate(findings) if found.margin < LINE_MIN_MARGIN]
+    if closing and unsure:
+        closed = _bank(font_file, size_pt, dpi, closing)
+        drawn = _drawn(closed, places, observed.shape)
+        again = _margins(observed, drawn, closed, ink, readings, frozenset(unsure))
+        for k, found in zip(unsure, again, strict=True):
+            if found.margin > findings[k].margin:
+                findings[k] = found
     # A neighbour's own ink may reach into a space (J's hook, ą's tail): only ink beyond the
     # line as printed, widened by a pixel for the capture's blur, counts there.
     beyond = observed - cv2.dilate(expected, np.ones((3, 3), np.uint8))
@@ -338,6 +376,17 @@ def confirm_line(
         where = ", ".join(f"{rival!r} for {text[i]!r} at {i}" for i, rival in contradicted)
         return LineCheck(False, f"printed {where}", contradicted="".join(shown))
     return LineCheck(not doubt, doubt, margins=tuple(margins) if whole else ())
+
+
+def _drawn(bank: _Bank, places: list[_Place], shape: tuple[int, ...]) -> np.ndarray:
+    """The line as printed, in the bank's shapes, where `places` put them."""
+    glyph_h, glyph_w = bank.ink.shape[2:]
+    expected = np.zeros(shape, np.float32)
+    for place in places:
+        if place.ch != " ":
+            window = expected[place.top : place.top + glyph_h, place.left : place.left + glyph_w]
+            np.maximum(window, bank.ink[place.phase, bank.index[place.ch]], out=window)
+    return expected
 
 
 def _line_offset(
@@ -463,10 +512,12 @@ def _margins(
     bank: _Bank,
     places: list[_Place],
     readings: np.ndarray,
+    only: frozenset[int] | None = None,
 ) -> list[_Finding]:
-    """For each place, how far it lies from the printed character's shape towards the nearest
-    shape that reads differently (see LINE_MIN_MARGIN), and that shape; -0.5 when the place
-    does not look like the printed shape, or it is not where the layout put it.
+    """For each place (or each of `only`, by index), how far it lies from the printed
+    character's shape towards the nearest shape that reads differently (see
+    LINE_MIN_MARGIN), and that shape; -0.5 when the place does not look like the printed
+    shape, or it is not where the layout put it.
 
     Each place is a window: the character's advance and `_HALF` px either side, its
     neighbours as printed. Each candidate there is a shape plus those neighbours; every
@@ -480,7 +531,8 @@ def _margins(
     width = [float(bank.advance[bank.index[place.ch]]) for place in places]
     by_phase: dict[int, list[int]] = {}
     for k, place in enumerate(places):
-        by_phase.setdefault(place.phase, []).append(k)
+        if only is None or k in only:
+            by_phase.setdefault(place.phase, []).append(k)
     for phase, members in by_phase.items():
         frame = _frame(bank, phase)
         groups: list[list[int]] = []
@@ -588,6 +640,10 @@ def _group_margins(
     # The likeness margin over each rival, scaled by how different the two shapes are, so
     # that an accent counts as much as a bowl.
     margins = (likeness[None, :] - scores) / np.maximum(2 * (1 - cross), 1e-6)
+    if bank.closing_px:
+        # Shapes a coarse capture draws alike (gaps filled, they differ in a few pixels): the
+        # likeness margin over so small a difference is the capture's noise, not the shape.
+        margins = np.where(cross > _SAME_DRAWN, 0.0, margins)
     order = frame.order[lo:hi]
     # Rivals: shapes that read differently, and in the middle of the line of about the
     # printed one's width; the nearest of them, for every place at once.

@@ -340,7 +340,16 @@ def _read_routed(
         # hollow letters, took an l of a domain for i or ł).
         whole = whole_letters(clean, page.dpi, page.coarse_dpi)
         letters = whole if page.coarse_dpi < FINE_MIN_DPI else [letters[0], *whole]
-    _read_fields(reading, letters, alignment, form, masks, tessdata, bilevel=page.bilevel)
+    _read_fields(
+        reading,
+        letters,
+        alignment,
+        form,
+        masks,
+        tessdata,
+        bilevel=page.bilevel,
+        lines_per_inch=page.coarse_dpi,
+    )
     clock.lap("fields")
     moved = _find_ink(reading, masks, company=form.party(code.party).kind == "company")
     clock.lap("ink")
@@ -692,6 +701,7 @@ def _read_fields(
     tessdata: Path | None,
     *,
     bilevel: bool,
+    lines_per_inch: float | None = None,
 ) -> None:
     assert reading.party is not None
     boxes = printed_value_boxes(form)
@@ -725,6 +735,7 @@ def _read_fields(
                 offset=offset,
                 printed=printed.get(name),
                 bilevel=bilevel,
+                lines_per_inch=lines_per_inch,
                 tessdata=tessdata,
             )
             if found.verdict != "mismatch" or found.method == "glyphs":

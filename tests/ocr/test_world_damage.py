@@ -175,6 +175,59 @@ def test_a_value_edited_before_a_standard_pc_fax_is_still_caught(tmp_path: Path)
     assert "fields_match" in failed_checks(judged.reading, form)
 
 
+# Genuine pages of standard PC faxes where the 98 lines closed an e's opening (read, shape
+# by shape, as an o printed there: "Żoromskiego", "infotoch", "Stępioń", "Curiø").
+CLOSED_LETTERS = [
+    ("pc-fax-standard-grey", 3, "new_registrant", 309001, "new_registrant.street"),
+    ("pc-fax-standard-grey", 4, "current_registrant", 409000, "new_registrant.email"),
+    ("pc-fax-standard-colour", 9, "current_registrant", 910000, "new_registrant.representatives"),
+    ("pc-fax-standard-colour", 11, "new_registrant", 1110001, "current_registrant.street"),
+]
+
+
+@pytest.mark.parametrize(
+    ("capture_name", "case", "party", "seed", "field"),
+    CLOSED_LETTERS,
+    ids=[f"{c}-case{n}" for c, n, _, _, _ in CLOSED_LETTERS],
+)
+def test_a_letter_a_standard_fax_closed_is_read_as_printed(
+    capture_name: str, case: int, party: Party, seed: int, field: str, tmp_path: Path
+) -> None:
+    """GIVEN a genuine page sent by a PC fax at standard resolution, whose 98 lines closed the
+    opening of an e in a value (it looks like an o)
+    WHEN the reader reads it
+    THEN the value reads as the case holds it."""
+    form, other = generated_case(case)
+    scenario = crossed(sheet("genuine"), capture(capture_name), party)
+    judged = run(scenario, seed, form, other, SECRET_KEY, tmp_path)
+    assert judged.reading.outcome == "matched", judged.reading.detail
+    assert judged.reading.fields[field].verdict == "match", judged.reading.fields[field]
+
+
+@pytest.mark.parametrize("colour", [False, True], ids=["grey", "colour"])
+def test_an_o_printed_for_an_e_under_a_standard_fax_is_caught(colour: bool, tmp_path: Path) -> None:
+    """GIVEN the page of the first case above printed from a PDF whose street "Żeromskiego"
+    was edited to "Żoromskiego", signed and sent by a PC fax at standard resolution, and by
+    a fax machine at standard resolution
+    WHEN the reader reads it
+    THEN the street never reads as the case's: the page fails fields_match."""
+    form, _ = generated_case(3)
+    street = form.new_registrant.address.street
+    assert "Żeromskiego" in street
+    forged = edited_value_form(
+        form, "new_registrant.street", street.replace("Żeromskiego", "Żoromskiego")
+    )
+    for seed in range(2):
+        rng = np.random.default_rng(seed)
+        paper = printed(forged, "new_registrant", SECRET_KEY)
+        fill_in(paper, rng, form.new_registrant)
+        sent = pc_fax(paper, rng, fine=False, colour=colour) if seed else fax(paper, rng)
+        reading = read_file(as_file(sent, tmp_path, f"forged-{seed}", rng), [form], SECRET_KEY)[0]
+        assert reading.outcome == "matched", reading.detail
+        assert reading.fields["new_registrant.street"].verdict == "mismatch", seed
+        assert "fields_match" in failed_checks(reading, form)
+
+
 def test_a_screened_page_is_told_in_the_reading(tmp_path: Path) -> None:
     """The reading says that a screen was taken off, and over how much of the page: a person
     reviewing the page knows why its paper looks grey in the evidence."""
