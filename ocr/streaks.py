@@ -222,14 +222,17 @@ def find_streaks(aligned: np.ndarray, printed: np.ndarray, px_per_mm: float) -> 
         for start, end in _dotted_strips(dots, px_per_mm, vertical=vertical)
     ]
     greys = []
+    # A dense band's dots are darker than its median where they are sparse: each of its lines
+    # is held to its own darker dots, a low percentile along the page (looked for in the bands
+    # alone: most pages have none).
+    unprinted = np.where(printed == 0, aligned, 255) if column_bands or row_bands else aligned
     for vertical, dense in ((True, column_bands), (False, row_bands)):
-        # A dense band's dots are darker than its median where they are sparse: each of its
-        # lines is held to its own darker dots, a low percentile along the page.
-        unprinted = np.where(printed == 0, aligned, 255)
-        darker = _low_percentile(unprinted if vertical else unprinted.T, DOTS_PERCENTILE)
-        grey = np.full(len(darker), 255, np.int32)
+        lines = unprinted if vertical else unprinted.T
+        grey = np.full(lines.shape[1], 255, np.int32)
         for band in dense:
-            grey[band.start : band.end] = darker[band.start : band.end]
+            grey[band.start : band.end] = _low_percentile(
+                lines[:, band.start : band.end], DOTS_PERCENTILE
+            )
         for band in dotted:
             if band.vertical == vertical:
                 grey[band.start : band.end] = np.minimum(grey[band.start : band.end], band.grey)
