@@ -132,6 +132,8 @@ def without_dirt(
     inside = ~outside
     inside[0] = False
     in_patch_specks = speck & inside
+    if not in_patch_specks.any():
+        return ink, NO_DIRT
     grey = int(np.percentile(darkest[in_patch_specks], DIRT_PERCENTILE))
     floor = max(grey - NOISE_LEVELS, PEN_GREY)
     dirt = inside & (darkest >= floor) & (area_px <= MARK_MM2 * px_per_mm**2)
