@@ -59,9 +59,18 @@ class Alignment:
         return (float(p[0] / p[2]), float(p[1] / p[2]))
 
     def warp(
-        self, image: np.ndarray, box: Box, px_per_mm: float, *, border: int = 255
+        self,
+        image: np.ndarray,
+        box: Box,
+        px_per_mm: float,
+        *,
+        border: int = 255,
+        near_px: float = 0.0,
     ) -> np.ndarray:
-        """The part of the scan under `box`, resampled upright at `px_per_mm`."""
+        """The part of the scan under `box`, resampled upright at `px_per_mm`. With `near_px`,
+        for a picture only a person looks at: where the page's perspective moves no corner by
+        more than `near_px` pixels of the scan from where an affine map puts it, the affine
+        map is used (a 300 dpi page in 17 ms of CPU, not 43)."""
         width = max(1, round(box.w * px_per_mm))
         height = max(1, round(box.h * px_per_mm))
         # Output pixel (u, v) is layout point (box.x + u / s, box.y + v / s).
@@ -69,6 +78,15 @@ class Alignment:
             [[1 / px_per_mm, 0, box.x], [0, 1 / px_per_mm, box.y], [0, 0, 1]], dtype=np.float64
         )
         out_to_image = self.to_image @ out_to_mm
+        if near_px > 0 and _affine_within(out_to_image, width, height, near_px):
+            return cv2.warpAffine(
+                image,
+                out_to_image[:2] / out_to_image[2, 2],
+                (width, height),
+                flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                borderMode=cv2.BORDER_CONSTANT,
+                borderValue=border,
+            )
         return cv2.warpPerspective(
             image,
             out_to_image,
@@ -78,9 +96,18 @@ class Alignment:
             borderValue=border,
         )
 
-    def warp_page(self, image: np.ndarray, dpi: float) -> np.ndarray:
+    def warp_page(self, image: np.ndarray, dpi: float, *, near_px: float = 0.0) -> np.ndarray:
         page = Box(0.0, 0.0, layout.PAGE_WIDTH_MM, layout.PAGE_HEIGHT_MM)
-        return self.warp(image, page, dpi / 25.4)
+        return self.warp(image, page, dpi / 25.4, near_px=near_px)
+
+
+def _affine_within(out_to_image: np.ndarray, width: int, height: int, near_px: float) -> bool:
+    """Whether the affine part of `out_to_image` puts each corner of the output within
+    `near_px` of where the whole map does."""
+    corners = np.array([[0, 0, 1], [width, 0, 1], [0, height, 1], [width, height, 1]], float).T
+    mapped = (out_to_image / out_to_image[2, 2]) @ corners
+    exact = mapped[:2] / mapped[2]
+    return bool(np.abs(exact - mapped[:2]).max() <= near_px)
 
 
 def flatten_illumination(gray: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray | None]:

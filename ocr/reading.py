@@ -53,6 +53,9 @@ EVIDENCE_DPI = 100.0
 ZOOM_MAX_DPI = 300.0
 # A 300 dpi page is 1.8 MB at 90, 1.3 MB at 80: the paper's grain, not the writing, takes it.
 ZOOM_JPEG_QUALITY = 80
+# The zoom image is for a person's eyes: resampled as an affine map where that moves nothing
+# by more than this (scan pixels), as on a scanner's or a fax's pages.
+ZOOM_NEAR_PX = 0.5
 # Around a value's close-up: room for what was written above or below a crossed-out line, or
 # beside it, which the value's own box cuts off.
 CLOSE_UP_MARGIN_MM = (3.0, 6.0)  # left and right, above and below
@@ -811,7 +814,7 @@ def _keep_evidence(
     matched would cost every page the time and the space.) `aligned` is the page already
     aligned at INK_DPI."""
     _keep_page_image(reading, aligned)
-    zoom = alignment.warp_page(page, min(dpi, ZOOM_MAX_DPI))
+    zoom = alignment.warp_page(page, min(dpi, ZOOM_MAX_DPI), near_px=ZOOM_NEAR_PX)
     reading.evidence["page_zoom.jpg"] = _jpeg(zoom, ZOOM_JPEG_QUALITY)
     zones = dict(ink.field_zones())
     zones["case_number"] = layout.CASE_NUMBER
