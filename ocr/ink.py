@@ -346,14 +346,13 @@ def signing_ink(
     if company:
         # A strip taken off in or around the "no stamp" box: what is left there is not read.
         tick_box_moved = moved.share_of(layout.NO_STAMP_TICK.inset(-_TICK_SURROUNDS_MM)) > 0
-        unmoved = observed & (1 - moved.mask) if moved.found else observed
-        tick, crossed = tick_marks(unmoved, expected)
+        tick, crossed = tick_marks(observed, expected)  # the moved lines already taken off
         found_stamp = stamp_finding(
             stamps,
             tick,
             extra & (1 - footprint),
             tick_crossed=crossed,
-            box_misplaced=tick_box_moved or not tick_box_in_place(unmoved, expected),
+            box_misplaced=tick_box_moved or not tick_box_in_place(observed, expected),
         )
     return SigningInk(signature, found_stamp, extra, stamps, moved)
 
