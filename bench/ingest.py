@@ -553,7 +553,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="cesja-bench-") as tmp:
         data_dir, folder = Path(tmp) / "var", Path(tmp) / "files"
         folder.mkdir()
-        # A post room's 50 pages scanned at 300 dpi grey are a file of about 60 MB: a service
+        # A post room's 50 pages scanned at 300 dpi grey are a file of about 75 MB: a service
         # that takes such stacks is configured for them (CESJA_MAX_UPLOAD_MB).
         settings = Settings(
             data_dir=data_dir, database_url=None, scan_dir=None, max_upload_mb=STACK_UPLOAD_MB

@@ -30,7 +30,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import BinaryIO
 
 import cv2
 import numpy as np
@@ -188,8 +187,8 @@ def probe_file(path: Path, *, max_pages: int) -> FileInfo:
     """
     media_type = _media_type(path)
     if media_type == PDF:
-        with path.open("rb") as file:
-            count = _check_pdf(_open_pdf(file), max_pages)
+        with _open_pdf(path) as reader:
+            count = _check_pdf(reader, max_pages)
     else:
         count = _check_raster(path, media_type, max_pages)
         if media_type != TIFF:
@@ -206,8 +205,7 @@ def read_page_image(path: Path, index: int, *, max_pages: int, render_dpi: int =
     """
     media_type = _media_type(path)
     if media_type == PDF:
-        with path.open("rb") as file:
-            reader = _open_pdf(file)
+        with _open_pdf(path) as reader:
             count = _pdf_page_count(reader, max_pages)
             _check_index(index, count)
             return _pdf_page(path.read_bytes, reader, index, render_dpi)
@@ -227,8 +225,8 @@ def iter_pages(path: Path, *, max_pages: int, render_dpi: int = 300) -> Iterator
     """
     media_type = _media_type(path)
     if media_type == PDF:
-        with path.open("rb") as file:
-            count = _check_pdf(_open_pdf(file), max_pages)
+        with _open_pdf(path) as reader:
+            count = _check_pdf(reader, max_pages)
         return _pdf_pages(path, count, render_dpi)
     count = _check_raster(path, media_type, max_pages)
     return _raster_pages(path, media_type, count)
@@ -683,24 +681,26 @@ def _stretched(
 # --- PDF ------------------------------------------------------------------------------------
 
 
-def _open_pdf(file: BinaryIO) -> PdfReader:
-    """The PDF read from the open `file` as its objects are asked for. (Given a path, pypdf
-    reads the whole file into memory first: a worker reading one page of a post room's 60 MB
-    stack held all of it, and more than its budget.)"""
-    with _decoding("the PDF cannot be read (it may be truncated or damaged)"):
-        try:
-            reader = PdfReader(file, strict=False)
-        except DependencyError as err:
-            # pypdf needs the `cryptography` package for AES, which only encrypted files use.
-            raise EncryptedFile(
-                "the PDF is encrypted in a way this service cannot open; "
-                "send it again without a password or protection"
-            ) from err
-        if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
-            raise EncryptedFile(
-                "the PDF is protected by a password; send it again without the password"
-            )
-    return reader
+@contextmanager
+def _open_pdf(path: Path) -> Iterator[PdfReader]:
+    """The PDF at `path`, read from the open file as its objects are asked for, while the
+    `with` lasts. (Given a path, pypdf reads the whole file into memory first: a worker reading
+    one page of a post room's 73 MB stack held all of it, and more than its budget.)"""
+    with path.open("rb") as file:
+        with _decoding("the PDF cannot be read (it may be truncated or damaged)"):
+            try:
+                reader = PdfReader(file, strict=False)
+            except DependencyError as err:
+                # pypdf needs the `cryptography` package for AES, which only encrypted files use.
+                raise EncryptedFile(
+                    "the PDF is encrypted in a way this service cannot open; "
+                    "send it again without a password or protection"
+                ) from err
+            if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
+                raise EncryptedFile(
+                    "the PDF is protected by a password; send it again without the password"
+                )
+        yield reader
 
 
 def _pdf_page_count(reader: PdfReader, max_pages: int) -> int:
@@ -761,8 +761,7 @@ def _box_area(page: PageObject) -> float:
 
 def _pdf_pages(path: Path, count: int, render_dpi: int) -> Iterator[PageImage]:
     pdf = cache(path.read_bytes)  # read only when a page needs rendering, then once
-    with path.open("rb") as file:
-        reader = _open_pdf(file)
+    with _open_pdf(path) as reader:
         for index in range(count):
             yield _pdf_page(pdf, reader, index, render_dpi)
 
