@@ -4,6 +4,7 @@ processes. Throughput and latency are measured by bench/load.py, not here."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -41,6 +42,7 @@ from tests.conftest import CASE_BODY, REGISTRAR
 # A lock wait must end in a 503 this quickly, never after the old 30 s.
 QUICKLY = LOCK_WAIT_SECONDS + 5
 WORKER_READY = re.compile(r"\[(\d+)\]: worker process 0 ready")
+OTHER_API_READY = re.compile(r"uvicorn\.error\[(\d+)\]: Application startup complete")
 
 
 def at_once(calls: list[Callable[[], Any]]) -> list[Any]:
@@ -379,6 +381,88 @@ def test_serve_answers_from_two_api_processes_and_stops_them_all(
     assert worked, "no process but the first answered"
     assert listed["count"] == 100
     wait_until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in children), log, 10)
+
+
+def test_serve_spreads_its_clients_connections_over_its_api_processes(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """GIVEN `cesja serve` with two API processes, and 30 clients that connected while the
+    other API process could not accept (stopped, as a busy or swapped-out process is slow to)
+    WHEN the clients go on sending requests, each on a keep-alive connection of its own
+    THEN every request is answered, and the connections come to be spread evenly over the
+    two processes (a process holding more answers each of its clients more slowly).
+    """
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    env = {**os.environ, "CESJA_API_PROCESSES": "2", "CESJA_WORKERS": "0"}
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cesja.cli", "serve", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=out,
+        )
+    clients = [
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=REGISTRAR, timeout=30)
+        for _ in range(30)
+    ]
+    done = threading.Event()
+
+    def go_on(client: httpx.Client) -> set[int]:
+        statuses = set()
+        while not done.is_set():
+            statuses.add(client.get("/api/v1/cases?limit=1").status_code)
+        return statuses
+
+    def spread() -> list[int]:
+        return [_connections_held(pid, port) for pid in (process.pid, other)]
+
+    try:
+        other = int(wait_until(lambda: OTHER_API_READY.search(log.read_text()), log).group(1))
+        os.kill(other, signal.SIGSTOP)
+        try:
+            first = at_once(
+                [lambda c=c: c.get("/api/v1/cases?limit=1").status_code for c in clients]
+            )
+        finally:
+            os.kill(other, signal.SIGCONT)
+        with ThreadPoolExecutor(len(clients)) as pool:
+            running = [pool.submit(go_on, client) for client in clients]
+            try:
+                # A connection let go of is opened again with its client's next request.
+                held = wait_until(
+                    lambda: (h := spread()) and sum(h) >= 28 and max(h) - min(h) <= 2 and h,
+                    log,
+                    timeout=30,
+                )
+            finally:
+                done.set()
+            statuses = set().union(*(r.result() for r in running))
+    finally:
+        for client in clients:
+            client.close()
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+
+    assert set(first) == {200}
+    assert statuses == {200}
+    assert min(held) >= 13, held
+
+
+def _connections_held(pid: int, port: int) -> int:
+    """Established TCP connections to `port` that process `pid` holds open."""
+    sockets = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                sockets.add(target.removeprefix("socket:[").removesuffix("]"))
+    held = 0
+    for line in Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local_port, state, inode = int(fields[1].rsplit(":", 1)[1], 16), fields[3], fields[9]
+        held += local_port == port and state == "01" and inode in sockets
+    return held
 
 
 def _answers(url: str) -> bool:
