@@ -86,6 +86,8 @@ def _config(app: FastAPI, host: str, port: int, connections: Connections) -> uvi
 
 
 _CLOSE = (b"connection", b"close")
+# The count of an API process that has ended.
+_ENDED = -1
 
 
 class Connections:
@@ -107,7 +109,11 @@ class Connections:
 
     def crowded(self) -> bool:
         """Whether this process holds two connections more than the one holding fewest."""
-        return self.counts[self.mine] >= min(self.counts) + 2
+        return self.counts[self.mine] >= min(c for c in self.counts if c >= 0) + 2
+
+    def ended(self, number: int) -> None:
+        """API process `number` has ended: it holds none and takes none."""
+        self.counts[number] = _ENDED
 
     def counted(self, protocol: type[HttpToolsProtocol]) -> type[HttpToolsProtocol]:
         """`protocol`, counting this process's connections as they open and close."""
@@ -208,6 +214,22 @@ class _FirstServer(_Server):
             process.start()
             self.others.append(process)
         log.info("serving from %d API processes", len(self.others) + 1)
+        threading.Thread(target=self._watch_others, name="cesja-api-watch", daemon=True).start()
+
+    def _watch_others(self) -> None:
+        """An API process that ended by itself (killed, crashed) serves nobody: said once, and
+        no longer counted among those holding connections."""
+        ended: set[int] = set()
+        while not self.stopping.wait(PARENT_CHECK_SECONDS):
+            for number, process in enumerate(self.others, start=1):
+                if number not in ended and not process.is_alive():
+                    ended.add(number)
+                    self.connections.ended(number)
+                    log.error(
+                        "API process %s ended (exit code %s): the others serve on",
+                        process.pid,
+                        process.exitcode,
+                    )
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         # The workers stop now, finishing their page, while uvicorn lets the open

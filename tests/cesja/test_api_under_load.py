@@ -449,6 +449,49 @@ def test_serve_spreads_its_clients_connections_over_its_api_processes(
     assert min(held) >= 13, held
 
 
+def test_when_an_api_process_dies_the_other_keeps_its_clients_connections(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """GIVEN `cesja serve` with two API processes
+    WHEN the other API process is killed (SIGKILL)
+    THEN the service says so, and the first serves every client on its keep-alive connection,
+    letting none go for balance's sake (there is nowhere else for it to land).
+    """
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    env = {**os.environ, "CESJA_API_PROCESSES": "2", "CESJA_WORKERS": "0"}
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cesja.cli", "serve", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=out,
+        )
+    clients = [
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=REGISTRAR, timeout=30)
+        for _ in range(10)
+    ]
+    try:
+        other = int(wait_until(lambda: OTHER_API_READY.search(log.read_text()), log).group(1))
+        os.kill(other, signal.SIGKILL)
+        wait_until(lambda: f"API process {other} ended" in log.read_text(), log, timeout=10)
+        statuses = at_once(
+            [
+                lambda c=c: {c.get("/api/v1/cases?limit=1").status_code for _ in range(5)}
+                for c in clients
+            ]
+        )
+        held = _connections_held(process.pid, port)
+    finally:
+        for client in clients:
+            client.close()
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+
+    assert set().union(*statuses) == {200}
+    assert held == len(clients)
+
+
 def _connections_held(pid: int, port: int) -> int:
     """Established TCP connections to `port` that process `pid` holds open."""
     sockets = set()
