@@ -385,8 +385,11 @@ def _registrations(
         cross = affine.T @ bends.T  # (3, lines)
         bend_gram = (bends * weights) @ bends.T
         bend_found = (bends * weights) @ found
+        # two bends: every module (half as fine, a quarter of the pairs)
         first, second = np.triu_indices(len(offsets), k=2)
-        families = [np.arange(len(offsets))[:, None], np.stack([first, second], axis=1)]
+        even = (first % 2 == 0) & (second % 2 == 0)
+        pairs = np.stack([first[even], second[even]], axis=1)
+        families = [np.arange(len(offsets))[:, None], pairs]
         if theta == 0:
             families.append(np.zeros((1, 0), int))
         for chosen in families:
@@ -425,8 +428,10 @@ def _like_paper(coefficients: np.ndarray, normal: np.ndarray) -> np.ndarray:
 
 
 def _plausible(jacobian: np.ndarray) -> np.ndarray:
-    area = np.linalg.det(jacobian) / _MODULE_PX**2
-    lengths = np.linalg.norm(jacobian, axis=2) / _MODULE_PX
+    area = (
+        jacobian[:, 0, 0] * jacobian[:, 1, 1] - jacobian[:, 0, 1] * jacobian[:, 1, 0]
+    ) / _MODULE_PX**2
+    lengths = np.sqrt(np.sum(jacobian**2, axis=2)) / _MODULE_PX
     return (
         (area > _AREA_RANGE[0])
         & (area < _AREA_RANGE[1])
