@@ -1,6 +1,7 @@
 """Routing pages that folds, wear and PC faxes damaged: a page whose QR code any reader decodes
-is routed by it; a genuine page whose code no reader decodes reaches its case by its printed
-case number; a QR code copied from another case never routes a page by its own number.
+is routed by it; a folded page's code is read by the patterns every symbol shares, as the code
+printed on it, never as the one the page should carry; a genuine page whose code reads no way
+reaches its case by its printed case number.
 
 The cases are the generated ones of bench/accuracy.py (case i from seed 10 000 + i), each a
 page the reader once left unmatched, or (the copied codes) would have routed by its number.
@@ -36,11 +37,11 @@ def _zxing_reads_a_code(path: Path) -> bool:
 
 
 FOLDED = [
-    # the code sheared through its middle; the case number stepped down by a crease
+    # the code sheared through its middle
     ("augraphy-folding", 0, "new_registrant", 17001),
-    # the marker a crease moved skewed the alignment: the number left its box
+    # two creases through the code, one beside its top-right finder
     ("augraphy-folding", 1, "current_registrant", 117000),
-    # the crease bent the number's "CS-" itself
+    # the crease ran through the top-left finder
     ("augraphy-folding", 3, "new_registrant", 317001),
 ]
 
@@ -50,14 +51,42 @@ FOLDED = [
     FOLDED,
     ids=[f"{c}-case{n}-{s}" for c, n, _, s in FOLDED],
 )
-def test_a_folded_page_reaches_its_case_by_its_printed_number(
+def test_a_folded_page_is_routed_by_its_code_followed_by_its_function_patterns(
     capture_name: str, case: int, party: Party, seed: int, tmp_path: Path
 ) -> None:
     """GIVEN a genuine page folded and unfolded (augraphy's Folding), so that no reader
-    decodes its QR code and its case number lies bent, out of the box the layout gives it
+    decodes its QR code
     WHEN the reader reads it
-    THEN it reaches its case and party by the printed case number (once left unmatched), and
-    page_received still fails: no code vouches for the page, a person confirms it."""
+    THEN the code is read all the same, its symbol followed by the patterns every symbol of
+    ours shares: the page is routed by its code (once only by its printed number) and counts
+    as received."""
+    form, other = generated_case(case)
+    scenario = crossed(sheet("genuine"), capture(capture_name), party)
+    judged = run(scenario, seed, form, other, SECRET_KEY, tmp_path)
+    assert not _zxing_reads_a_code(judged.path)
+    reading = judged.reading
+    assert reading.outcome == "matched", reading.detail
+    assert (reading.case_id, reading.party, reading.routed_by) == (form.case_id, party, "qr")
+    assert "page_received" not in failed_checks(reading, form)
+
+
+FOLDED_PAST_READING = [
+    ("augraphy-folding", 3, "current_registrant", 317000),
+]
+
+
+@pytest.mark.parametrize(
+    ("capture_name", "case", "party", "seed"),
+    FOLDED_PAST_READING,
+    ids=[f"{c}-case{n}-{s}" for c, n, _, s in FOLDED_PAST_READING],
+)
+def test_a_page_folded_past_reading_reaches_its_case_by_its_printed_number(
+    capture_name: str, case: int, party: Party, seed: int, tmp_path: Path
+) -> None:
+    """GIVEN a genuine page folded so that its QR code reads no way at all
+    WHEN the reader reads it
+    THEN it reaches its case and party by the printed case number, and page_received still
+    fails: no code vouches for the page, a person confirms it."""
     form, other = generated_case(case)
     scenario = crossed(sheet("genuine"), capture(capture_name), party)
     judged = run(scenario, seed, form, other, SECRET_KEY, tmp_path)
@@ -69,9 +98,11 @@ def test_a_folded_page_reaches_its_case_by_its_printed_number(
     assert "page_received" in failed_checks(reading, form)
 
 
+# Folded past reading by the function patterns too (seeds from 900 000: beyond the bench's).
 COPIED_AND_FOLDED = [
-    ("augraphy-folding", 0, "new_registrant", 17070),
-    ("augraphy-folding", 4, "new_registrant", 417070),
+    ("augraphy-folding", 0, "current_registrant", 900007),
+    ("augraphy-folding", 2, "current_registrant", 900105),
+    ("augraphy-folding", 10, "current_registrant", 900161),
 ]
 
 
@@ -84,7 +115,8 @@ def test_a_copied_qr_code_folded_past_reading_never_routes_the_page_by_its_numbe
     capture_name: str, case: int, party: Party, seed: int, tmp_path: Path
 ) -> None:
     """GIVEN a page with another case's QR code pasted over its own, then folded so that no
-    reader decodes that code, while its own case number reads
+    reader decodes that code, not even by its function patterns, while its own case number
+    reads
     WHEN the reader reads it
     THEN it is not routed by its number to its own case, as if only its code were unreadable:
     it is left for a person, saying its QR code is not the one printed for that case."""
@@ -96,6 +128,47 @@ def test_a_copied_qr_code_folded_past_reading_never_routes_the_page_by_its_numbe
     assert reading.outcome == "unmatched", (reading.outcome, reading.case_id, reading.detail)
     assert f"not the one printed for case {form.case_id}" in reading.detail
     assert not any("FRAUD PASSED" in problem for problem in judged.problems)
+
+
+# Pages printed with another code than their own, folded so that no reader decodes it, and
+# whose code the function patterns read (the copied codes: pages of bench/accuracy.py).
+ANOTHER_CODE_FOLDED = [
+    ("fraud-altered-qr", 1, "new_registrant", 900015),
+    ("fraud-altered-qr", 2, "current_registrant", 900022),
+    ("fraud-copied-qr", 0, "new_registrant", 17070),
+    ("fraud-copied-qr", 4, "new_registrant", 417070),
+]
+
+
+@pytest.mark.parametrize(
+    ("sheet_name", "case", "party", "seed"),
+    ANOTHER_CODE_FOLDED,
+    ids=[f"{s}-case{n}-{seed}" for s, n, _, seed in ANOTHER_CODE_FOLDED],
+)
+def test_a_folded_page_printed_with_another_code_reads_as_that_code(
+    sheet_name: str, case: int, party: Party, seed: int, tmp_path: Path
+) -> None:
+    """GIVEN a folded page whose QR code no reader decodes, printed with another code than
+    its own: one character changed, or another case's code pasted over it
+    WHEN the reader reads it
+    THEN its symbol, followed by the patterns every symbol shares, reads as the code printed
+    on it, never as its own: the changed code as a forgery, the pasted one routing it to the
+    other case, where its fields fail (nothing leans toward the code the page should carry)."""
+    form, other = generated_case(case)
+    scenario = crossed(sheet(sheet_name), capture("augraphy-folding"), party)
+    judged = run(scenario, seed, form, other, SECRET_KEY, tmp_path)
+    assert not _zxing_reads_a_code(judged.path)
+    reading = judged.reading
+    if sheet_name == "fraud-altered-qr":
+        assert reading.outcome == "invalid_code", (reading.outcome, reading.detail)
+    else:
+        assert (reading.outcome, reading.case_id, reading.routed_by) == (
+            "matched",
+            other.case_id,
+            "qr",
+        )
+        assert "fields_match" in failed_checks(reading, form, other)
+    assert not judged.problems
 
 
 READABLE = [
