@@ -6,6 +6,7 @@ a `PageReading`, the evidence the case's checks are computed from.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections import OrderedDict
@@ -30,7 +31,7 @@ from documents.render import (
     render_blank_page,
     render_values,
 )
-from ocr import align, blobs, ink, route
+from ocr import align, blobs, ink, route, unfold
 from ocr._exec import tesseract
 from ocr.case_number import follow_case_number
 from ocr.descreen import FINE_MIN_DPI, Descreened, descreen, whole_letters
@@ -330,6 +331,11 @@ def _read_routed(
     judged = screen.page if screen is not None and screen.found else clean
     masks = _ink_masks(judged, alignment, form, code.party, grey=not page.bilevel)
     clock.lap("masks")
+    # A fold moved parts of the page past what the markers fix: the values and their zones
+    # are read where the fold put them (`ocr.unfold`); the page a person looks at is as sent.
+    as_sent = alignment
+    alignment, masks = _unfolded(judged, alignment, form, code.party, masks, grey=not page.bilevel)
+    clock.lap("unfold")
     letters = [_without_streaks(clean, alignment, masks.streaks)]
     if screen is not None and screen.found:
         # A screened page sent at a standard fax's 98 lines an inch has its values read from
@@ -356,7 +362,7 @@ def _read_routed(
     clock.lap("fields")
     moved = _find_ink(reading, masks, company=form.party(code.party).kind == "company")
     clock.lap("ink")
-    _keep_evidence(reading, clean, page.dpi, alignment, masks.aligned)
+    _keep_evidence(reading, clean, page.dpi, as_sent, masks.aligned)
     clock.lap("evidence")
     taken_off = [reading.detail] if reading.detail else []
     if streaks:
@@ -661,6 +667,34 @@ def _ink_masks(
     observed = streaks.without_streak_marks(observed, aligned, printed)
     cleaned, dirt = without_dirt(observed, aligned, printed, ink.PX_PER_MM)
     return _Masks(cleaned, expected, aligned, streaks, dirt, observed if dirt.found else None)
+
+
+def _unfolded(
+    page: np.ndarray,
+    alignment: align.Alignment,
+    form: FormData,
+    party: Party,
+    masks: _Masks,
+    *,
+    grey: bool,
+) -> tuple[align.Alignment, _Masks]:
+    """The alignment and the ink, on a page a fold moved where its values are, with the
+    displacement the fold left there (`ocr.unfold`); as they were on any other page, and
+    where that does not bring the printing onto the scan's ink."""
+    zones = [*ink.field_zones().values(), layout.CASE_NUMBER]
+    observed, printed = masks.observed, masks.expected.mask
+    before = unfold.in_place(observed, printed, ink.INK_DPI, zones)
+    if before >= unfold.IN_PLACE_MIN:
+        return alignment, masks
+    moved = unfold.displacement(observed, printed, ink.PX_PER_MM, zones)
+    if moved is None:
+        return alignment, masks
+    unfolded = dataclasses.replace(alignment, displacement=moved)
+    again = _ink_masks(page, unfolded, form, party, grey=grey)
+    after = unfold.in_place(again.observed, printed, ink.INK_DPI, zones)
+    if after < before + unfold.GAIN_MIN:
+        return alignment, masks
+    return unfolded, again
 
 
 def _not_compared(printed: np.ndarray) -> np.ndarray:
