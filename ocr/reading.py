@@ -331,8 +331,9 @@ def _read_routed(
     judged = screen.page if screen is not None and screen.found else clean
     masks = _ink_masks(judged, alignment, form, code.party, grey=not page.bilevel)
     clock.lap("masks")
-    # A fold moved parts of the page past what the markers fix: the values and their zones
-    # are read where the fold put them (`ocr.unfold`); the page a person looks at is as sent.
+    # A fold moved parts of the page past what the markers fix: the values are read, and
+    # their zones' ink judged, where the fold put them (`ocr.unfold`); the page a person
+    # looks at is as sent.
     as_sent = alignment
     alignment, masks = _unfolded(judged, alignment, form, code.party, masks, grey=not page.bilevel)
     clock.lap("unfold")
@@ -678,23 +679,27 @@ def _unfolded(
     *,
     grey: bool,
 ) -> tuple[align.Alignment, _Masks]:
-    """The alignment and the ink, on a page a fold moved where its values are, with the
-    displacement the fold left there (`ocr.unfold`); as they were on any other page, and
-    where that does not bring the printing onto the scan's ink."""
+    """On a page a fold moved where its values are, the alignment its values are read
+    through and the ink judged, each with the displacement the fold left there (see
+    `ocr.unfold`); as they were on any other page, and where that does not bring the
+    printing onto the scan's ink."""
     zones = [*ink.field_zones().values(), layout.CASE_NUMBER]
     observed, printed = masks.observed, masks.expected.mask
     before = unfold.in_place(observed, printed, ink.INK_DPI, zones)
     if before >= unfold.IN_PLACE_MIN:
         return alignment, masks
-    moved = unfold.displacement(observed, printed, ink.PX_PER_MM, zones)
-    if moved is None:
+    flow = unfold.Flow.of(observed, printed, ink.PX_PER_MM)
+    for_ink = flow.displacement(unfold.INK_SMOOTH_MM, zones)
+    for_letters = flow.displacement(unfold.LETTERS_SMOOTH_MM, zones)
+    if for_ink is None or for_letters is None:
         return alignment, masks
-    unfolded = dataclasses.replace(alignment, displacement=moved)
-    again = _ink_masks(page, unfolded, form, party, grey=grey)
+    again = _ink_masks(
+        page, dataclasses.replace(alignment, displacement=for_ink), form, party, grey=grey
+    )
     after = unfold.in_place(again.observed, printed, ink.INK_DPI, zones)
     if after < before + unfold.GAIN_MIN:
         return alignment, masks
-    return unfolded, again
+    return dataclasses.replace(alignment, displacement=for_letters), again
 
 
 def _not_compared(printed: np.ndarray) -> np.ndarray:

@@ -8,15 +8,17 @@ the band comes out bent and sheared, and its zone, read where the layout puts it
 of it. The corner markers cannot see that.
 
 The displacement is found by optical flow from the page as printed to its ink as scanned, at
-low resolution, and then smoothed over a few millimetres, weighted by where the form printed
-anything: a field that moves a line of text as a whole, bends and shears it, but is far too
-smooth to turn one character into another (a character is 2.5 mm wide). It is bounded by the
-fold's reach. A page where it moves nothing by more than `MOVE_MIN_MM` is left as aligned.
+low resolution, and then smoothed over a millimetre and a half or more, weighted by where
+the form printed anything: a field that moves a line of text as a whole, bends and shears
+it, but is far too smooth to turn one character into another (a character is 2.5 mm wide;
+what tells an i from an l, or a 3 from an 8, is a few tenths of a millimetre). It is bounded
+by the fold's reach. A page where it moves nothing by more than `MOVE_MIN_MM` is left as aligned.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -29,8 +31,13 @@ from ocr.folds import MOVE_MAX_MM
 # page costs a few tens of milliseconds.
 FLOW_DPI = 75.0
 # The displacement is smoothed over this (mm, Gaussian sigma): the fold's band is 20 mm wide
-# or more, a character 2.5 mm.
-SMOOTH_MM = 2.5
+# or more, a character 2.5 mm. The letters of a value are read through the finer one, which
+# follows a crease's shear closer (over the bench's folded pages, values that did not read
+# as printed: 5 at 1.5 mm, 8 at 2, 10 at 2.5); the ink in a zone is judged through the
+# smoother one (zones with ink the form did not print: 19 at 1.5 mm, 12 at 2): the flow's
+# noise between lines, followed closer, leaves slivers of the printing out of place.
+LETTERS_SMOOTH_MM = 1.5
+INK_SMOOTH_MM = 2.5
 # Below this the page lies where the markers put it (mm): left as aligned.
 MOVE_MIN_MM = 0.6
 # Around each zone the values are read in (and their ink judged), the page is moved this far
@@ -48,39 +55,52 @@ GAIN_MIN = 0.05
 _MIN_WEIGHT = 0.02
 
 
-def displacement(
-    observed: np.ndarray, printed: np.ndarray, px_per_mm: float, zones: Iterable[Box]
-) -> Displacement | None:
-    """Where each part of `zones` lies beyond its alignment (None when nowhere by more than
-    `MOVE_MIN_MM`): `observed` the ink of the page aligned to the layout, `printed` the ink
-    the form printed, both uint8 masks at `px_per_mm`. Elsewhere nothing is moved."""
-    scale = FLOW_DPI / 25.4 / px_per_mm
-    small_printed, small_seen = (
-        cv2.resize(m.astype(np.float32), None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        for m in (printed, observed)
-    )
-    h = min(small_printed.shape[0], small_seen.shape[0])
-    w = min(small_printed.shape[1], small_seen.shape[1])
-    small_printed, small_seen = small_printed[:h, :w], small_seen[:h, :w]
-    flow_px_per_mm = FLOW_DPI / 25.4
-    flow = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM).calc(
-        _as_image(small_printed), _as_image(small_seen), np.zeros((h, w, 2), np.float32)
-    )
-    sigma = SMOOTH_MM * flow_px_per_mm
-    weight = cv2.GaussianBlur(small_printed, (0, 0), sigma)
-    dx, dy = (
-        cv2.GaussianBlur(flow[..., k] * small_printed, (0, 0), sigma)
-        / np.maximum(weight, _MIN_WEIGHT)
-        / flow_px_per_mm
-        for k in (0, 1)
-    )
-    known = (weight >= _MIN_WEIGHT) & _inside(zones, weight.shape, FLOW_DPI)
-    dx, dy = np.where(known, dx, 0.0), np.where(known, dy, 0.0)
-    dx = np.clip(dx, -MOVE_MAX_MM, MOVE_MAX_MM).astype(np.float32)
-    dy = np.clip(dy, -MOVE_MAX_MM, MOVE_MAX_MM).astype(np.float32)
-    if float(np.hypot(dx, dy).max()) < MOVE_MIN_MM:
-        return None
-    return Displacement(dx, dy, flow_px_per_mm)
+@dataclass(frozen=True)
+class Flow:
+    """Where the page's ink lies from where the form printed it (`dx`, `dy`, pixels at
+    `FLOW_DPI`), and how much the form printed at each place (`printed`, 0–1)."""
+
+    dx: np.ndarray
+    dy: np.ndarray
+    printed: np.ndarray
+
+    @classmethod
+    def of(cls, observed: np.ndarray, printed: np.ndarray, px_per_mm: float) -> Flow:
+        """The flow from `printed` (the ink the form printed) to `observed` (the ink of the
+        page aligned to the layout), both uint8 masks over the page at `px_per_mm`."""
+        scale = FLOW_DPI / 25.4 / px_per_mm
+        small_printed, small_seen = (
+            cv2.resize(m.astype(np.float32), None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+            for m in (printed, observed)
+        )
+        h = min(small_printed.shape[0], small_seen.shape[0])
+        w = min(small_printed.shape[1], small_seen.shape[1])
+        small_printed, small_seen = small_printed[:h, :w], small_seen[:h, :w]
+        flow = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM).calc(
+            _as_image(small_printed), _as_image(small_seen), np.zeros((h, w, 2), np.float32)
+        )
+        return cls(flow[..., 0], flow[..., 1], small_printed)
+
+    def displacement(self, smooth_mm: float, zones: Iterable[Box]) -> Displacement | None:
+        """The flow smoothed over `smooth_mm`, weighted by where the form printed, in `zones`
+        (nothing moved elsewhere); None when it moves nothing by more than `MOVE_MIN_MM`."""
+        px_per_mm = FLOW_DPI / 25.4
+        sigma = smooth_mm * px_per_mm
+        weight = cv2.GaussianBlur(self.printed, (0, 0), sigma)
+        dx, dy = (
+            cv2.GaussianBlur(flow * self.printed, (0, 0), sigma)
+            / np.maximum(weight, _MIN_WEIGHT)
+            / px_per_mm
+            for flow in (self.dx, self.dy)
+        )
+        known = (weight >= _MIN_WEIGHT) & _inside(zones, weight.shape, FLOW_DPI)
+        dx, dy = (
+            np.clip(np.where(known, d, 0.0), -MOVE_MAX_MM, MOVE_MAX_MM).astype(np.float32)
+            for d in (dx, dy)
+        )
+        if float(np.hypot(dx, dy).max()) < MOVE_MIN_MM:
+            return None
+        return Displacement(dx, dy, px_per_mm)
 
 
 def in_place(observed: np.ndarray, printed: np.ndarray, dpi: float, zones: Iterable[Box]) -> float:
