@@ -12,7 +12,8 @@ low resolution, and then smoothed over a millimetre and a half or more, weighted
 the form printed anything: a field that moves a line of text as a whole, bends and shears
 it, but is far too smooth to turn one character into another (a character is 2.5 mm wide;
 what tells an i from an l, or a 3 from an 8, is a few tenths of a millimetre). It is bounded
-by the fold's reach. A page where it moves nothing by more than `MOVE_MIN_MM` is left as aligned.
+by the fold's reach, and looked for only on a page whose printing in the value zones is not
+where the markers put it (`in_place`).
 """
 
 from __future__ import annotations
@@ -32,10 +33,10 @@ from ocr.folds import MOVE_MAX_MM
 FLOW_DPI = 75.0
 # The displacement is smoothed over this (mm, Gaussian sigma): the fold's band is 20 mm wide
 # or more, a character 2.5 mm. The letters of a value are read through the finer one, which
-# follows a crease's shear closer (over the bench's folded pages, values that did not read
-# as printed: 5 at 1.5 mm, 8 at 2, 10 at 2.5); the ink in a zone is judged through the
-# smoother one (zones with ink the form did not print: 19 at 1.5 mm, 12 at 2): the flow's
-# noise between lines, followed closer, leaves slivers of the printing out of place.
+# follows a crease's shear closer (over eight of the bench's folded pages, values that did
+# not read as printed: 5 at 1.5 mm, 8 at 2, 10 at 2.5); the ink in a zone is judged through
+# the smoother one (zones with ink the form did not print: 19 at 1.5 mm, 12 at 2): the
+# flow's noise between lines, followed closer, leaves slivers of the printing out of place.
 LETTERS_SMOOTH_MM = 1.5
 INK_SMOOTH_MM = 2.5
 # Below this the page lies where the markers put it (mm): left as aligned.
@@ -45,7 +46,8 @@ MOVE_MIN_MM = 0.6
 ZONE_MARGIN_MM = 4.0
 # A page where this share of the ink printed in the zones or more is found on the scan within
 # `_IN_PLACE_PX` of its place lies where the markers put it, and its flow is not looked for:
-# every page of the bench's scans, faxes and photos at 0.995 or more, folded ones at 0.55–0.70.
+# pages of the bench's scans, faxes, photos and augraphy's other wear at 0.995 or more,
+# folded ones at 0.55–0.70 (a third of a millimetre; `_IN_PLACE_PX`).
 IN_PLACE_MIN = 0.95
 _IN_PLACE_PX = 2  # at ink.INK_DPI: a third of a millimetre, a scan's blur
 # The displacement is kept only where it brings this much more of the printing onto the
