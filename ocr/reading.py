@@ -334,7 +334,7 @@ def _read_routed(
     # A fold moved parts of the page past what the markers fix: the values are read, and
     # their zones' ink judged, where the fold put them (`ocr.unfold`); the page a person
     # looks at is as sent.
-    as_sent = alignment
+    as_sent, masks_as_sent = alignment, masks
     alignment, masks = _unfolded(judged, alignment, form, code.party, masks, grey=not page.bilevel)
     clock.lap("unfold")
     letters = [_without_streaks(clean, alignment, masks.streaks)]
@@ -361,7 +361,8 @@ def _read_routed(
         lines_per_inch=page.coarse_dpi,
     )
     clock.lap("fields")
-    moved = _find_ink(reading, masks, company=form.party(code.party).kind == "company")
+    company = form.party(code.party).kind == "company"
+    moved = _find_ink(reading, masks, company=company, as_sent=masks_as_sent)
     clock.lap("ink")
     _keep_evidence(reading, clean, page.dpi, as_sent, masks.aligned)
     clock.lap("evidence")
@@ -819,9 +820,12 @@ def _blank_ink(party: Party, current_kind: str, new_kind: str) -> ink.ExpectedIn
     )
 
 
-def _find_ink(reading: PageReading, masks: _Masks, *, company: bool) -> MovedLines:
+def _find_ink(
+    reading: PageReading, masks: _Masks, *, company: bool, as_sent: _Masks | None = None
+) -> MovedLines:
     """The signature, the stamp and the alterations; and the form's lines a fold moved in the
-    signing area, which were left aside (for the reading's note)."""
+    signing area, which were left aside (for the reading's note). `as_sent`: on a page a fold
+    moved, the ink as the markers alone align it (`masks` then follow the fold)."""
     # A fax's lines lost and doubled move a box's edge by a pixel or two, which the lines a
     # fold moved would be looked for in: they are looked for on grey pages (over the bench's
     # faxes, a stamp cut there was lost once).
@@ -834,10 +838,25 @@ def _find_ink(reading: PageReading, masks: _Masks, *, company: bool) -> MovedLin
     )
     reading.signature = signing.signature
     reading.stamp = signing.stamp
-    blind = masks.streaks.blind() if masks.streaks is not None else None
-    reading.alterations = ink.alterations(masks.observed, masks.expected, ink.field_zones(), blind)
+    reading.alterations = _alterations(masks)
+    if as_sent is not None and as_sent is not masks:
+        # Each zone's ink is judged where its printing best lies (as `ink.extra_ink` looks
+        # for it within 1.5 mm): as the fold moved it, or as the markers put it. A rule of the
+        # form beside a zone, bent into it by a crease the flow did not follow, lies as sent
+        # (a genuine worn copy's domains, 45 mm of it). Ink the form did not print is there
+        # either way.
+        unmoved = _alterations(as_sent)
+        reading.alterations = {
+            name: unmoved[name] if found.present and not unmoved[name].present else found
+            for name, found in reading.alterations.items()
+        }
     reading.evidence["party_ink.png"] = _png(255 - signing.extra * 255)
     return signing.moved
+
+
+def _alterations(masks: _Masks) -> dict[str, ink.InkFinding]:
+    blind = masks.streaks.blind() if masks.streaks is not None else None
+    return ink.alterations(masks.observed, masks.expected, ink.field_zones(), blind)
 
 
 def _keep_evidence(
