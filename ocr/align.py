@@ -48,11 +48,31 @@ class Marker:
 
 
 @dataclass(frozen=True)
+class Displacement:
+    """How far (mm) each part of the page lies from where the corner markers put it: `dx`,
+    `dy` over the layout at `px_per_mm` (a fold moves a band of the page; see `ocr.unfold`)."""
+
+    dx: np.ndarray
+    dy: np.ndarray
+    px_per_mm: float
+
+    def at(self, x_mm: np.ndarray, y_mm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The displacement (mm) at layout points (float32 arrays of one shape)."""
+        gx, gy = x_mm * self.px_per_mm, y_mm * self.px_per_mm
+        return tuple(  # type: ignore[return-value]
+            cv2.remap(grid, gx, gy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            for grid in (self.dx, self.dy)
+        )
+
+
+@dataclass(frozen=True)
 class Alignment:
-    """Where the layout lies on the scan: `to_image` maps millimetres to scan pixels."""
+    """Where the layout lies on the scan: `to_image` maps millimetres to scan pixels; on a
+    page a fold moved, `displacement` says where each part of it lies beyond that."""
 
     to_image: np.ndarray
     markers: tuple[Marker, Marker, Marker, Marker]  # in layout order: TL, TR, BR, BL
+    displacement: Displacement | None = None
 
     def image_point(self, x_mm: float, y_mm: float) -> tuple[float, float]:
         p = self.to_image @ np.array([x_mm, y_mm, 1.0])
@@ -78,6 +98,8 @@ class Alignment:
             [[1 / px_per_mm, 0, box.x], [0, 1 / px_per_mm, box.y], [0, 0, 1]], dtype=np.float64
         )
         out_to_image = self.to_image @ out_to_mm
+        if self.displacement is not None:
+            return self._warp_displaced(image, box, px_per_mm, (width, height), border)
         if near_px > 0 and _affine_within(out_to_image, width, height, near_px):
             return cv2.warpAffine(
                 image,
@@ -92,6 +114,37 @@ class Alignment:
             out_to_image,
             (width, height),
             flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=border,
+        )
+
+    def _warp_displaced(
+        self,
+        image: np.ndarray,
+        box: Box,
+        px_per_mm: float,
+        size: tuple[int, int],
+        border: int,
+    ) -> np.ndarray:
+        """`warp` on a page a fold moved: each output pixel from its layout point moved by
+        the displacement there, then through the homography."""
+        assert self.displacement is not None
+        width, height = size
+        xs = (box.x + np.arange(width, dtype=np.float32) / px_per_mm).astype(np.float32)
+        ys = (box.y + np.arange(height, dtype=np.float32) / px_per_mm).astype(np.float32)
+        x_mm, y_mm = np.meshgrid(xs, ys)
+        dx, dy = self.displacement.at(x_mm, y_mm)
+        x_mm += dx
+        y_mm += dy
+        m = self.to_image.astype(np.float32)
+        w = m[2, 0] * x_mm + m[2, 1] * y_mm + m[2, 2]
+        map_x = (m[0, 0] * x_mm + m[0, 1] * y_mm + m[0, 2]) / w
+        map_y = (m[1, 0] * x_mm + m[1, 1] * y_mm + m[1, 2]) / w
+        return cv2.remap(
+            image,
+            map_x,
+            map_y,
+            cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_CONSTANT,
             borderValue=border,
         )

@@ -6,6 +6,7 @@ a `PageReading`, the evidence the case's checks are computed from.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections import OrderedDict
@@ -30,7 +31,7 @@ from documents.render import (
     render_blank_page,
     render_values,
 )
-from ocr import align, blobs, ink, route
+from ocr import align, blobs, ink, route, unfold
 from ocr._exec import tesseract
 from ocr.case_number import follow_case_number
 from ocr.descreen import FINE_MIN_DPI, Descreened, descreen, whole_letters
@@ -334,6 +335,12 @@ def _read_routed(
     judged = screen.page if screen is not None and screen.found else clean
     masks = _ink_masks(judged, alignment, form, code.party, grey=not page.bilevel)
     clock.lap("masks")
+    # A fold moved parts of the page past what the markers fix: the values are read, and
+    # their zones' ink judged, where the fold put them (`ocr.unfold`); the page a person
+    # looks at is as sent.
+    as_sent, masks_as_sent = alignment, masks
+    alignment, masks = _unfolded(judged, alignment, form, code.party, masks, grey=not page.bilevel)
+    clock.lap("unfold")
     letters = [_without_streaks(clean, alignment, masks.streaks)]
     if screen is not None and screen.found:
         # A screened page sent at a standard fax's 98 lines an inch has its values read from
@@ -358,9 +365,10 @@ def _read_routed(
         lines_per_inch=page.coarse_dpi,
     )
     clock.lap("fields")
-    moved = _find_ink(reading, masks, company=form.party(code.party).kind == "company")
+    company = form.party(code.party).kind == "company"
+    moved = _find_ink(reading, masks, company=company, as_sent=masks_as_sent)
     clock.lap("ink")
-    _keep_evidence(reading, clean, page.dpi, alignment, masks.aligned)
+    _keep_evidence(reading, clean, page.dpi, as_sent, masks.aligned)
     clock.lap("evidence")
     taken_off = [reading.detail] if reading.detail else []
     if streaks:
@@ -667,6 +675,38 @@ def _ink_masks(
     return _Masks(cleaned, expected, aligned, streaks, dirt, observed if dirt.found else None)
 
 
+def _unfolded(
+    page: np.ndarray,
+    alignment: align.Alignment,
+    form: FormData,
+    party: Party,
+    masks: _Masks,
+    *,
+    grey: bool,
+) -> tuple[align.Alignment, _Masks]:
+    """On a page a fold moved where its values are, the alignment its values are read
+    through and the ink judged, each with the displacement the fold left there (see
+    `ocr.unfold`); as they were on any other page, and where that does not bring the
+    printing onto the scan's ink."""
+    zones = [*ink.field_zones().values(), layout.CASE_NUMBER]
+    observed, printed = masks.observed, masks.expected.mask
+    before = unfold.in_place(observed, printed, ink.INK_DPI, zones)
+    if before >= unfold.IN_PLACE_MIN:
+        return alignment, masks
+    flow = unfold.Flow.of(observed, printed, ink.PX_PER_MM)
+    for_ink = flow.displacement(unfold.INK_SMOOTH_MM, zones)
+    for_letters = flow.displacement(unfold.LETTERS_SMOOTH_MM, zones)
+    if for_ink is None or for_letters is None:
+        return alignment, masks
+    again = _ink_masks(
+        page, dataclasses.replace(alignment, displacement=for_ink), form, party, grey=grey
+    )
+    after = unfold.in_place(again.observed, printed, ink.INK_DPI, zones)
+    if after < before + unfold.GAIN_MIN:
+        return alignment, masks
+    return dataclasses.replace(alignment, displacement=for_letters), again
+
+
 def _not_compared(printed: np.ndarray) -> np.ndarray:
     """`printed` (the form's own ink, widened) with the parts of the page the reader never
     compares ink on: the page code and the instructions, printed for the case."""
@@ -784,9 +824,12 @@ def _blank_ink(party: Party, current_kind: str, new_kind: str) -> ink.ExpectedIn
     )
 
 
-def _find_ink(reading: PageReading, masks: _Masks, *, company: bool) -> MovedLines:
+def _find_ink(
+    reading: PageReading, masks: _Masks, *, company: bool, as_sent: _Masks | None = None
+) -> MovedLines:
     """The signature, the stamp and the alterations; and the form's lines a fold moved in the
-    signing area, which were left aside (for the reading's note)."""
+    signing area, which were left aside (for the reading's note). `as_sent`: on a page a fold
+    moved, the ink as the markers alone align it (`masks` then follow the fold)."""
     # A fax's lines lost and doubled move a box's edge by a pixel or two, which the lines a
     # fold moved would be looked for in: they are looked for on grey pages (over the bench's
     # faxes, a stamp cut there was lost once).
@@ -799,10 +842,25 @@ def _find_ink(reading: PageReading, masks: _Masks, *, company: bool) -> MovedLin
     )
     reading.signature = signing.signature
     reading.stamp = signing.stamp
-    blind = masks.streaks.blind() if masks.streaks is not None else None
-    reading.alterations = ink.alterations(masks.observed, masks.expected, ink.field_zones(), blind)
+    reading.alterations = _alterations(masks)
+    if as_sent is not None and as_sent is not masks:
+        # Each zone's ink is judged where its printing best lies (as `ink.extra_ink` looks
+        # for it within 1.5 mm): as the fold moved it, or as the markers put it. A rule of the
+        # form beside a zone, bent into it by a crease the flow did not follow, lies as sent
+        # (a genuine worn copy's domains, 45 mm of it). Ink the form did not print is there
+        # either way.
+        unmoved = _alterations(as_sent)
+        reading.alterations = {
+            name: unmoved[name] if found.present and not unmoved[name].present else found
+            for name, found in reading.alterations.items()
+        }
     reading.evidence["party_ink.png"] = _png(255 - signing.extra * 255)
     return signing.moved
+
+
+def _alterations(masks: _Masks) -> dict[str, ink.InkFinding]:
+    blind = masks.streaks.blind() if masks.streaks is not None else None
+    return ink.alterations(masks.observed, masks.expected, ink.field_zones(), blind)
 
 
 def _keep_evidence(

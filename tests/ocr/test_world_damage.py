@@ -28,9 +28,10 @@ from documents.simulate import (
     fax,
     pc_fax,
     random_form,
+    worn_scan,
 )
 from documents.simulate.scenarios import fill_in, printed
-from ocr import iter_pages
+from ocr import PageReading, iter_pages
 from ocr.descreen import descreen
 from ocr.ink import INK_LEVEL
 from tests.documents.conftest import SECRET_KEY, make_sample_form
@@ -493,3 +494,56 @@ def test_a_fold_through_the_signing_area_never_signs_or_ticks_a_page(
     assert "lines of the form a fold moved in the signing area" in judged.reading.detail
     polish = words("pl").reader_note(judged.reading.detail)
     assert "przesunięte przez zagięcie" in polish
+
+
+# A fold through the values' part of a page: read where the layout puts them, the street,
+# the postal code and city and the REGON of the current registrant did not match.
+FOLDED_VALUES = (1, "new_registrant", 0)  # case, party, seed
+
+
+def _folded(form: FormData, sent_as: FormData, tmp_path: Path, name: str) -> PageReading:
+    """`sent_as` printed for the first case above's party, signed, folded and unfolded as
+    that seed folds it, and read against `form`."""
+    _, party, seed = FOLDED_VALUES
+    rng = np.random.default_rng(seed)
+    paper = printed(sent_as, party, SECRET_KEY)
+    fill_in(paper, rng, form.party(party))
+    sent = worn_scan(paper, rng, "folding")
+    reading = read_file(as_file(sent, tmp_path, name, rng), [form], SECRET_KEY)[0]
+    assert reading.outcome == "matched", reading.detail
+    return reading
+
+
+def test_the_values_a_fold_moved_are_read_where_it_moved_them(tmp_path: Path) -> None:
+    """GIVEN a genuine page folded and unfolded, the crease moving and shearing its values by
+    millimetres past where the corner markers put them
+    WHEN the reader reads it
+    THEN every value reads as the case holds it, and no zone holds ink the form did not
+    print: the page passes fields_match and unaltered."""
+    form, _ = generated_case(FOLDED_VALUES[0])
+    reading = _folded(form, form, tmp_path, "genuine")
+    failed = failed_checks(reading, form)
+    assert "fields_match" not in failed, reading.mismatched_fields
+    assert "unaltered" not in failed, reading.altered_fields
+
+
+@pytest.mark.parametrize(
+    ("field", "printed_instead"),
+    [
+        ("current_registrant.street", "ul. Jana Pawła II 87A"),
+        ("current_registrant.regon", "939203047"),
+    ],
+    ids=["street", "regon"],
+)
+def test_a_value_forged_by_one_character_on_a_folded_page_is_caught(
+    field: str, printed_instead: str, tmp_path: Path
+) -> None:
+    """GIVEN the page above printed from a PDF with one character of a value the fold moved
+    changed, signed, and folded and unfolded the same way
+    WHEN the reader reads it, moving its values back to where they were printed
+    THEN that value does not read as the case's: the page fails fields_match."""
+    form, _ = generated_case(FOLDED_VALUES[0])
+    forged = edited_value_form(form, field, printed_instead)
+    reading = _folded(form, forged, tmp_path, "forged")
+    assert reading.fields[field].verdict == "mismatch", reading.fields[field]
+    assert "fields_match" in failed_checks(reading, form)
