@@ -441,6 +441,10 @@ def report_one_file(ours: Run, baseline: Run) -> bool:
         f"   {_mark(ratio_ok)}"
     )
     print(
+        f"  CPU per page (every process and thread): ours {ours.cpu_ms_per_page:4.0f} ms, "
+        f"baseline {baseline.cpu_ms_per_page:4.0f} ms"
+    )
+    print(
         f"  field accuracy: ours {ours.field_accuracy:6.1%}, "
         f"baseline {baseline.field_accuracy:6.1%}"
     )

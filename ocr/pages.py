@@ -28,7 +28,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import cv2
@@ -205,9 +205,9 @@ def read_page_image(path: Path, index: int, *, max_pages: int, render_dpi: int =
     """
     media_type = _media_type(path)
     if media_type == PDF:
+        count = _pdf_file_page_count(path, max_pages)
+        _check_index(index, count)
         with _open_pdf(path) as reader:
-            count = _pdf_page_count(reader, max_pages)
-            _check_index(index, count)
             return _pdf_page(path.read_bytes, reader, index, render_dpi)
     count = _check_raster(path, media_type, max_pages)
     _check_index(index, count)
@@ -709,6 +709,22 @@ def _pdf_page_count(reader: PdfReader, max_pages: int) -> int:
         count = count_pages(reader, ceiling=ceiling)
     _check_count(count, max_pages, at_least=count == ceiling)
     return count
+
+
+def _pdf_file_page_count(path: Path, max_pages: int) -> int:
+    """`_pdf_page_count` of the PDF at `path`, counted once for the file as it is (a changed
+    file is another key).
+
+    Each page of a file is a job of its own, and a worker reads one after another: the page
+    tree of a post room's 50-page stack, spread over its 73 MB, was walked for each page."""
+    stat = path.stat()
+    return _counted_pdf_pages(path, stat.st_ino, stat.st_size, stat.st_mtime_ns, max_pages)
+
+
+@lru_cache(maxsize=8)
+def _counted_pdf_pages(path: Path, _inode: int, _size: int, _mtime_ns: int, max_pages: int) -> int:
+    with _open_pdf(path) as reader:
+        return _pdf_page_count(reader, max_pages)
 
 
 def _check_pdf(reader: PdfReader, max_pages: int) -> int:

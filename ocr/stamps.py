@@ -196,27 +196,30 @@ _COS, _SIN = np.cos(_ANGLES), np.sin(_ANGLES)
 
 
 def _coverage(
-    near: np.ndarray, blind: np.ndarray, x: float, y: float, radii: np.ndarray
+    near: np.ndarray, blind: np.ndarray, x: np.ndarray, y: np.ndarray, radii: np.ndarray
 ) -> np.ndarray:
-    """For each radius, the share of that circle's circumference with ink near it, of the part
-    that can be seen (0 when less than half of it can, or when a quarter of the circle that
-    can be seen is nearly bare)."""
-    xs = np.round(x + radii[:, None] * _COS).astype(int)
-    ys = np.round(y + radii[:, None] * _SIN).astype(int)
+    """For each centre (x[i], y[i]) and each of its radii (a row of `radii` each, or one row
+    for all), the share of that circle's circumference with ink near it, of the part that
+    can be seen (0 when less than half of it can, or when a quarter of the circle that can
+    be seen is nearly bare). The centres are judged together: one at a time, numpy's
+    overhead on these small arrays was most of the time."""
+    radii = np.broadcast_to(radii, (len(x), radii.shape[-1]))
+    xs = np.round(x[:, None, None] + radii[:, :, None] * _COS).astype(int)
+    ys = np.round(y[:, None, None] + radii[:, :, None] * _SIN).astype(int)
     inside = (xs >= 0) & (ys >= 0) & (xs < near.shape[1]) & (ys < near.shape[0])
     xs, ys = np.where(inside, xs, 0), np.where(inside, ys, 0)
     seen = inside & (blind[ys, xs] == 0)
-    count = seen.sum(axis=1)
+    count = seen.sum(axis=2)
     inked = np.where(seen, near[ys, xs], 0)
     # A ring is inked all the way round, if unevenly; a signature's loop and underline can
     # cover half of a circle's length, but then on one side of it.
-    quarter_seen = seen.reshape(len(radii), 4, -1).sum(axis=2)
-    quarter_inked = inked.reshape(len(radii), 4, -1).sum(axis=2)
+    quarter_seen = seen.reshape(*radii.shape, 4, -1).sum(axis=3)
+    quarter_inked = inked.reshape(*radii.shape, 4, -1).sum(axis=3)
     bare = (quarter_seen >= _QUARTER_SEEN) & (
         quarter_inked < QUARTER_COVERAGE * np.maximum(quarter_seen, 1)
     )
-    share = inked.sum(axis=1) / np.maximum(count, 1)
-    return np.where((count < 90) | bare.any(axis=1), 0.0, share)
+    share = inked.sum(axis=2) / np.maximum(count, 1)
+    return np.where((count < 90) | bare.any(axis=2), 0.0, share)
 
 
 def _best_ring(
@@ -231,23 +234,25 @@ def _best_ring(
     # The circle search gives a centre to a millimetre or two (an impression pressed askew,
     # or a page fed unevenly, is not quite round): the two rings are looked for about the
     # centres near it, and the centre where both are inked best is taken.
-    def fit(cx: float, cy: float) -> tuple[float, float, float, float] | None:
-        cover = _coverage(near, blind, cx, cy, radii)
-        if cover.max() < RING_COVERAGE:
-            return None
-        ring = float(radii[int(np.argmax(cover))])
-        outer_side = _coverage(near, blind, cx, cy, ring + apart)
-        inner_side = _coverage(near, blind, cx, cy, np.maximum(ring - apart, 1.0))
-        second = max(outer_side.max(), inner_side.max())
-        if second < SECOND_RING_COVERAGE and cover.max() < LONE_RING_COVERAGE:
-            return None
-        outer = ring
-        if outer_side.max() >= SECOND_RING_COVERAGE:
-            outer = float(ring + apart[int(np.argmax(outer_side))])
-        return float(cover.max() + second), cx, cy, outer
-
     def best_of(centres: list[tuple[float, float]]) -> tuple[float, float, float, float] | None:
-        fits = [f for f in (fit(cx, cy) for cx, cy in centres) if f is not None]
+        cx, cy = np.array(centres).T
+        cover = _coverage(near, blind, cx, cy, radii)
+        inked = np.flatnonzero(cover.max(axis=1) >= RING_COVERAGE)
+        if len(inked) == 0:
+            return None
+        cover, cx, cy = cover[inked], cx[inked], cy[inked]
+        ring = radii[np.argmax(cover, axis=1)]
+        outer_side = _coverage(near, blind, cx, cy, ring[:, None] + apart)
+        inner_side = _coverage(near, blind, cx, cy, np.maximum(ring[:, None] - apart, 1.0))
+        fits = []
+        for i in range(len(inked)):
+            second = max(outer_side[i].max(), inner_side[i].max())
+            if second < SECOND_RING_COVERAGE and cover[i].max() < LONE_RING_COVERAGE:
+                continue
+            outer = float(ring[i])
+            if outer_side[i].max() >= SECOND_RING_COVERAGE:
+                outer = float(ring[i] + apart[int(np.argmax(outer_side[i]))])
+            fits.append((float(cover[i].max() + second), float(cx[i]), float(cy[i]), outer))
         return max(fits, key=lambda f: f[0]) if fits else None
 
     # A millimetre's grid first, then half a millimetre about the best of it.
@@ -327,11 +332,15 @@ def _runs_on(near: np.ndarray, x0: float, y0: float, x1: float, y1: float, ppm: 
     ys = np.clip(np.round(y0 + slope * (xs - x0)).astype(int), 0, near.shape[0] - 1)
     inked = near[ys, xs] > 0
     gap = round(5 * ppm)
-    start = end = round((x0 + x1) / 2)
-    while start > 0 and inked[max(0, start - gap) : start].any():
-        start -= int(np.flatnonzero(inked[max(0, start - gap) : start][::-1])[0]) + 1
-    while end < len(xs) - 1 and inked[end + 1 : end + 1 + gap].any():
-        end += int(np.flatnonzero(inked[end + 1 : end + 1 + gap])[0]) + 1
+    middle = round((x0 + x1) / 2)
+    # From the middle outwards, inked pixel by inked pixel, until the next is over `gap`
+    # away: where the ink on either side runs out (the steps between inked pixels, at once).
+    before = np.r_[np.flatnonzero(inked[:middle]), middle]
+    breaks = np.flatnonzero(np.diff(before) > gap)
+    start = int(before[breaks[-1] + 1] if len(breaks) else before[0])
+    after = np.r_[middle, middle + 1 + np.flatnonzero(inked[middle + 1 :])]
+    breaks = np.flatnonzero(np.diff(after) > gap)
+    end = int(after[breaks[0]] if len(breaks) else after[-1])
     return (end - start) / ppm > FRAME_LINE_MAX_MM
 
 

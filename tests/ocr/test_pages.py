@@ -14,7 +14,7 @@ from PIL import Image
 
 from documents._exec import pdftoppm
 from ocr.errors import CorruptFile, EncryptedFile, TooManyPages, UnsupportedType
-from ocr.pages import PageImage, iter_pages, probe_file, sniff
+from ocr.pages import PageImage, iter_pages, probe_file, read_page_image, sniff
 from tests.ocr import samples as s
 
 A4_RATIO = 297 / 210
@@ -426,6 +426,22 @@ def test_scanned_pdf_pages_are_its_images(sample: dict[str, Path]) -> None:
         assert page.gray.shape == s.a4_pixels(300)[::-1]
         assert s.mark_corner(page.gray) == "top-left"
     assert colour.color is not None and grey.color is None
+
+
+def test_a_pdf_replaced_under_the_same_name_is_read_as_it_now_is(tmp_path: Path) -> None:
+    """GIVEN a worker that read a page of a one-page PDF WHEN a three-page PDF is stored
+    under the same name THEN its third page is read, and a page past its end is refused
+    naming the new count (what a worker learnt of a file is kept for the file as it is)."""
+    path = s.save_pdf_pages(tmp_path / "stack.pdf", 1)
+    read_page_image(path, 0, max_pages=10)
+    with pytest.raises(CorruptFile, match="has 1 page"):
+        read_page_image(path, 2, max_pages=10)
+
+    s.save_pdf_pages(tmp_path / "three.pdf", 3).replace(path)
+
+    assert read_page_image(path, 2, max_pages=10).index == 2
+    with pytest.raises(CorruptFile, match="has 3 page"):
+        read_page_image(path, 3, max_pages=10)
 
 
 @pytest.mark.parametrize(
