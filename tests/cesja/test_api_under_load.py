@@ -390,7 +390,10 @@ def test_serve_spreads_its_clients_connections_over_its_api_processes(
     other API process could not accept (stopped, as a busy or swapped-out process is slow to)
     WHEN the clients go on sending requests, each on a keep-alive connection of its own
     THEN every request is answered, and the connections come to be spread evenly over the
-    two processes (a process holding more answers each of its clients more slowly).
+    two processes (a process holding more answers each of its clients more slowly);
+    AND WHEN the other API process is then killed (SIGKILL)
+    THEN the service says so, and the first serves every client on its keep-alive connection,
+    letting none go for balance's sake (there is nowhere else for it to land).
     """
     port = _free_port()
     log = tmp_path / "serve.log"
@@ -402,10 +405,14 @@ def test_serve_spreads_its_clients_connections_over_its_api_processes(
             stdout=out,
             stderr=out,
         )
-    clients = [
-        httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=REGISTRAR, timeout=30)
-        for _ in range(30)
-    ]
+
+    def connect(count: int) -> list[httpx.Client]:
+        return [
+            httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=REGISTRAR, timeout=30)
+            for _ in range(count)
+        ]
+
+    clients, survivors = connect(30), connect(10)
     done = threading.Event()
 
     def go_on(client: httpx.Client) -> set[int]:
@@ -438,8 +445,21 @@ def test_serve_spreads_its_clients_connections_over_its_api_processes(
             finally:
                 done.set()
             statuses = set().union(*(r.result() for r in running))
-    finally:
         for client in clients:
+            client.close()
+        wait_until(lambda: spread() == [0, 0], log, timeout=10)
+
+        os.kill(other, signal.SIGKILL)
+        wait_until(lambda: f"API process {other} ended" in log.read_text(), log, timeout=10)
+        after = at_once(
+            [
+                lambda c=c: {c.get("/api/v1/cases?limit=1").status_code for _ in range(5)}
+                for c in survivors
+            ]
+        )
+        held_alone = _connections_held(process.pid, port)
+    finally:
+        for client in [*clients, *survivors]:
             client.close()
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
@@ -447,49 +467,8 @@ def test_serve_spreads_its_clients_connections_over_its_api_processes(
     assert set(first) == {200}
     assert statuses == {200}
     assert min(held) >= 13, held
-
-
-def test_when_an_api_process_dies_the_other_keeps_its_clients_connections(
-    data_dir: Path, tmp_path: Path
-) -> None:
-    """GIVEN `cesja serve` with two API processes
-    WHEN the other API process is killed (SIGKILL)
-    THEN the service says so, and the first serves every client on its keep-alive connection,
-    letting none go for balance's sake (there is nowhere else for it to land).
-    """
-    port = _free_port()
-    log = tmp_path / "serve.log"
-    env = {**os.environ, "CESJA_API_PROCESSES": "2", "CESJA_WORKERS": "0"}
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "cesja.cli", "serve", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=out,
-        )
-    clients = [
-        httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=REGISTRAR, timeout=30)
-        for _ in range(10)
-    ]
-    try:
-        other = int(wait_until(lambda: OTHER_API_READY.search(log.read_text()), log).group(1))
-        os.kill(other, signal.SIGKILL)
-        wait_until(lambda: f"API process {other} ended" in log.read_text(), log, timeout=10)
-        statuses = at_once(
-            [
-                lambda c=c: {c.get("/api/v1/cases?limit=1").status_code for _ in range(5)}
-                for c in clients
-            ]
-        )
-        held = _connections_held(process.pid, port)
-    finally:
-        for client in clients:
-            client.close()
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=60)
-
-    assert set().union(*statuses) == {200}
-    assert held == len(clients)
+    assert set().union(*after) == {200}
+    assert held_alone == len(survivors)
 
 
 def _connections_held(pid: int, port: int) -> int:
