@@ -340,14 +340,7 @@ def test_serve_answers_from_two_api_processes_and_stops_them_all(
     """
     port = _free_port()
     log = tmp_path / "serve.log"
-    env = {**os.environ, "CESJA_API_PROCESSES": "2", "CESJA_WORKERS": "1"}
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "cesja.cli", "serve", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=out,
-        )
+    process = _serve_from_two_api_processes(port, log, workers=1)
     url = f"http://127.0.0.1:{port}"
     try:
         ready = wait_until(lambda: _answers(url) and WORKER_READY.search(log.read_text()), log)
@@ -397,14 +390,7 @@ def test_serve_spreads_its_clients_connections_over_its_api_processes(
     """
     port = _free_port()
     log = tmp_path / "serve.log"
-    env = {**os.environ, "CESJA_API_PROCESSES": "2", "CESJA_WORKERS": "0"}
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "cesja.cli", "serve", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=out,
-        )
+    process = _serve_from_two_api_processes(port, log, workers=0)
 
     def connect(count: int) -> list[httpx.Client]:
         return [
@@ -469,6 +455,19 @@ def test_serve_spreads_its_clients_connections_over_its_api_processes(
     assert min(held) >= 13, held
     assert set().union(*after) == {200}
     assert held_alone == len(survivors)
+
+
+def _serve_from_two_api_processes(port: int, log: Path, *, workers: int) -> subprocess.Popen[bytes]:
+    """`cesja serve` on `port` with two API processes and `workers` worker processes, saying
+    what it says into `log`."""
+    env = {**os.environ, "CESJA_API_PROCESSES": "2", "CESJA_WORKERS": str(workers)}
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "cesja.cli", "serve", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=out,
+        )
 
 
 def _connections_held(pid: int, port: int) -> int:
