@@ -163,30 +163,48 @@ def extra_ink(observed: np.ndarray, expected: ExpectedInk, box: Box) -> np.ndarr
 
 
 def extra_ink_and_blind_spots(
-    observed: np.ndarray, expected: ExpectedInk, box: Box
+    observed: np.ndarray,
+    expected: ExpectedInk,
+    box: Box,
+    shift: tuple[int, int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """`extra_ink` with its specks still in (a faxed stamp's ring may be only dots), and
-    where ink could not be told: the bands along the form's own lines."""
-    zone = _registered(observed, expected, box)
+    where ink could not be told: the bands along the form's own lines. `shift`: the zone's
+    registration (`registration`), when already known."""
+    zone = _registered(observed, expected, box, shift)
     height, width = zone.shape
     grown = _crop(expected.grown, box)[:height, :width]
     bands = _crop(expected.bands, box)[:height, :width]
     return zone & (1 - grown) & (1 - bands), bands
 
 
-def _registered(observed: np.ndarray, expected: ExpectedInk, box: Box) -> np.ndarray:
+def _registered(
+    observed: np.ndarray,
+    expected: ExpectedInk,
+    box: Box,
+    shift: tuple[int, int] | None = None,
+) -> np.ndarray:
     """The observed ink under `box`, from where the expected zone best matches it within
-    1.5 mm (the expected zone's size, or less at the page's edge)."""
+    1.5 mm (the expected zone's size, or less at the page's edge); or from `shift`."""
+    seen = _crop(observed, box, _SEARCH_MM)
+    want = _crop(expected.mask, box)
+    dy, dx = registration(observed, expected, box) if shift is None else shift
+    return seen[dy : dy + want.shape[0], dx : dx + want.shape[1]]
+
+
+def registration(observed: np.ndarray, expected: ExpectedInk, box: Box) -> tuple[int, int]:
+    """Where in `box` widened by 1.5 mm the expected zone best matches the observed ink:
+    its top left corner (dy, dx), in pixels of the widened crop."""
     search = round(_SEARCH_MM * PX_PER_MM)
     seen = _crop(observed, box, _SEARCH_MM)
     want = _crop(expected.mask, box)
-    dy, dx = search, search
     if want.any() and seen.shape[0] >= want.shape[0] and seen.shape[1] >= want.shape[1]:
         score = cv2.matchTemplate(
             seen.astype(np.float32), want.astype(np.float32), cv2.TM_CCOEFF_NORMED
         )
         _, _, _, (dx, dy) = cv2.minMaxLoc(score)
-    return seen[dy : dy + want.shape[0], dx : dx + want.shape[1]]
+        return int(dy), int(dx)
+    return search, search
 
 
 def _line_bands(expected: np.ndarray) -> np.ndarray:
@@ -282,6 +300,7 @@ def signing_ink(
     company: bool,
     folded: bool = True,
     with_dirt: np.ndarray | None = None,
+    pen_dark: np.ndarray | None = None,
 ) -> SigningInk:
     """The signature and, for a company, the stamp in the signing area. `folded`: whether the
     form's lines a fold moved are looked for.
@@ -289,7 +308,9 @@ def signing_ink(
     `with_dirt` is the page's ink before a copier's specks were taken off it (`ocr.specks`):
     a pale stamp's ring comes out of a worn copy as specks too, and only a round stamp's two
     rings, inked in every quarter, are looked for in it; everything else is judged without
-    the specks."""
+    the specks. `pen_dark` (a grey page's) marks where the page is as dark as a pen's stroke
+    comes out: a band through the signature box paler than that is no signature
+    (`bands_through`)."""
     # The form's own lines a fold moved are not the party's ink (`ocr.folds`): taken off
     # before anything in the area is judged.
     moved = MovedLines(np.zeros(observed.shape, np.uint8), [], PX_PER_MM)
@@ -321,8 +342,17 @@ def signing_ink(
         observed = observed & (1 - moved.mask)
         if with_dirt is not None:
             with_dirt = with_dirt & (1 - moved.mask)
-    dotted, blind = extra_ink_and_blind_spots(observed, expected, SIGNING_AREA)
+    shift = registration(observed, expected, SIGNING_AREA)
+    dotted, blind = extra_ink_and_blind_spots(observed, expected, SIGNING_AREA, shift)
     extra = _without_specks(dotted)
+    handwriting = extra
+    if pen_dark is not None:
+        pale = 1 - _registered(pen_dark, expected, SIGNING_AREA, shift)
+        # Where ink could not be seen, a band's run goes on: along the form's lines, and
+        # where the lines a fold moved were taken off.
+        unseen = blind | _registered(moved.mask, expected, SIGNING_AREA, shift)
+        through = bands_through(extra, unseen, layout.SIGNATURE)
+        handwriting = extra & (1 - (through & pale))
     if with_dirt is not None:
         dotted = extra_ink_and_blind_spots(with_dirt, expected, SIGNING_AREA)[0]
     stamps = find_stamps(extra, PX_PER_MM, blind=blind, dotted=dotted)
@@ -331,7 +361,7 @@ def signing_ink(
         footprint = footprint | whole
     box = layout.SIGNATURE.inset(0.6)
     signature = signature_finding(
-        _sub(extra, SIGNING_AREA, box), _sub(footprint, SIGNING_AREA, box)
+        _sub(handwriting, SIGNING_AREA, box), _sub(footprint, SIGNING_AREA, box)
     )
     lost = moved.share_of(layout.SIGNATURE)
     if lost > LOST_SHARE:
@@ -357,12 +387,60 @@ def signing_ink(
     return SigningInk(signature, found_stamp, extra, stamps, moved)
 
 
+# A copier's or a printer's band (a roller's stripes, waved by the sheet's handling; a drum's
+# streak a fold bent, which `ocr.streaks` does not find straight down the page) runs through
+# the signature box and on past it on both sides; a signature overflows its box a few
+# millimetres at most, on one side. Along a band, gaps this long are bridged (a band paler in
+# places than ink), and where ink could not be seen, as long as a fold moves a line (the
+# strips `ocr.folds` takes off, a box's edge from where it was printed to where it lies).
+_BAND_BEYOND_MM = 5.0
+_BAND_GAP_MM = 3.0
+_BAND_UNSEEN_MM = 10.0
+_BAND_SLANT_MM = 2.0
+
+
+def bands_through(extra: np.ndarray, unseen: np.ndarray, box: Box) -> np.ndarray:
+    """The marks of `extra` (the party's ink over SIGNING_AREA) that run through `box` from
+    above it to below it, or from its left to its right, and on past it by _BAND_BEYOND_MM
+    (or to the area's edge) on both sides: a band's, not a pen's. `unseen`: where ink could
+    not be seen (the bands along the form's lines, the strips a fold's lines were taken off)."""
+    x0 = round((box.x - SIGNING_AREA.x) * PX_PER_MM)
+    y0 = round((box.y - SIGNING_AREA.y) * PX_PER_MM)
+    x1, y1 = x0 + round(box.w * PX_PER_MM), y0 + round(box.h * PX_PER_MM)
+    height, width = extra.shape
+    beyond, gap = round(_BAND_BEYOND_MM * PX_PER_MM), round(_BAND_GAP_MM * PX_PER_MM)
+    through = np.zeros_like(extra)
+    if not extra.any():
+        return through
+    across_unseen = round(_BAND_UNSEEN_MM * PX_PER_MM)
+    slant = round(_BAND_SLANT_MM * PX_PER_MM)
+    for down in (True, False):
+        kernel = np.ones((gap, 1) if down else (1, gap), np.uint8)
+        # A band slants as it goes (a roller's waves, a fold's shear): 2 mm to either side.
+        wide = np.ones((across_unseen, slant) if down else (slant, across_unseen), np.uint8)
+        bridged = extra | (cv2.morphologyEx(extra, cv2.MORPH_CLOSE, wide) & unseen)
+        _, labels, stats, _ = blobs.components(cv2.morphologyEx(bridged, cv2.MORPH_CLOSE, kernel))
+        if down:
+            start, length = stats[:, cv2.CC_STAT_TOP], stats[:, cv2.CC_STAT_HEIGHT]
+            before, after = max(0, y0 - beyond), min(height, y1 + beyond)
+        else:
+            start, length = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_WIDTH]
+            before, after = max(0, x0 - beyond), min(width, x1 + beyond)
+        passing = (start <= before) & (start + length >= after)
+        passing[0] = False
+        through |= passing.astype(np.uint8)[labels]
+    return np.asarray(through & extra, dtype=np.uint8)
+
+
 # A tick overshoots its little box by a millimetre or so; a mark that runs on past a few
 # millimetres around it (a signature's stroke, a dirty drum's streak) only passes through.
 _TICK_OVERSHOOT_MM = 1.0
 _TICK_SURROUNDS_MM = 4.0
 # The "no stamp" box's edges are followed in pieces this long (mm) for a fold's move.
 _TICK_PIECE_MM = 1.5
+# A mark lying within this of the box's own printing (px at INK_DPI: 0.85 mm, as the bands
+# along the form's long lines) is that printing drawn thicker.
+_TICK_EDGE_PX = round(0.8 * PX_PER_MM)
 
 
 def tick_marks(observed: np.ndarray, expected: ExpectedInk) -> tuple[np.ndarray, bool]:
@@ -371,6 +449,19 @@ def tick_marks(observed: np.ndarray, expected: ExpectedInk) -> tuple[np.ndarray,
     box = layout.NO_STAMP_TICK
     around = box.inset(-_TICK_SURROUNDS_MM)
     marks = extra_ink(observed, expected, around)
+    if not marks.any():
+        return _sub(marks, around, box.inset(-_TICK_OVERSHOOT_MM)), False
+    labels, _ = blobs.areas(marks)
+    # The box's edges are too short for the bands along the form's long lines
+    # (`_line_bands`), and a standard fax draws a line one scan line thicker than printed
+    # (98 lines an inch: 0.26 mm): a sliver along an edge. A mark wholly along the box's own
+    # printing is that printing; a tick crosses the box's inside, and is judged whole.
+    printing = _crop(expected.mask, around)[: labels.shape[0], : labels.shape[1]]
+    along = cv2.dilate(printing, np.ones((2 * _TICK_EDGE_PX + 1,) * 2, np.uint8))
+    beyond = np.zeros(int(labels.max()) + 1, dtype=bool)
+    beyond[labels[along == 0]] = True
+    beyond[0] = False
+    marks = marks & beyond[labels].astype(np.uint8)
     if not marks.any():
         return _sub(marks, around, box.inset(-_TICK_OVERSHOOT_MM)), False
     labels, _ = blobs.areas(marks)

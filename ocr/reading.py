@@ -38,7 +38,7 @@ from ocr.descreen import FINE_MIN_DPI, Descreened, descreen, whole_letters
 from ocr.esign import SignedForm
 from ocr.fields import OCR_PX_PER_MM, FieldReading, read_case_number, read_field
 from ocr.folds import MovedLines
-from ocr.specks import NO_DIRT, Dirt, without_dirt
+from ocr.specks import NO_DIRT, PEN_GREY, Dirt, without_dirt
 from ocr.streaks import Streaks, find_streaks
 
 if TYPE_CHECKING:
@@ -653,6 +653,7 @@ class _Masks:
     streaks: Streaks | None = None
     dirt: Dirt = NO_DIRT
     with_dirt: np.ndarray | None = None  # `observed` before the copier's specks were taken off
+    pen_dark: np.ndarray | None = None  # where the page is as dark as a pen's stroke comes out
 
 
 def _ink_masks(
@@ -669,10 +670,14 @@ def _ink_masks(
     # A printer's or copier's streaks lie along the page: they are looked for on it aligned.
     printed = _not_compared(expected.grown)
     streaks = find_streaks(aligned, printed, ink.PX_PER_MM)
-    observed = ink.ink_mask(streaks.lifted(aligned))
+    lifted = streaks.lifted(aligned)
+    observed = ink.ink_mask(lifted)
     observed = streaks.without_streak_marks(observed, aligned, printed)
     cleaned, dirt = without_dirt(observed, aligned, printed, ink.PX_PER_MM)
-    return _Masks(cleaned, expected, aligned, streaks, dirt, observed if dirt.found else None)
+    pen_dark = (lifted < PEN_GREY).astype(np.uint8)
+    return _Masks(
+        cleaned, expected, aligned, streaks, dirt, observed if dirt.found else None, pen_dark
+    )
 
 
 def _unfolded(
@@ -839,6 +844,7 @@ def _find_ink(
         company=company,
         folded=masks.streaks is not None,
         with_dirt=masks.with_dirt,
+        pen_dark=masks.pen_dark,
     )
     reading.signature = signing.signature
     reading.stamp = signing.stamp

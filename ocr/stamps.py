@@ -106,6 +106,8 @@ def _straight(points: np.ndarray, ppm: float) -> bool:
 # width and a little skew (a stamp pressed askew, a fold's shear) of the rectangle's sides.
 _FRAME_PIECE_MIN_MM = 5.0
 _FRAME_PIECE_NEAR_MM = 1.0
+# A frame's corner: the points this near two of its rectangle's sides (mm).
+_FRAME_CORNER_MM = 1.5
 
 
 def _frame_piece(points: np.ndarray, ppm: float) -> bool:
@@ -120,10 +122,35 @@ def _frame_piece(points: np.ndarray, ppm: float) -> bool:
         return False  # a rule, a dash or a flat stroke: `_straight` judges it
     theta = math.radians(angle)
     dx, dy = points[:, 0] - cx, points[:, 1] - cy
-    along = np.abs(dx * math.cos(theta) + dy * math.sin(theta))
-    across = np.abs(-dx * math.sin(theta) + dy * math.cos(theta))
-    to_side = np.minimum(np.abs(along - w / 2), np.abs(across - h / 2))
-    return float(np.percentile(to_side, 95)) <= _FRAME_PIECE_NEAR_MM * ppm
+    along = dx * math.cos(theta) + dy * math.sin(theta)
+    across = -dx * math.sin(theta) + dy * math.cos(theta)
+    # Each point's distance to each of the rectangle's four sides.
+    sides = np.abs(np.stack([along - w / 2, along + w / 2, across - h / 2, across + h / 2]))
+    to_side = sides.min(axis=0)
+    if float(np.percentile(to_side, 95)) <= _FRAME_PIECE_NEAR_MM * ppm:
+        return True
+    return _straight_sides(points, sides, ppm)
+
+
+def _straight_sides(points: np.ndarray, sides: np.ndarray, ppm: float) -> bool:
+    """Points along straight sides, each nearest one side of the rectangle around them: a
+    frame a fold sheared and bent at its crease, no longer a rectangle but each of its sides
+    still a rule. The corners, near two sides, are left out; each side's points lie along
+    a line as a rule's do (`_straight`). A signature's strokes curve."""
+    nearest = np.sort(sides, axis=0)
+    corner = nearest[1] <= _FRAME_CORNER_MM * ppm
+    side = np.argmin(sides, axis=0)
+    judged, straight_sides = 0, 0
+    for index in range(4):
+        own = points[(side == index) & ~corner]
+        if len(own) < 10:
+            continue
+        if not _straight(own, ppm):
+            return False
+        judged += len(own)
+        straight_sides += 1
+    # A corner at least, and most of the mark judged: corners are its least part.
+    return straight_sides >= 2 and judged >= 0.6 * len(points)
 
 
 def _ring_arc(points: np.ndarray, ppm: float) -> bool:

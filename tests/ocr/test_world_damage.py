@@ -68,6 +68,9 @@ NEVER_STAMPED = [
     # the drum's dirt, and the paper's dots, in and around the "no stamp" box
     ("augraphy-dirty-drum", 2, "current_registrant", 215030),
     ("pc-fax-standard-colour", 2, "current_registrant", 210030),
+    # the "no stamp" box's top edge drawn a scan line thicker, inside the box: a "tick"
+    ("pc-fax-standard-grey", 6, "current_registrant", 609030),
+    ("pc-fax-standard-grey", 11, "new_registrant", 1109030),
 ]
 
 
@@ -482,6 +485,11 @@ WORN_FRAUDS = [
     ("fraud-missing-signature", "augraphy-dirty-drum", 0, "current_registrant", 15020),
     ("fraud-written-in-value", "augraphy-shadow", 0, "new_registrant", 19050),
     ("fraud-missing-signature", "augraphy-worn-copy", 2, "current_registrant", 221020),
+    # a framed stamp half over the signature box, sheared and bent by a fold: its left side,
+    # top and bottom, cut off at the box's edge, read as a stroke of handwriting
+    ("fraud-missing-signature", "augraphy-worn-copy", 8, "current_registrant", 821020),
+    # a copier's pale wavy bands down the whole page, through the signature box
+    ("fraud-missing-signature", "augraphy-worn-copy", 10, "current_registrant", 1021020),
 ]
 
 
