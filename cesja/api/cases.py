@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
-from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
 from cesja.api.deps import DatabaseDep, RegistrarOrStaff, SettingsDep
@@ -179,8 +178,13 @@ async def form(
     if caller.role == "staff":
         await db.write(audit_log.record_view, case_id, caller.actor, "form_pdf")
     case, urls = await db.read(_case_and_links, case_id, settings)
-    # Rendered outside the transaction, in the thread pool: 10-20 ms of CPU.
-    return pdf_response(await run_in_threadpool(form_pdf, case, settings, urls), case)
+    # Drawn here, outside the transaction, in the event loop's own thread: 10-15 ms of CPU
+    # that holds the interpreter lock either way. In the thread pool it took the lock by
+    # turns with every other request of this process and ended 40-60 ms later (bench/load.py,
+    # 50 clients: forms' p99 348 -> 247 ms on SQLite and 479 -> 363 on PostgreSQL, 6-11 %
+    # more requests a second); its turn (`RequestsInTurn`) already keeps the others waiting
+    # in line, not on the CPU.
+    return pdf_response(form_pdf(case, settings, urls), case)
 
 
 def _case_and_links(
