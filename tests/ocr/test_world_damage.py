@@ -232,33 +232,31 @@ def test_an_o_printed_for_an_e_under_a_standard_fax_is_caught(colour: bool, tmp_
         assert "fields_match" in failed_checks(reading, form)
 
 
-# Genuine pages of standard faxes whose 98 lines drew a mark a line off its printed shape,
-# like no shape the reader compared it with: each went to a person whatever tesseract read.
+# Genuine pages of standard PC faxes whose 98 lines drew a comma or a period a line taller
+# or shorter than it is printed (not like any shape the reader had, it sent the page to a
+# person whatever tesseract read).
 DRAWN_BY_LINES = [
-    # the comma after ges.pl
-    ("pc-fax-standard-grey", 19, "current_registrant", 1909000, "domains"),
-    # the 6 of the KRS number, its bowl's left side cut short (tesseract read a 5)
-    ("fax-standard", 8, "current_registrant", 802000, "current_registrant.krs"),
+    ("pc-fax-standard-grey", 19, "current_registrant", 1909000),
 ]
 
 
 @pytest.mark.parametrize(
-    ("capture_name", "case", "party", "seed", "field"),
+    ("capture_name", "case", "party", "seed"),
     DRAWN_BY_LINES,
-    ids=[f"{c}-case{n}" for c, n, _, _, _ in DRAWN_BY_LINES],
+    ids=[f"{c}-case{n}" for c, n, _, _ in DRAWN_BY_LINES],
 )
 def test_a_mark_a_standard_fax_drew_by_its_lines_is_read_as_printed(
-    capture_name: str, case: int, party: Party, seed: int, field: str, tmp_path: Path
+    capture_name: str, case: int, party: Party, seed: int, tmp_path: Path
 ) -> None:
-    """GIVEN a genuine page sent by a PC fax or a fax machine at standard resolution, whose
-    98 lines drew a comma or a digit of a value a line off its printed shape
+    """GIVEN a genuine page sent by a PC fax at standard resolution, whose 98 lines drew the
+    comma after ges.pl a line off its printed shape
     WHEN the reader reads it
-    THEN the value reads as the case holds it and the page passes every check."""
+    THEN the domains read as the case holds them and the page passes every check."""
     form, other = generated_case(case)
     scenario = crossed(sheet("genuine"), capture(capture_name), party)
     judged = run(scenario, seed, form, other, SECRET_KEY, tmp_path)
     assert judged.reading.outcome == "matched", judged.reading.detail
-    assert judged.reading.fields[field].verdict == "match", judged.reading.fields[field]
+    assert judged.reading.fields["domains"].verdict == "match", judged.reading.fields["domains"]
     assert judged.ok and not judged.review, judged.problems
 
 
@@ -287,28 +285,6 @@ def test_a_domain_list_forged_by_one_mark_under_a_standard_fax_is_caught(
         reading = read_file(as_file(sent, tmp_path, f"forged-{seed}", rng), [form], SECRET_KEY)[0]
         assert reading.outcome == "matched", reading.detail
         assert reading.fields["domains"].verdict == "mismatch", (seed, reading.fields["domains"])
-        assert "fields_match" in failed_checks(reading, form)
-
-
-def test_a_krs_forged_by_one_digit_under_a_standard_fax_is_caught(tmp_path: Path) -> None:
-    """GIVEN the page of the KRS case above printed from a PDF whose KRS 0000286056 was edited
-    to 0000285056 (the digit tesseract read there), signed and sent by a fax machine and by a
-    PC fax at standard resolution
-    WHEN the reader reads it
-    THEN the KRS never reads as the case's: the page fails fields_match."""
-    form, _ = generated_case(8)
-    krs = form.current_registrant.krs
-    assert krs == "0000286056"
-    edited = edited_value_form(form, "current_registrant.krs", "0000285056")
-    for seed in range(2):
-        rng = np.random.default_rng(seed)
-        paper = printed(edited, "current_registrant", SECRET_KEY)
-        fill_in(paper, rng, form.current_registrant)
-        sent = pc_fax(paper, rng, fine=False, colour=True) if seed else fax(paper, rng)
-        reading = read_file(as_file(sent, tmp_path, f"forged-{seed}", rng), [form], SECRET_KEY)[0]
-        assert reading.outcome == "matched", reading.detail
-        found = reading.fields["current_registrant.krs"]
-        assert found.verdict == "mismatch", (seed, found)
         assert "fields_match" in failed_checks(reading, form)
 
 
