@@ -161,7 +161,6 @@ class _Bank:
     px_per_mm: float
     space: float  # a space's width, px (a space has no shape to compare)
     closing_px: int = 0  # gaps across a shape under this many rows filled (a coarse capture)
-    lines: tuple[float, float] | None = None  # drawn a line at a time: (pitch, phase), px
     # What is worked out from the bank is kept with it, and goes with it.
     frames: dict[int, _Frame] = field(default_factory=dict)
     clear_of: dict[tuple[str, str], bool] = field(default_factory=dict)
@@ -169,18 +168,10 @@ class _Bank:
 
 # A bank is 10-25 MB with its frames; values are set in a few sizes (12 pt, shrunk by half
 # points where long): a worker keeps the last few it used, not every one it ever met.
-@lru_cache(maxsize=8)
-def _bank(
-    font_file: Path,
-    size_pt: float,
-    dpi: float,
-    closing_px: int = 0,
-    lines: tuple[float, float] | None = None,
-) -> _Bank:
+@lru_cache(maxsize=6)
+def _bank(font_file: Path, size_pt: float, dpi: float, closing_px: int = 0) -> _Bank:
     """The bank; with `closing_px`, every shape as a capture of coarse lines draws it: any gap
-    across it under `closing_px` rows high filled (see `confirm_line`'s `lines_per_inch`).
-    With `lines` (pitch, phase), px: every shape as such a capture draws it at that phase of
-    its lines (`_by_lines`)."""
+    across it under `closing_px` rows high filled (see `confirm_line`'s `lines_per_inch`)."""
     size_px = size_pt / 72 * dpi
     face = ImageFont.truetype(str(font_file), size_px * _SUPERSAMPLE)
     pad, ascent = 2, int(np.ceil(size_px * 1.05)) + 2
@@ -193,8 +184,7 @@ def _bank(
         canvas = Image.new("L", (width * _SUPERSAMPLE, height * _SUPERSAMPLE), 0)
         origin = (pad * _SUPERSAMPLE, ascent * _SUPERSAMPLE)
         ImageDraw.Draw(canvas).text(origin, ch, 255, face, anchor="ls")
-        drawn = np.asarray(canvas, np.float32) / 255
-        large.append(_by_lines(drawn, *lines, _SUPERSAMPLE) if lines else drawn)
+        large.append(np.asarray(canvas, np.float32) / 255)
     phases = []
     for phase in range(_SUPERSAMPLE):
         glyphs = []
@@ -209,29 +199,8 @@ def _bank(
     index = {ch: i for i, ch in enumerate(LINE_ALPHABET)}
     space = face.getlength(" ") / _SUPERSAMPLE
     return _Bank(
-        np.stack(phases),
-        advance,
-        index,
-        pad,
-        ascent,
-        dpi / 25.4,
-        space,
-        closing_px=closing_px,
-        lines=lines,
+        np.stack(phases), advance, index, pad, ascent, dpi / 25.4, space, closing_px=closing_px
     )
-
-
-def _by_lines(drawn: np.ndarray, pitch: float, phase: float, scale: int) -> np.ndarray:
-    """`drawn` (ink 0-1, `scale` rows a pixel) as a capture of one line every `pitch` px
-    draws it, its lines starting `phase` px down: each line all ink where over half of its
-    rows are, else paper. A bar a line and a half high comes out one or two lines high, a dot
-    a line below another shape joins it or not, as the lines fall."""
-    rows = np.arange(drawn.shape[0]) / scale
-    band = np.floor((rows - phase) / pitch).astype(int)
-    band -= band[0]
-    starts = np.flatnonzero(np.diff(band, prepend=-1))
-    share = np.add.reduceat(drawn, starts, axis=0) / np.diff(starts, append=len(band))[:, None]
-    return (share > 0.5).astype(np.float32)[band]
 
 
 # A capture with fewer lines an inch than this share of the comparison's rows is coarse.
@@ -241,9 +210,6 @@ _COARSE_LINES = 0.75
 _CLOSED_LINES = 1.5
 # Two shapes a coarse capture draws this alike (normalised cross-correlation) are one there.
 _SAME_DRAWN = 0.99
-# The phases of a coarse capture's lines a place still unsure is compared at, in lines: where
-# they really fall is not known, and moves along a skewed line.
-_LINE_PHASES = (0.0, 0.25, 0.5, 0.75)
 
 
 def _closing(dpi: float, lines_per_inch: float | None) -> int:
@@ -365,21 +331,6 @@ def confirm_line(
         for k, found in zip(unsure, again, strict=True):
             if found.margin > findings[k].margin:
                 findings[k] = found
-        # Still unsure: compared with every shape as the capture's lines draw it, a line at a
-        # time, at each phase they may fall at (a period or a hyphen a line taller or shorter,
-        # an accent joined to its letter); the nearer comparison stands, as above.
-        pitch = dpi / lines_per_inch if lines_per_inch else 0.0
-        for line_phase in _LINE_PHASES:
-            unsure = [k for k in unsure if findings[k].margin < LINE_MIN_MARGIN]
-            if not unsure:
-                break
-            lines = (round(pitch, 3), round(line_phase * pitch, 3))
-            lined = _bank(font_file, size_pt, dpi, 0, lines)
-            drawn = _drawn(lined, places, observed.shape)
-            again = _margins(observed, drawn, lined, ink, readings, frozenset(unsure))
-            for k, found in zip(unsure, again, strict=True):
-                if found.margin > findings[k].margin:
-                    findings[k] = found
     # A neighbour's own ink may reach into a space (J's hook, ą's tail): only ink beyond the
     # line as printed, widened by a pixel for the capture's blur, counts there.
     beyond = observed - cv2.dilate(expected, np.ones((3, 3), np.uint8))
@@ -689,7 +640,7 @@ def _group_margins(
     # The likeness margin over each rival, scaled by how different the two shapes are, so
     # that an accent counts as much as a bowl.
     margins = (likeness[None, :] - scores) / np.maximum(2 * (1 - cross), 1e-6)
-    if bank.closing_px or bank.lines:
+    if bank.closing_px:
         # Shapes a coarse capture draws alike (gaps filled, they differ in a few pixels): the
         # likeness margin over so small a difference is the capture's noise, not the shape.
         margins = np.where(cross > _SAME_DRAWN, 0.0, margins)

@@ -232,62 +232,6 @@ def test_an_o_printed_for_an_e_under_a_standard_fax_is_caught(colour: bool, tmp_
         assert "fields_match" in failed_checks(reading, form)
 
 
-# Genuine pages of standard PC faxes whose 98 lines drew a comma or a period a line taller
-# or shorter than it is printed (not like any shape the reader had, it sent the page to a
-# person whatever tesseract read).
-DRAWN_BY_LINES = [
-    ("pc-fax-standard-grey", 19, "current_registrant", 1909000),
-]
-
-
-@pytest.mark.parametrize(
-    ("capture_name", "case", "party", "seed"),
-    DRAWN_BY_LINES,
-    ids=[f"{c}-case{n}" for c, n, _, _ in DRAWN_BY_LINES],
-)
-def test_a_mark_a_standard_fax_drew_by_its_lines_is_read_as_printed(
-    capture_name: str, case: int, party: Party, seed: int, tmp_path: Path
-) -> None:
-    """GIVEN a genuine page sent by a PC fax at standard resolution, whose 98 lines drew the
-    comma after ges.pl a line off its printed shape
-    WHEN the reader reads it
-    THEN the domains read as the case holds them and the page passes every check."""
-    form, other = generated_case(case)
-    scenario = crossed(sheet("genuine"), capture(capture_name), party)
-    judged = run(scenario, seed, form, other, SECRET_KEY, tmp_path)
-    assert judged.reading.outcome == "matched", judged.reading.detail
-    assert judged.reading.fields["domains"].verdict == "match", judged.reading.fields["domains"]
-    assert judged.ok and not judged.review, judged.problems
-
-
-@pytest.mark.parametrize(
-    "forged",
-    [
-        "herbata-dom.pl, ges.pl. ogrod.eu, ogrod.org.pl",  # a period for the comma
-        "herbata-dom.pl, ges.pl, ogrod.cu, ogrod.org.pl",  # a c for the e
-    ],
-    ids=["period-for-comma", "c-for-e"],
-)
-def test_a_domain_list_forged_by_one_mark_under_a_standard_fax_is_caught(
-    forged: str, tmp_path: Path
-) -> None:
-    """GIVEN the page of the case above printed from a PDF whose domains were edited by one
-    mark, signed and sent by a PC fax and by a fax machine at standard resolution
-    WHEN the reader reads it, comparing its marks with shapes drawn as the fax's lines draw them
-    THEN the domains never read as the case's: the page fails fields_match."""
-    form, _ = generated_case(19)
-    edited = edited_value_form(form, "domains", forged)
-    for seed in range(2):
-        rng = np.random.default_rng(seed)
-        paper = printed(edited, "current_registrant", SECRET_KEY)
-        fill_in(paper, rng, form.current_registrant)
-        sent = pc_fax(paper, rng, fine=False, colour=False) if seed else fax(paper, rng)
-        reading = read_file(as_file(sent, tmp_path, f"forged-{seed}", rng), [form], SECRET_KEY)[0]
-        assert reading.outcome == "matched", reading.detail
-        assert reading.fields["domains"].verdict == "mismatch", (seed, reading.fields["domains"])
-        assert "fields_match" in failed_checks(reading, form)
-
-
 def test_a_screened_page_is_told_in_the_reading(tmp_path: Path) -> None:
     """The reading says that a screen was taken off, and over how much of the page: a person
     reviewing the page knows why its paper looks grey in the evidence."""
