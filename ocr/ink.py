@@ -461,10 +461,8 @@ def tick_marks(observed: np.ndarray, expected: ExpectedInk) -> tuple[np.ndarray,
     beyond = np.zeros(int(labels.max()) + 1, dtype=bool)
     beyond[labels[along == 0]] = True
     beyond[0] = False
-    marks = marks & beyond[labels].astype(np.uint8)
-    if not marks.any():
-        return _sub(marks, around, box.inset(-_TICK_OVERSHOOT_MM)), False
-    labels, _ = blobs.areas(marks)
+    labels = labels * beyond[labels]  # the slivers' labels gone, the other marks' kept
+    marks = (labels > 0).astype(np.uint8)
     edge = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
     passing = np.zeros(int(labels.max()) + 1, dtype=bool)
     passing[edge] = True
