@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from reportlab.lib.utils import simpleSplit
@@ -361,11 +362,19 @@ def _party_block(canvas: Canvas, party: Party, kind: str, *, signs: bool) -> Non
 
 
 def _paragraph(canvas: Canvas, text: str, box: Box, font: str, size: float) -> None:
-    lines = simpleSplit(text, font, size, box.w * MM_TO_PT)
+    lines = _wrapped(text, font, size, box.w * MM_TO_PT)
     canvas.setFont(font, size)
     leading = size * 1.25
     for i, line in enumerate(lines):
         canvas.drawString(box.x * MM_TO_PT, _top(box.y) - size - i * leading, line)
+
+
+@lru_cache(maxsize=256)
+def _wrapped(text: str, font: str, size: float, width_pt: float) -> tuple[str, ...]:
+    """`text` broken into lines `width_pt` wide. Kept: the declarations are the same on every
+    form and the instructions on nearly every one, and measuring them word by word was a
+    tenth of a form's CPU."""
+    return tuple(simpleSplit(text, font, size, width_pt))
 
 
 def _signature_box(canvas: Canvas, party: Party, kind: str) -> None:
