@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import io
 
+import numpy as np
 import pypdf
 import pytest
 import zxingcpp
@@ -16,6 +17,7 @@ from documents._exec import pdftoppm
 from documents.errors import InvalidCode
 from documents.form_data import printed_values
 from documents.layout import MM_TO_PT
+from documents.simulate.parties import random_form
 from tests.documents.conftest import make_sample_form
 
 
@@ -196,3 +198,19 @@ def test_values_that_cannot_be_printed_readably_are_named(change, field: str, me
 def test_rendering_is_deterministic(sample_form: FormData, secret_key: bytes) -> None:
     """The same case and version give the same bytes: a form can be re-sent identically."""
     assert render_form(sample_form, secret_key) == render_form(sample_form, secret_key)
+
+
+def test_a_form_drawn_after_others_is_the_same_bytes(
+    sample_form: FormData, secret_key: bytes
+) -> None:
+    """What is kept between forms (wrapped paragraphs, font subsets) never carries one case's
+    letters into another's form: drawn again after forms of other parties, a form is the same
+    bytes, and each form's text is its own case's."""
+    first = render_form(sample_form, secret_key)
+    rng = np.random.default_rng(7)
+    for other in (random_form(rng) for _ in range(12)):
+        text = _flat(
+            " ".join(p.extract_text() for p in _reader(render_form(other, secret_key)).pages)
+        )
+        assert _flat(other.new_registrant.name) in text
+    assert render_form(sample_form, secret_key) == first
