@@ -176,7 +176,10 @@ def qr_decodable(path: Path) -> bool:
         found.text.startswith(CODE_PREFIX)
         for image in _looks(page.gray)
         for found in zxingcpp.read_barcodes(
-            image, formats=zxingcpp.BarcodeFormat.QRCode, try_rotate=True, try_downscale=True
+            image,
+            formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode),
+            try_rotate=True,
+            try_downscale=True,
         )
     )
 
@@ -250,10 +253,10 @@ def report(pages: list[Page], cases: int, seconds: float) -> bool:
         )
     genuine = [p for p in pages if p.genuine]
     frauds = [p for p in pages if not p.genuine]
-    review = sum(bool(p.review) for p in genuine)
+    to_review = sum(bool(p.review) for p in genuine)
     readable_unrouted = [p for p in genuine if p.decodable and not p.routed]
     passed = [p for p in frauds if p.fraud_passed]
-    rate = review / len(genuine) if genuine else 0.0
+    rate = to_review / len(genuine) if genuine else 0.0
 
     print()
     print(f"{'fraud':34s} {'caught, every capture':>22s}")
@@ -284,7 +287,7 @@ def report(pages: list[Page], cases: int, seconds: float) -> bool:
         f"   target all   {mark(not passed)}"
     )
     print(
-        f"genuine pages to review, overall:       {review}/{len(genuine)} = {rate:.1%}"
+        f"genuine pages to review, overall:       {to_review}/{len(genuine)} = {rate:.1%}"
         f"   target ≤ {REVIEW_TARGET:.0%}   {mark(rate <= REVIEW_TARGET)}"
     )
     print(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -18,6 +19,7 @@ from documents.simulate import Capture, Scenario, make, to_jpeg, to_pdf, to_png,
 from ocr import PageReading, iter_pages, read_page
 from workflow import Evidence
 from workflow import failed_checks as workflow_failed_checks
+from workflow.checks import PartyKind
 
 
 def as_file(capture: Capture, folder: Path, name: str, rng: np.random.Generator) -> Path:
@@ -54,7 +56,8 @@ def failed_checks(reading: PageReading, *forms: FormData) -> set[str]:
     (form,) = [f for f in forms if f.case_id == reading.case_id]
     assert reading.party is not None
     page = Evidence.from_reading(reading, channel="post", received_at=datetime.now(UTC), scan_id="")
-    return workflow_failed_checks(page, form.party(reading.party).kind)
+    # The form's kind is the case's, which the service's schema holds to one of the two.
+    return workflow_failed_checks(page, cast(PartyKind, form.party(reading.party).kind))
 
 
 @dataclass(frozen=True)
