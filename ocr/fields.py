@@ -3,11 +3,11 @@
 Comparison forgives what OCR confuses in the form's own font — `@`/`©`, capital I and small
 l (both a plain bar in DejaVu Sans), `0`/`O` outside numbers, letter case, dashes and
 spaces — and nothing that would turn a value into a different name, number or domain.
-A one-line value is first checked shape by shape against the font it was printed in
-(`ocr.glyphs`): confirmed there, it needs no OCR; found there to hold another character, it
-is a mismatch whatever OCR reads. Otherwise OCR reads it, again from a differently prepared
-image where it does not match; a read that matches is an honest reading of the ink, so any
-match counts.
+A value is first checked shape by shape against the font it was printed in (`ocr.glyphs`),
+one printed line at a time: confirmed there, it needs no OCR; found there to hold another
+character, it is a mismatch whatever OCR reads. Otherwise OCR reads it, again from a
+differently prepared image where it does not match; a read that matches is an honest reading
+of the ink, so any match counts.
 """
 
 from __future__ import annotations
