@@ -87,6 +87,30 @@ def printed_lines(form: FormData) -> dict[str, PrintedLine]:
     }
 
 
+def printed_value_lines(form: FormData) -> dict[str, tuple[PrintedLine, ...]]:
+    """Every value set on several lines, each line character by character, where `_value`
+    draws it (joined with single spaces, the lines give back the value)."""
+    lines = {}
+    for name, fitted in fitted_values(form).items():
+        if len(fitted.lines) < 2:
+            continue
+        box = layout.FIELD_BOXES[name]
+        font = layout.field_style(name).font
+        top_pt = (box.h * MM_TO_PT - fitted.line_height_pt * len(fitted.lines)) / 2
+        lines[name] = tuple(
+            _set_line(
+                line,
+                box,
+                font,
+                fitted.size,
+                baseline_mm=(top_pt + i * fitted.line_height_pt + _BASELINE_EM * fitted.size)
+                / MM_TO_PT,
+            )
+            for i, line in enumerate(fitted.lines)
+        )
+    return lines
+
+
 def printed_case_number(form: FormData, party: Party) -> PrintedLine:
     """How the case number is set on `party`'s page, character by character."""
     return case_number_line(case_number_text(form.case_id, form.form_version, PAGE_OF_PARTY[party]))

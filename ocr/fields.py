@@ -3,11 +3,11 @@
 Comparison forgives what OCR confuses in the form's own font — `@`/`©`, capital I and small
 l (both a plain bar in DejaVu Sans), `0`/`O` outside numbers, letter case, dashes and
 spaces — and nothing that would turn a value into a different name, number or domain.
-A one-line value is first checked shape by shape against the font it was printed in
-(`ocr.glyphs`): confirmed there, it needs no OCR; found there to hold another character, it
-is a mismatch whatever OCR reads. Otherwise OCR reads it, again from a differently prepared
-image where it does not match; a read that matches is an honest reading of the ink, so any
-match counts.
+A value is first checked shape by shape against the font it was printed in (`ocr.glyphs`),
+one printed line at a time: confirmed there, it needs no OCR; found there to hold another
+character, it is a mismatch whatever OCR reads. Otherwise OCR reads it, again from a
+differently prepared image where it does not match; a read that matches is an honest reading
+of the ink, so any match counts.
 """
 
 from __future__ import annotations
@@ -247,12 +247,14 @@ def read_field(
     *,
     offset: tuple[float, float] = (0.0, 0.0),
     printed: PrintedLine | None = None,
+    printed_lines: tuple[PrintedLine, ...] = (),
     bilevel: bool = False,
     lines_per_inch: float | None = None,
     tessdata: Path | None,
 ) -> FieldReading:
     """Read one value from its zone (moved by `offset` mm, where the printing really is) and
-    judge it against `expected`."""
+    judge it against `expected`. `printed`: how a one-line value is set; `printed_lines`: how
+    one set on several lines is, line by line."""
     if expected == EMPTY:
         return FieldReading(name, expected, "", 1.0, "empty", 100.0)
     kind = field_kind(name)
@@ -276,8 +278,22 @@ def read_field(
         shapes = _confirm_line(
             kind, gray, alignment, printed, offset, bilevel=bilevel, lines_per_inch=lines_per_inch
         )
+    elif printed_lines and kind in LINE_KINDS:
+        # A value set on several lines is checked line by line, each as a one-line value
+        # beside its neighbours, and OCR, reading the whole zone, agreed with them as one.
+        shapes = _confirm_lines(
+            kind,
+            gray,
+            alignment,
+            printed_lines,
+            offset,
+            bilevel=bilevel,
+            lines_per_inch=lines_per_inch,
+        )
+    if shapes is not None:
         if shapes.confirmed:
-            return FieldReading(name, expected, printed.text, 1.0, "match", 100.0, method="glyphs")
+            shown = " ".join(line.text for line in ((printed,) if printed else printed_lines))
+            return FieldReading(name, expected, shown, 1.0, "match", 100.0, method="glyphs")
         if shapes.contradicted:
             verdict, score = compare(kind, expected, shapes.contradicted)
             if verdict == "mismatch":
@@ -407,8 +423,10 @@ def _confirm_line(
     *,
     bilevel: bool,
     lines_per_inch: float | None = None,
+    others: tuple[PrintedLine, ...] = (),
 ) -> LineCheck:
-    """Whether the line is printed as set, each character its own shape (see `confirm_line`)."""
+    """Whether the line is printed as set, each character its own shape (see `confirm_line`);
+    `others`: the value's other lines, set above or below it."""
     first, last = printed.characters[0], printed.characters[-1]
     origin = (first.x + offset[0] - 2.0, first.y + offset[1] - 1.2)
     # Wide enough on the right for the last character's whole shape, whatever it is.
@@ -418,6 +436,10 @@ def _confirm_line(
     baseline = printed.baseline_mm + offset[1]
     cells = tuple((c.x + offset[0], baseline) for c in printed.characters)
 
+    around = tuple(
+        (line.text, tuple((c.x + offset[0], line.baseline_mm + offset[1]) for c in line.characters))
+        for line in others
+    )
     return confirm_line(
         image,
         origin,
@@ -430,7 +452,51 @@ def _confirm_line(
         alike=_fax_stroke if bilevel else None,
         loses_strokes=bilevel,
         lines_per_inch=lines_per_inch,
+        around=around,
     )
+
+
+def _confirm_lines(
+    kind: Kind,
+    gray: np.ndarray,
+    alignment: Alignment,
+    lines: tuple[PrintedLine, ...],
+    offset: tuple[float, float],
+    *,
+    bilevel: bool,
+    lines_per_inch: float | None,
+) -> LineCheck:
+    """`_confirm_line` for each line of a value set on several, as one check of the value
+    (its lines joined by single spaces, as the value is): confirmed when every line is; where
+    a line holds another character, the value with it; each character's margin, the joining
+    spaces clear (no ink is printed for them), or none when a line has none."""
+    checks = [
+        _confirm_line(
+            kind,
+            gray,
+            alignment,
+            line,
+            offset,
+            bilevel=bilevel,
+            lines_per_inch=lines_per_inch,
+            others=tuple(other for other in lines if other is not line),
+        )
+        for line in lines
+    ]
+    reason = next((check.reason for check in checks if not check.confirmed), "")
+    contradicted = ""
+    if any(check.contradicted for check in checks):
+        contradicted = " ".join(
+            check.contradicted or line.text for check, line in zip(checks, lines, strict=True)
+        )
+    margins: tuple[float, ...] = ()
+    if all(check.margins for check in checks):
+        joined: list[float] = []
+        for check in checks:
+            joined.extend([0.5] if joined else [])
+            joined.extend(check.margins)
+        margins = tuple(joined)
+    return LineCheck(all(check.confirmed for check in checks), reason, contradicted, margins)
 
 
 # On a fax an i's dot joins its stem now and then: i, l, I and their kin are one stroke.

@@ -255,6 +255,7 @@ def confirm_line(
     alike: Callable[[str], str] | None = None,
     loses_strokes: bool = False,
     lines_per_inch: float | None = None,
+    around: tuple[tuple[str, tuple[tuple[float, float], ...]], ...] = (),
 ) -> LineCheck:
     """Is `text` printed in `gray` (a crop whose top left is `origin_mm` on the page) exactly
     where the layout set it, each character its own shape and no other?
@@ -275,6 +276,10 @@ def confirm_line(
     compared again with every shape as such a capture draws it, gaps under about a line and a
     half filled (two shapes it draws alike are not told apart there), and is taken as the
     nearer of the two comparisons puts it.
+
+    `around`: the value's other lines (text and cells), set a line above or below this one:
+    their ink reaching into the crop is where they were set, neither the line's nor ink
+    before or after it.
     """
     if not text.strip() or any(ch not in LINE_ALPHABET and ch != " " for ch in text):
         return LineCheck(False, "a character outside the shapes compared")
@@ -294,7 +299,8 @@ def confirm_line(
             return LineCheck(False, "the line runs out of the zone")
         advance = round(float(bank.advance[bank.index[ch]]) if ch != " " else bank.space)
         places.append(_Place(ch, left, top, phase, advance))
-    expected = _drawn(bank, places, observed.shape)
+    near = _neighbours(bank, around, origin_mm, scale)
+    expected = _drawn(bank, places + near, observed.shape)
     # Set flush left, the line starts where the layout says whatever follows: its first
     # characters (or, one of them edited, its first), not the whole line, say where the
     # printing really is. Along the line further than across it: a line made longer or
@@ -312,7 +318,18 @@ def confirm_line(
     start = ink[0].left + bank.pad
     end = ink[-1].left + bank.pad + ink[-1].advance
     slack = round(0.4 * scale)
-    outside = np.concatenate([observed[:, : start - slack], observed[:, end + slack :]], axis=1)
+    stray = observed
+    if near:
+        # What the shift wrapped round from the crop's far edge is no ink of this place (the
+        # top rows hold the line above's); the other lines' ink, a pixel wider for the
+        # capture's blur, is theirs.
+        if dy:
+            observed[slice(-dy, None) if dy > 0 else slice(None, -dy)] = 0
+        if dx:
+            observed[:, slice(-dx, None) if dx > 0 else slice(None, -dx)] = 0
+        theirs = cv2.dilate(_drawn(bank, near, observed.shape), np.ones((3, 3), np.uint8))
+        stray = np.maximum(observed - theirs, 0)
+    outside = np.concatenate([stray[:, : start - slack], stray[:, end + slack :]], axis=1)
     # Every place is looked at, not only up to the first doubt: a place that is clearly
     # another shape decides the value, whatever OCR would make of it.
     doubt, contradicted, displaced = "", [], False
@@ -326,7 +343,7 @@ def confirm_line(
     unsure = [k for k, found in enumerate(findings) if found.margin < LINE_MIN_MARGIN]
     if closing and unsure:
         closed = _bank(font_file, size_pt, dpi, closing)
-        drawn = _drawn(closed, places, observed.shape)
+        drawn = _drawn(closed, places + near, observed.shape)
         again = _margins(observed, drawn, closed, ink, readings, frozenset(unsure))
         for k, found in zip(unsure, again, strict=True):
             if found.margin > findings[k].margin:
@@ -379,14 +396,40 @@ def confirm_line(
 
 
 def _drawn(bank: _Bank, places: list[_Place], shape: tuple[int, ...]) -> np.ndarray:
-    """The line as printed, in the bank's shapes, where `places` put them."""
+    """The line as printed, in the bank's shapes, where `places` put them (a neighbouring
+    line's only as far as it reaches into `shape`)."""
     glyph_h, glyph_w = bank.ink.shape[2:]
     expected = np.zeros(shape, np.float32)
     for place in places:
-        if place.ch != " ":
-            window = expected[place.top : place.top + glyph_h, place.left : place.left + glyph_w]
-            np.maximum(window, bank.ink[place.phase, bank.index[place.ch]], out=window)
+        if place.ch == " ":
+            continue
+        glyph = bank.ink[place.phase, bank.index[place.ch]]
+        y0, x0 = max(0, place.top), max(0, place.left)
+        y1, x1 = min(shape[0], place.top + glyph_h), min(shape[1], place.left + glyph_w)
+        if y0 < y1 and x0 < x1:
+            window = expected[y0:y1, x0:x1]
+            cut = glyph[y0 - place.top : y1 - place.top, x0 - place.left : x1 - place.left]
+            np.maximum(window, cut, out=window)
     return expected
+
+
+def _neighbours(
+    bank: _Bank,
+    around: tuple[tuple[str, tuple[tuple[float, float], ...]], ...],
+    origin_mm: tuple[float, float],
+    scale: float,
+) -> list[_Place]:
+    """The characters of the lines `around`, placed as `confirm_line` places its own (a
+    character with no shape to draw is left out: its ink then counts as stray)."""
+    near = []
+    for text, cells in around:
+        for ch, (x_mm, base_mm) in zip(text, cells, strict=True):
+            if ch not in bank.index:
+                continue
+            col, phase = divmod(round((x_mm - origin_mm[0]) * scale * _SUPERSAMPLE), _SUPERSAMPLE)
+            top = round((base_mm - origin_mm[1]) * scale) - bank.ascent
+            near.append(_Place(ch, col - bank.pad, top, phase, 0))
+    return near
 
 
 def _line_offset(

@@ -28,6 +28,7 @@ from documents.render import (
     case_number_text,
     printed_case_number,
     printed_lines,
+    printed_value_lines,
     render_blank_page,
     render_values,
 )
@@ -767,6 +768,7 @@ def _read_fields(
     # Where each character of a one-line value is, to check it shape by shape.
     printed = printed_lines(form)
     printed["case_number"] = printed_case_number(form, reading.party)
+    printed_several = printed_value_lines(form)
     for name, expected in values.items():
         # An empty value ("—") is not read; it is the alteration check's to see ink there.
         offset = (0.0, 0.0)
@@ -786,6 +788,7 @@ def _read_fields(
                 boxes[name],
                 offset=offset,
                 printed=printed.get(name),
+                printed_lines=printed_several.get(name, ()),
                 bilevel=bilevel,
                 lines_per_inch=lines_per_inch,
                 tessdata=tessdata,

@@ -555,3 +555,59 @@ def test_a_value_forged_by_one_character_on_a_folded_page_is_caught(
     reading = _folded(form, forged, tmp_path, "forged")
     assert reading.fields[field].verdict == "mismatch", reading.fields[field]
     assert "fields_match" in failed_checks(reading, form)
+
+
+# A genuine page of a standard PC fax whose values set on two lines (the domains, the
+# representatives) were read by OCR alone, the whole zone at once: "zoo80" read "z0o80".
+TWO_LINES = ("pc-fax-standard-colour", 11, "new_registrant", 1110001)
+
+
+def test_a_value_on_two_lines_under_a_standard_pc_fax_is_checked_shape_by_shape(
+    tmp_path: Path,
+) -> None:
+    """GIVEN a genuine page sent by a PC fax at standard resolution, whose domains and
+    representatives are printed on two lines each
+    WHEN the reader reads it
+    THEN each line is checked against the font's shapes beside the other, and with OCR the
+    values read as the case holds them: the page passes every check."""
+    capture_name, case, party, seed = TWO_LINES
+    form, other = generated_case(case)
+    scenario = crossed(sheet("genuine"), capture(capture_name), party)
+    judged = run(scenario, seed, form, other, SECRET_KEY, tmp_path)
+    assert judged.reading.outcome == "matched", judged.reading.detail
+    for field in ("domains", "new_registrant.representatives"):
+        assert judged.reading.fields[field].method.startswith("glyphs"), field
+    assert judged.ok and not judged.review, judged.problems
+
+
+@pytest.mark.parametrize(
+    ("field", "printed_instead"),
+    [
+        ("domains", "księgarnia-zoo80.pl, łódka-las-herbata37.pl, lodz-gory-miod.org.pl"),
+        ("domains", "księgarnia-zoo80.pl, łódka-las-herbata31.pl, lodz-gory-mied.org.pl"),
+        (
+            "new_registrant.representatives",
+            "Kazimierz Adam Olszewski, Urszula Ćwik, Tomasz Gołąb, Jan Śliwiński (prokurant)",
+        ),
+    ],
+    ids=["domains-first-line", "domains-second-line", "representatives-second-line"],
+)
+def test_a_value_on_two_lines_forged_by_one_character_under_a_standard_pc_fax_is_caught(
+    field: str, printed_instead: str, tmp_path: Path
+) -> None:
+    """GIVEN the page above printed from a PDF with one character of a two-line value
+    changed, signed and sent by PC faxes at standard resolution (grey and colour)
+    WHEN the reader reads it line by line
+    THEN that value never reads as the case's: the page fails fields_match."""
+    _, case, party, _ = TWO_LINES
+    form, _ = generated_case(case)
+    forged = edited_value_form(form, field, printed_instead)
+    for seed in range(2):
+        rng = np.random.default_rng(seed)
+        paper = printed(forged, party, SECRET_KEY)
+        fill_in(paper, rng, form.party(party))
+        sent = pc_fax(paper, rng, fine=False, colour=bool(seed))
+        reading = read_file(as_file(sent, tmp_path, f"forged-{seed}", rng), [form], SECRET_KEY)[0]
+        assert reading.outcome == "matched", reading.detail
+        assert reading.fields[field].verdict == "mismatch", (seed, reading.fields[field])
+        assert "fields_match" in failed_checks(reading, form)
