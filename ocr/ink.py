@@ -20,7 +20,7 @@ from documents import layout
 from documents.layout import Box
 from ocr import blobs
 from ocr.folds import LOST_SHARE, MovedLines, moved_lines
-from ocr.stamps import Stamp, find_stamps, footprint_of, pen_strokes
+from ocr.stamps import Stamp, find_faint_stamps, find_stamps, footprint_of, pen_strokes
 
 INK_DPI = 150.0
 PX_PER_MM = INK_DPI / 25.4
@@ -113,6 +113,23 @@ def remove_streaks(gray: np.ndarray, dpi: float) -> tuple[np.ndarray, int]:
 
 def ink_mask(page: np.ndarray) -> np.ndarray:
     return (page < INK_LEVEL).astype(np.uint8)
+
+
+# A pale stamp's letters come out of a copier, a shadow or a screened fax between INK_LEVEL
+# and this grey; the paper, flattened, lies above it.
+FAINT_LEVEL = 228
+
+
+def faint_mask(
+    page: np.ndarray, observed: np.ndarray, *, taken: np.ndarray | None = None
+) -> np.ndarray:
+    """The page's ink at FAINT_LEVEL: `observed` (its ink mask, cleaned) with what is only a
+    little lighter than ink. `taken`: marks taken off `observed` (streaks' marks, a copier's
+    specks), whose paler rims are taken off too."""
+    pale = (page < FAINT_LEVEL).astype(np.uint8) & (1 - ink_mask(page))
+    if taken is not None and taken.any():
+        pale &= 1 - cv2.dilate(taken, np.ones((3, 3), np.uint8), iterations=2)
+    return observed | pale
 
 
 def _crop(image: np.ndarray, box: Box, pad_mm: float = 0.0) -> np.ndarray:
@@ -301,6 +318,7 @@ def signing_ink(
     folded: bool = True,
     with_dirt: np.ndarray | None = None,
     pen_dark: np.ndarray | None = None,
+    faint: np.ndarray | None = None,
 ) -> SigningInk:
     """The signature and, for a company, the stamp in the signing area. `folded`: whether the
     form's lines a fold moved are looked for.
@@ -310,7 +328,8 @@ def signing_ink(
     rings, inked in every quarter, are looked for in it; everything else is judged without
     the specks. `pen_dark` (a grey page's) marks where the page is as dark as a pen's stroke
     comes out: a band through the signature box paler than that is no signature
-    (`bands_through`)."""
+    (`bands_through`). `faint` (a grey page's, or a screened fax's made grey) is the page's
+    ink at a lighter grey: a stamp pressed too pale for `observed` is looked for in it."""
     # The form's own lines a fold moved are not the party's ink (`ocr.folds`): taken off
     # before anything in the area is judged.
     moved = MovedLines(np.zeros(observed.shape, np.uint8), [], PX_PER_MM)
@@ -356,6 +375,10 @@ def signing_ink(
     if with_dirt is not None:
         dotted = extra_ink_and_blind_spots(with_dirt, expected, SIGNING_AREA)[0]
     stamps = find_stamps(extra, PX_PER_MM, blind=blind, dotted=dotted)
+    if company and not stamps and faint is not None:
+        faint = faint & (1 - moved.mask) if moved.found else faint
+        pale = _without_specks(extra_ink_and_blind_spots(faint, expected, SIGNING_AREA, shift)[0])
+        stamps = find_faint_stamps(pale, extra, PX_PER_MM)
     footprint = footprint_of(stamps, extra.shape)
     if whole is not None and whole.shape == footprint.shape:
         footprint = footprint | whole

@@ -334,13 +334,18 @@ def _read_routed(
         return reading
     reading.outcome = "matched"
     judged = screen.page if screen is not None and screen.found else clean
-    masks = _ink_masks(judged, alignment, form, code.party, grey=not page.bilevel)
+    screened = screen is not None and screen.found
+    masks = _ink_masks(
+        judged, alignment, form, code.party, grey=not page.bilevel, screened=screened
+    )
     clock.lap("masks")
     # A fold moved parts of the page past what the markers fix: the values are read, and
     # their zones' ink judged, where the fold put them (`ocr.unfold`); the page a person
     # looks at is as sent.
     as_sent, masks_as_sent = alignment, masks
-    alignment, masks = _unfolded(judged, alignment, form, code.party, masks, grey=not page.bilevel)
+    alignment, masks = _unfolded(
+        judged, alignment, form, code.party, masks, grey=not page.bilevel, screened=screened
+    )
     clock.lap("unfold")
     letters = [_without_streaks(clean, alignment, masks.streaks)]
     if screen is not None and screen.found:
@@ -655,11 +660,20 @@ class _Masks:
     dirt: Dirt = NO_DIRT
     with_dirt: np.ndarray | None = None  # `observed` before the copier's specks were taken off
     pen_dark: np.ndarray | None = None  # where the page is as dark as a pen's stroke comes out
+    faint: np.ndarray | None = None  # ink at a lighter grey (`ink.faint_mask`): a grey page's
 
 
 def _ink_masks(
-    page: np.ndarray, alignment: align.Alignment, form: FormData, party: Party, *, grey: bool
+    page: np.ndarray,
+    alignment: align.Alignment,
+    form: FormData,
+    party: Party,
+    *,
+    grey: bool,
+    screened: bool = False,
 ) -> _Masks:
+    """The ink of `page` aligned, and the page as printed. `grey`: a grey page (a scan or a
+    photograph); `screened`: a fax whose halftone screen was taken off, made grey."""
     expected = expected_ink(form, party)
     aligned = alignment.warp_page(page, ink.INK_DPI)
     h = min(expected.mask.shape[0], aligned.shape[0])
@@ -667,7 +681,11 @@ def _ink_masks(
     expected, aligned = expected.cropped(h, w), aligned[:h, :w]
     if not grey:
         # A fax's streaks are its scanner's, along the scan: `ink.remove_streaks` took them.
-        return _Masks(ink.ink_mask(aligned), expected, aligned)
+        observed = ink.ink_mask(aligned)
+        # A screened fax made grey (`screened`) has its pale stamps' letters in its greys; a
+        # fax is black and white, its greys only the edges of its black.
+        faint = ink.faint_mask(aligned, observed) if screened else None
+        return _Masks(observed, expected, aligned, faint=faint)
     # A printer's or copier's streaks lie along the page: they are looked for on it aligned.
     printed = _not_compared(expected.grown)
     streaks = find_streaks(aligned, printed, ink.PX_PER_MM)
@@ -677,7 +695,14 @@ def _ink_masks(
     cleaned, dirt = without_dirt(observed, aligned, printed, ink.PX_PER_MM)
     pen_dark = (lifted < PEN_GREY).astype(np.uint8)
     return _Masks(
-        cleaned, expected, aligned, streaks, dirt, observed if dirt.found else None, pen_dark
+        cleaned,
+        expected,
+        aligned,
+        streaks,
+        dirt,
+        observed if dirt.found else None,
+        pen_dark,
+        ink.faint_mask(lifted, cleaned, taken=ink.ink_mask(lifted) & (1 - cleaned)),
     )
 
 
@@ -689,6 +714,7 @@ def _unfolded(
     masks: _Masks,
     *,
     grey: bool,
+    screened: bool = False,
 ) -> tuple[align.Alignment, _Masks]:
     """On a page a fold moved where its values are, the alignment its values are read
     through and the ink judged, each with the displacement the fold left there (see
@@ -705,7 +731,12 @@ def _unfolded(
     if for_ink is None or for_letters is None:
         return alignment, masks
     again = _ink_masks(
-        page, dataclasses.replace(alignment, displacement=for_ink), form, party, grey=grey
+        page,
+        dataclasses.replace(alignment, displacement=for_ink),
+        form,
+        party,
+        grey=grey,
+        screened=screened,
     )
     after = unfold.in_place(again.observed, printed, ink.INK_DPI, zones)
     if after < before + unfold.GAIN_MIN:
@@ -848,6 +879,7 @@ def _find_ink(
         folded=masks.streaks is not None,
         with_dirt=masks.with_dirt,
         pen_dark=masks.pen_dark,
+        faint=masks.faint,
     )
     reading.signature = signing.signature
     reading.stamp = signing.stamp

@@ -77,6 +77,64 @@ def find_stamps(
     return found
 
 
+def find_faint_stamps(faint: np.ndarray, ink: np.ndarray, px_per_mm: float) -> list[Stamp]:
+    """Stamps pressed too pale for the ink mask: looked for in `faint`, the party's ink at a
+    lighter level of grey, where a pale stamp's letters and lines are whole again. Only a
+    frame whose edges the ink mask (`ink`) holds in part, with letters inside: the form's
+    printing seen through from the back, or shading, is as light as a pale stamp (mirrored
+    captions are rows of letters), but has no frame's edges in the page's ink. Rings are not
+    looked for: at a lighter grey a pen's strokes come out thicker, and a signature's loop
+    followed a ring well enough (a fine PC fax, the bench's case 0)."""
+    level = _level_lines(faint, px_per_mm)
+    edges = [line for line in level if _in_ink(ink, line, px_per_mm) >= FAINT_EDGE_IN_INK]
+    for top in edges:
+        for bottom in edges:
+            frame = _frame_between(faint, top, bottom, px_per_mm)
+            if frame is not None and _letters_inside(faint, top, bottom, px_per_mm):
+                return [frame]
+    return []
+
+
+# A pale frame's edge: of its length, the share the ink mask holds (a pale stamp's frame is
+# inked unevenly, and its darker stretches reach the ink mask).
+FAINT_EDGE_IN_INK = 0.15
+
+
+def _in_ink(ink: np.ndarray, line: tuple[float, ...], ppm: float) -> float:
+    """The share of the line's length with ink of the mask within half a millimetre."""
+    x0, y0, x1, y1 = line
+    near = cv2.dilate(ink, np.ones((3, 3), np.uint8), iterations=max(1, round(0.5 * ppm / 2)))
+    xs = np.arange(round(x0), round(x1) + 1)
+    ys = np.round(y0 + (y1 - y0) * (xs - x0) / max(1, x1 - x0)).astype(int)
+    inside = (ys >= 0) & (ys < ink.shape[0]) & (xs >= 0) & (xs < ink.shape[1])
+    return float(near[ys[inside], xs[inside]].mean()) if inside.any() else 0.0
+
+
+def _letters_inside(
+    faint: np.ndarray, top: tuple[float, ...], bottom: tuple[float, ...], ppm: float
+) -> bool:
+    """Whether letters lie between a frame's edges, MIN_LETTERS of them at least: a stamp's
+    name and number. Their rows may be broken (by the bands along the form's lines, or a
+    letter still too pale), so the letters are counted, not their rows."""
+    t_y, b_y = (top[1] + top[3]) / 2, (bottom[1] + bottom[3]) / 2
+    x0 = round(max(min(top[0], top[2]), min(bottom[0], bottom[2])))
+    x1 = round(min(max(top[0], top[2]), max(bottom[0], bottom[2])))
+    inside = faint[round(t_y + ppm) : round(b_y - ppm), x0:x1]
+    if inside.size == 0:
+        return False
+    _, stats, _ = _components(inside)
+    h_min, h_max = (h * ppm for h in LETTER_HEIGHT_MM)
+    letters = [
+        i
+        for i in range(1, len(stats))
+        if h_min <= stats[i, cv2.CC_STAT_HEIGHT] <= h_max
+        and stats[i, cv2.CC_STAT_WIDTH] <= 12 * ppm
+        and stats[i, cv2.CC_STAT_AREA]
+        >= 0.12 * stats[i, cv2.CC_STAT_WIDTH] * stats[i, cv2.CC_STAT_HEIGHT]
+    ]
+    return len(letters) >= MIN_LETTERS
+
+
 def pen_strokes(ink: np.ndarray, ppm: float) -> np.ndarray:
     """The marks that can be a pen's: what is left when the pieces a stamp leaves behind are
     taken out — marks of a letter's size, straight rules (a frame's dashes) and arcs of a

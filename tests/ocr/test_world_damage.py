@@ -71,6 +71,8 @@ NEVER_STAMPED = [
     # the "no stamp" box's top edge drawn a scan line thicker, inside the box: a "tick"
     ("pc-fax-standard-grey", 6, "current_registrant", 609030),
     ("pc-fax-standard-grey", 11, "new_registrant", 1109030),
+    # a signature's loop, its strokes thicker at a lighter grey, followed a ring
+    ("pc-fax-fine-colour", 0, "new_registrant", 12030),
 ]
 
 
@@ -91,6 +93,37 @@ def test_a_company_page_never_stamped_is_never_read_as_stamped(
     judged = run(scenario, seed, form, other, SECRET_KEY, tmp_path)
     assert judged.reading.outcome == "matched", judged.reading.detail
     assert "stamp_present" in failed_checks(judged.reading, form), judged.reading.stamp
+
+
+PALE_FRAMED_STAMPS = [
+    # a shadow over the stamp: its letters and most of its bottom edge paler than ink
+    ("augraphy-shadow", 1, "current_registrant", 119000),
+    # a worn copy's pale stamp: its frame's edges kept, its letters lost
+    ("augraphy-worn-copy", 17, "new_registrant", 1721001),
+    # a standard PC fax's screen: the stamp's letters a grey of dots, its bottom edge dashed
+    ("pc-fax-standard-grey", 3, "new_registrant", 309001),
+]
+
+
+@pytest.mark.parametrize(
+    ("capture_name", "case", "party", "seed"),
+    PALE_FRAMED_STAMPS,
+    ids=[f"{c}-case{n}" for c, n, _, _ in PALE_FRAMED_STAMPS],
+)
+def test_a_framed_stamp_too_pale_for_the_ink_is_still_found(
+    capture_name: str, case: int, party: Party, seed: int, tmp_path: Path
+) -> None:
+    """GIVEN a company's genuine page whose framed stamp came out paler than ink (under a
+    shadow, copied worn, or sent by a PC fax): its letters and parts of its frame lost from
+    the page's ink
+    WHEN the reader reads it
+    THEN the stamp is found at a lighter grey: its frame, held in part by the ink, with its
+    letters inside."""
+    form, other = generated_case(case)
+    scenario = crossed(sheet("genuine"), capture(capture_name), party)
+    judged = run(scenario, seed, form, other, SECRET_KEY, tmp_path)
+    assert judged.reading.stamp is not None and judged.reading.stamp.present, judged.reading.stamp
+    assert judged.reading.stamp.detail.startswith("a framed stamp")
 
 
 def test_a_round_stamp_on_a_page_fed_unevenly_is_still_found(tmp_path: Path) -> None:
