@@ -126,7 +126,7 @@ def faint_mask(
     """The page's ink at FAINT_LEVEL: `observed` (its ink mask, cleaned) with what is only a
     little lighter than ink. `taken`: marks taken off `observed` (streaks' marks, a copier's
     specks), whose paler rims are taken off too."""
-    pale = (page < FAINT_LEVEL).astype(np.uint8) & (1 - ink_mask(page))
+    pale: np.ndarray = ((page >= INK_LEVEL) & (page < FAINT_LEVEL)).astype(np.uint8)
     if taken is not None and taken.any():
         pale &= 1 - cv2.dilate(taken, np.ones((3, 3), np.uint8), iterations=2)
     return observed | pale

@@ -690,8 +690,8 @@ def _ink_masks(
     printed = _not_compared(expected.grown)
     streaks = find_streaks(aligned, printed, ink.PX_PER_MM)
     lifted = streaks.lifted(aligned)
-    observed = ink.ink_mask(lifted)
-    observed = streaks.without_streak_marks(observed, aligned, printed)
+    raw = ink.ink_mask(lifted)
+    observed = streaks.without_streak_marks(raw, aligned, printed)
     cleaned, dirt = without_dirt(observed, aligned, printed, ink.PX_PER_MM)
     pen_dark = (lifted < PEN_GREY).astype(np.uint8)
     return _Masks(
@@ -702,7 +702,7 @@ def _ink_masks(
         dirt,
         observed if dirt.found else None,
         pen_dark,
-        ink.faint_mask(lifted, cleaned, taken=ink.ink_mask(lifted) & (1 - cleaned)),
+        ink.faint_mask(lifted, cleaned, taken=raw & (1 - cleaned)),
     )
 
 

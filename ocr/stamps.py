@@ -86,7 +86,9 @@ def find_faint_stamps(faint: np.ndarray, ink: np.ndarray, px_per_mm: float) -> l
     looked for: at a lighter grey a pen's strokes come out thicker, and a signature's loop
     followed a ring well enough (a fine PC fax, the bench's case 0)."""
     level = _level_lines(faint, px_per_mm)
-    edges = [line for line in level if _in_ink(ink, line, px_per_mm) >= FAINT_EDGE_IN_INK]
+    # Ink within half a millimetre of a point: an edge's darker stretches, a little off it.
+    near = cv2.dilate(ink, np.ones((3, 3), np.uint8), iterations=max(1, round(0.5 * px_per_mm / 2)))
+    edges = [line for line in level if _in_ink(near, line) >= FAINT_EDGE_IN_INK]
     for top in edges:
         for bottom in edges:
             frame = _frame_between(faint, top, bottom, px_per_mm)
@@ -100,13 +102,12 @@ def find_faint_stamps(faint: np.ndarray, ink: np.ndarray, px_per_mm: float) -> l
 FAINT_EDGE_IN_INK = 0.15
 
 
-def _in_ink(ink: np.ndarray, line: tuple[float, ...], ppm: float) -> float:
-    """The share of the line's length with ink of the mask within half a millimetre."""
+def _in_ink(near: np.ndarray, line: tuple[float, ...]) -> float:
+    """The share of the line's length on `near` (the ink mask, widened)."""
     x0, y0, x1, y1 = line
-    near = cv2.dilate(ink, np.ones((3, 3), np.uint8), iterations=max(1, round(0.5 * ppm / 2)))
     xs = np.arange(round(x0), round(x1) + 1)
     ys = np.round(y0 + (y1 - y0) * (xs - x0) / max(1, x1 - x0)).astype(int)
-    inside = (ys >= 0) & (ys < ink.shape[0]) & (xs >= 0) & (xs < ink.shape[1])
+    inside = (ys >= 0) & (ys < near.shape[0]) & (xs >= 0) & (xs < near.shape[1])
     return float(near[ys[inside], xs[inside]].mean()) if inside.any() else 0.0
 
 
@@ -123,16 +124,7 @@ def _letters_inside(
     if inside.size == 0:
         return False
     _, stats, _ = _components(inside)
-    h_min, h_max = (h * ppm for h in LETTER_HEIGHT_MM)
-    letters = [
-        i
-        for i in range(1, len(stats))
-        if h_min <= stats[i, cv2.CC_STAT_HEIGHT] <= h_max
-        and stats[i, cv2.CC_STAT_WIDTH] <= 12 * ppm
-        and stats[i, cv2.CC_STAT_AREA]
-        >= 0.12 * stats[i, cv2.CC_STAT_WIDTH] * stats[i, cv2.CC_STAT_HEIGHT]
-    ]
-    return len(letters) >= MIN_LETTERS
+    return len(_letters(stats, ppm)) >= MIN_LETTERS
 
 
 def pen_strokes(ink: np.ndarray, ppm: float) -> np.ndarray:
@@ -563,11 +555,10 @@ class _Row:
 Components = tuple[np.ndarray, np.ndarray, np.ndarray]  # labels, stats, centroids
 
 
-def _text_rows(ink: np.ndarray, ppm: float, *, components: Components | None = None) -> list[_Row]:
-    """Rows of at least five letter-sized marks spanning TEXT_ROW_MIN_MM or more."""
-    _, stats, centroids = components or _components(ink)
+def _letters(stats: np.ndarray, ppm: float) -> list[int]:
+    """The components (their labels, from `stats`) of a letter's size and fill."""
     h_min, h_max = (h * ppm for h in LETTER_HEIGHT_MM)
-    letters = [
+    return [
         i
         for i in range(1, len(stats))
         if h_min <= stats[i, cv2.CC_STAT_HEIGHT] <= h_max
@@ -575,6 +566,12 @@ def _text_rows(ink: np.ndarray, ppm: float, *, components: Components | None = N
         and stats[i, cv2.CC_STAT_AREA]
         >= 0.12 * stats[i, cv2.CC_STAT_WIDTH] * stats[i, cv2.CC_STAT_HEIGHT]
     ]
+
+
+def _text_rows(ink: np.ndarray, ppm: float, *, components: Components | None = None) -> list[_Row]:
+    """Rows of at least five letter-sized marks spanning TEXT_ROW_MIN_MM or more."""
+    _, stats, centroids = components or _components(ink)
+    letters = _letters(stats, ppm)
     # Chain each letter to a row whose last letter is just before it and at its height:
     # step by step, a row of text may slope, as a stamp pressed askew does.
     rows: list[list[int]] = []
