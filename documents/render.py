@@ -96,17 +96,10 @@ def printed_value_lines(form: FormData) -> dict[str, tuple[PrintedLine, ...]]:
             continue
         box = layout.FIELD_BOXES[name]
         font = layout.field_style(name).font
-        top_pt = (box.h * MM_TO_PT - fitted.line_height_pt * len(fitted.lines)) / 2
+        baselines = _baselines_pt(box, fitted, top_pt=0.0)
         lines[name] = tuple(
-            _set_line(
-                line,
-                box,
-                font,
-                fitted.size,
-                baseline_mm=(top_pt + i * fitted.line_height_pt + _BASELINE_EM * fitted.size)
-                / MM_TO_PT,
-            )
-            for i, line in enumerate(fitted.lines)
+            _set_line(line, box, font, fitted.size, baseline_mm=baseline / MM_TO_PT)
+            for line, baseline in zip(fitted.lines, baselines, strict=True)
         )
     return lines
 
@@ -363,11 +356,20 @@ def _label(canvas: Canvas, text: str, x_mm: float, box: Box, *, bold: bool = Fal
 
 def _value(canvas: Canvas, box: Box, fitted: FittedText, font: str) -> None:
     canvas.setFont(font, fitted.size)
-    total = fitted.line_height_pt * len(fitted.lines)
-    top = box.y * MM_TO_PT + (box.h * MM_TO_PT - total) / 2
-    for i, line in enumerate(fitted.lines):
-        baseline = top + i * fitted.line_height_pt + _BASELINE_EM * fitted.size
+    baselines = _baselines_pt(box, fitted, top_pt=box.y * MM_TO_PT)
+    for line, baseline in zip(fitted.lines, baselines, strict=True):
         canvas.drawString(box.x * MM_TO_PT, PAGE_SIZE[1] - baseline, line)
+
+
+def _baselines_pt(box: Box, fitted: FittedText, *, top_pt: float) -> list[float]:
+    """Where `_value` sets each line of `fitted`: the lines as one block centred down `box`,
+    each baseline in points below `top_pt` (the box's top down the page, or 0 for from the box's
+    own top); `printed_value_lines` tells the reader the same places."""
+    start = top_pt + (box.h * MM_TO_PT - fitted.line_height_pt * len(fitted.lines)) / 2
+    return [
+        start + i * fitted.line_height_pt + _BASELINE_EM * fitted.size
+        for i in range(len(fitted.lines))
+    ]
 
 
 def _party_block(canvas: Canvas, party: Party, kind: str, *, signs: bool) -> None:
