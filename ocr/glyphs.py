@@ -289,10 +289,8 @@ def confirm_line(
     observed = cv2.GaussianBlur((255 - gray.astype(np.float32)) / 255, (0, 0), round(dpi / 300, 2))
     glyph_h, glyph_w = bank.ink.shape[2:]
     places = []
-    for ch, (x_mm, base_mm) in zip(text, cells, strict=True):
-        col, phase = divmod(round((x_mm - origin_mm[0]) * scale * _SUPERSAMPLE), _SUPERSAMPLE)
-        top = round((base_mm - origin_mm[1]) * scale) - bank.ascent
-        left = col - bank.pad
+    for ch, cell in zip(text, cells, strict=True):
+        left, top, phase = _where(bank, cell, origin_mm, scale)
         if top < 2 or left < 3 or top + glyph_h + 2 > observed.shape[0]:
             return LineCheck(False, "the line runs out of the zone")
         if left + glyph_w + 3 > observed.shape[1]:
@@ -423,13 +421,22 @@ def _neighbours(
     character with no shape to draw is left out: its ink then counts as stray)."""
     near = []
     for text, cells in around:
-        for ch, (x_mm, base_mm) in zip(text, cells, strict=True):
-            if ch not in bank.index:
-                continue
-            col, phase = divmod(round((x_mm - origin_mm[0]) * scale * _SUPERSAMPLE), _SUPERSAMPLE)
-            top = round((base_mm - origin_mm[1]) * scale) - bank.ascent
-            near.append(_Place(ch, col - bank.pad, top, phase, 0))
+        for ch, cell in zip(text, cells, strict=True):
+            if ch in bank.index:
+                near.append(_Place(ch, *_where(bank, cell, origin_mm, scale), 0))
     return near
+
+
+def _where(
+    bank: _Bank, cell: tuple[float, float], origin_mm: tuple[float, float], scale: float
+) -> tuple[int, int, int]:
+    """Where a character set at `cell` (its left edge and baseline, mm on the page) lies in
+    a crop whose top left is `origin_mm`: its shape's left and top, in pixels, and the phase
+    of its left edge between them."""
+    x_mm, base_mm = cell
+    col, phase = divmod(round((x_mm - origin_mm[0]) * scale * _SUPERSAMPLE), _SUPERSAMPLE)
+    top = round((base_mm - origin_mm[1]) * scale) - bank.ascent
+    return col - bank.pad, top, phase
 
 
 def _line_offset(
