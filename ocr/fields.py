@@ -433,13 +433,8 @@ def _confirm_line(
     reach = 2.0 + printed.size_pt * 25.4 / 72 * 1.4
     box = Box(origin[0], origin[1], last.right - first.x + 2.0 + reach, first.h + 2.4)
     image = alignment.warp(gray, box, GLYPH_LINE_DPI / 25.4)
-    baseline = printed.baseline_mm + offset[1]
-    cells = tuple((c.x + offset[0], baseline) for c in printed.characters)
-
-    around = tuple(
-        (line.text, tuple((c.x + offset[0], line.baseline_mm + offset[1]) for c in line.characters))
-        for line in others
-    )
+    cells = _cells(printed, offset)
+    around = tuple((line.text, _cells(line, offset)) for line in others)
     return confirm_line(
         image,
         origin,
@@ -454,6 +449,12 @@ def _confirm_line(
         lines_per_inch=lines_per_inch,
         around=around,
     )
+
+
+def _cells(line: PrintedLine, offset: tuple[float, float]) -> tuple[tuple[float, float], ...]:
+    """Each character's left edge and baseline (mm), where the printing really is."""
+    baseline = line.baseline_mm + offset[1]
+    return tuple((c.x + offset[0], baseline) for c in line.characters)
 
 
 def _confirm_lines(
