@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from cesja.casework import audit_log, customer_links, lifecycle, notices
@@ -227,11 +227,14 @@ def _record_form_version(
     )
 
 
+# Built once: every request about a case looks it up.
+_CASE = select(CaseRow).where(col(CaseRow.id) == bindparam("case_id"))
+_CASE_FOR_UPDATE = _CASE.with_for_update()
+
+
 def get_case(session: Session, case_id: str, *, for_update: bool = False) -> CaseRow:
-    stmt = select(CaseRow).where(CaseRow.id == case_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    case = session.exec(stmt).first()
+    stmt = _CASE_FOR_UPDATE if for_update else _CASE
+    case = session.exec(stmt, params={"case_id": case_id}).first()
     if case is None:
         raise NotFound(f"no case {case_id}")
     return case

@@ -15,6 +15,7 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from cesja.config import Settings
+from cesja.db import rows_of
 from cesja.db.models import CaseRow, CustomerLinkRow
 from cesja.errors import NotFound
 from documents.layout import Party
@@ -99,7 +100,7 @@ def party_urls(
     urls: dict[str, dict[str, str]] = defaultdict(dict)
     if not cases:
         return urls
-    rows = session.execute(_PARTY_LINKS, {"case_ids": [case.id for case in cases]})
+    rows = rows_of(session, _PARTY_LINKS, {"case_ids": [case.id for case in cases]})
     for case_id, party, token in rows:
         urls[case_id][str(party)] = url(settings, token)
     return urls

