@@ -388,6 +388,9 @@ WORN_GENUINE = [
     ("augraphy-dirty-drum", 0, "current_registrant", 15000),
     ("augraphy-dirty-drum", 0, "new_registrant", 15001),
     ("augraphy-dirty-drum", 2, "current_registrant", 215000),
+    # a drum's row of sharp dots across the page, through an empty value ("—"): each dot
+    # passed for a pen's stroke by its sharpness
+    ("augraphy-dirty-drum", 7, "current_registrant", 715000),
     ("augraphy-shadow", 0, "current_registrant", 19000),
     ("augraphy-lighting-gradient", 0, "current_registrant", 20000),
 ]
