@@ -647,3 +647,47 @@ def test_a_value_on_two_lines_forged_by_one_character_under_a_standard_pc_fax_is
         assert reading.outcome == "matched", reading.detail
         assert reading.fields[field].verdict == "mismatch", (seed, reading.fields[field])
         assert "fields_match" in failed_checks(reading, form)
+
+
+# A genuine page of a standard PC fax whose PESEL 67070101145 lost its zeros' inner dots to
+# the 98 lines: each 0 came out nearer an O than itself, and tesseract read 67070181145.
+ZEROS_LIKE_O = ("pc-fax-standard-grey", 8, "current_registrant", 809000)
+
+
+def test_a_number_s_zero_a_standard_fax_made_round_is_read_as_printed(tmp_path: Path) -> None:
+    """GIVEN a genuine page sent by a PC fax at standard resolution, whose PESEL's zeros look
+    more like the letter O than like the font's 0
+    WHEN the reader reads it
+    THEN the PESEL reads as the case holds it (an O in a number is the number's 0, not
+    another digit)."""
+    capture_name, case, party, seed = ZEROS_LIKE_O
+    form, other = generated_case(case)
+    assert form.new_registrant.pesel == "67070101145"
+    scenario = crossed(sheet("genuine"), capture(capture_name), party)
+    judged = run(scenario, seed, form, other, SECRET_KEY, tmp_path)
+    assert judged.reading.outcome == "matched", judged.reading.detail
+    pesel = judged.reading.fields["new_registrant.id_number"]
+    assert pesel.verdict == "match", pesel
+
+
+@pytest.mark.parametrize("colour", [False, True], ids=["grey", "colour"])
+def test_a_number_forged_by_one_digit_beside_round_zeros_is_caught(
+    colour: bool, tmp_path: Path
+) -> None:
+    """GIVEN the page above printed from a PDF whose PESEL was edited to 67070181145 (what
+    tesseract read there), signed and sent by a PC fax at standard resolution
+    WHEN the reader reads it
+    THEN the PESEL never reads as the case's: the page fails fields_match."""
+    _, case, party, _ = ZEROS_LIKE_O
+    form, _ = generated_case(case)
+    forged = edited_value_form(form, "new_registrant.id_number", "67070181145")
+    for seed in range(2):
+        rng = np.random.default_rng(seed)
+        paper = printed(forged, party, SECRET_KEY)
+        fill_in(paper, rng, form.party(party))
+        sent = pc_fax(paper, rng, fine=False, colour=colour)
+        reading = read_file(as_file(sent, tmp_path, f"forged-{seed}", rng), [form], SECRET_KEY)[0]
+        assert reading.outcome == "matched", reading.detail
+        pesel = reading.fields["new_registrant.id_number"]
+        assert pesel.verdict == "mismatch", (seed, pesel)
+        assert "fields_match" in failed_checks(reading, form)
