@@ -644,3 +644,45 @@ def test_a_value_on_two_lines_forged_by_one_character_under_a_standard_pc_fax_is
         assert reading.outcome == "matched", reading.detail
         assert reading.fields[field].verdict == "mismatch", (seed, reading.fields[field])
         assert "fields_match" in failed_checks(reading, form)
+
+
+# A genuine page crumpled by several folds. A crease lifts the rule under the domains 2 mm
+# into their zone, in a tent narrower than the displacement the values are read through
+# follows: read as the party's ink. The finer displacement, following another crease, bends
+# the i of "Bronisława" in the current registrant's name into an I. Each sent the page to a
+# person.
+CRUMPLED = (1, "new_registrant", 117001)  # case, party, seed
+
+
+def _crumpled(tmp_path: Path) -> PageReading:
+    case, party, seed = CRUMPLED
+    form, other = generated_case(case)
+    scenario = crossed(sheet("genuine"), capture("augraphy-folding"), party)
+    reading = run(scenario, seed, form, other, SECRET_KEY, tmp_path).reading
+    assert reading.outcome == "matched", reading.detail
+    return reading
+
+
+def test_a_rule_a_crease_bent_among_the_values_is_not_read_as_an_alteration(
+    tmp_path: Path,
+) -> None:
+    """GIVEN the crumpled genuine page above, the rule under its domains bent by a crease
+    WHEN the reader reads it where the fold moved it
+    THEN the domains' zone is not altered, and the reading's note says where the form's lines
+    a fold moved were left aside among the values (in Polish too)."""
+    reading = _crumpled(tmp_path)
+    assert not reading.alterations["domains"].present, reading.alterations["domains"].detail
+    assert "lines of the form a fold moved among the values" in reading.detail
+    assert "przesunięte przez zagięcie między danymi" in words("pl").reader_note(reading.detail)
+
+
+def test_a_letter_the_fold_s_finer_displacement_bends_is_read_as_printed(
+    tmp_path: Path,
+) -> None:
+    """GIVEN the crumpled genuine page above, an i of a name under a crease
+    WHEN the reader reads it, the name not read as printed through the fold's finer
+    displacement
+    THEN it is read again through the smoother one and as sent, and matches."""
+    reading = _crumpled(tmp_path)
+    name = reading.fields["current_registrant.name"]
+    assert name.verdict != "mismatch", name
