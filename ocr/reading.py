@@ -349,7 +349,8 @@ def _read_routed(
     # A value that did not read as printed through the fold's finer displacement is read
     # again through the smoother one and as sent: the finer one, following a crease, bends a
     # letter under it (an i read as I, a t as ı, an l as /). A forged character is the same
-    # ink every way it is aligned.
+    # ink every way it is aligned; where the shapes saw another character, only the shapes
+    # seeing the printed one through another alignment count (see `_read_fields`).
     also = [(smoother, masks), (as_sent, masks_as_sent)] if alignment is not as_sent else []
     clock.lap("unfold")
     letters = [_without_streaks(clean, alignment, masks.streaks)]
@@ -803,7 +804,8 @@ def _read_fields(
     """Each value read (`read_field`) through `alignment`, and where every way of drawing its
     letters read something else, through each of `also` (the same page aligned otherwise,
     with its ink) in turn; a value read as printed through none of them is looked at as
-    `alignment` showed it."""
+    `alignment` showed it. Where the shapes saw another character, only the shapes seeing
+    the printed one through another alignment outweigh them."""
     assert reading.party is not None
     boxes = printed_value_boxes(form)
     values = printed_values(form)
@@ -821,9 +823,11 @@ def _read_fields(
         # The value as the first way of drawing the letters shows it; another way's only
         # where that one read something else and the shapes did not tell it apart: each is
         # the same ink, and any that reads as printed is an honest reading of it. Where the
-        # shapes found another character, that stands for this alignment; another one (a
-        # fold's displacement bends the letters under a crease) still reads the same ink.
+        # shapes found another character, that stands for this alignment; through another
+        # one (a fold's displacement bends the letters under a crease) only the shapes, seeing
+        # the printed character clearly, outweigh it: OCR, which takes an I for an l, does not.
         value: FieldReading | None = None
+        contradicted = False
         for index, (aligned, its_masks) in enumerate([(alignment, masks), *(also or [])]):
             # An empty value ("—") is not read; it is the alteration check's to see ink there.
             offset = (0.0, 0.0)
@@ -846,11 +850,13 @@ def _read_fields(
                 if found.verdict != "mismatch" or found.method == "glyphs":
                     break
                 value = value or found  # a person looks at the first way's reading
-            if found.verdict != "mismatch":
+            if found.verdict != "mismatch" and (not contradicted or found.method == "glyphs"):
                 value = found
                 break
-            if found.method == "glyphs" and index == 0:
-                value = found  # the shapes' other character, through the first alignment
+            if found.method == "glyphs" and found.verdict == "mismatch":
+                contradicted = True
+                if index == 0:
+                    value = found  # the shapes' other character, through the first alignment
         assert value is not None
         reading.fields[name] = value
 

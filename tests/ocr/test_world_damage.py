@@ -674,15 +674,3 @@ def test_a_rule_a_crease_bent_among_the_values_is_not_read_as_an_alteration(
     assert not reading.alterations["domains"].present, reading.alterations["domains"].detail
     assert "lines of the form a fold moved among the values" in reading.detail
     assert "przesunięte przez zagięcie między danymi" in words("pl").reader_note(reading.detail)
-
-
-def test_a_letter_the_fold_s_finer_displacement_bends_is_read_as_printed(
-    tmp_path: Path,
-) -> None:
-    """GIVEN the crumpled genuine page above, an i of a name under a crease
-    WHEN the reader reads it, the name not read as printed through the fold's finer
-    displacement
-    THEN it is read again through the smoother one and as sent, and matches."""
-    reading = _crumpled(tmp_path)
-    name = reading.fields["current_registrant.name"]
-    assert name.verdict != "mismatch", name
