@@ -51,6 +51,8 @@ LOST_SHARE = 0.35
 # How the reading's note begins (the back office words it in Polish).
 NOTE_START = "lines of the form a fold moved in the signing area, left aside at "
 NOTE_END = " mm (across × down, from the page's top left corner)"
+# The same among the values, on a page read where a fold moved it (`ocr.unfold`).
+VALUES_NOTE_START = "lines of the form a fold moved among the values, left aside at "
 
 
 @dataclass(frozen=True)
@@ -75,11 +77,12 @@ class MovedLines:
         crop = self.mask[max(0, y0) : y1, max(0, x0) : x1]
         return float(crop.mean()) if crop.size else 0.0
 
-    def describe(self) -> str:
+    def describe(self, start: str = NOTE_START) -> str:
+        """Where the strips lie, for the reading's note: `start` says in which part."""
         named = ", ".join(
             f"{b.x:.0f}–{b.right:.0f} × {b.y:.0f}–{b.bottom:.0f}" for b in self.places
         )
-        return NOTE_START + named + NOTE_END
+        return start + named + NOTE_END
 
 
 def moved_lines(

@@ -38,7 +38,7 @@ from ocr.case_number import follow_case_number
 from ocr.descreen import FINE_MIN_DPI, Descreened, descreen, whole_letters
 from ocr.esign import SignedForm
 from ocr.fields import OCR_PX_PER_MM, FieldReading, read_case_number, read_field
-from ocr.folds import MovedLines
+from ocr.folds import LOST_SHARE, VALUES_NOTE_START, MovedLines, moved_lines
 from ocr.specks import NO_DIRT, PEN_GREY, Dirt, without_dirt
 from ocr.streaks import Streaks, find_streaks
 
@@ -343,9 +343,15 @@ def _read_routed(
     # their zones' ink judged, where the fold put them (`ocr.unfold`); the page a person
     # looks at is as sent.
     as_sent, masks_as_sent = alignment, masks
-    alignment, masks = _unfolded(
+    alignment, masks, smoother = _unfolded(
         judged, alignment, form, code.party, masks, grey=not page.bilevel, screened=screened
     )
+    # A value that did not read as printed through the fold's finer displacement is read
+    # again through the smoother one and as sent: the finer one, following a crease, bends a
+    # letter under it (an i read as I, a t as ı, an l as /). A forged character is the same
+    # ink every way it is aligned; where the shapes saw another character, only the shapes
+    # seeing the printed one through another alignment count (see `_read_fields`).
+    also = [(smoother, masks), (as_sent, masks_as_sent)] if alignment is not as_sent else []
     clock.lap("unfold")
     letters = [_without_streaks(clean, alignment, masks.streaks)]
     if screen is not None and screen.found:
@@ -369,10 +375,11 @@ def _read_routed(
         tessdata,
         bilevel=page.bilevel,
         lines_per_inch=page.coarse_dpi,
+        also=also,
     )
     clock.lap("fields")
     company = form.party(code.party).kind == "company"
-    moved = _find_ink(reading, masks, company=company, as_sent=masks_as_sent)
+    moved, rules_moved = _find_ink(reading, masks, company=company, as_sent=masks_as_sent)
     clock.lap("ink")
     _keep_evidence(reading, clean, page.dpi, as_sent, masks.aligned)
     clock.lap("evidence")
@@ -385,6 +392,8 @@ def _read_routed(
         taken_off.append(masks.dirt.describe())
     if moved.found:
         taken_off.append(moved.describe())
+    if rules_moved.found:
+        taken_off.append(rules_moved.describe(VALUES_NOTE_START))
     if screen is not None and screen.found and screen.screened_share:
         taken_off.append(
             f"a halftone screen over {screen.screened_share:.0%} of the page read as the grey "
@@ -715,21 +724,21 @@ def _unfolded(
     *,
     grey: bool,
     screened: bool = False,
-) -> tuple[align.Alignment, _Masks]:
+) -> tuple[align.Alignment, _Masks, align.Alignment]:
     """On a page a fold moved where its values are, the alignment its values are read
     through and the ink judged, each with the displacement the fold left there (see
-    `ocr.unfold`); as they were on any other page, and where that does not bring the
-    printing onto the scan's ink."""
+    `ocr.unfold`), and the alignment of that ink (its smoother displacement); as they were
+    on any other page, and where that does not bring the printing onto the scan's ink."""
     zones = [*ink.field_zones().values(), layout.CASE_NUMBER]
     observed, printed = masks.observed, masks.expected.mask
     before = unfold.in_place(observed, printed, ink.INK_DPI, zones)
     if before >= unfold.IN_PLACE_MIN:
-        return alignment, masks
+        return alignment, masks, alignment
     flow = unfold.Flow.of(observed, printed, ink.PX_PER_MM)
     for_ink = flow.displacement(unfold.INK_SMOOTH_MM, zones)
     for_letters = flow.displacement(unfold.LETTERS_SMOOTH_MM, zones)
     if for_ink is None or for_letters is None:
-        return alignment, masks
+        return alignment, masks, alignment
     again = _ink_masks(
         page,
         dataclasses.replace(alignment, displacement=for_ink),
@@ -740,8 +749,12 @@ def _unfolded(
     )
     after = unfold.in_place(again.observed, printed, ink.INK_DPI, zones)
     if after < before + unfold.GAIN_MIN:
-        return alignment, masks
-    return dataclasses.replace(alignment, displacement=for_letters), again
+        return alignment, masks, alignment
+    return (
+        dataclasses.replace(alignment, displacement=for_letters),
+        again,
+        dataclasses.replace(alignment, displacement=for_ink),
+    )
 
 
 def _not_compared(printed: np.ndarray) -> np.ndarray:
@@ -786,7 +799,13 @@ def _read_fields(
     *,
     bilevel: bool,
     lines_per_inch: float | None = None,
+    also: list[tuple[align.Alignment, _Masks]] | None = None,
 ) -> None:
+    """Each value read (`read_field`) through `alignment`, and where every way of drawing its
+    letters read something else, through each of `also` (the same page aligned otherwise,
+    with its ink) in turn; a value read as printed through none of them is looked at as
+    `alignment` showed it. Where the shapes saw another character, only the shapes seeing
+    the printed one through another alignment outweigh them."""
     assert reading.party is not None
     boxes = printed_value_boxes(form)
     values = printed_values(form)
@@ -801,33 +820,43 @@ def _read_fields(
     printed["case_number"] = printed_case_number(form, reading.party)
     printed_several = printed_value_lines(form)
     for name, expected in values.items():
-        # An empty value ("—") is not read; it is the alteration check's to see ink there.
-        offset = (0.0, 0.0)
-        if expected != EMPTY:
-            offset = ink.local_offset(masks.observed, masks.expected, boxes[name])
         # The value as the first way of drawing the letters shows it; another way's only
         # where that one read something else and the shapes did not tell it apart: each is
         # the same ink, and any that reads as printed is an honest reading of it. Where the
-        # shapes found another character, that stands.
+        # shapes found another character, that stands for this alignment; through another
+        # one (a fold's displacement bends the letters under a crease) only the shapes, seeing
+        # the printed character clearly, outweigh it: OCR, which takes an I for an l, does not.
         value: FieldReading | None = None
-        for page in pages:
-            found = read_field(
-                page,
-                alignment,
-                name,
-                expected,
-                boxes[name],
-                offset=offset,
-                printed=printed.get(name),
-                printed_lines=printed_several.get(name, ()),
-                bilevel=bilevel,
-                lines_per_inch=lines_per_inch,
-                tessdata=tessdata,
-            )
-            if found.verdict != "mismatch" or found.method == "glyphs":
+        contradicted = False
+        for index, (aligned, its_masks) in enumerate([(alignment, masks), *(also or [])]):
+            # An empty value ("—") is not read; it is the alteration check's to see ink there.
+            offset = (0.0, 0.0)
+            if expected != EMPTY:
+                offset = ink.local_offset(its_masks.observed, its_masks.expected, boxes[name])
+            for page in pages:
+                found = read_field(
+                    page,
+                    aligned,
+                    name,
+                    expected,
+                    boxes[name],
+                    offset=offset,
+                    printed=printed.get(name),
+                    printed_lines=printed_several.get(name, ()),
+                    bilevel=bilevel,
+                    lines_per_inch=lines_per_inch,
+                    tessdata=tessdata,
+                )
+                if found.verdict != "mismatch" or found.method == "glyphs":
+                    break
+                value = value or found  # a person looks at the first way's reading
+            if found.verdict != "mismatch" and (not contradicted or found.method == "glyphs"):
                 value = found
                 break
-            value = value or found  # a person looks at the first way's reading
+            if found.method == "glyphs" and found.verdict == "mismatch":
+                contradicted = True
+                if index == 0:
+                    value = found  # the shapes' other character, through the first alignment
         assert value is not None
         reading.fields[name] = value
 
@@ -865,10 +894,11 @@ def _blank_ink(party: Party, current_kind: str, new_kind: str) -> ink.ExpectedIn
 
 def _find_ink(
     reading: PageReading, masks: _Masks, *, company: bool, as_sent: _Masks | None = None
-) -> MovedLines:
+) -> tuple[MovedLines, MovedLines]:
     """The signature, the stamp and the alterations; and the form's lines a fold moved in the
-    signing area, which were left aside (for the reading's note). `as_sent`: on a page a fold
-    moved, the ink as the markers alone align it (`masks` then follow the fold)."""
+    signing area and among the values, which were left aside (for the reading's note).
+    `as_sent`: on a page a fold moved, the ink as the markers alone align it (`masks` then
+    follow the fold)."""
     # A fax's lines lost and doubled move a box's edge by a pixel or two, which the lines a
     # fold moved would be looked for in: they are looked for on grey pages (over the bench's
     # faxes, a stamp cut there was lost once).
@@ -884,7 +914,18 @@ def _find_ink(
     reading.signature = signing.signature
     reading.stamp = signing.stamp
     reading.alterations = _alterations(masks)
+    rules = MovedLines(np.zeros(masks.observed.shape, np.uint8), [], ink.PX_PER_MM)
     if as_sent is not None and as_sent is not masks:
+        # On the page read where the fold moved it, a crease bends a rule of the form under
+        # the values further than the smooth displacement follows (a tent of the domains'
+        # rule 2 mm into their zone): taken off as in the signing area (`ocr.folds`).
+        rules = moved_lines(
+            masks.observed, masks.expected.mask, masks.expected.grown, _VALUES_AREA, ink.PX_PER_MM
+        )
+        if rules.found:
+            reading.alterations = _alterations(
+                dataclasses.replace(masks, observed=masks.observed & (1 - rules.mask)), rules
+            )
         # Each zone's ink is judged where its printing best lies (as `ink.extra_ink` looks
         # for it within 1.5 mm): as the fold moved it, or as the markers put it. A rule of the
         # form beside a zone, bent into it by a crease the flow did not follow, lies as sent
@@ -896,12 +937,33 @@ def _find_ink(
             for name, found in reading.alterations.items()
         }
     reading.evidence["party_ink.png"] = _png(255 - signing.extra * 255)
-    return signing.moved
+    return signing.moved, rules
 
 
-def _alterations(masks: _Masks) -> dict[str, ink.InkFinding]:
+# The values' part of the page: every field's zone (`ink.field_zones`), 45–195 × 46–168 mm.
+_VALUES_AREA = Box(45.0, 46.0, 150.0, 122.0)
+
+
+def _alterations(masks: _Masks, rules: MovedLines | None = None) -> dict[str, ink.InkFinding]:
+    """Each zone's alterations (`ink.alterations`); `rules`: the form's lines a fold moved,
+    taken off `masks` already: a zone under them past `LOST_SHARE` cannot be told unaltered."""
     blind = masks.streaks.blind() if masks.streaks is not None else None
-    return ink.alterations(masks.observed, masks.expected, ink.field_zones(), blind)
+    found = ink.alterations(masks.observed, masks.expected, ink.field_zones(), blind)
+    if rules is None:
+        return found
+    for name, zone in ink.field_zones().items():
+        lost = rules.share_of(zone)
+        if lost > LOST_SHARE:
+            was = found[name]
+            found[name] = ink.InkFinding(
+                True,
+                was.ink_mm2,
+                was.width_mm,
+                was.height_mm,
+                f"a fold moved the form's lines over {lost:.0%} of it: what is written there "
+                "cannot be told",
+            )
+    return found
 
 
 def _keep_evidence(

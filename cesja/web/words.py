@@ -208,6 +208,11 @@ _READER_NOTES = (
         "(across × down, from the page's top left corner)"
     ),
     N_("a fold moved the box's own lines over {percent}% of it: the signature cannot be told"),
+    N_(
+        "lines of the form a fold moved among the values, left aside at {places} mm "
+        "(across × down, from the page's top left corner)"
+    ),
+    N_("a fold moved the form's lines over {percent}% of it: what is written there cannot be told"),
 )
 
 

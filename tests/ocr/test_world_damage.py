@@ -691,3 +691,34 @@ def test_a_number_forged_by_one_digit_beside_round_zeros_is_caught(
         pesel = reading.fields["new_registrant.id_number"]
         assert pesel.verdict == "mismatch", (seed, pesel)
         assert "fields_match" in failed_checks(reading, form)
+
+
+# A genuine page crumpled by several folds. A crease lifts the rule under the domains 2 mm
+# into their zone, in a tent narrower than the displacement the values are read through
+# follows: read as the party's ink, which sent the page to a person. (The finer displacement,
+# following another crease, also bends the i of "Bronisława" into an I, clearly enough for the
+# shapes: that still sends it to a person, as OCR's reading through another alignment does
+# not outweigh the shapes.)
+CRUMPLED = (1, "new_registrant", 117001)  # case, party, seed
+
+
+def _crumpled(tmp_path: Path) -> PageReading:
+    case, party, seed = CRUMPLED
+    form, other = generated_case(case)
+    scenario = crossed(sheet("genuine"), capture("augraphy-folding"), party)
+    reading = run(scenario, seed, form, other, SECRET_KEY, tmp_path).reading
+    assert reading.outcome == "matched", reading.detail
+    return reading
+
+
+def test_a_rule_a_crease_bent_among_the_values_is_not_read_as_an_alteration(
+    tmp_path: Path,
+) -> None:
+    """GIVEN the crumpled genuine page above, the rule under its domains bent by a crease
+    WHEN the reader reads it where the fold moved it
+    THEN the domains' zone is not altered, and the reading's note says where the form's lines
+    a fold moved were left aside among the values (in Polish too)."""
+    reading = _crumpled(tmp_path)
+    assert not reading.alterations["domains"].present, reading.alterations["domains"].detail
+    assert "lines of the form a fold moved among the values" in reading.detail
+    assert "przesunięte przez zagięcie między danymi" in words("pl").reader_note(reading.detail)
