@@ -940,7 +940,8 @@ def _find_ink(
     return signing.moved, rules
 
 
-# The values' part of the page: every field's zone (`ink.field_zones`), 45–195 × 46–168 mm.
+# The values' part of the page: every field's zone (`ink.field_zones`, 49–191 × 48.5–166 mm)
+# and the rules 2–4 mm around them.
 _VALUES_AREA = Box(45.0, 46.0, 150.0, 122.0)
 
 
