@@ -13,10 +13,8 @@ The bands are looked for on the page aligned to the layout, where a drum's lie a
 - a scatter of dots, too sparse to grey a column, is a narrow strip where the dots the form
   does not explain lie along the page's whole length, far more densely than beside it.
 Dots remain on the flanks of a band and in a strip. A mark counts as a streak's, and not as
-ink, only when it lies wholly inside one AND is no darker than the streak's own grey AND is
-blurred, as a pen's strokes are not, or is a dot clear of the form's printing (a streak's dots
-on white paper are sharp too, and smaller than a pen's letter): a pen's line that crosses a
-band, or ink darker than the band, is judged as any other.
+ink, only when it lies wholly inside one AND is no darker than the streak's own grey: a pen's
+line that crosses a band, or ink darker than the band, is judged as any other.
 Under a band so dark that a pen's stroke would be no darker (`BLIND_GREY`), only a sharp mark
 can be told from the band's dots: the reading's note says how much of the page that is.
 """
@@ -43,14 +41,6 @@ NOISE_LEVELS = 25
 # levels over the surroundings within `_STROKE_KERNEL`): a pen's do, a streak's blurred dots
 # do not.
 SHARP = 50
-# A streak's dots on white paper are sharp too (black-hat 50–116 over the bench's dirty
-# drums): a mark no bigger than the largest of them (1.9 mm², 1.2 × 2.0 mm, on the genuine
-# pages of the bench's first 8 dirty-drum cases that failed `unaltered`) is the streak's
-# however sharp, when it touches none of the form's printing. A pen's letter is
-# bigger (its capitals 2.6–3.6 mm); a line struck through a value, cut by the value's
-# letters into pieces this small, touches them, and is judged by its sharpness as before.
-DOT_MM2 = 2.0
-DOT_MM = 2.2
 _STROKE_KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
 # Ballpoint ink comes out at 50–120 grey levels (of 255, on the flattened page): where a
 # streak's darker dots are no lighter than this, a stroke under it may be no darker than they.
@@ -146,8 +136,7 @@ class Streaks:
         if not self.found or not unexplained.any():
             return ink
         covered = self.covered()
-        _, labels, stats, _ = blobs.components(unexplained)
-        area = stats[:, cv2.CC_STAT_AREA]
+        labels, area = blobs.areas(unexplained)
         reaching_out = np.bincount(labels[covered == 0].ravel(), minlength=len(area)) > 0
         ys, xs = np.nonzero(unexplained)
         which = labels[ys, xs]
@@ -170,24 +159,9 @@ class Streaks:
             if ends[i] > starts[i]:
                 sorted_sharpness = sharpness[order[starts[i] : ends[i]]]
                 sharp[i] = sorted_sharpness[int(0.9 * (len(sorted_sharpness) - 1))] >= SHARP
-        streak = (
-            (~reaching_out)
-            & (darkest >= grey - NOISE_LEVELS)
-            & (~sharp | self._dots(stats, labels, printed))
-        )
+        streak = (~reaching_out) & (darkest >= grey - NOISE_LEVELS) & ~sharp
         streak[0] = False
         return np.asarray(ink & (1 - streak.astype(np.uint8)[labels]), dtype=np.uint8)
-
-    def _dots(self, stats: np.ndarray, labels: np.ndarray, printed: np.ndarray) -> np.ndarray:
-        """Per mark of `labels`: whether it is dot-sized (`DOT_MM2`, `DOT_MM`) and clear of
-        the form's printing (`printed`, widened by a pixel)."""
-        extent = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
-        small = (stats[:, cv2.CC_STAT_AREA] <= DOT_MM2 * self.px_per_mm**2) & (
-            extent <= DOT_MM * self.px_per_mm
-        )
-        touching = cv2.dilate(printed, np.ones((3, 3), np.uint8))
-        near = np.bincount(labels[touching > 0].ravel(), minlength=len(stats)) > 0
-        return np.asarray(small & ~near)
 
     def describe(self) -> str:
         """The streaks in a few words for the reading's note: where they lie, and how wide,

@@ -73,6 +73,9 @@ NEVER_STAMPED = [
     ("pc-fax-standard-grey", 11, "new_registrant", 1109030),
     # a signature's loop, its strokes thicker at a lighter grey, followed a ring
     ("pc-fax-fine-colour", 0, "new_registrant", 12030),
+    # a worn copy's drum streak down the signing area, the signature's underline and a rule a
+    # fold moved: a frame's side and edges once the streak's sharp dots were taken off as dirt
+    ("augraphy-worn-copy", 14, "current_registrant", 1421030),
 ]
 
 
@@ -388,9 +391,6 @@ WORN_GENUINE = [
     ("augraphy-dirty-drum", 0, "current_registrant", 15000),
     ("augraphy-dirty-drum", 0, "new_registrant", 15001),
     ("augraphy-dirty-drum", 2, "current_registrant", 215000),
-    # a drum's row of sharp dots across the page, through an empty value ("—"): each dot
-    # passed for a pen's stroke by its sharpness
-    ("augraphy-dirty-drum", 7, "current_registrant", 715000),
     ("augraphy-shadow", 0, "current_registrant", 19000),
     ("augraphy-lighting-gradient", 0, "current_registrant", 20000),
 ]
