@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 from sqlmodel import Session
 
 from cesja import workers
@@ -56,6 +56,17 @@ def page(browser: Browser) -> Iterator[Page]:
         yield page
     finally:
         context.close()
+
+
+def _wait_until_shown(page: Page, image: Locator, wider_than: int) -> None:
+    """Wait until the image has loaded as a picture wider than `wider_than` pixels.
+
+    Visible is not enough: a lazily loaded image is laid out before its bytes arrive.
+    """
+    page.wait_for_function(
+        "([img, width]) => img.complete && img.naturalWidth > width",
+        arg=[image.element_handle(), wider_than],
+    )
 
 
 def test_staff_accept_a_missing_signature_and_see_it_in_the_trail(
@@ -106,7 +117,7 @@ def test_staff_accept_a_missing_signature_and_see_it_in_the_trail(
     expect(page.locator("#case-state")).to_have_text("do weryfikacji")
     scan = page.locator("#pages figure.scan img")
     expect(scan).to_be_visible()
-    assert scan.evaluate("img => img.complete && img.naturalWidth > 500"), "the scan is shown"
+    _wait_until_shown(page, scan, wider_than=500)
     name_row = page.locator("table.fields tr", has_text="nowy abonent: nazwa").first
     expect(name_row).to_contain_text("Małgorzata Żółkiewska-Ćwik")
     signing_area = page.locator('#pages img[src$="zone/signing_area.jpg"]')
@@ -195,7 +206,7 @@ def test_staff_assign_a_page_nothing_routed_and_accept_it_once_read(
     expect(row).to_contain_text("nie rozpoznano")
     picture = row.locator("td.thumb img")
     expect(picture).to_be_visible()
-    assert picture.evaluate("img => img.complete && img.naturalWidth > 50"), "a thumbnail"
+    _wait_until_shown(page, picture, wider_than=50)
 
     row.get_by_text("Przypisz do sprawy").click()
     row.get_by_label("Numer sprawy").fill(f" {case_id.lower()} ")
