@@ -368,17 +368,34 @@ def test_a_domain_forged_by_one_letter_under_a_fine_pc_fax_is_caught(
     WHEN the reader reads it, from the page as it came and again from its letters made whole
     THEN the domain never reads as the case's: the page fails fields_match."""
     form = make_sample_form()
+    forged = edited_value_form(form, "domains", "exampie.pl, żółw.pl")
+    _assert_forgery_caught_by_pc_fax(
+        form, forged, "new_registrant", "domains", tmp_path, fine=True, colour=colour
+    )
+
+
+def _assert_forgery_caught_by_pc_fax(
+    form: FormData,
+    forged: FormData,
+    party: Party,
+    field: str,
+    tmp_path: Path,
+    *,
+    fine: bool,
+    colour: bool,
+) -> None:
+    """`party`'s page of `forged` (`form` with `field` edited), signed and sent by a PC fax
+    under two seeds: each routed to `form`'s case, `field` read as not the case's, and the
+    page failing fields_match."""
     for seed in range(2):
         rng = np.random.default_rng(seed)
-        paper = printed(
-            edited_value_form(form, "domains", "exampie.pl, żółw.pl"), "new_registrant", SECRET_KEY
-        )
-        fill_in(paper, rng, form.new_registrant)
-        page = pc_fax(paper, rng, fine=True, colour=colour)
-        reading = read_file(as_file(page, tmp_path, f"forged-{seed}", rng), [form], SECRET_KEY)[0]
+        paper = printed(forged, party, SECRET_KEY)
+        fill_in(paper, rng, form.party(party))
+        sent = pc_fax(paper, rng, fine=fine, colour=colour)
+        reading = read_file(as_file(sent, tmp_path, f"forged-{seed}", rng), [form], SECRET_KEY)[0]
         assert reading.outcome == "matched", reading.detail
-        domains = reading.fields["domains"]
-        assert domains.verdict == "mismatch", (seed, domains)
+        value = reading.fields[field]
+        assert value.verdict == "mismatch", (seed, value)
         assert "fields_match" in failed_checks(reading, form)
 
 
@@ -681,16 +698,9 @@ def test_a_number_forged_by_one_digit_beside_round_zeros_is_caught(
     _, case, party, _ = ZEROS_LIKE_O
     form, _ = generated_case(case)
     forged = edited_value_form(form, "new_registrant.id_number", "67070181145")
-    for seed in range(2):
-        rng = np.random.default_rng(seed)
-        paper = printed(forged, party, SECRET_KEY)
-        fill_in(paper, rng, form.party(party))
-        sent = pc_fax(paper, rng, fine=False, colour=colour)
-        reading = read_file(as_file(sent, tmp_path, f"forged-{seed}", rng), [form], SECRET_KEY)[0]
-        assert reading.outcome == "matched", reading.detail
-        pesel = reading.fields["new_registrant.id_number"]
-        assert pesel.verdict == "mismatch", (seed, pesel)
-        assert "fields_match" in failed_checks(reading, form)
+    _assert_forgery_caught_by_pc_fax(
+        form, forged, party, "new_registrant.id_number", tmp_path, fine=False, colour=colour
+    )
 
 
 # A genuine page crumpled by several folds. A crease lifts the rule under the domains 2 mm
