@@ -63,6 +63,11 @@ class MovedLines:
     places: list[Box]  # mm on the page, one per run of moved pieces
     px_per_mm: float
 
+    @classmethod
+    def nothing(cls, shape: tuple[int, ...], px_per_mm: float) -> MovedLines:
+        """No strips taken off a page aligned as `shape` at `px_per_mm`."""
+        return cls(np.zeros(shape, np.uint8), [], px_per_mm)
+
     def joined(self, other: MovedLines) -> MovedLines:
         """Both's strips and places."""
         return MovedLines(self.mask | other.mask, self.places + other.places, self.px_per_mm)

@@ -332,7 +332,7 @@ def signing_ink(
     ink at a lighter grey: a stamp pressed too pale for `observed` is looked for in it."""
     # The form's own lines a fold moved are not the party's ink (`ocr.folds`): taken off
     # before anything in the area is judged.
-    moved = MovedLines(np.zeros(observed.shape, np.uint8), [], PX_PER_MM)
+    moved = MovedLines.nothing(observed.shape, PX_PER_MM)
     if folded:
         moved = moved_lines(observed, expected.mask, expected.grown, SIGNING_AREA, PX_PER_MM)
     if company and folded:

@@ -914,7 +914,7 @@ def _find_ink(
     reading.signature = signing.signature
     reading.stamp = signing.stamp
     reading.alterations = _alterations(masks)
-    rules = MovedLines(np.zeros(masks.observed.shape, np.uint8), [], ink.PX_PER_MM)
+    rules = MovedLines.nothing(masks.observed.shape, ink.PX_PER_MM)
     if as_sent is not None and as_sent is not masks:
         # On the page read where the fold moved it, a crease bends a rule of the form under
         # the values further than the smooth displacement follows (a tent of the domains'
