@@ -913,19 +913,21 @@ def _find_ink(
     )
     reading.signature = signing.signature
     reading.stamp = signing.stamp
-    reading.alterations = _alterations(masks)
+    folded = as_sent is not None and as_sent is not masks
     rules = MovedLines.nothing(masks.observed.shape, ink.PX_PER_MM)
-    if as_sent is not None and as_sent is not masks:
+    if folded:
         # On the page read where the fold moved it, a crease bends a rule of the form under
         # the values further than the smooth displacement follows (a tent of the domains'
         # rule 2 mm into their zone): taken off as in the signing area (`ocr.folds`).
         rules = moved_lines(
             masks.observed, masks.expected.mask, masks.expected.grown, _VALUES_AREA, ink.PX_PER_MM
         )
-        if rules.found:
-            reading.alterations = _alterations(
-                dataclasses.replace(masks, observed=masks.observed & (1 - rules.mask)), rules
-            )
+    if rules.found:
+        without_rules = dataclasses.replace(masks, observed=masks.observed & (1 - rules.mask))
+        reading.alterations = _alterations(without_rules, rules)
+    else:
+        reading.alterations = _alterations(masks)
+    if as_sent is not None and folded:
         # Each zone's ink is judged where its printing best lies (as `ink.extra_ink` looks
         # for it within 1.5 mm): as the fold moved it, or as the markers put it. A rule of the
         # form beside a zone, bent into it by a crease the flow did not follow, lies as sent
