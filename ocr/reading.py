@@ -670,6 +670,8 @@ class _Masks:
     with_dirt: np.ndarray | None = None  # `observed` before the copier's specks were taken off
     pen_dark: np.ndarray | None = None  # where the page is as dark as a pen's stroke comes out
     faint: np.ndarray | None = None  # ink at a lighter grey (`ink.faint_mask`): a grey page's
+    # The streaks' dots in `observed`, sharp or not (`Streaks.dots`): not a value's alteration.
+    streak_dots: np.ndarray | None = None
 
 
 def _ink_masks(
@@ -712,6 +714,7 @@ def _ink_masks(
         observed if dirt.found else None,
         pen_dark,
         ink.faint_mask(lifted, cleaned, taken=raw & (1 - cleaned)),
+        streaks.dots(cleaned, aligned, printed) if streaks.found else None,
     )
 
 
@@ -951,7 +954,10 @@ def _alterations(masks: _Masks, rules: MovedLines | None = None) -> dict[str, in
     """Each zone's alterations (`ink.alterations`); `rules`: the form's lines a fold moved,
     taken off `masks` already: a zone under them past `LOST_SHARE` cannot be told unaltered."""
     blind = masks.streaks.blind() if masks.streaks is not None else None
-    found = ink.alterations(masks.observed, masks.expected, ink.field_zones(), blind)
+    observed = masks.observed
+    if masks.streak_dots is not None:
+        observed = observed & (1 - masks.streak_dots)
+    found = ink.alterations(observed, masks.expected, ink.field_zones(), blind)
     if rules is None:
         return found
     for name, zone in ink.field_zones().items():

@@ -13,8 +13,10 @@ The bands are looked for on the page aligned to the layout, where a drum's lie a
 - a scatter of dots, too sparse to grey a column, is a narrow strip where the dots the form
   does not explain lie along the page's whole length, far more densely than beside it.
 Dots remain on the flanks of a band and in a strip. A mark counts as a streak's, and not as
-ink, only when it lies wholly inside one AND is no darker than the streak's own grey: a pen's
-line that crosses a band, or ink darker than the band, is judged as any other.
+ink, only when it lies wholly inside one AND is no darker than the streak's own grey AND is
+blurred, as a pen's strokes are not: a pen's line that crosses a band, or ink darker than the
+band, is judged as any other. In a value's zone, a dot-sized mark is the streak's however
+sharp (`Streaks.dots`): a streak's dots on white paper are sharp too.
 Under a band so dark that a pen's stroke would be no darker (`BLIND_GREY`), only a sharp mark
 can be told from the band's dots: the reading's note says how much of the page that is.
 """
@@ -41,6 +43,17 @@ NOISE_LEVELS = 25
 # levels over the surroundings within `_STROKE_KERNEL`): a pen's do, a streak's blurred dots
 # do not.
 SHARP = 50
+# A streak's dots on white paper are sharp too (black-hat 50–116 over the bench's dirty
+# drums): in a value's zone, a mark no bigger than the largest of them (1.9 mm², 1.2 × 2.0 mm
+# on the bench's first 8 dirty-drum cases) is the streak's however sharp, unless it lies
+# between two of the form's printed marks (within `BETWEEN_MM` on either side), as a piece of
+# a line struck through a value's letters does; a drum's dots under a line of text have
+# printing on one side only. A pen's letter is bigger (its capitals 2.6–3.6 mm).
+# Not in the signing area: there, the dots taken off once left a streak's edge, an
+# underline and a fold's rule standing as a stamp's frame (bench case 14 of a worn copy).
+DOT_MM2 = 2.0
+DOT_MM = 2.2
+BETWEEN_MM = 0.5
 _STROKE_KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
 # Ballpoint ink comes out at 50–120 grey levels (of 255, on the flattened page): where a
 # streak's darker dots are no lighter than this, a stroke under it may be no darker than they.
@@ -91,6 +104,10 @@ class Streaks:
     # float32 per column (row): its median grey along the page (paper 255).
     column_level: np.ndarray
     row_level: np.ndarray
+    # bool per column (row): under a dense band whose dots (or those of a strip inside it) are
+    # as dark as a pen's stroke.
+    blind_columns: np.ndarray
+    blind_rows: np.ndarray
     px_per_mm: float
     shape: tuple[int, int]
 
@@ -120,48 +137,80 @@ class Streaks:
         return mask
 
     def blind(self) -> np.ndarray:
-        """Where a streak's dots are as dark as a pen's stroke (BLIND_GREY or darker): what
+        """Where a dense band's dots are as dark as a pen's stroke (BLIND_GREY or darker): what
         is written under them cannot be told from them (uint8 mask over the aligned page)."""
-        columns = self.column_grey <= BLIND_GREY
-        rows = self.row_grey <= BLIND_GREY
-        return np.asarray(columns[None, :] | rows[:, None], dtype=np.uint8)
+        return np.asarray(self.blind_columns[None, :] | self.blind_rows[:, None], dtype=np.uint8)
 
     def without_streak_marks(
         self, ink: np.ndarray, aligned: np.ndarray, printed: np.ndarray
     ) -> np.ndarray:
         """`ink` (a mask over the aligned page) without the streaks' own marks: the marks the
         form does not explain (`printed`: where it printed, widened for blur) lying wholly
-        inside a streak and no darker than its grey (on `aligned`, the page as it came)."""
+        inside a streak, no darker than its grey (on `aligned`, the page as it came) and
+        blurred, as a pen's strokes are not."""
+        marks = self._marks(ink, aligned, printed)
+        if marks is None:
+            return ink
+        labels, _, inside, sharp = marks
+        return _without(ink, labels, inside & ~sharp)
+
+    def dots(self, ink: np.ndarray, aligned: np.ndarray, printed: np.ndarray) -> np.ndarray:
+        """The marks of `ink` a streak leaves as dots, sharp or blurred (a uint8 mask): lying
+        wholly inside a streak, no darker than its grey, dot-sized (`DOT_MM2`, `DOT_MM`) and
+        not between two of the form's printed marks (`printed`), as a piece of a line struck
+        through a value's letters is. For judging the values' zones alone (see `DOT_MM2`)."""
+        marks = self._marks(ink, aligned, printed)
+        if marks is None:
+            return np.zeros_like(ink)
+        labels, stats, inside, _ = marks
+        extent = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+        small = (stats[:, cv2.CC_STAT_AREA] <= DOT_MM2 * self.px_per_mm**2) & (
+            extent <= DOT_MM * self.px_per_mm
+        )
+        dot = inside & small
+        reach = max(1, round(BETWEEN_MM * self.px_per_mm))
+        for i in np.flatnonzero(dot):
+            x, y, w, h = stats[i, :4]
+            dot[i] = not _between(printed, x, y, w, h, reach)
+        return np.asarray(dot.astype(np.uint8)[labels], dtype=np.uint8)
+
+    def _marks(
+        self, ink: np.ndarray, aligned: np.ndarray, printed: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """The marks of `ink` the form does not explain, labelled, with their statistics,
+        and per mark: whether it lies wholly inside a streak and is no darker than its grey;
+        whether it is sharp, as a pen's stroke is. None when there is nothing to judge."""
         unexplained = ink & (1 - printed)
         if not self.found or not unexplained.any():
-            return ink
+            return None
         covered = self.covered()
-        labels, area = blobs.areas(unexplained)
-        reaching_out = np.bincount(labels[covered == 0].ravel(), minlength=len(area)) > 0
+        _, labels, stats, _ = blobs.components(unexplained)
+        count = len(stats)
+        reaching_out = np.bincount(labels[covered == 0].ravel(), minlength=count) > 0
         ys, xs = np.nonzero(unexplained)
         which = labels[ys, xs]
-        darkest = np.full(len(area), 255, np.int32)
+        darkest = np.full(count, 255, np.int32)
         np.minimum.at(darkest, which, aligned[ys, xs].astype(np.int32))
         # The grey a mark is held to: the darkest of the streaks where it lies (a band's
         # flank and a strip of its dots beside it are one streak).
-        grey = np.full(len(area), 255, np.int32)
+        grey = np.full(count, 255, np.int32)
         np.minimum.at(grey, which, np.minimum(self.column_grey[xs], self.row_grey[ys]))
+        inside = (~reaching_out) & (darkest >= grey - NOISE_LEVELS)
+        inside[0] = False
         # A pen's stroke is sharp: a fraction of a millimetre wide, its edges as dark as its
         # middle. A streak's dots come blurred into clouds. How sharp a mark is: how much
         # darker than its surroundings within a stroke's width (a black-hat), in the 90th
         # percentile over it.
         sharpness = cv2.morphologyEx(aligned, cv2.MORPH_BLACKHAT, _STROKE_KERNEL)[ys, xs]
         order = np.lexsort((sharpness, which))
-        ends = np.searchsorted(which[order], np.arange(len(area)), side="right")
+        ends = np.searchsorted(which[order], np.arange(count), side="right")
         starts = np.r_[0, ends[:-1]]
-        sharp = np.zeros(len(area), bool)
-        for i in np.flatnonzero((~reaching_out) & (darkest >= grey - NOISE_LEVELS)):
+        sharp = np.zeros(count, bool)
+        for i in np.flatnonzero(inside):
             if ends[i] > starts[i]:
                 sorted_sharpness = sharpness[order[starts[i] : ends[i]]]
                 sharp[i] = sorted_sharpness[int(0.9 * (len(sorted_sharpness) - 1))] >= SHARP
-        streak = (~reaching_out) & (darkest >= grey - NOISE_LEVELS) & ~sharp
-        streak[0] = False
-        return np.asarray(ink & (1 - streak.astype(np.uint8)[labels]), dtype=np.uint8)
+        return labels, stats, inside, sharp
 
     def describe(self) -> str:
         """The streaks in a few words for the reading's note: where they lie, and how wide,
@@ -175,8 +224,7 @@ class Streaks:
                 )
                 places.append(where.format(len(runs), named + ("…" if len(runs) > _NAMED else "")))
         note = NOTE_START + " and ".join(places)
-        dark = int(np.count_nonzero(self.column_grey <= BLIND_GREY))
-        dark += int(np.count_nonzero(self.row_grey <= BLIND_GREY))
+        dark = int(np.count_nonzero(self.blind_columns) + np.count_nonzero(self.blind_rows))
         if dark >= self.px_per_mm:
             note += (
                 f" ({dark / self.px_per_mm:.0f} mm of them too dark to see a pen's stroke through)"
@@ -186,6 +234,21 @@ class Streaks:
     def _runs(self, vertical: bool) -> list[tuple[int, int]]:
         """Where the streaks down (across) the page lie, overlapping ones merged."""
         return _merged([(b.start, b.end) for b in self.bands if b.vertical == vertical])
+
+
+def _between(printed: np.ndarray, x: int, y: int, w: int, h: int, reach: int) -> bool:
+    """Whether printing lies on both sides of the box (`x`, `y`, `w`, `h`), within `reach`
+    pixels: to its left and right, or above and below it."""
+    rows, columns = printed[y : y + h], printed[:, x : x + w]
+    return bool(
+        (rows[:, max(0, x - reach) : x].any() and rows[:, x + w : x + w + reach].any())
+        or (columns[max(0, y - reach) : y].any() and columns[y + h : y + h + reach].any())
+    )
+
+
+def _without(ink: np.ndarray, labels: np.ndarray, taken: np.ndarray) -> np.ndarray:
+    """`ink` without the marks of `labels` that `taken` (per label) holds."""
+    return np.asarray(ink & (1 - taken.astype(np.uint8)[labels]), dtype=np.uint8)
 
 
 _PLACES = (
@@ -229,6 +292,7 @@ def find_streaks(aligned: np.ndarray, printed: np.ndarray, px_per_mm: float) -> 
     # is held to its own darker dots, a low percentile along the page (looked for in the bands
     # alone: most pages have none).
     unprinted = np.where(printed == 0, aligned, 255) if column_bands or row_bands else aligned
+    blind = []
     for vertical, dense in ((True, column_bands), (False, row_bands)):
         lines = unprinted if vertical else unprinted.T
         grey = np.full(lines.shape[1], 255, np.int32)
@@ -236,10 +300,17 @@ def find_streaks(aligned: np.ndarray, printed: np.ndarray, px_per_mm: float) -> 
             grey[band.start : band.end] = _low_percentile(
                 lines[:, band.start : band.end], DOTS_PERCENTILE
             )
+        in_band = np.zeros(lines.shape[1], bool)
+        for band in dense:
+            in_band[band.start : band.end] = True
         for band in dotted:
             if band.vertical == vertical:
                 grey[band.start : band.end] = np.minimum(grey[band.start : band.end], band.grey)
         greys.append(grey)
+        # Between a strip's dots the paper is white, and a pen's stroke there stays sharp and
+        # is judged: only a dense band greys the paper round a stroke so that its edges no
+        # longer stand out (a strip inside a band is as blind as the band).
+        blind.append((grey <= BLIND_GREY) & in_band)
     dense = [
         Band(b.vertical, b.start, b.end, int(greys[0 if b.vertical else 1][b.start : b.end].min()))
         for b in column_bands + row_bands
@@ -252,6 +323,8 @@ def find_streaks(aligned: np.ndarray, printed: np.ndarray, px_per_mm: float) -> 
         row_grey=greys[1],
         column_level=column_level,
         row_level=row_level,
+        blind_columns=blind[0],
+        blind_rows=blind[1],
         px_per_mm=px_per_mm,
         shape=(aligned.shape[0], aligned.shape[1]),
     )

@@ -402,12 +402,20 @@ def _assert_forgery_caught_by_pc_fax(
 # Genuine pages of bench/accuracy.py's cases worn as augraphy wears them, each of which went to
 # a person before the reader took streaks and shadows for what they are: a dirty drum's bands
 # crossing every value (read as ink the form did not print, and over the bottom-left marker,
-# merging it into a band), a shadow whose edge the paper's estimate did not follow, and light
-# shone over a page that left its black markers grey.
+# merging it into a band; its sharp dots in rows through the values), a shadow whose edge the
+# paper's estimate did not follow, and light shone over a page that left its black markers
+# grey.
 WORN_GENUINE = [
     ("augraphy-dirty-drum", 0, "current_registrant", 15000),
     ("augraphy-dirty-drum", 0, "new_registrant", 15001),
     ("augraphy-dirty-drum", 2, "current_registrant", 215000),
+    # a drum's row of sharp dots across the page, through an empty value ("—"), and one just
+    # under a name: each dot passed for a pen's stroke by its sharpness
+    ("augraphy-dirty-drum", 7, "current_registrant", 715000),
+    ("augraphy-dirty-drum", 4, "current_registrant", 415000),
+    # strips of a drum's dots on white paper down an identity number, as dark as a pen's
+    # stroke: taken for a band no stroke could be seen under
+    ("augraphy-dirty-drum", 7, "new_registrant", 715001),
     ("augraphy-shadow", 0, "current_registrant", 19000),
     ("augraphy-lighting-gradient", 0, "current_registrant", 20000),
 ]
