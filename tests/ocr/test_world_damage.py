@@ -567,7 +567,7 @@ def test_a_fold_through_the_signing_area_never_signs_or_ticks_a_page(
 
 # A fold through the values' part of a page: read where the layout puts them, the street,
 # the postal code and city and the REGON of the current registrant did not match.
-FOLDED_VALUES = (1, "new_registrant", 0)  # case, party, seed
+FOLDED_VALUES: tuple[int, Party, int] = (1, "new_registrant", 0)  # case, party, seed
 
 
 def _folded(form: FormData, sent_as: FormData, tmp_path: Path, name: str) -> PageReading:
@@ -620,7 +620,7 @@ def test_a_value_forged_by_one_character_on_a_folded_page_is_caught(
 
 # A genuine page of a standard PC fax whose values set on two lines (the domains, the
 # representatives) were read by OCR alone, the whole zone at once: "zoo80" read "z0o80".
-TWO_LINES = ("pc-fax-standard-colour", 11, "new_registrant", 1110001)
+TWO_LINES: tuple[str, int, Party, int] = ("pc-fax-standard-colour", 11, "new_registrant", 1110001)
 
 
 def test_a_value_on_two_lines_under_a_standard_pc_fax_is_checked_shape_by_shape(
@@ -676,7 +676,12 @@ def test_a_value_on_two_lines_forged_by_one_character_under_a_standard_pc_fax_is
 
 # A genuine page of a standard PC fax whose PESEL 67070101145 lost its zeros' inner dots to
 # the 98 lines: each 0 came out nearer an O than itself, and tesseract read 67070181145.
-ZEROS_LIKE_O = ("pc-fax-standard-grey", 8, "current_registrant", 809000)
+ZEROS_LIKE_O: tuple[str, int, Party, int] = (
+    "pc-fax-standard-grey",
+    8,
+    "current_registrant",
+    809000,
+)
 
 
 def test_a_number_s_zero_a_standard_fax_made_round_is_read_as_printed(tmp_path: Path) -> None:
@@ -717,7 +722,7 @@ def test_a_number_forged_by_one_digit_beside_round_zeros_is_caught(
 # following another crease, also bends the i of "Bronisława" into an I, clearly enough for the
 # shapes: that still sends it to a person, as OCR's reading through another alignment does
 # not outweigh the shapes.)
-CRUMPLED = (1, "new_registrant", 117001)  # case, party, seed
+CRUMPLED: tuple[int, Party, int] = (1, "new_registrant", 117001)  # case, party, seed
 
 
 def _crumpled(tmp_path: Path) -> PageReading:
