@@ -17,8 +17,9 @@ ink, only when it lies wholly inside one AND is no darker than the streak's own 
 blurred, as a pen's strokes are not: a pen's line that crosses a band, or ink darker than the
 band, is judged as any other. In a value's zone, a dot-sized mark is the streak's however
 sharp (`Streaks.dots`): a streak's dots on white paper are sharp too.
-Under a band so dark that a pen's stroke would be no darker (`BLIND_GREY`), only a sharp mark
-can be told from the band's dots: the reading's note says how much of the page that is.
+Under a dense band so dark that a pen's stroke would be no darker (`BLIND_GREY`), only a sharp
+mark can be told from the band's dots: the reading's note says how much of the page that is.
+A strip of dots on white paper hides no stroke (one inside a band is the band's darker dots).
 """
 
 from __future__ import annotations
@@ -148,7 +149,7 @@ class Streaks:
         form does not explain (`printed`: where it printed, widened for blur) lying wholly
         inside a streak, no darker than its grey (on `aligned`, the page as it came) and
         blurred, as a pen's strokes are not."""
-        marks = self._marks(ink, aligned, printed)
+        marks = self._marks(ink, aligned, printed, sharpness=True)
         if marks is None:
             return ink
         labels, _, inside, sharp = marks
@@ -175,11 +176,12 @@ class Streaks:
         return np.asarray(dot.astype(np.uint8)[labels], dtype=np.uint8)
 
     def _marks(
-        self, ink: np.ndarray, aligned: np.ndarray, printed: np.ndarray
+        self, ink: np.ndarray, aligned: np.ndarray, printed: np.ndarray, *, sharpness: bool = False
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
         """The marks of `ink` the form does not explain, labelled, with their statistics,
         and per mark: whether it lies wholly inside a streak and is no darker than its grey;
-        whether it is sharp, as a pen's stroke is. None when there is nothing to judge."""
+        with `sharpness`, whether it is sharp, as a pen's stroke is (else none is). None when
+        there is nothing to judge."""
         unexplained = ink & (1 - printed)
         if not self.found or not unexplained.any():
             return None
@@ -197,19 +199,21 @@ class Streaks:
         np.minimum.at(grey, which, np.minimum(self.column_grey[xs], self.row_grey[ys]))
         inside = (~reaching_out) & (darkest >= grey - NOISE_LEVELS)
         inside[0] = False
+        sharp = np.zeros(count, bool)
+        if not sharpness:
+            return labels, stats, inside, sharp
         # A pen's stroke is sharp: a fraction of a millimetre wide, its edges as dark as its
         # middle. A streak's dots come blurred into clouds. How sharp a mark is: how much
         # darker than its surroundings within a stroke's width (a black-hat), in the 90th
         # percentile over it.
-        sharpness = cv2.morphologyEx(aligned, cv2.MORPH_BLACKHAT, _STROKE_KERNEL)[ys, xs]
-        order = np.lexsort((sharpness, which))
+        contrast = cv2.morphologyEx(aligned, cv2.MORPH_BLACKHAT, _STROKE_KERNEL)[ys, xs]
+        order = np.lexsort((contrast, which))
         ends = np.searchsorted(which[order], np.arange(count), side="right")
         starts = np.r_[0, ends[:-1]]
-        sharp = np.zeros(count, bool)
         for i in np.flatnonzero(inside):
             if ends[i] > starts[i]:
-                sorted_sharpness = sharpness[order[starts[i] : ends[i]]]
-                sharp[i] = sorted_sharpness[int(0.9 * (len(sorted_sharpness) - 1))] >= SHARP
+                sorted_contrast = contrast[order[starts[i] : ends[i]]]
+                sharp[i] = sorted_contrast[int(0.9 * (len(sorted_contrast) - 1))] >= SHARP
         return labels, stats, inside, sharp
 
     def describe(self) -> str:
