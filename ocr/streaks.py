@@ -105,10 +105,6 @@ class Streaks:
     # float32 per column (row): its median grey along the page (paper 255).
     column_level: np.ndarray
     row_level: np.ndarray
-    # bool per column (row): under a dense band whose dots (or those of a strip inside it) are
-    # as dark as a pen's stroke.
-    blind_columns: np.ndarray
-    blind_rows: np.ndarray
     px_per_mm: float
     shape: tuple[int, int]
 
@@ -140,7 +136,20 @@ class Streaks:
     def blind(self) -> np.ndarray:
         """Where a dense band's dots are as dark as a pen's stroke (BLIND_GREY or darker): what
         is written under them cannot be told from them (uint8 mask over the aligned page)."""
-        return np.asarray(self.blind_columns[None, :] | self.blind_rows[:, None], dtype=np.uint8)
+        columns, rows = self._blind(vertical=True), self._blind(vertical=False)
+        return np.asarray(columns[None, :] | rows[:, None], dtype=np.uint8)
+
+    def _blind(self, *, vertical: bool) -> np.ndarray:
+        """Per column (row): under a dense band whose dots, or those of a strip inside it, are
+        as dark as a pen's stroke. Between a strip's dots the paper is white, and a pen's
+        stroke there stays sharp and is judged: only a dense band greys the paper round a
+        stroke so that its edges no longer stand out."""
+        grey = self.column_grey if vertical else self.row_grey
+        in_band = np.zeros(len(grey), bool)
+        for band in self.bands:
+            if band.vertical == vertical and not band.dotted:
+                in_band[band.start : band.end] = True
+        return np.asarray((grey <= BLIND_GREY) & in_band)
 
     def without_streak_marks(
         self, ink: np.ndarray, aligned: np.ndarray, printed: np.ndarray
@@ -228,7 +237,8 @@ class Streaks:
                 )
                 places.append(where.format(len(runs), named + ("…" if len(runs) > _NAMED else "")))
         note = NOTE_START + " and ".join(places)
-        dark = int(np.count_nonzero(self.blind_columns) + np.count_nonzero(self.blind_rows))
+        dark = int(np.count_nonzero(self._blind(vertical=True)))
+        dark += int(np.count_nonzero(self._blind(vertical=False)))
         if dark >= self.px_per_mm:
             note += (
                 f" ({dark / self.px_per_mm:.0f} mm of them too dark to see a pen's stroke through)"
@@ -296,7 +306,6 @@ def find_streaks(aligned: np.ndarray, printed: np.ndarray, px_per_mm: float) -> 
     # is held to its own darker dots, a low percentile along the page (looked for in the bands
     # alone: most pages have none).
     unprinted = np.where(printed == 0, aligned, 255) if column_bands or row_bands else aligned
-    blind = []
     for vertical, dense in ((True, column_bands), (False, row_bands)):
         lines = unprinted if vertical else unprinted.T
         grey = np.full(lines.shape[1], 255, np.int32)
@@ -304,17 +313,10 @@ def find_streaks(aligned: np.ndarray, printed: np.ndarray, px_per_mm: float) -> 
             grey[band.start : band.end] = _low_percentile(
                 lines[:, band.start : band.end], DOTS_PERCENTILE
             )
-        in_band = np.zeros(lines.shape[1], bool)
-        for band in dense:
-            in_band[band.start : band.end] = True
         for band in dotted:
             if band.vertical == vertical:
                 grey[band.start : band.end] = np.minimum(grey[band.start : band.end], band.grey)
         greys.append(grey)
-        # Between a strip's dots the paper is white, and a pen's stroke there stays sharp and
-        # is judged: only a dense band greys the paper round a stroke so that its edges no
-        # longer stand out (a strip inside a band is as blind as the band).
-        blind.append((grey <= BLIND_GREY) & in_band)
     dense = [
         Band(b.vertical, b.start, b.end, int(greys[0 if b.vertical else 1][b.start : b.end].min()))
         for b in column_bands + row_bands
@@ -327,8 +329,6 @@ def find_streaks(aligned: np.ndarray, printed: np.ndarray, px_per_mm: float) -> 
         row_grey=greys[1],
         column_level=column_level,
         row_level=row_level,
-        blind_columns=blind[0],
-        blind_rows=blind[1],
         px_per_mm=px_per_mm,
         shape=(aligned.shape[0], aligned.shape[1]),
     )
