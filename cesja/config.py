@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     api_processes: int = Field(default=2, ge=1, le=64)
     # Requests each API process runs at a time; the others wait in line, in the order they
     # came (`cesja.api.turns`).
-    api_concurrency: int = Field(default=6, ge=1, le=1024)
+    api_concurrency: int = Field(default=3, ge=1, le=1024)
     # Each worker process's budget: the memory it may hold and how long one job (reading one
     # page, one webhook attempt) may take. Over either, the supervisor ends the process and
     # the job is given up with why; a warm worker holds about 300 MB before any page.

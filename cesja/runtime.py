@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from cesja.checkpoints import AuditSeal, seal_engine
 from cesja.config import Settings
-from cesja.db import make_engine, migrate, read_only
+from cesja.db import make_engine, migrate, read_only, writing_at_once
 from cesja.db.jobs import Flag
 from cesja.storage import ScanStore
 from ocr import TrustOptions, load_trust_roots
@@ -34,6 +34,7 @@ class Runtime:
         # the audit key.
         seal_engine(self.engine, self.audit)
         seal_engine(self.read_engine, self.audit)
+        seal_engine(self.committer_engine, self.audit)
 
     @cached_property
     def audit(self) -> AuditSeal:
@@ -44,6 +45,12 @@ class Runtime:
     def read_engine(self) -> Engine:
         """`engine` for transactions that only read: no write lock, beside the writer."""
         return read_only(self.engine)
+
+    @cached_property
+    def committer_engine(self) -> Engine:
+        """`engine` for the API's committer of writes, which waits for SQLite's lock without
+        blocking: a transaction begins with the lock or fails at once."""
+        return writing_at_once(self.engine)
 
     @cached_property
     def esign_trust(self) -> TrustOptions:

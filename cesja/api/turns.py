@@ -15,15 +15,14 @@ it announced holds no turn, nor does a client slow to read its answer: the turn 
 answer starts.
 
 On SQLite, whoever holds the database's one write lock holds up every writer of every API
-process; while it writes, this process lets no new request begin (`holding_the_line`), so the
-writing has the process's CPU to itself instead of a seventh of it.
+process: the process's committer writes in the event loop's own thread (`cesja.api.deps`), so
+no request of the process runs while it holds the lock.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable
 from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -34,13 +33,11 @@ SMALL_BODY_BYTES = 64 * 1024
 
 
 class _Line:
-    """Requests waiting for a turn, in the order they came; `at_once` of them run at a time,
-    none begins while the line is held."""
+    """Requests waiting for a turn, in the order they came; `at_once` of them run at a time."""
 
     def __init__(self, at_once: int):
         self.at_once = at_once
         self.running = 0
-        self.held = 0
         self.waiting: deque[asyncio.Future[None]] = deque()
 
     async def take(self) -> None:
@@ -62,15 +59,8 @@ class _Line:
         self.running -= 1
         self._next()
 
-    def hold(self) -> None:
-        self.held += 1
-
-    def let_go(self) -> None:
-        self.held -= 1
-        self._next()
-
     def _open(self) -> bool:
-        return not self.held and self.running < self.at_once
+        return self.running < self.at_once
 
     def _next(self) -> None:
         while self.waiting and self._open():
@@ -100,29 +90,6 @@ def give_turn_back() -> None:
     turn = _turn.get()
     if turn is not None:
         turn.give_back()
-
-
-def holding_the_line() -> tuple[Callable[[], None], Callable[[], None]]:
-    """For the database's one writer: `hold` (no request of this process begins), and
-    `let_go`; both called from the writer's thread, carried out in the event loop. Outside a
-    request (a test's own client, the worker) they do nothing."""
-    turn = _turn.get()
-    if turn is None:
-        return _nothing, _nothing
-    loop = asyncio.get_running_loop()
-    line = turn.line
-
-    def hold() -> None:
-        loop.call_soon_threadsafe(line.hold)
-
-    def let_go() -> None:
-        loop.call_soon_threadsafe(line.let_go)
-
-    return hold, let_go
-
-
-def _nothing() -> None:
-    pass
 
 
 class RequestsInTurn:

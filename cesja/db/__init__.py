@@ -18,6 +18,7 @@ from cesja.db.engine import (
     require_driver,
     rows_of,
     schema_version,
+    writing_at_once,
 )
 
 __all__ = [
@@ -29,4 +30,5 @@ __all__ = [
     "require_driver",
     "rows_of",
     "schema_version",
+    "writing_at_once",
 ]

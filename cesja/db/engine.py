@@ -39,6 +39,8 @@ PING_AFTER_IDLE_SECONDS = 1.0
 
 # An execution option: transactions on an engine that carries it only read.
 _READ_ONLY = "cesja_read_only"
+# An execution option: a writing transaction on SQLite fails at once if another holds the lock.
+_AT_ONCE = "cesja_write_at_once"
 # Where a pooled connection keeps when it was last handed back.
 _USED_AT = "cesja_used_at"
 
@@ -124,6 +126,15 @@ def read_only(engine: Engine) -> Engine:
     return engine.execution_options(**options)
 
 
+def writing_at_once(engine: Engine) -> Engine:
+    """The same database, for a writer that waits for SQLite's lock in its own way: its
+    transaction begins with the lock, or fails at once with "database is locked" (answered
+    503 if left at that). On PostgreSQL, the engine itself."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    return engine.execution_options(**{_AT_ONCE: True})
+
+
 def rows_of(
     session: Session, statement: Executable, params: dict[str, Any]
 ) -> Result[*tuple[Any, ...]]:
@@ -170,6 +181,8 @@ def _sqlite_engine(url: str) -> Engine:
             conn.info[_READ_ONLY] = read_only
         if read_only:
             conn.exec_driver_sql("BEGIN")  # no lock: a snapshot beside the writer
+        elif conn.get_execution_options().get(_AT_ONCE):
+            _begin_writing_at_once(conn)
         else:
             _begin_writing(conn)
 
@@ -202,6 +215,15 @@ def _begin_writing(conn: Any) -> None:
         # Once more through SQLAlchemy, which turns "database is locked" into its own
         # OperationalError: answered 503 with Retry-After.
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+    finally:
+        dbapi_conn.execute(f"PRAGMA busy_timeout={int(LOCK_WAIT_SECONDS * 1000)}")
+
+
+def _begin_writing_at_once(conn: Any) -> None:
+    dbapi_conn = conn.connection.dbapi_connection
+    dbapi_conn.execute("PRAGMA busy_timeout=0")
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")  # SQLAlchemy's OperationalError if locked
     finally:
         dbapi_conn.execute(f"PRAGMA busy_timeout={int(LOCK_WAIT_SECONDS * 1000)}")
 
