@@ -91,7 +91,8 @@ def _printing_problem(data: dict[str, Any], err: DoesNotFit) -> FieldProblem:
 
 def create_case(session: Session, body: CaseCreate, *, actor: str, settings: Settings) -> CaseRow:
     made = new_case(body, deadline_days=settings.document_deadline_days)
-    return add_new_case(session, made, actor=actor, settings=settings)
+    add_new_case(session, made, actor=actor, settings=settings)
+    return made
 
 
 def new_case(body: CaseCreate, *, deadline_days: int) -> CaseRow:
@@ -122,14 +123,17 @@ def new_case(body: CaseCreate, *, deadline_days: int) -> CaseRow:
     return case
 
 
-def add_new_case(session: Session, case: CaseRow, *, actor: str, settings: Settings) -> CaseRow:
+def add_new_case(
+    session: Session, case: CaseRow, *, actor: str, settings: Settings
+) -> dict[str, str]:
     """Store a case `new_case` made, with its first form version and audit event, and the
-    notices that tell the parties it was opened. Its form is signed with the current key."""
+    notices that tell the parties it was opened. Its form is signed with the current key.
+    Returns each party's link token, by party."""
     case.page_key_id = settings.keys.current_id
     session.add(case)
     session.flush()  # the rows below refer to it, and the models declare no relationships
     _record_form_version(session, case, case.created_at, replacing=False)
-    customer_links.add_links(session, case)
+    tokens = customer_links.add_links(session, case)
     audit_log.start(
         session,
         case.id,
@@ -139,7 +143,7 @@ def add_new_case(session: Session, case: CaseRow, *, actor: str, settings: Setti
         at=case.created_at,
     )
     notices.case_opened(session, settings, case)
-    return case
+    return tokens
 
 
 def reissue(

@@ -47,9 +47,9 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def add_links(session: Session, case: CaseRow) -> None:
+def add_links(session: Session, case: CaseRow) -> dict[str, str]:
     """The links of a case being made, in the caller's transaction: its own (the token on its
-    row) and one per party."""
+    row) and one per party, whose tokens it returns by party."""
     session.add(
         CustomerLinkRow(
             digest=_digest(case.customer_token),
@@ -58,11 +58,12 @@ def add_links(session: Session, case: CaseRow) -> None:
             token=case.customer_token,
         )
     )
-    for party in PARTIES:
-        token = new_token()
+    tokens: dict[str, str] = {party: new_token() for party in PARTIES}
+    for party, token in tokens.items():
         session.add(
             CustomerLinkRow(digest=_digest(token), case_id=case.id, party=party, token=token)
         )
+    return tokens
 
 
 def link(session: Session, token: str) -> Link:
