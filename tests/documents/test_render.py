@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import re
 
 import numpy as np
 import pypdf
 import pytest
 import zxingcpp
+from reportlab.pdfbase import pdfmetrics
 
 from documents import DoesNotFit, FormData, layout, layout_problems, render_form, value_boxes
 from documents import page_code as codes
@@ -64,6 +66,35 @@ def test_fonts_with_polish_letters_are_embedded(pdf: bytes) -> None:
             )
             descriptor = descendant["/FontDescriptor"].get_object()
             assert "/FontFile2" in descriptor, f"{font['/BaseFont']} is not embedded"
+
+
+def _letters_and_widths(font: pypdf.generic.DictionaryObject) -> list[tuple[str, float]]:
+    """Each letter an embedded font subset holds (from its ToUnicode map) and its width there."""
+    cmap = font["/ToUnicode"].get_object().get_data().decode()
+    first = int(font["/FirstChar"])
+    widths = [float(w) for w in font["/Widths"]]
+    found = []
+    for code, unicode in re.findall(r"<([0-9A-F]{2})> <([0-9A-F]{4})>", cmap):
+        if unicode != "0000":
+            found.append((chr(int(unicode, 16)), widths[int(code, 16) - first]))
+    return found
+
+
+def test_each_letter_is_embedded_with_its_own_width(secret_key: bytes) -> None:
+    """GIVEN forms of many parties drawn one after the other (what is kept between forms kept
+    warm) THEN in each, every letter of every embedded font subset has the font's width for
+    that letter: its text is set as the font sets it, not with another subset's widths."""
+    rng = np.random.default_rng(11)
+    for form in [make_sample_form(), *(random_form(rng) for _ in range(6))]:
+        for page in _reader(render_form(form, secret_key)).pages:
+            for ref in page["/Resources"]["/Font"].values():
+                font = ref.get_object()
+                name = str(font["/BaseFont"]).split("+", 1)[1]
+                letters = _letters_and_widths(font)
+                assert len(letters) > 10
+                for letter, width in letters:
+                    expected = pdfmetrics.stringWidth(letter, name, 1000)
+                    assert width == pytest.approx(expected, abs=0.01), (name, letter)
 
 
 def _widgets(pdf: bytes) -> dict[str, tuple[int, str, tuple[float, ...]]]:
