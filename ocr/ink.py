@@ -111,6 +111,50 @@ def remove_streaks(gray: np.ndarray, dpi: float) -> tuple[np.ndarray, int]:
     return cleaned, columns
 
 
+# A fax loses scan lines in transmission, a few at a time (received blank); more in a row than
+# this, and what was printed there is not ours to draw back.
+LOST_LINES_MOST = 6
+# Rows either side of lost lines through printing are nearly the same ink (the strokes run on
+# through them): at least this share of the ink of both is in both, in this many columns.
+LOST_LINES_SAME = 0.25
+LOST_LINES_COLUMNS = 8
+
+
+def fill_lost_lines(gray: np.ndarray, lines_per_inch: float, dpi: float) -> tuple[np.ndarray, int]:
+    """A fax page with the scan lines it lost in transmission through its printing filled in.
+
+    A lost line comes blank across the whole page. Through a line of text it cuts every
+    letter in two, and where it cuts a stem or a bar the rows either side hold the same ink:
+    a run of at most LOST_LINES_MOST lost lines whose two sides are nearly the same ink is
+    filled, ink only in the columns where both sides have it (the lighter of the two), as a
+    streak is (`remove_streaks`). A gap the printing has (between two lines of text, or a rule
+    and the letters under it) has different ink either side and is left. Returns the page and
+    the number of rows filled.
+    """
+    ink = gray < 128
+    blank = np.flatnonzero(~ink.any(axis=1))
+    if len(blank) == 0:
+        return gray, 0
+    most = int(np.ceil(LOST_LINES_MOST * dpi / lines_per_inch))
+    filled = gray
+    rows = 0
+    for run in np.split(blank, np.flatnonzero(np.diff(blank) > 1) + 1):
+        start, end = int(run[0]), int(run[-1])
+        if end - start + 1 > most or start == 0 or end == gray.shape[0] - 1:
+            continue
+        above, below = ink[start - 1], ink[end + 1]
+        both = above & below
+        count = int(np.count_nonzero(both))
+        if count < LOST_LINES_COLUMNS or count < LOST_LINES_SAME * np.count_nonzero(above | below):
+            continue
+        if filled is gray:
+            filled = gray.copy()
+        lighter = np.maximum(gray[start - 1], gray[end + 1])
+        filled[start : end + 1, both] = lighter[both]
+        rows += end - start + 1
+    return filled, rows
+
+
 def ink_mask(page: np.ndarray) -> np.ndarray:
     return (page < INK_LEVEL).astype(np.uint8)
 

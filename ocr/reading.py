@@ -222,6 +222,9 @@ def read_page(
     # A PC fax's halftone screen over grey paper would be ink everywhere, dot by dot: the
     # party's ink is judged on the page with its screen taken off.
     screen = descreen(clean, page.dpi, page.coarse_dpi) if page.bilevel else None
+    if screen is not None and not screen.found:
+        # Not on a screened page: its rows of dots, with blank rows between, are alike.
+        clean, _lost_lines = ink.fill_lost_lines(clean, page.coarse_dpi, page.dpi)
     candidates = _upright_first(align.candidate_alignments(clean, page.dpi, overview), [], clean)
     clock.lap("align")
     if assigned is not None:

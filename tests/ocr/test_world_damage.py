@@ -26,6 +26,7 @@ from documents.simulate import (
     crossed,
     edited_value_form,
     fax,
+    make,
     pc_fax,
     random_form,
     worn_scan,
@@ -745,3 +746,42 @@ def test_a_rule_a_crease_bent_among_the_values_is_not_read_as_an_alteration(
     assert not reading.alterations["domains"].present, reading.alterations["domains"].detail
     assert "lines of the form a fold moved among the values" in reading.detail
     assert "przesunięte przez zagięcie między danymi" in words("pl").reader_note(reading.detail)
+
+
+# A genuine page of a fine fax that lost six scan lines through the middle of the current
+# registrant's PESEL (78102914901): received blank, they cut every digit in two, and
+# tesseract read 78102914001.
+LOST_LINES: tuple[str, int, Party, int] = ("fax-fine", 4, "new_registrant", 403001)
+
+
+def test_a_number_a_fax_lost_scan_lines_through_is_read_as_printed(tmp_path: Path) -> None:
+    """GIVEN a genuine page sent by fax that lost a run of scan lines through a PESEL
+    WHEN the reader reads it
+    THEN the lines are filled in where the strokes run on through them, and the PESEL reads
+    as the case holds it."""
+    capture_name, case, party, seed = LOST_LINES
+    form, other = generated_case(case)
+    assert form.current_registrant.pesel == "78102914901"
+    scenario = crossed(sheet("genuine"), capture(capture_name), party)
+    judged = run(scenario, seed, form, other, SECRET_KEY, tmp_path)
+    assert judged.reading.outcome == "matched", judged.reading.detail
+    pesel = judged.reading.fields["current_registrant.id_number"]
+    assert pesel.verdict == "match", pesel
+
+
+def test_a_digit_forged_under_lost_scan_lines_is_caught(tmp_path: Path) -> None:
+    """GIVEN the page above printed from a PDF whose PESEL was edited to 78102914001 (what
+    tesseract read there), signed and sent by the same fax, losing the same lines
+    WHEN the reader reads it
+    THEN the PESEL never reads as the case's: the page fails fields_match."""
+    capture_name, case, party, seed = LOST_LINES
+    form, other = generated_case(case)
+    forged = edited_value_form(form, "current_registrant.id_number", "78102914001")
+    scenario = crossed(sheet("genuine"), capture(capture_name), party)
+    rng = np.random.default_rng(seed)
+    sent = make(scenario, forged, SECRET_KEY, rng, other_form=other)
+    reading = read_file(as_file(sent, tmp_path, "forged", rng), [form], SECRET_KEY)[0]
+    assert reading.outcome == "matched", reading.detail
+    pesel = reading.fields["current_registrant.id_number"]
+    assert pesel.verdict == "mismatch", pesel
+    assert "fields_match" in failed_checks(reading, form)
