@@ -222,9 +222,19 @@ def read_page(
     # A PC fax's halftone screen over grey paper would be ink everywhere, dot by dot: the
     # party's ink is judged on the page with its screen taken off.
     screen = descreen(clean, page.dpi, page.coarse_dpi) if page.bilevel else None
+    lost_lines = 0
     if screen is not None and not screen.found:
         # Not on a screened page: its rows of dots, with blank rows between, are alike.
-        clean, _lost_lines = ink.fill_lost_lines(clean, page.coarse_dpi, page.dpi)
+        clean, lost_lines = ink.fill_lost_lines(clean, page.coarse_dpi, page.dpi)
+    # What was taken off or mended before anything was read, said in the reading.
+    mended = tuple(
+        note
+        for count, note in (
+            (streaks, f"{streaks} streak column(s) removed"),
+            (lost_lines, f"{lost_lines} lost scan line(s) filled in"),
+        )
+        if count
+    )
     candidates = _upright_first(align.candidate_alignments(clean, page.dpi, overview), [], clean)
     clock.lap("align")
     if assigned is not None:
@@ -241,7 +251,7 @@ def read_page(
                 read,
                 page,
                 clean,
-                streaks,
+                mended,
                 screen,
                 alignment,
                 assigned,
@@ -290,7 +300,7 @@ def read_page(
         code, alignment = routed
     clock.lap("code")
     return _read_routed(
-        reading, page, clean, streaks, screen, alignment, code, lookup, tessdata, clock
+        reading, page, clean, mended, screen, alignment, code, lookup, tessdata, clock
     )
 
 
@@ -298,7 +308,7 @@ def _read_routed(
     reading: PageReading,
     page: PageImage,
     clean: np.ndarray,
-    streaks: int,
+    mended: tuple[str, ...],
     screen: Descreened | None,
     alignment: align.Alignment,
     code: page_code.PageCode,
@@ -387,8 +397,7 @@ def _read_routed(
     _keep_evidence(reading, clean, page.dpi, as_sent, masks.aligned)
     clock.lap("evidence")
     taken_off = [reading.detail] if reading.detail else []
-    if streaks:
-        taken_off.append(f"{streaks} streak column(s) removed")
+    taken_off.extend(mended)
     if masks.streaks is not None and masks.streaks.found:
         taken_off.append(masks.streaks.describe())
     if masks.dirt.found:

@@ -144,9 +144,9 @@ class Database:
 
     On SQLite, writes are committed together: the process's one committer, in the event
     loop's thread, runs every write then waiting, each in a savepoint of one transaction, and
-    commits them at once. A commit
-    there waits for the disk (`synchronous=FULL`), and one at a time bounded the writes to one
-    per disk flush; a write that fails rolls back its own savepoint and leaves the others be.
+    commits them at once. A commit there waits for the disk (`synchronous=FULL`), and one at a
+    time bounded the writes to one per disk flush; a write that fails rolls back its own
+    savepoint and leaves the others be.
     Before, each waiting request took the write turn in its own turn only to find its write
     done: a batch every 250 ms, where one takes 80 (bench/load.py: creates' median 300 ms →
     80 ms in the writing).

@@ -757,14 +757,15 @@ LOST_LINES: tuple[str, int, Party, int] = ("fax-fine", 4, "new_registrant", 4030
 def test_a_number_a_fax_lost_scan_lines_through_is_read_as_printed(tmp_path: Path) -> None:
     """GIVEN a genuine page sent by fax that lost a run of scan lines through a PESEL
     WHEN the reader reads it
-    THEN the lines are filled in where the strokes run on through them, and the PESEL reads
-    as the case holds it."""
+    THEN the lines are filled in where the strokes run on through them (the reading says
+    so), and the PESEL reads as the case holds it."""
     capture_name, case, party, seed = LOST_LINES
     form, other = generated_case(case)
     assert form.current_registrant.pesel == "78102914901"
     scenario = crossed(sheet("genuine"), capture(capture_name), party)
     judged = run(scenario, seed, form, other, SECRET_KEY, tmp_path)
     assert judged.reading.outcome == "matched", judged.reading.detail
+    assert "lost scan line(s) filled in" in judged.reading.detail
     pesel = judged.reading.fields["current_registrant.id_number"]
     assert pesel.verdict == "match", pesel
 
