@@ -33,6 +33,7 @@ from documents.simulate import (
 )
 from documents.simulate.scenarios import fill_in, printed
 from ocr import PageReading, iter_pages
+from ocr import ink as ocr_ink
 from ocr.descreen import descreen
 from ocr.ink import INK_LEVEL
 from tests.documents.conftest import SECRET_KEY, make_sample_form
@@ -785,4 +786,25 @@ def test_a_digit_forged_under_lost_scan_lines_is_caught(tmp_path: Path) -> None:
     assert reading.outcome == "matched", reading.detail
     pesel = reading.fields["current_registrant.id_number"]
     assert pesel.verdict == "mismatch", pesel
+    assert "fields_match" in failed_checks(reading, form)
+
+
+def test_a_digit_forged_under_lost_lines_left_as_they_came_is_caught(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN the forged page above, its lost lines left as they came (as lines the reader
+    does not fill would be)
+    WHEN the reader reads it
+    THEN the PESEL never reads as the case's: where the shapes find a digit nearer another
+    character than the one printed, tesseract reading the case's number is no proof."""
+    monkeypatch.setattr(ocr_ink, "LOST_LINES_MOST", 0)
+    capture_name, case, party, seed = LOST_LINES
+    form, other = generated_case(case)
+    forged = edited_value_form(form, "current_registrant.id_number", "78102914001")
+    scenario = crossed(sheet("genuine"), capture(capture_name), party)
+    rng = np.random.default_rng(seed)
+    sent = make(scenario, forged, SECRET_KEY, rng, other_form=other)
+    reading = read_file(as_file(sent, tmp_path, "forged", rng), [form], SECRET_KEY)[0]
+    assert "lost scan line" not in reading.detail
+    assert reading.fields["current_registrant.id_number"].verdict == "mismatch"
     assert "fields_match" in failed_checks(reading, form)
