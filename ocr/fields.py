@@ -303,7 +303,8 @@ def read_field(
     # A number some of whose digits the shapes found nearer another character than the one
     # printed (damage the page came with: a fax's lost lines cut a 9 into something like a
     # 0): tesseract reading it as the case holds it is no proof. A digit forged on such a
-    # page read as the case's so (fields' tests: a PESEL edited by one digit, lost lines).
+    # page read as the case's so (tests/ocr/test_world_damage.py: a PESEL edited by one
+    # digit, under a fax's lost lines).
     doubted = (
         kind == "digits"
         and shapes is not None
