@@ -181,25 +181,25 @@ def _sqlite_engine(url: str) -> Engine:
             conn.info[_READ_ONLY] = read_only
         if read_only:
             conn.exec_driver_sql("BEGIN")  # no lock: a snapshot beside the writer
-        elif conn.get_execution_options().get(_AT_ONCE):
-            _begin_writing_at_once(conn)
         else:
-            _begin_writing(conn)
+            at_once = conn.get_execution_options().get(_AT_ONCE)
+            _begin_writing(conn, wait=0.0 if at_once else LOCK_WAIT_SECONDS)
 
     return engine
 
 
-def _begin_writing(conn: Any) -> None:
+def _begin_writing(conn: Any, *, wait: float) -> None:
     """Take SQLite's write lock at the start of the transaction (`BEGIN IMMEDIATE`), so two
     writers queue instead of one failing half-way with "database is locked".
 
     SQLite's own busy handler sleeps between tries for longer each time (25 ms, then 50, then
     100): a writer that came in behind one of 5 ms slept long after the lock was free, while
     writers of the holder's process, which takes it back at once, kept getting in first.
-    Here each waiting writer tries again every millisecond, for LOCK_WAIT_SECONDS.
+    Here each waiting writer tries again every millisecond, for `wait` seconds (none: one
+    try, for a writer that waits in its own way, `writing_at_once`).
     """
     dbapi_conn = conn.connection.dbapi_connection
-    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    deadline = time.monotonic() + wait
     pause = 0.0002
     dbapi_conn.execute("PRAGMA busy_timeout=0")
     try:
@@ -215,15 +215,6 @@ def _begin_writing(conn: Any) -> None:
         # Once more through SQLAlchemy, which turns "database is locked" into its own
         # OperationalError: answered 503 with Retry-After.
         conn.exec_driver_sql("BEGIN IMMEDIATE")
-    finally:
-        dbapi_conn.execute(f"PRAGMA busy_timeout={int(LOCK_WAIT_SECONDS * 1000)}")
-
-
-def _begin_writing_at_once(conn: Any) -> None:
-    dbapi_conn = conn.connection.dbapi_connection
-    dbapi_conn.execute("PRAGMA busy_timeout=0")
-    try:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")  # SQLAlchemy's OperationalError if locked
     finally:
         dbapi_conn.execute(f"PRAGMA busy_timeout={int(LOCK_WAIT_SECONDS * 1000)}")
 

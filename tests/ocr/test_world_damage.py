@@ -771,18 +771,24 @@ def test_a_number_a_fax_lost_scan_lines_through_is_read_as_printed(tmp_path: Pat
     assert pesel.verdict == "match", pesel
 
 
-def test_a_digit_forged_under_lost_scan_lines_is_caught(tmp_path: Path) -> None:
-    """GIVEN the page above printed from a PDF whose PESEL was edited to 78102914001 (what
-    tesseract read there), signed and sent by the same fax, losing the same lines
-    WHEN the reader reads it
-    THEN the PESEL never reads as the case's: the page fails fields_match."""
+def _forged_under_lost_lines(tmp_path: Path) -> tuple[FormData, PageReading]:
+    """The case of LOST_LINES, and its page printed with the PESEL edited to 78102914001,
+    signed and sent by the same fax with the same seed (so losing the same lines), read."""
     capture_name, case, party, seed = LOST_LINES
     form, other = generated_case(case)
     forged = edited_value_form(form, "current_registrant.id_number", "78102914001")
     scenario = crossed(sheet("genuine"), capture(capture_name), party)
     rng = np.random.default_rng(seed)
     sent = make(scenario, forged, SECRET_KEY, rng, other_form=other)
-    reading = read_file(as_file(sent, tmp_path, "forged", rng), [form], SECRET_KEY)[0]
+    return form, read_file(as_file(sent, tmp_path, "forged", rng), [form], SECRET_KEY)[0]
+
+
+def test_a_digit_forged_under_lost_scan_lines_is_caught(tmp_path: Path) -> None:
+    """GIVEN the page above printed from a PDF whose PESEL was edited to 78102914001 (what
+    tesseract read there), signed and sent by the same fax, losing the same lines
+    WHEN the reader reads it
+    THEN the PESEL never reads as the case's: the page fails fields_match."""
+    form, reading = _forged_under_lost_lines(tmp_path)
     assert reading.outcome == "matched", reading.detail
     pesel = reading.fields["current_registrant.id_number"]
     assert pesel.verdict == "mismatch", pesel
@@ -798,13 +804,7 @@ def test_a_digit_forged_under_lost_lines_left_as_they_came_is_caught(
     THEN the PESEL never reads as the case's: where the shapes find a digit nearer another
     character than the one printed, tesseract reading the case's number is no proof."""
     monkeypatch.setattr(ocr_ink, "LOST_LINES_MOST", 0)
-    capture_name, case, party, seed = LOST_LINES
-    form, other = generated_case(case)
-    forged = edited_value_form(form, "current_registrant.id_number", "78102914001")
-    scenario = crossed(sheet("genuine"), capture(capture_name), party)
-    rng = np.random.default_rng(seed)
-    sent = make(scenario, forged, SECRET_KEY, rng, other_form=other)
-    reading = read_file(as_file(sent, tmp_path, "forged", rng), [form], SECRET_KEY)[0]
+    form, reading = _forged_under_lost_lines(tmp_path)
     assert "lost scan line" not in reading.detail
     assert reading.fields["current_registrant.id_number"].verdict == "mismatch"
     assert "fields_match" in failed_checks(reading, form)
