@@ -394,7 +394,9 @@ def _read_routed(
     company = form.party(code.party).kind == "company"
     moved, rules_moved = _find_ink(reading, masks, company=company, as_sent=masks_as_sent)
     clock.lap("ink")
-    _keep_evidence(reading, clean, page.dpi, as_sent, masks.aligned)
+    _keep_evidence(
+        reading, clean, page.dpi, as_sent, masks.aligned, zoom=_in_doubt(reading, company=company)
+    )
     clock.lap("evidence")
     taken_off = [reading.detail] if reading.detail else []
     taken_off.extend(mended)
@@ -987,21 +989,38 @@ def _alterations(masks: _Masks, rules: MovedLines | None = None) -> dict[str, in
     return found
 
 
+def _in_doubt(reading: PageReading, *, company: bool) -> bool:
+    """Whether the page itself fails a check a person then decides: a value not read as
+    printed, a change by hand, no signature, or no stamp on a company's page."""
+    stamped = reading.stamp_present or not company
+    return not (
+        reading.fields_match and reading.unaltered and reading.signature_present and stamped
+    )
+
+
 def _keep_evidence(
     reading: PageReading,
     page: np.ndarray,
     dpi: float,
     alignment: align.Alignment,
     aligned: np.ndarray,
+    *,
+    zoom: bool,
 ) -> None:
-    """The aligned page (small, and at the scan's own resolution to zoom into), the signing
+    """The aligned page (small, and with `zoom` at the scan's own resolution too), the signing
     area, and a close-up of each value that did not read as printed or has ink on it, with a
     margin: what the person who reviews the page needs to look at. (Close-ups of values that
     matched would cost every page the time and the space.) `aligned` is the page already
-    aligned at INK_DPI."""
+    aligned at INK_DPI.
+
+    The page at the scan's own resolution is for a person deciding what the machine doubted
+    on it: a 300 dpi page resampled and written as JPEG is 30 of a page's 240 ms of CPU
+    (bench/ingest.py), and most pages pass every check. A page that passes keeps the rest,
+    and its file is kept whole."""
     _keep_page_image(reading, aligned)
-    zoom = alignment.warp_page(page, min(dpi, ZOOM_MAX_DPI), near_px=ZOOM_NEAR_PX)
-    reading.evidence["page_zoom.jpg"] = _jpeg(zoom, ZOOM_JPEG_QUALITY)
+    if zoom:
+        whole = alignment.warp_page(page, min(dpi, ZOOM_MAX_DPI), near_px=ZOOM_NEAR_PX)
+        reading.evidence["page_zoom.jpg"] = _jpeg(whole, ZOOM_JPEG_QUALITY)
     zones = dict(ink.field_zones())
     zones["case_number"] = layout.CASE_NUMBER
     doubtful = {n for n, f in reading.fields.items() if f.verdict == "mismatch"}

@@ -142,14 +142,23 @@ def test_a_faxed_page_without_a_readable_code_is_routed_by_its_printed_case_numb
         assert numbers == [case_number_text(form.case_id, 1, page_number)], seed
 
 
-@pytest.mark.parametrize("scenario", ["genuine-scan-300dpi", "genuine-fax-fine"])
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        "genuine-scan-300dpi",
+        "genuine-fax-fine",
+        "fraud-missing-signature",
+        "fraud-written-in-value",
+    ],
+)
 def test_the_evidence_shows_the_page_and_its_signing_area(
     scenario: str, forms: tuple[FormData, FormData], tmp_path: Path
 ) -> None:
-    """GIVEN a genuine page, scanned or faxed, WHEN it is read THEN the evidence kept for the
-    person who reviews it is the whole page upright at 100 dpi, again at the scan's own
-    resolution to zoom into, and the signing area at 8 px/mm, as JPEG, each well under half
-    its raw size; and the party's ink, a black and white mask of the signing area, as PNG."""
+    """GIVEN a page, scanned or faxed, WHEN it is read THEN the evidence kept for the person
+    who reviews it is the whole page upright at 100 dpi and the signing area at 8 px/mm, as
+    JPEG, each well under half its raw size, and the party's ink, a black and white mask of
+    the signing area, as PNG; and, for a page that fails a check, the whole page again at the
+    scan's own resolution to zoom into. A page that passes every check has no such copy."""
     import cv2
 
     from ocr.ink import SIGNING_AREA
@@ -157,21 +166,24 @@ def test_the_evidence_shows_the_page_and_its_signing_area(
 
     form, other = forms
     reading = run(SCENARIOS[scenario], 0, form, other, SECRET_KEY, tmp_path).reading
+    genuine = scenario.startswith("genuine")
+    passes = reading.fields_match and reading.unaltered and reading.signature_present
+    assert passes == genuine, (scenario, reading.detail)
     a4 = (round(297 * EVIDENCE_DPI / 25.4), round(210 * EVIDENCE_DPI / 25.4))
     signing = (round(SIGNING_AREA.h * 8), round(SIGNING_AREA.w * 8))
-    scan_dpi = {"genuine-scan-300dpi": 300, "genuine-fax-fine": 196}[scenario]
+    scan_dpi = 196 if "fax-fine" in scenario else 300
     own = (round(297 * scan_dpi / 25.4), round(210 * scan_dpi / 25.4))
-    for name, shape in (
-        ("page.jpg", a4),
-        ("page_zoom.jpg", own),
-        ("zone/signing_area.jpg", signing),
-    ):
+    expected = {"page.jpg": a4, "zone/signing_area.jpg": signing}
+    if not genuine:
+        expected["page_zoom.jpg"] = own
+    for name, shape in expected.items():
         data = reading.evidence[name]
         assert data.startswith(b"\xff\xd8\xff"), name
         image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
         assert image.shape[0] >= shape[0] and image.shape[1] >= shape[1], (name, image.shape)
         assert image.shape[0] <= 1.1 * shape[0] and image.shape[1] <= 1.1 * shape[1], name
         assert len(data) < 0.5 * image.size, (name, len(data))
+    assert ("page_zoom.jpg" in reading.evidence) == (not genuine)
     mask = reading.evidence["party_ink.png"]
     assert mask.startswith(b"\x89PNG\r\n\x1a\n")
     ink = cv2.imdecode(np.frombuffer(mask, np.uint8), cv2.IMREAD_UNCHANGED)

@@ -8,8 +8,10 @@ import html
 import re
 from typing import Any
 
+import cv2
 import idna
 import numpy as np
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlmodel import Session
@@ -141,6 +143,35 @@ def test_a_case_shows_what_was_expected_and_what_was_read_beside_the_scan(
         assert answer.content.startswith(
             b"\x89PNG" if media_type == "image/png" else b"\xff\xd8\xff"
         ), url
+
+
+@pytest.mark.parametrize(
+    ("scenario", "zoomed"), [("fraud-missing-signature", True), ("genuine-scan-300dpi", False)]
+)
+def test_a_page_in_doubt_opens_at_the_scans_resolution_and_a_page_that_passed_says_where_that_is(
+    staff: TestClient, scenario: str, zoomed: bool
+) -> None:
+    """GIVEN a case with one page read, unsigned or genuine
+    WHEN staff open the case and follow the link that enlarges the page
+    THEN the unsigned page opens at the scan's own resolution (300 dpi); the genuine one, which
+    passed every check, opens as kept at 100 dpi, and the caption says so and where the
+    scan's resolution is: the original file, which downloads whole."""
+    case = case_with_page(staff, runtime_of(staff), scenario)
+    page = staff.get(f"/cases/{case['id']}").text
+    figure = page[page.index('<div class="scan-view">') :]
+    figure = figure[: figure.index("</figcaption>")]
+    enlarge = html.unescape(re.search(r'<a class="zoom-open" href="([^"]+)"', figure).group(1))
+    image = cv2.imdecode(np.frombuffer(staff.get(enlarge).content, np.uint8), cv2.IMREAD_GRAYSCALE)
+    width_dpi = image.shape[1] / (210 / 25.4)
+    if zoomed:
+        assert 290 < width_dpi < 310, image.shape
+        assert "Kliknij, aby powiększyć w rozdzielczości skanu." in figure
+    else:
+        assert 95 < width_dpi < 105, image.shape
+        assert "zachowano ją w 100 dpi; plik oryginalny ma ją w rozdzielczości skanu" in figure
+        original = html.unescape(re.search(r'href="(/scans/[^"]+/file)"', figure).group(1))
+        answer = staff.get(original)
+        assert answer.status_code == 200 and len(answer.content) > 100_000
 
 
 def test_a_mismatched_value_is_highlighted_and_never_rendered_as_markup(
