@@ -7,10 +7,11 @@ came in beside it, and a write holding SQLite's lock waited for the GIL behind t
 the order they came, each request runs nearly alone and ends soon after its turn begins; the
 others wait in line, not on the CPU, and every kind of request waits about as long.
 
-A request gives its turn back while it waits for something other than the CPU (the write
-turn and the disk flush of a commit, `give_turn_back`), and holds none while its body comes
-in: a small body (a case's JSON) is received before the turn begins, and a large one (an
-upload) takes no turn at all, its time goes to the network. A sender who never sends the body
+A request that waits for SQLite's write turn gives its turn back (`give_turn_back`); a write
+to PostgreSQL keeps it, its wait for the disk too short to be worth a fourth request beside it
+(`cesja.api.deps`). A request holds no turn while its body comes in: a small body (a case's
+JSON) is received before the turn begins, and a large one (an upload) takes no turn at all,
+its time goes to the network. A sender who never sends the body
 it announced holds no turn, nor does a client slow to read its answer: the turn ends when the
 answer starts.
 
