@@ -11,9 +11,8 @@ A request that waits for SQLite's write turn gives its turn back (`give_turn_bac
 to PostgreSQL keeps it, its wait for the disk too short to be worth a fourth request beside it
 (`cesja.api.deps`). A request holds no turn while its body comes in: a small body (a case's
 JSON) is received before the turn begins, and a large one (an upload) takes no turn at all,
-its time goes to the network. A sender who never sends the body
-it announced holds no turn, nor does a client slow to read its answer: the turn ends when the
-answer starts.
+its time goes to the network. A sender who never sends the body it announced holds no turn,
+nor does a client slow to read its answer: the turn ends when the answer starts.
 
 On SQLite, whoever holds the database's one write lock holds up every writer of every API
 process: the process's committer writes in the event loop's own thread (`cesja.api.deps`), so
