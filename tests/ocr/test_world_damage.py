@@ -37,7 +37,7 @@ from ocr import ink as ocr_ink
 from ocr.descreen import descreen
 from ocr.ink import INK_LEVEL
 from tests.documents.conftest import SECRET_KEY, make_sample_form
-from tests.ocr.judge import as_file, failed_checks, read_file, run
+from tests.ocr.judge import Judged, as_file, failed_checks, read_file, run
 
 
 def generated_case(index: int) -> tuple[FormData, FormData]:
@@ -46,6 +46,16 @@ def generated_case(index: int) -> tuple[FormData, FormData]:
         random_form(np.random.default_rng(10_000 + index)),
         random_form(np.random.default_rng(60_000 + index)),
     )
+
+
+def _genuine_read(capture_name: str, case: int, party: Party, seed: int, tmp_path: Path) -> Judged:
+    """The genuine page of `party` in generated case `case`, made under the capture with
+    `seed`, sent as a file and read: routed to its case."""
+    form, other = generated_case(case)
+    scenario = crossed(sheet("genuine"), capture(capture_name), party)
+    judged = run(scenario, seed, form, other, SECRET_KEY, tmp_path)
+    assert judged.reading.outcome == "matched", judged.reading.detail
+    return judged
 
 
 def sheet(name: str) -> Sheet:
@@ -194,10 +204,7 @@ def test_a_standard_pc_fax_s_values_are_read_as_printed(
     WHEN the reader reads it
     THEN every value reads as the case holds it and the page passes every check, no person
     needed (read dot by dot, every such page went to review)."""
-    form, other = generated_case(case)
-    scenario = crossed(sheet("genuine"), capture(capture_name), party)
-    judged = run(scenario, seed, form, other, SECRET_KEY, tmp_path)
-    assert judged.reading.outcome == "matched", judged.reading.detail
+    judged = _genuine_read(capture_name, case, party, seed, tmp_path)
     assert judged.ok and not judged.review, judged.problems
 
 
@@ -239,10 +246,7 @@ def test_a_letter_a_standard_fax_closed_is_read_as_printed(
     opening of an e in a value (it looks like an o)
     WHEN the reader reads it
     THEN the value reads as the case holds it."""
-    form, other = generated_case(case)
-    scenario = crossed(sheet("genuine"), capture(capture_name), party)
-    judged = run(scenario, seed, form, other, SECRET_KEY, tmp_path)
-    assert judged.reading.outcome == "matched", judged.reading.detail
+    judged = _genuine_read(capture_name, case, party, seed, tmp_path)
     assert judged.reading.fields[field].verdict == "match", judged.reading.fields[field]
 
 
@@ -315,10 +319,7 @@ def test_a_fine_pc_fax_s_genuine_page_passes(
     THEN it is routed by its QR code, the signature and the stamp are found, every value reads
     as the case holds it, and the page passes every check, no person needed; the reading says
     that a screen was taken off, in the back office in Polish."""
-    form, other = generated_case(case)
-    scenario = crossed(sheet("genuine"), capture(capture_name), party)
-    judged = run(scenario, seed, form, other, SECRET_KEY, tmp_path)
-    assert judged.reading.outcome == "matched", judged.reading.detail
+    judged = _genuine_read(capture_name, case, party, seed, tmp_path)
     assert judged.reading.routed_by == "qr", judged.reading.detail
     assert "halftone screen" in judged.reading.detail
     # The back office's words for it.
@@ -435,10 +436,7 @@ def test_a_worn_genuine_page_passes_every_check(
     dirty drum, or scanned with a shadow or uneven light over it
     WHEN the reader reads it
     THEN it passes every check, no person needed."""
-    form, other = generated_case(case)
-    scenario = crossed(sheet("genuine"), capture(capture_name), party)
-    judged = run(scenario, seed, form, other, SECRET_KEY, tmp_path)
-    assert judged.reading.outcome == "matched", judged.reading.detail
+    judged = _genuine_read(capture_name, case, party, seed, tmp_path)
     assert judged.ok and not judged.review, judged.problems
 
 
@@ -634,10 +632,7 @@ def test_a_value_on_two_lines_under_a_standard_pc_fax_is_checked_shape_by_shape(
     THEN each line is checked against the font's shapes beside the other, and with OCR the
     values read as the case holds them: the page passes every check."""
     capture_name, case, party, seed = TWO_LINES
-    form, other = generated_case(case)
-    scenario = crossed(sheet("genuine"), capture(capture_name), party)
-    judged = run(scenario, seed, form, other, SECRET_KEY, tmp_path)
-    assert judged.reading.outcome == "matched", judged.reading.detail
+    judged = _genuine_read(capture_name, case, party, seed, tmp_path)
     for field in ("domains", "new_registrant.representatives"):
         assert judged.reading.fields[field].method.startswith("glyphs"), field
     assert judged.ok and not judged.review, judged.problems
@@ -693,11 +688,8 @@ def test_a_number_s_zero_a_standard_fax_made_round_is_read_as_printed(tmp_path: 
     THEN the PESEL reads as the case holds it (an O in a number is the number's 0, not
     another digit)."""
     capture_name, case, party, seed = ZEROS_LIKE_O
-    form, other = generated_case(case)
-    assert form.new_registrant.pesel == "67070101145"
-    scenario = crossed(sheet("genuine"), capture(capture_name), party)
-    judged = run(scenario, seed, form, other, SECRET_KEY, tmp_path)
-    assert judged.reading.outcome == "matched", judged.reading.detail
+    assert generated_case(case)[0].new_registrant.pesel == "67070101145"
+    judged = _genuine_read(capture_name, case, party, seed, tmp_path)
     pesel = judged.reading.fields["new_registrant.id_number"]
     assert pesel.verdict == "match", pesel
 
@@ -729,11 +721,7 @@ CRUMPLED: tuple[int, Party, int] = (1, "new_registrant", 117001)  # case, party,
 
 def _crumpled(tmp_path: Path) -> PageReading:
     case, party, seed = CRUMPLED
-    form, other = generated_case(case)
-    scenario = crossed(sheet("genuine"), capture("augraphy-folding"), party)
-    reading = run(scenario, seed, form, other, SECRET_KEY, tmp_path).reading
-    assert reading.outcome == "matched", reading.detail
-    return reading
+    return _genuine_read("augraphy-folding", case, party, seed, tmp_path).reading
 
 
 def test_a_rule_a_crease_bent_among_the_values_is_not_read_as_an_alteration(
@@ -761,11 +749,8 @@ def test_a_number_a_fax_lost_scan_lines_through_is_read_as_printed(tmp_path: Pat
     THEN the lines are filled in where the strokes run on through them (the reading says
     so), and the PESEL reads as the case holds it."""
     capture_name, case, party, seed = LOST_LINES
-    form, other = generated_case(case)
-    assert form.current_registrant.pesel == "78102914901"
-    scenario = crossed(sheet("genuine"), capture(capture_name), party)
-    judged = run(scenario, seed, form, other, SECRET_KEY, tmp_path)
-    assert judged.reading.outcome == "matched", judged.reading.detail
+    assert generated_case(case)[0].current_registrant.pesel == "78102914901"
+    judged = _genuine_read(capture_name, case, party, seed, tmp_path)
     assert "lost scan line(s) filled in" in judged.reading.detail
     pesel = judged.reading.fields["current_registrant.id_number"]
     assert pesel.verdict == "match", pesel
