@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -37,6 +38,18 @@ CASE_BODY: dict[str, Any] = copy.deepcopy(EXAMPLE_CASE)
 @pytest.fixture
 def case_body() -> dict[str, Any]:
     return copy.deepcopy(CASE_BODY)
+
+
+@pytest.fixture(autouse=True)
+def _root_logger_as_it_was() -> Iterator[None]:
+    """A command run in the test's process (`CliRunner`) points the root logger at the
+    standard error it had, which the runner closes: a server thread of a later test (the
+    SMTP server's) logging there printed "Logging error" tracebacks over the suite's
+    output. The root logger gets its handlers back after every test."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:], root.level = handlers, level
 
 
 def _clear_cesja_env(monkeypatch: pytest.MonkeyPatch) -> None:
