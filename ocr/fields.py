@@ -70,6 +70,9 @@ _COMMON_FOLD = str.maketrans(
     {"I": "l", "|": "l", "©": "@", "®": "@", "—": "-", "–": "-", "‐": "-", "‒": "-", "−": "-"}
 )
 _ZERO_FOLD = str.maketrans({"0": "o"})
+# No domain name holds a semicolon: one between the names is their comma (a dirty drum's dot
+# under it).
+_LIST_FOLD = str.maketrans({";": ","})
 # An e-mail address on the page only has to be the one the case holds as far as a reader can
 # tell: no one is identified by it, and at fax resolution i, l and 1 are one bar.
 _EMAIL_FOLD = str.maketrans({"i": "l", "1": "l"})
@@ -77,6 +80,9 @@ _EMAIL_FOLD = str.maketrans({"i": "l", "1": "l"})
 # (identity rests on PESEL/NIP, compared digit by digit), and at fax resolution ź, ż and z
 # are the same blob. Domains keep theirs: żółw.pl and zolw.pl are different domains.
 _DIACRITIC_FOLD = str.maketrans("ąćęłńóśźż", "acelnoszz")
+# Nor, for the same reason, an i from an l: a capital I reads as l already, and a printer
+# running out of ink, or a fold through a line, leaves an l's stem broken into an i.
+_STROKE_FOLD = str.maketrans({"i": "l"})
 _TEXT_PUNCTUATION = set(".,-'\"„”“`")
 _EDGE_JUNK = " .,:;'\"`_~-‘’"
 
@@ -146,13 +152,13 @@ def _fold_char(kind: Kind, ch: str) -> str:
         return ch if ch.isdigit() or ch == "+" else ""
     folded = ch.translate(_COMMON_FOLD).lower()
     if kind == "domain":
-        return folded
+        return folded.translate(_LIST_FOLD)
     folded = folded.translate(_ZERO_FOLD)
     if kind == "email":
         return folded.translate(_EMAIL_FOLD)
     if kind == "text":
         # Nor do dots, commas, dashes and quotes: "Sp. z o.o." and "Sp z oo" are one company.
-        folded = _without_marks(folded.translate(_DIACRITIC_FOLD))
+        folded = _without_marks(folded.translate(_DIACRITIC_FOLD)).translate(_STROKE_FOLD)
         return "" if folded in _TEXT_PUNCTUATION else folded
     return folded
 

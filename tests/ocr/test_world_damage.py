@@ -407,7 +407,7 @@ def _assert_forgery_caught_by_pc_fax(
 # crossing every value (read as ink the form did not print, and over the bottom-left marker,
 # merging it into a band; its sharp dots in rows through the values), a shadow whose edge the
 # paper's estimate did not follow, and light shone over a page that left its black markers
-# grey.
+# grey; and pages whose values the comparison did not forgive what the wear did to them.
 WORN_GENUINE = [
     ("augraphy-dirty-drum", 0, "current_registrant", 15000),
     ("augraphy-dirty-drum", 0, "new_registrant", 15001),
@@ -419,8 +419,16 @@ WORN_GENUINE = [
     # strips of a drum's dots on white paper down an identity number, as dark as a pen's
     # stroke: taken for a band no stroke could be seen under
     ("augraphy-dirty-drum", 7, "new_registrant", 715001),
+    # a drum's dot under the comma between two domains: read as a semicolon, which no domain
+    # name holds
+    ("augraphy-dirty-drum", 4, "new_registrant", 415001),
     ("augraphy-shadow", 0, "current_registrant", 19000),
     ("augraphy-lighting-gradient", 0, "current_registrant", 20000),
+    # a printer running out of ink broke an l's stem into an i in a name and in an address
+    # ("Urszuia", "Wrobiewska", "pi. Księcia"): in names and addresses i and l are one
+    ("augraphy-low-ink", 3, "new_registrant", 314001),
+    ("augraphy-low-ink", 14, "current_registrant", 1414000),
+    ("augraphy-low-ink", 17, "new_registrant", 1714001),
 ]
 
 
@@ -433,7 +441,7 @@ def test_a_worn_genuine_page_passes_every_check(
     capture_name: str, case: int, party: Party, seed: int, tmp_path: Path
 ) -> None:
     """GIVEN a genuine signed (and, for a company, stamped) page printed by a printer with a
-    dirty drum, or scanned with a shadow or uneven light over it
+    dirty drum or running out of ink, or scanned with a shadow or uneven light over it
     WHEN the reader reads it
     THEN it passes every check, no person needed."""
     judged = _genuine_read(capture_name, case, party, seed, tmp_path)
