@@ -345,16 +345,18 @@ def _bands(
 ) -> tuple[np.ndarray, list[Band], np.ndarray]:
     """The gain that divides out each dense band down (`vertical`) or across the page, and
     the bands."""
-    lines = page if vertical else page.T
-    length, count = lines.shape
-    squeezed = cv2.resize(
-        np.ascontiguousarray(lines, dtype=np.float32),
-        (count, max(1, length // _SQUEEZE)),
-        interpolation=cv2.INTER_AREA,
+    length, count = page.shape if vertical else page.shape[::-1]
+    grey = np.asarray(page, np.float32)
+    # Each line squeezed along its length, a line to a row: across the page, the page is
+    # squeezed as it lies and not transposed first (the same values, in 1.5 ms, not 4).
+    squeezed = (
+        cv2.resize(grey, (count, max(1, length // _SQUEEZE)), interpolation=cv2.INTER_AREA).T
+        if vertical
+        else cv2.resize(grey, (max(1, length // _SQUEEZE), count), interpolation=cv2.INTER_AREA)
     )
-    # Each line's values sorted first (numpy sorts a row in SIMD): the same percentiles in a
-    # third of the time (4 ms, not 12, each way over a 150 dpi page).
-    bright, level = np.percentile(np.sort(squeezed.T, axis=1), (90, 50), axis=1)
+    # Each line's values sorted first (numpy sorts a row in SIMD): its percentiles are then
+    # read off the sorted row.
+    bright, level = _sorted_percentiles(np.sort(squeezed, axis=1), (90, 50))
     paper = float(np.median(level))
     gain = np.ones(count, np.float32)
     core = bright < STREAK_SHARE * paper
@@ -379,6 +381,24 @@ def _bands(
         grey = round(255 * float(level[start:end].min()) / paper)
         found.append(Band(vertical, int(start), int(end), grey))
     return gain, found, median
+
+
+def _sorted_percentiles(rows: np.ndarray, percents: tuple[float, ...]) -> np.ndarray:
+    """Per row of `rows` (each sorted), each of its `percents` percentiles: what
+    `np.percentile` gives (its linear method, its arithmetic), read off the sorted row
+    rather than partitioned out of it again (5 ms a page)."""
+    last = rows.shape[1] - 1
+    out = []
+    for share in np.true_divide(percents, 100):
+        at = last * share
+        below = min(int(np.floor(at)), last)
+        above = min(below + 1, last)
+        weight = at - np.floor(at)
+        low, high = rows[:, below], rows[:, above]
+        step = high - low
+        # numpy's own interpolation: from the nearer of the two, for the same rounding.
+        out.append(low + step * weight if weight < 0.5 else high - step * (1 - weight))
+    return np.array(out)
 
 
 def _dotted_strips(dots: np.ndarray, px_per_mm: float, *, vertical: bool) -> list[tuple[int, int]]:
