@@ -346,13 +346,13 @@ def _bands(
     """The gain that divides out each dense band down (`vertical`) or across the page, and
     the bands."""
     length, count = page.shape if vertical else page.shape[::-1]
-    grey = np.asarray(page, np.float32)
+    values = np.asarray(page, np.float32)
     # Each line squeezed along its length, a line to a row: across the page, the page is
     # squeezed as it lies and not transposed first (the same values, in 1.5 ms, not 4).
     squeezed = (
-        cv2.resize(grey, (count, max(1, length // _SQUEEZE)), interpolation=cv2.INTER_AREA).T
+        cv2.resize(values, (count, max(1, length // _SQUEEZE)), interpolation=cv2.INTER_AREA).T
         if vertical
-        else cv2.resize(grey, (max(1, length // _SQUEEZE), count), interpolation=cv2.INTER_AREA)
+        else cv2.resize(values, (max(1, length // _SQUEEZE), count), interpolation=cv2.INTER_AREA)
     )
     # Each line's values sorted first (numpy sorts a row in SIMD): its percentiles are then
     # read off the sorted row.
@@ -383,12 +383,12 @@ def _bands(
     return gain, found, median
 
 
-def _sorted_percentiles(rows: np.ndarray, percents: tuple[float, ...]) -> np.ndarray:
+def _sorted_percentiles(rows: np.ndarray, percents: tuple[float, ...]) -> list[np.ndarray]:
     """Per row of `rows` (each sorted), each of its `percents` percentiles: what
     `np.percentile` gives (its linear method, its arithmetic), read off the sorted row
     rather than partitioned out of it again (5 ms a page)."""
     last = rows.shape[1] - 1
-    out = []
+    out: list[np.ndarray] = []
     for share in np.true_divide(percents, 100):
         at = last * share
         below = min(int(np.floor(at)), last)
@@ -398,7 +398,7 @@ def _sorted_percentiles(rows: np.ndarray, percents: tuple[float, ...]) -> np.nda
         step = high - low
         # numpy's own interpolation: from the nearer of the two, for the same rounding.
         out.append(low + step * weight if weight < 0.5 else high - step * (1 - weight))
-    return np.array(out)
+    return out
 
 
 def _dotted_strips(dots: np.ndarray, px_per_mm: float, *, vertical: bool) -> list[tuple[int, int]]:
