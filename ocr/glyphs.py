@@ -591,45 +591,50 @@ def _margins(
                 groups[-1].append(k)
             else:
                 groups.append([k])
-        for group in groups:
-            lo = int(np.searchsorted(frame.widths, width[group[0]] - _WIDTH_TOLERANCE_PX, "right"))
-            hi = int(np.searchsorted(frame.widths, width[group[-1]] + _WIDTH_TOLERANCE_PX, "left"))
-            _group_margins(
-                observed, expected, bank, frame, places, group, lo, hi, readings, findings
+        blocks = [
+            _Block(
+                group,
+                int(np.searchsorted(frame.widths, width[group[0]] - _WIDTH_TOLERANCE_PX, "right")),
+                int(np.searchsorted(frame.widths, width[group[-1]] + _WIDTH_TOLERANCE_PX, "left")),
             )
+            for group in groups
+        ]
         if last in members:
-            _group_margins(
-                observed,
-                expected,
-                bank,
-                frame,
-                places,
-                [last],
-                0,
-                len(frame.order),
-                readings,
-                findings,
-            )
+            blocks.append(_Block([last], 0, len(frame.order)))
+        _phase_margins(observed, expected, bank, frame, places, blocks, readings, findings)
     return [f for f in findings if f is not None]
 
 
-def _group_margins(
+@dataclass(frozen=True)
+class _Block:
+    """Places of one phase compared in one matrix product: their rivals are the frame's rows
+    lo:hi (shapes of about their width; every shape for the line's last place)."""
+
+    members: list[int]
+    lo: int
+    hi: int
+
+
+def _phase_margins(
     observed: np.ndarray,
     expected: np.ndarray,
     bank: _Bank,
     frame: _Frame,
     places: list[_Place],
-    members: list[int],
-    lo: int,
-    hi: int,
+    blocks: list[_Block],
     readings: np.ndarray,
     findings: list[_Finding | None],
 ) -> None:
-    """`_margins` for places of one phase against the frame's rows lo:hi."""
+    """`_margins` for the places of one phase. Each block is one product with its rows of
+    the frame, over its own window; what follows from the products is worked out for the
+    whole phase at once (rows outside a place's block left out), not block by block: numpy's
+    overhead on these small arrays was most of the time."""
     height = bank.ink.shape[2]
+    rows = len(frame.order)
     w = frame.width
     widest = int(np.ceil(frame.widths[-1]))
     last = len(places) - 1
+    members = [k for block in blocks for k in block.members]
     count = len(members)
     mine = np.array([frame.row_of[bank.index[places[k].ch]] for k in members])
     # At the end of the line nothing after a wider or narrower shape would move: every shape
@@ -639,13 +644,10 @@ def _group_margins(
     )
     columns = reach + 2 * _HALF
     n = columns * height  # pixels in each window
-    span = int(columns.max())
     # Each window, column by column: the printed shape alone, its neighbours as printed, and
-    # the place at the best of fifteen nudges for the printed shape (mean-free, unit length);
-    # zero past the window's own width.
-    own = np.zeros((count, span, height), np.float32)
-    context = np.zeros((count, span, height), np.float32)
-    view = np.zeros((count, span, height), np.float32)
+    # the place at the best of fifteen nudges for the printed shape; zero past the window's
+    # own width.
+    own, context, view = np.zeros((3, count, int(columns.max()), height), np.float32)
     likeness = np.empty(count, np.float32)
     best_dx = np.empty(count, int)
     for row, k in enumerate(members):
@@ -662,31 +664,52 @@ def _group_margins(
         own[row, :width] = shape.T
         context[row, :width] = neighbours.T
         view[row, :width] = region[by : by + height, bx : bx + width].T
-    # Each place as seen, mean-free over its own window and of unit length.
-    inside = (np.arange(span)[None, :] < columns[:, None])[:, :, None]
-    view -= (view.sum(axis=(1, 2)) / n)[:, None, None] * inside
-    view /= np.maximum(np.sqrt((view * view).sum(axis=(1, 2))), 1e-9)[:, None, None]
-    stacked = np.concatenate([context, view], axis=0).reshape(2 * count, -1)
-    products = frame.shapes[lo:hi, : span * height] @ stacked.T
-    with_context, with_view = products[:, :count], products[:, count:]  # (rows lo:hi, count)
-    with_own = np.empty_like(with_context)
+    # Per block, over the block's widest window: each place as seen, mean-free over its own
+    # window and of unit length; every shape's products with its neighbours and with it; the
+    # sums of the neighbours' values, squares and products with the view and the shape.
+    with_context, with_view = np.full((2, rows, count), np.nan, np.float32)
+    in_block = np.zeros((rows, count), bool)
+    context_sums, context_sq, context_view, context_own = np.empty((4, count), np.float32)
+    start = 0
+    for block in blocks:
+        at = slice(start, start + len(block.members))
+        start = at.stop
+        span = int(columns[at].max())
+        mine_n = n[at]
+        own_b, context_b, view_b = (
+            np.ascontiguousarray(a[at, :span]) for a in (own, context, view)
+        )
+        inside = (np.arange(span)[None, :] < columns[at, None])[:, :, None]
+        view_b -= (view_b.sum(axis=(1, 2)) / mine_n)[:, None, None] * inside
+        view_b /= np.maximum(np.sqrt((view_b * view_b).sum(axis=(1, 2))), 1e-9)[:, None, None]
+        size = len(block.members)
+        stacked = np.concatenate([context_b, view_b], axis=0).reshape(2 * size, -1)
+        products = frame.shapes[block.lo : block.hi, : span * height] @ stacked.T
+        with_context[block.lo : block.hi, at] = products[:, :size]
+        with_view[block.lo : block.hi, at] = products[:, size:]
+        in_block[block.lo : block.hi, at] = True
+        own_flat, context_flat, view_flat = (
+            a.reshape(size, -1) for a in (own_b, context_b, view_b)
+        )
+        context_sums[at] = context_flat.sum(axis=1)
+        context_sq[at] = (context_flat * context_flat).sum(axis=1)
+        context_view[at] = (context_flat * view_flat).sum(axis=1)
+        context_own[at] = (context_flat * own_flat).sum(axis=1)
+    with_own = np.empty((rows, count), np.float32)
     for row, (me, c) in enumerate(zip(mine, columns, strict=True)):
-        with_own[:, row] = frame.products_with(int(me))[lo:hi, int(c)]
-    own_flat, context_flat, view_flat = (a.reshape(count, -1) for a in (own, context, view))
-    sums = frame.column_sums[lo:hi, columns] + context_flat.sum(axis=1)[None, :]
-    squares = frame.column_squares[lo:hi, columns]
-    context_sq = (context_flat * context_flat).sum(axis=1)
+        with_own[:, row] = frame.products_with(int(me))[:, int(c)]
+    at_me = (mine, np.arange(count))
+    sums = frame.column_sums[:, columns] + context_sums[None, :]
+    squares = frame.column_squares[:, columns]
     means = sums / n[None, :]
     norms = np.sqrt(
         np.maximum(squares + 2 * with_context + context_sq[None, :] - n * means**2, 1e-9)
     )
-    me_at = mine - lo
-    me_norm = norms[me_at, np.arange(count)]
-    scores = (with_view + (context_flat * view_flat).sum(axis=1)[None, :]) / norms
+    me_norm = norms[at_me]
+    scores = (with_view + context_view[None, :]) / norms
     # Candidates are not mean-free: their correlation with the printed one uses the means.
-    with_printed = with_own + with_context + (context_flat * own_flat).sum(axis=1) + context_sq
-    me_mean = means[me_at, np.arange(count)]
-    cross = (with_printed - n * means * me_mean) / (norms * me_norm)
+    with_printed = with_own + with_context + context_own + context_sq
+    cross = (with_printed - n * means * means[at_me]) / (norms * me_norm)
     # The likeness margin over each rival, scaled by how different the two shapes are, so
     # that an accent counts as much as a bowl.
     margins = (likeness[None, :] - scores) / np.maximum(2 * (1 - cross), 1e-6)
@@ -694,13 +717,13 @@ def _group_margins(
         # Shapes a coarse capture draws alike (gaps filled, they differ in a few pixels): the
         # likeness margin over so small a difference is the capture's noise, not the shape.
         margins = np.where(cross > _SAME_DRAWN, 0.0, margins)
-    order = frame.order[lo:hi]
+    order = frame.order
     # Rivals: shapes that read differently, and in the middle of the line of about the
     # printed one's width; the nearest of them, for every place at once.
-    mine_readings = readings[frame.order[mine]]
-    rivals = readings[order][:, None] != mine_readings[None, :]
+    mine_readings = readings[order[mine]]
+    rivals = in_block & (readings[order][:, None] != mine_readings[None, :])
     middle = np.array([k != last for k in members])
-    close = np.abs(frame.widths[lo:hi, None] - frame.widths[mine][None, :]) < _WIDTH_TOLERANCE_PX
+    close = np.abs(frame.widths[:, None] - frame.widths[mine][None, :]) < _WIDTH_TOLERANCE_PX
     rivals &= close | ~middle[None, :]
     ranked = np.where(rivals, margins, np.inf)
     nearest = ranked.argmin(axis=0)
