@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 
 from documents.layout import Box
+from ocr import blobs
 
 # How far a fold moves a line, at most (mm).
 MOVE_MAX_MM = 7.5
@@ -187,7 +188,7 @@ def _moved_pieces(
 ) -> np.ndarray:
     """The strips of the level (row-wise) lines in `level` that moved: see `moved_lines`."""
     strips = np.zeros(seen.shape, np.uint8)
-    count, _, stats, _ = cv2.connectedComponentsWithStats(level, connectivity=8)
+    count, _, stats, _ = blobs.components(level)
     if count <= 1:
         return strips
     height, width = seen.shape
@@ -245,7 +246,7 @@ def _places(strips: np.ndarray, x0: int, y0: int, px_per_mm: float) -> list[Box]
     """The strips as boxes on the page (mm), one per connected run."""
     if not strips.any():
         return []
-    count, _, stats, _ = cv2.connectedComponentsWithStats(strips, connectivity=8)
+    count, _, stats, _ = blobs.components(strips)
     places = []
     for i in range(1, count):
         x, y, w, h = (int(v) for v in stats[i, :4])
