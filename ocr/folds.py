@@ -152,12 +152,12 @@ _Lines = tuple[int, np.ndarray]  # count + 1, and each line's statistics (`ocr.b
 
 
 def _long_lines(printed: np.ndarray, long_px: int) -> tuple[_Lines, _Lines]:
-    """The form's lines at least `long_px` long in `printed` (a crop of the form's ink), level
-    and upright (the upright ones as level lines of the crop turned): each as its count + 1
-    and each one's statistics (`ocr.blobs.components`, the upright ones' turned too).
+    """The form's lines at least `long_px` long in `printed` (a crop of the form's ink): the
+    level ones, then the upright ones as level lines of the crop turned (as `_moved_pieces`
+    follows them), each as `ocr.blobs.components` counts them and gives their statistics.
 
-    The same crop comes back page after page (the signing area of a party's page prints no
-    value of the case): kept for the latest few, by the ink it holds (4 ms a page)."""
+    The same crop comes back page after page (the signing area prints no value of the case):
+    the answers are kept for the latest few crops, by the ink they hold (about 4 ms a page)."""
     key = (
         hashlib.blake2b(np.packbits(printed).tobytes(), digest_size=16).digest(),
         printed.shape,
