@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
+import tracemalloc
 from dataclasses import replace
 from pathlib import Path
 
@@ -442,6 +444,45 @@ def test_a_pdf_replaced_under_the_same_name_is_read_as_it_now_is(tmp_path: Path)
     assert read_page_image(path, 2, max_pages=10).index == 2
     with pytest.raises(CorruptFile, match="has 3 page"):
         read_page_image(path, 3, max_pages=10)
+
+
+def test_pages_of_a_pdf_read_job_after_job_are_each_their_own(
+    sample: dict[str, Path], tmp_path: Path
+) -> None:
+    """GIVEN a worker reading a scanned PDF's pages as jobs of their own, out of order and with
+    another file's page between them WHEN each is read THEN each is the page `iter_pages`
+    gives at its place (what a worker keeps of a file is kept for that file alone)."""
+    path = sample["scanned-pdf-jpeg.pdf"]
+    in_order = [page.gray for page in iter_pages(path, max_pages=10)]
+    other = s.save_pdf_pages(tmp_path / "other.pdf", 3)
+
+    for index in (1, 0, 1, 0):
+        assert np.array_equal(read_page_image(path, index, max_pages=10).gray, in_order[index])
+        assert read_page_image(other, 2, max_pages=10).index == 2
+
+
+def test_a_worker_reading_a_stack_page_by_page_keeps_none_of_its_pages(tmp_path: Path) -> None:
+    """GIVEN a scanned stack of 20 pages, each a JPEG of about 400 kB WHEN a worker reads them
+    one job after another THEN, once the last is read and let go, the worker holds less than
+    one page's JPEG more than before: the file's list of pages is kept, not its pages."""
+    rng = np.random.default_rng(7)
+    noise = [Image.fromarray(rng.integers(0, 256, (800, 600), dtype=np.uint8)) for _ in range(20)]
+    path = s.save_scanned_pdf(tmp_path / "stack.pdf", [s.jpeg_page(page) for page in noise])
+    one_jpeg = len(s.jpeg_page(noise[0]).data)
+    read_page_image(path, 0, max_pages=30)  # what is kept of the file, and the readers' caches
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for index in range(20):
+            assert read_page_image(path, index, max_pages=30).index == index
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+
+    assert one_jpeg > 300_000
+    assert held < one_jpeg
 
 
 @pytest.mark.parametrize(
