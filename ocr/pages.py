@@ -723,8 +723,7 @@ def _kept_pdf(path: Path) -> Iterator[PdfReader]:
     17 of a 200-page one). pypdf also keeps every object it has read, a page's image among
     them: those are let go after each page, so that what is kept is the file's list of
     pages, not its pages. A page that fails lets the file go too."""
-    stat = path.stat()
-    key = (path, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    key = _as_it_is(path)
     kept: _KeptPdf | None = getattr(_kept, "pdf", None)
     if kept is None or kept.key != key:
         _let_go_of_pdf()
@@ -760,8 +759,14 @@ def _pdf_file_page_count(path: Path, max_pages: int) -> int:
 
     Each page of a file is a job of its own, and a worker reads one after another: the page
     tree of a post room's 50-page stack, spread over its 73 MB, was walked for each page."""
+    return _counted_pdf_pages(*_as_it_is(path), max_pages)
+
+
+def _as_it_is(path: Path) -> tuple[Path, int, int, int]:
+    """`path` with what tells the file there now from one stored there before: its inode,
+    size and modification time."""
     stat = path.stat()
-    return _counted_pdf_pages(path, stat.st_ino, stat.st_size, stat.st_mtime_ns, max_pages)
+    return path, stat.st_ino, stat.st_size, stat.st_mtime_ns
 
 
 @lru_cache(maxsize=8)
