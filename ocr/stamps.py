@@ -235,15 +235,20 @@ def _round(ink: np.ndarray, ppm: float, blind: np.ndarray) -> list[Stamp]:
     if ink.sum() < 40 * ppm:
         return []
     smooth = cv2.GaussianBlur(ink * 255, (0, 0), max(1.0, 0.4 * ppm))
-    r_min, r_max = (round(r * ppm) for r in ROUND_RADIUS_MM)
+    # The circles are looked for at half the mask's resolution, the smoothing done (a quarter
+    # of the cost): they are found to a pixel or two there, and `_best_ring` places each ring
+    # on the mask itself, to half a millimetre.
+    half = _halved(smooth)
+    r_min = math.floor(ROUND_RADIUS_MM[0] * ppm / 2)
+    r_max = math.ceil(ROUND_RADIUS_MM[1] * ppm / 2)
     try:
         circles = cv2.HoughCircles(
-            smooth,
+            half,
             cv2.HOUGH_GRADIENT,
-            dp=1.5,
+            dp=1,
             minDist=2 * r_min,
             param1=100,
-            param2=22,
+            param2=11,  # votes: half as many edge pixels as at the mask's resolution
             minRadius=r_min,
             maxRadius=r_max,
         )
@@ -251,11 +256,13 @@ def _round(ink: np.ndarray, ppm: float, blind: np.ndarray) -> list[Stamp]:
         return []
     if circles is None:
         return []
+    # A pixel of the halved mask covers two of the mask's, its centre between them.
+    circles = circles.reshape(-1, 3) * 2 + np.array([0.5, 0.5, 0.0], np.float32)
     # Ink within 0.6 mm of a circle counts: a faxed ring is a dotted one.
     near = cv2.dilate(ink, np.ones((3, 3), np.uint8), iterations=max(1, round(0.6 * ppm / 2)))
     found = []
     # HoughCircles lists the best-supported circles first.
-    for x, y, r in circles.reshape(-1, 3).tolist()[:8]:
+    for x, y, r in circles.tolist()[:8]:
         ring = _best_ring(near, blind, x, y, r, ppm)
         if ring is None:
             continue
@@ -374,14 +381,17 @@ def _level_lines(ink: np.ndarray, ppm: float) -> list[tuple[float, float, float,
     bridges gaps of a few millimetres, and each line found must then be inked along most of
     its length, within half a millimetre of it. Handwriting is not.
     """
+    # The lines are looked for at half the mask's resolution, any ink in a square of four
+    # pixels kept (a quarter of the cost); each line found is judged on the mask itself.
+    half_ppm = ppm / 2
     try:
         found = cv2.HoughLinesP(
-            ink * 255,
+            (_halved(ink * 255) > 0).astype(np.uint8) * 255,
             rho=1,
-            theta=math.pi / 720,
-            threshold=round(0.4 * FRAME_LINE_MIN_MM * ppm),
-            minLineLength=round(FRAME_LINE_MIN_MM * ppm),
-            maxLineGap=round(5 * ppm),
+            theta=math.pi / 720,  # as at the mask's resolution: a frame pale in part needs it
+            threshold=round(0.4 * FRAME_LINE_MIN_MM * half_ppm),
+            minLineLength=round(FRAME_LINE_MIN_MM * half_ppm),
+            maxLineGap=round(5 * half_ppm),
         )
     except cv2.error:  # OpenCV raises on odd inputs; a missed frame is better than a crash
         return []
@@ -389,7 +399,7 @@ def _level_lines(ink: np.ndarray, ppm: float) -> list[tuple[float, float, float,
         return []
     near = cv2.dilate(ink, np.ones((3, 3), np.uint8), iterations=max(1, round(0.5 * ppm / 2)))
     rules = []
-    for x0, y0, x1, y1 in found.reshape(-1, 4).tolist():
+    for x0, y0, x1, y1 in (found.reshape(-1, 4) * 2 + 1).tolist():
         if x1 < x0:
             x0, y0, x1, y1 = x1, y1, x0, y0
         if abs(y1 - y0) > 0.14 * (x1 - x0):  # steeper than 8°: not a stamp's edge
@@ -399,6 +409,13 @@ def _level_lines(ink: np.ndarray, ppm: float) -> list[tuple[float, float, float,
         if _drawn_alone(ink, near, xs, ys, ppm) and not _runs_on(near, x0, y0, x1, y1, ppm):
             rules.append((float(x0), float(y0), float(x1), float(y1)))
     return rules
+
+
+def _halved(image: np.ndarray) -> np.ndarray:
+    """`image` at half its resolution, each pixel the mean of a square of four."""
+    return cv2.resize(
+        image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_AREA
+    )
 
 
 def _runs_on(near: np.ndarray, x0: float, y0: float, x1: float, y1: float, ppm: float) -> bool:
