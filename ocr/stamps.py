@@ -381,17 +381,14 @@ def _level_lines(ink: np.ndarray, ppm: float) -> list[tuple[float, float, float,
     bridges gaps of a few millimetres, and each line found must then be inked along most of
     its length, within half a millimetre of it. Handwriting is not.
     """
-    # The lines are looked for at half the mask's resolution, any ink in a square of four
-    # pixels kept (a quarter of the cost); each line found is judged on the mask itself.
-    half_ppm = ppm / 2
     try:
         found = cv2.HoughLinesP(
-            (_halved(ink * 255) > 0).astype(np.uint8) * 255,
+            ink * 255,
             rho=1,
-            theta=math.pi / 720,  # as at the mask's resolution: a frame pale in part needs it
-            threshold=round(0.4 * FRAME_LINE_MIN_MM * half_ppm),
-            minLineLength=round(FRAME_LINE_MIN_MM * half_ppm),
-            maxLineGap=round(5 * half_ppm),
+            theta=math.pi / 720,
+            threshold=round(0.4 * FRAME_LINE_MIN_MM * ppm),
+            minLineLength=round(FRAME_LINE_MIN_MM * ppm),
+            maxLineGap=round(5 * ppm),
         )
     except cv2.error:  # OpenCV raises on odd inputs; a missed frame is better than a crash
         return []
@@ -399,7 +396,7 @@ def _level_lines(ink: np.ndarray, ppm: float) -> list[tuple[float, float, float,
         return []
     near = cv2.dilate(ink, np.ones((3, 3), np.uint8), iterations=max(1, round(0.5 * ppm / 2)))
     rules = []
-    for x0, y0, x1, y1 in (found.reshape(-1, 4) * 2 + 1).tolist():
+    for x0, y0, x1, y1 in found.reshape(-1, 4).tolist():
         if x1 < x0:
             x0, y0, x1, y1 = x1, y1, x0, y0
         if abs(y1 - y0) > 0.14 * (x1 - x0):  # steeper than 8°: not a stamp's edge
