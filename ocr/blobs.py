@@ -19,14 +19,13 @@ import numpy as np
 
 def components(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
     """`cv2.connectedComponentsWithStats(mask, connectivity=8)`: count, labels, stats, centroids."""
-    count, labels = cv2.connectedComponentsWithAlgorithm(mask, 8, cv2.CV_32S, cv2.CCL_BBDT)
-    stats = _sparse_stats(mask, labels, count) if mask.size else None
-    if stats is None:
-        count, labels, *found = cv2.connectedComponentsWithStatsWithAlgorithm(
+    if not _sparse(mask):
+        count, labels, stats, centroids = cv2.connectedComponentsWithStatsWithAlgorithm(
             mask, 8, cv2.CV_32S, cv2.CCL_BBDT
         )
-        return int(count), labels, found[0], found[1]
-    return int(count), labels, *stats
+        return int(count), labels, stats, centroids
+    count, labels = cv2.connectedComponentsWithAlgorithm(mask, 8, cv2.CV_32S, cv2.CCL_BBDT)
+    return int(count), labels, *_sparse_stats(mask, labels, count)
 
 
 # Statistics are gathered from the set pixels alone up to this share of the mask: a page's
@@ -34,27 +33,29 @@ def components(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarra
 _SPARSE_SHARE = 0.25
 
 
+def _sparse(mask: np.ndarray) -> bool:
+    """Whether the mask's statistics are best gathered from its set pixels: few of them, and
+    its background reaching all four sides (then the background's box is the whole mask)."""
+    if mask.size == 0 or cv2.countNonZero(mask) > _SPARSE_SHARE * mask.size:
+        return False
+    sides = (mask[0], mask[-1], mask[:, 0], mask[:, -1])
+    return all(cv2.countNonZero(np.ascontiguousarray(side)) < side.size for side in sides)
+
+
 def _sparse_stats(
     mask: np.ndarray, labels: np.ndarray, count: int
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """OpenCV's statistics and centroids of each component, worked out from the set pixels
-    (bounding box, area, mean position; the background's from what is left), at a third of
-    OpenCV's cost on a page's ink; None when the mask is too full for that to pay, or its
-    background does not reach all four sides (then its box is not the whole mask)."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """OpenCV's statistics and centroids of each component of a sparse mask, worked out from
+    its set pixels (bounding box, area, mean position; the background's from what is left),
+    at a third of OpenCV's cost on a page's ink."""
     height, width = mask.shape
-    total = height * width
     points = cv2.findNonZero(mask)
-    inked = 0 if points is None else len(points)
-    if inked > _SPARSE_SHARE * total or inked == total:
-        return None
-    sides = (mask[0], mask[-1], mask[:, 0], mask[:, -1])
-    if any(cv2.countNonZero(np.ascontiguousarray(side)) == side.size for side in sides):
-        return None
     stats = np.zeros((count, 5), np.int32)
     centroids = np.zeros((count, 2), np.float64)
-    sum_x = sum_y = 0.0
+    inked, sum_x, sum_y = 0, 0.0, 0.0
     if points is not None:
         xy = points.reshape(-1, 2)
+        inked = len(xy)
         # Pixels come row by row; sorted by label (stably), each component's run of them
         # begins at its top row.
         label = labels[xy[:, 1], xy[:, 0]]
@@ -76,7 +77,7 @@ def _sparse_stats(
         centroids[which, 0] = xs_sum / area
         centroids[which, 1] = ys_sum / area
         sum_x, sum_y = float(xs_sum.sum()), float(ys_sum.sum())
-    background = total - inked
+    background = height * width - inked
     stats[0] = (0, 0, width, height, background)
     centroids[0] = (
         (height * (width * (width - 1) // 2) - sum_x) / background,
