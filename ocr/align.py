@@ -197,7 +197,7 @@ def _warp_tiled(
             borderValue=border,
         )
     out = np.empty((height, width, *image.shape[2:]), image.dtype)
-    tiles = itertools.product(zip(edges_y, edges_y[1:]), zip(edges_x, edges_x[1:]))
+    tiles = itertools.product(itertools.pairwise(edges_y), itertools.pairwise(edges_x))
     for ((y0, y1), (x0, x1)), local in zip(tiles, maps, strict=True):
         out[y0:y1, x0:x1] = cv2.warpAffine(
             image,

@@ -19,7 +19,15 @@ def _masks() -> list[np.ndarray]:
     rng = np.random.default_rng(7)
     masks = []
     for density in (0.003, 0.01, 0.2, 0.5, 0.8):
-        for height, width in ((1, 1), (1, 37), (37, 1), (64, 64), (101, 203), (300, 1016), (877, 620)):
+        for height, width in (
+            (1, 1),
+            (1, 37),
+            (37, 1),
+            (64, 64),
+            (101, 203),
+            (300, 1016),
+            (877, 620),
+        ):
             noise = (rng.random((height, width)) < density).astype(np.uint8)
             masks.append(noise)
             # Smoothed noise: blobs and strokes of many sizes, touching the edges.
