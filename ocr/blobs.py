@@ -7,8 +7,8 @@ labels, their order, the statistics and the centroids are the same (checked on a
 labellings the reader makes over the 340 pages of bench/accuracy.py).
 
 Labelling alone takes a quarter of labelling with statistics. A page's ink is sparse: its
-statistics are then gathered from its set pixels alone, the same numbers (a page's 10
-labellings in 5 ms of CPU, not 10).
+statistics are then gathered from its set pixels alone, the same numbers (a scanned page's
+ten labellings in 6 ms of CPU, not 11).
 """
 
 from __future__ import annotations
@@ -46,8 +46,7 @@ def _sparse_stats(
     mask: np.ndarray, labels: np.ndarray, count: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """OpenCV's statistics and centroids of each component of a sparse mask, worked out from
-    its set pixels (bounding box, area, mean position; the background's from what is left),
-    at a third of OpenCV's cost on a page's ink."""
+    its set pixels (bounding box, area, mean position; the background's from what is left)."""
     height, width = mask.shape
     points = cv2.findNonZero(mask)
     stats = np.zeros((count, 5), np.int32)
