@@ -29,7 +29,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 
 import cv2
@@ -206,9 +206,8 @@ def read_page_image(path: Path, index: int, *, max_pages: int, render_dpi: int =
     """
     media_type = _media_type(path)
     if media_type == PDF:
-        count = _pdf_file_page_count(path, max_pages)
-        _check_index(index, count)
-        with _kept_pdf(path) as reader:
+        with _kept_pdf(path, max_pages) as (reader, count):
+            _check_index(index, count)
             return _pdf_page(path.read_bytes, reader, index, render_dpi)
     count = _check_raster(path, media_type, max_pages)
     _check_index(index, count)
@@ -706,8 +705,10 @@ def _open_pdf(path: Path) -> Iterator[PdfReader]:
 
 @dataclass(frozen=True)
 class _KeptPdf:
-    key: tuple[Path, int, int, int]  # the file as it is: path, inode, size, modification time
+    # The file as it is (path, inode, size, modification time), and the most pages allowed.
+    key: tuple[Path, int, int, int, int]
     reader: PdfReader
+    pages: int  # `_pdf_page_count`
     closing: ExitStack
 
 
@@ -715,23 +716,26 @@ _kept = threading.local()  # each thread's `_KeptPdf`, if it holds one
 
 
 @contextmanager
-def _kept_pdf(path: Path) -> Iterator[PdfReader]:
-    """`_open_pdf`, kept open by this thread for its next page of the same file as it is.
+def _kept_pdf(path: Path, max_pages: int) -> Iterator[tuple[PdfReader, int]]:
+    """`_open_pdf` and the file's page count, kept by this thread for its next page of the
+    same file as it is (a changed file is another key).
 
-    Each page of a file is a job of its own, and pypdf lists a file's pages by walking its
-    whole page tree: once per job, that grew with the file (4.5 ms a page of a 50-page stack,
-    17 of a 200-page one). pypdf also keeps every object it has read, a page's image among
-    them: those are let go after each page, so that what is kept is the file's list of
-    pages, not its pages. A page that fails lets the file go too."""
-    key = _as_it_is(path)
+    Each page of a file is a job of its own, and a worker reads one after another: the page
+    tree of a post room's 50-page stack, spread over its 73 MB, was counted and walked again
+    for each page (4.5 ms a page of it, 17 of a 200-page one). pypdf also keeps every object
+    it has read, a page's image among them: those are let go after each page, so that what is
+    kept is the file's list of pages, not its pages. A page that fails lets the file go too."""
+    stat = path.stat()
+    key = (path, stat.st_ino, stat.st_size, stat.st_mtime_ns, max_pages)
     kept: _KeptPdf | None = getattr(_kept, "pdf", None)
     if kept is None or kept.key != key:
         _let_go_of_pdf()
-        closing = ExitStack()
-        reader = closing.enter_context(_open_pdf(path))
-        kept = _kept.pdf = _KeptPdf(key, reader, closing)
+        with ExitStack() as opening:
+            reader = opening.enter_context(_open_pdf(path))
+            pages = _pdf_page_count(reader, max_pages)
+            kept = _kept.pdf = _KeptPdf(key, reader, pages, opening.pop_all())
     try:
-        yield kept.reader
+        yield kept.reader, kept.pages
     except BaseException:
         _let_go_of_pdf()
         raise
@@ -751,28 +755,6 @@ def _pdf_page_count(reader: PdfReader, max_pages: int) -> int:
         count = count_pages(reader, ceiling=ceiling)
     _check_count(count, max_pages, at_least=count == ceiling)
     return count
-
-
-def _pdf_file_page_count(path: Path, max_pages: int) -> int:
-    """`_pdf_page_count` of the PDF at `path`, counted once for the file as it is (a changed
-    file is another key).
-
-    Each page of a file is a job of its own, and a worker reads one after another: the page
-    tree of a post room's 50-page stack, spread over its 73 MB, was walked for each page."""
-    return _counted_pdf_pages(*_as_it_is(path), max_pages)
-
-
-def _as_it_is(path: Path) -> tuple[Path, int, int, int]:
-    """`path` with what tells the file there now from one stored there before: its inode,
-    size and modification time."""
-    stat = path.stat()
-    return path, stat.st_ino, stat.st_size, stat.st_mtime_ns
-
-
-@lru_cache(maxsize=8)
-def _counted_pdf_pages(path: Path, _inode: int, _size: int, _mtime_ns: int, max_pages: int) -> int:
-    with _open_pdf(path) as reader:
-        return _pdf_page_count(reader, max_pages)
 
 
 def _check_pdf(reader: PdfReader, max_pages: int) -> int:
