@@ -745,6 +745,29 @@ def test_a_rule_a_crease_bent_among_the_values_is_not_read_as_an_alteration(
     assert "przesunięte przez zagięcie między danymi" in words("pl").reader_note(reading.detail)
 
 
+# Genuine pages folded so that a value moved 4 mm up: read where the fold moved it, the blank
+# paper above it was read as sent, and showed the value a second time, as ink the form did
+# not print in its zone.
+MOVED_UP: list[tuple[int, Party, int]] = [
+    (13, "current_registrant", 1317000),  # the domains
+    (19, "current_registrant", 1917000),  # the name
+]
+
+
+@pytest.mark.parametrize(("case", "party", "seed"), MOVED_UP, ids=["domains", "name"])
+def test_a_value_a_fold_moved_is_not_read_twice(
+    case: int, party: Party, seed: int, tmp_path: Path
+) -> None:
+    """GIVEN a genuine page folded and unfolded, a value moved millimetres up by the fold
+    WHEN the reader reads it where the fold moved it
+    THEN the paper around the value moves with it: no zone holds ink the form did not
+    print, and the page passes unaltered."""
+    reading = _genuine_read("augraphy-folding", case, party, seed, tmp_path).reading
+    assert reading.altered_fields == [], {
+        name: reading.alterations[name].detail for name in reading.altered_fields
+    }
+
+
 # A genuine page of a fine fax that lost six scan lines through the middle of the current
 # registrant's PESEL (78102914901): received blank, they cut every digit in two, and
 # tesseract read 78102914001.
