@@ -47,14 +47,17 @@ MIN_DOTTED_INK_SHARE = 0.08
 # lie as close as its lines: averaged over more, a fine fax's pen stroke, a few dots wide, is
 # spread into the paper and comes out lighter than ink.
 SMOOTHING_LINES = 1.35
-# Letters are averaged over less, or their strokes run together (over the bench's
-# standard-resolution PC faxes, 13 genuine pages of 32 read as printed at 0.25 mm, 5 at
-# 0.3), and are ink where the dots cover a share of the paper about a stroke's edge: more
-# breaks thin strokes, less fills a 0 into an 8. Each share loses different characters: a
-# value read as printed at either is read as printed (18 pages of 32 at both, 13 at 45 %
-# alone, 12 at 40 % alone).
-LETTER_SMOOTHING_MM = 0.25
-LETTER_SHARES = (0.45, 0.40)
+# Letters are averaged over less, or their strokes run together, and are ink where the dots
+# cover a share of the paper about a stroke's edge: more breaks thin strokes, less fills a 0
+# into an 8. Each share loses different characters: a value read as printed at any is read
+# as printed. Averaged over 0.25 mm, a bold l's stem, 0.4 mm wide, came out broken where the
+# screen left holes in it, and was read as an i ("mebie.net.pi"). Genuine pages of the
+# bench's standard PC faxes sent to a person (20 cases each, grey and colour; grey's next 20):
+# 18, 17 and 27 of 40 at 0.25 mm cut at 45 and 40 %; 11, 11 and 19 at 0.18 mm cut at 45, 40
+# and 30 % (at 0.18 mm and 45 and 40 %: 13 of grey's first 40; at 0.15 mm: 12; at 0.12 mm,
+# the letters' dots no longer joined: 27).
+LETTER_SMOOTHING_MM = 0.18
+LETTER_SHARES = (0.45, 0.40, 0.30)
 # At a fine fax's 196 lines a letter's dots are smaller and lie closer: averaged over less and
 # cut lower. Over the bench's fine PC faxes, of 20 values tesseract misread on the page as it
 # came (an l of a domain read as i or ł, an o as a), 16 read as printed at 0.15 mm and 30 %,

@@ -73,6 +73,9 @@ _ZERO_FOLD = str.maketrans({"0": "o"})
 # No domain name holds a semicolon: one between the names is their comma (a dirty drum's dot
 # under it).
 _LIST_FOLD = str.maketrans({";": ","})
+# Nor ends in a dot: one before the space between the names is their comma, its tail lost (a
+# standard fax's 98 lines an inch).
+_LIST_STOP = re.compile(r"\.(?=\s)")
 # An e-mail address on the page only has to be the one the case holds as far as a reader can
 # tell: no one is identified by it, and at fax resolution i, l and 1 are one bar.
 _EMAIL_FOLD = str.maketrans({"i": "l", "1": "l"})
@@ -176,6 +179,8 @@ def canonical(kind: Kind, text: str) -> str:
     if kind == "case_number":
         number = parse_case_number(text)
         return number.case_id if number else ""
+    if kind == "domain":
+        text = _LIST_STOP.sub(",", text)
     return "".join(_fold_char(kind, ch) for ch in text).strip(_EDGE_JUNK)
 
 

@@ -18,7 +18,7 @@ import pytest
 from documents import FormData
 from documents.simulate import CATALOGUE, SCENARIOS, Capture, Scenario, other_case
 from ocr import PageReading
-from ocr.fields import field_kind
+from ocr.fields import compare, field_kind
 from tests.documents.conftest import SECRET_KEY, make_sample_form
 from tests.ocr.judge import failed_checks, run
 
@@ -392,3 +392,21 @@ def test_faxed_names_and_addresses_are_confirmed_by_their_shapes(
                 confirmed += found.method == "glyphs"
         assert reading.fields["domains"].method != "glyphs", reading.fields["domains"]
     assert confirmed >= 0.8 * lines, f"{confirmed} of {lines} confirmed by shape"
+
+
+@pytest.mark.parametrize(
+    ("read", "verdict"),
+    [
+        ("meble.net.pl, jez.net.pl", "match"),
+        ("meble.net.pl; jez.net.pl", "match"),  # a dot under the comma
+        ("meble.net.pl. jez.net.pl", "match"),  # the comma's tail lost
+        ("meble.net.pl.jez.net.pl", "mismatch"),  # one domain, not two
+        ("meble.net, pl, jez.net.pl", "mismatch"),
+        ("meble.net.pl, jez.net.p1", "mismatch"),
+    ],
+)
+def test_a_list_of_domains_is_compared_name_by_name(read: str, verdict: str) -> None:
+    """GIVEN the domains printed as "meble.net.pl, jez.net.pl"
+    WHEN OCR reads the list with its separator misread as another mark no domain holds there
+    THEN it still matches; a dot or comma that changes a name does not."""
+    assert compare("domain", "meble.net.pl, jez.net.pl", read)[0] == verdict
