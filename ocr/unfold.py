@@ -58,8 +58,8 @@ _MIN_WEIGHT = 0.02
 # There, the displacement is the printing's around it, smoothed this many times wider: blank
 # paper moves with the value beside it. Left unmoved, the top of a tall zone showed the page
 # as sent, and on it the value a second time, where the fold had moved it (4 mm above the
-# domains, read as ink the form did not print: 10 of 40 folded pages; 2.5 to 8 times wider
-# made no difference).
+# domains), read as ink the form did not print: over the bench's 40 folded genuine pages of
+# 20 cases, 20 were so found altered, 9 now; 2.5 to 8 times wider made no difference.
 _FILL_WIDER = 4.0
 
 
