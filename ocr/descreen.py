@@ -50,7 +50,7 @@ SMOOTHING_LINES = 1.35
 # Letters are averaged over less, or their strokes run together, and are ink where the dots
 # cover a share of the paper about a stroke's edge: more breaks thin strokes, less fills a 0
 # into an 8. Each share loses different characters: a value read as printed at any is read
-# as printed. Averaged over 0.25 mm, a bold l's stem, 0.4 mm wide, came out broken where the
+# as printed. Averaged over 0.25 mm, a bold l's stem, 0.7 mm wide, came out broken where the
 # screen left holes in it, and was read as an i ("mebie.net.pi"). Genuine pages of the
 # bench's standard PC faxes sent to a person (20 cases each, grey and colour; grey's next 20):
 # 18, 17 and 27 of 40 at 0.25 mm cut at 45 and 40 %; 11, 11 and 19 at 0.18 mm cut at 45, 40
