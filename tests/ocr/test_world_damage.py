@@ -88,6 +88,13 @@ NEVER_STAMPED = [
     # a worn copy's drum streak down the signing area, the signature's underline and a rule a
     # fold moved: a frame's side and edges once the streak's sharp dots were taken off as dirt
     ("augraphy-worn-copy", 14, "current_registrant", 1421030),
+    # a circle through a signature's strokes, an eighth of it on bare paper above the box's
+    # top edge, the rest on the letters' loops and the underline: taken for a ring
+    ("fax-fine", 29, "new_registrant", 2903030),
+    ("punched-stapled", 26, "current_registrant", 2607030),
+    ("augraphy-ink-bleed", 58, "current_registrant", 5813030),
+    ("augraphy-dirty-drum", 37, "new_registrant", 3715030),
+    ("augraphy-dirty-rollers", 41, "current_registrant", 4116030),
 ]
 
 
@@ -149,6 +156,19 @@ def test_a_round_stamp_on_a_page_fed_unevenly_is_still_found(tmp_path: Path) -> 
     form, other = generated_case(2)
     scenario = crossed(sheet("genuine"), capture("stretched-feed"), "current_registrant")
     judged = run(scenario, 208000, form, other, SECRET_KEY, tmp_path)
+    assert judged.reading.stamp is not None and judged.reading.stamp.present, judged.reading.stamp
+    assert judged.reading.stamp.detail.startswith("a round stamp")
+
+
+def test_a_round_stamp_whose_ring_is_found_a_little_off_is_still_found(tmp_path: Path) -> None:
+    """GIVEN a company's genuine page under a dirty copier's rollers, stamped with a round
+    stamp whose outer ring the circle search places a millimetre inside, through the name
+    WHEN the reader reads it
+    THEN the stamp is found: its ink runs round the ring a millimetre out (the test that
+    keeps a signature's strokes out, strokes a circle crosses, keeps this ring in)."""
+    form, other = generated_case(8)
+    scenario = crossed(sheet("genuine"), capture("augraphy-dirty-rollers"), "current_registrant")
+    judged = run(scenario, 816000, form, other, SECRET_KEY, tmp_path)
     assert judged.reading.stamp is not None and judged.reading.stamp.present, judged.reading.stamp
     assert judged.reading.stamp.detail.startswith("a round stamp")
 
