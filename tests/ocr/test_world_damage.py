@@ -124,6 +124,9 @@ PALE_FRAMED_STAMPS = [
     ("augraphy-worn-copy", 17, "new_registrant", 1721001),
     # a standard PC fax's screen: the stamp's letters a grey of dots, its bottom edge dashed
     ("pc-fax-standard-grey", 3, "new_registrant", 309001),
+    # our faxes' halftoning: the stamp's letters and its frame a scatter of dots
+    ("fax-fine", 6, "current_registrant", 603000),
+    ("fax-standard", 1, "current_registrant", 102000),
 ]
 
 
@@ -136,8 +139,8 @@ def test_a_framed_stamp_too_pale_for_the_ink_is_still_found(
     capture_name: str, case: int, party: Party, seed: int, tmp_path: Path
 ) -> None:
     """GIVEN a company's genuine page whose framed stamp came out paler than ink (under a
-    shadow, copied worn, or sent by a PC fax): its letters and parts of its frame lost from
-    the page's ink
+    shadow, copied worn, or sent by a fax or a PC fax): its letters and parts of its frame
+    lost from the page's ink
     WHEN the reader reads it
     THEN the stamp is found at a lighter grey: its frame, held in part by the ink, with its
     letters inside."""
