@@ -88,8 +88,9 @@ NEVER_STAMPED = [
     # a worn copy's drum streak down the signing area, the signature's underline and a rule a
     # fold moved: a frame's side and edges once the streak's sharp dots were taken off as dirt
     ("augraphy-worn-copy", 14, "current_registrant", 1421030),
-    # a circle through a signature's strokes, an eighth of it on bare paper above the box's
-    # top edge, the rest on the letters' loops and the underline: taken for a ring
+    # a circle laid through a heavy signature's strokes, its loops, letters and underline,
+    # taken for a ring (the fine fax's had an eighth of it on bare paper above the box's top
+    # edge, the rest on the strokes)
     ("fax-fine", 29, "new_registrant", 2903030),
     ("punched-stapled", 26, "current_registrant", 2607030),
     ("augraphy-ink-bleed", 58, "current_registrant", 5813030),
