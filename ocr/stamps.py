@@ -390,15 +390,24 @@ def _along(
     facing = 0.5 * np.arctan2(2 * xy, xx - yy)  # the edges' normal, the way the ink changes
     best = 0.0
     for r in radius + np.arange(-1.0, 1.01, 0.5) * ppm:
-        xs = np.round(x + r * _COS).astype(int)
-        ys = np.round(y + r * _SIN).astype(int)
-        inside = (xs >= x0) & (ys >= y0) & (xs < x0 + crop.shape[1]) & (ys < y0 + crop.shape[0])
-        xs, ys = np.where(inside, xs, x0), np.where(inside, ys, y0)
+        # Every point of these circles on the page lies in the crop, 3 mm inside its edges.
+        ys, xs, inside = _on_circle(near.shape, x, y, r)
         inked = inside & (blind[ys, xs] == 0) & (near[ys, xs] > 0)
         if inked.any():
-            turned = np.abs(np.cos(facing[ys - y0, xs - x0] - _ANGLES))
-            best = max(best, float((turned[inked] > _ALONG_COS).mean()))
+            turned = np.abs(np.cos(facing[ys[inked] - y0, xs[inked] - x0] - _ANGLES[inked]))
+            best = max(best, float((turned > _ALONG_COS).mean()))
     return best
+
+
+def _on_circle(
+    shape: tuple[int, ...], x: float, y: float, radius: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The circle's points (`_ANGLES`) as pixels (rows, columns) of an image of `shape`, and
+    which of them lie on it; those that do not are moved to (0, 0)."""
+    xs = np.round(x + radius * _COS).astype(int)
+    ys = np.round(y + radius * _SIN).astype(int)
+    inside = (xs >= 0) & (ys >= 0) & (xs < shape[1]) & (ys < shape[0])
+    return np.where(inside, ys, 0), np.where(inside, xs, 0), inside
 
 
 def _alone(
@@ -409,17 +418,13 @@ def _alone(
     Nothing of a stamp lies outside its outer ring. A signature's loop that happens to follow
     a circle for a while is crossed by the strokes that go on beyond it, and sparse specks
     (what is left of a screened page) lie on both sides alike."""
-    xs = np.round(x + radius * _COS).astype(int)
-    ys = np.round(y + radius * _SIN).astype(int)
-    inside = (xs >= 0) & (ys >= 0) & (xs < near.shape[1]) & (ys < near.shape[0])
-    seen = inside & (blind[np.where(inside, ys, 0), np.where(inside, xs, 0)] == 0)
-    on = seen & (near[np.where(inside, ys, 0), np.where(inside, xs, 0)] > 0)
+    ys, xs, inside = _on_circle(near.shape, x, y, radius)
+    seen = inside & (blind[ys, xs] == 0)
+    on = seen & (near[ys, xs] > 0)
     crowded = np.zeros_like(on)
     for beyond in np.arange(1.5, 3.01, 0.5) * ppm:
-        bx = np.round(x + (radius + beyond) * _COS).astype(int)
-        by = np.round(y + (radius + beyond) * _SIN).astype(int)
-        within = (bx >= 0) & (by >= 0) & (bx < near.shape[1]) & (by < near.shape[0])
-        crowded |= within & (near[np.where(within, by, 0), np.where(within, bx, 0)] > 0)
+        by, bx, within = _on_circle(near.shape, x, y, radius + beyond)
+        crowded |= within & (near[by, bx] > 0)
     return float(np.count_nonzero(on & ~crowded)) / max(1, int(np.count_nonzero(seen)))
 
 
