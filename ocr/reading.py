@@ -683,7 +683,9 @@ class _Masks:
     dirt: Dirt = NO_DIRT
     with_dirt: np.ndarray | None = None  # `observed` before the copier's specks were taken off
     pen_dark: np.ndarray | None = None  # where the page is as dark as a pen's stroke comes out
-    faint: np.ndarray | None = None  # ink at a lighter grey (`ink.faint_mask`): a grey page's
+    # Ink at a lighter grey (`ink.faint_mask`), where a company's pale stamp is looked for:
+    # made for a company's page only.
+    faint: np.ndarray | None = None
     # The streaks' dots in `observed`, sharp or not (`Streaks.dots`): not a value's alteration.
     streak_dots: np.ndarray | None = None
 
@@ -710,9 +712,12 @@ def _ink_masks(
     h = min(expected.mask.shape[0], aligned.shape[0])
     w = min(expected.mask.shape[1], aligned.shape[1])
     expected, aligned = expected.cropped(h, w), aligned[:h, :w]
+    company = form.party(party).kind == "company"
     if not grey:
         # A fax's streaks are its scanner's, along the scan: `ink.remove_streaks` took them.
         observed = ink.ink_mask(aligned)
+        if not company:
+            return _Masks(observed, expected, aligned)
         # A screened fax made grey (`screened`) has its pale stamps' letters in its greys.
         # Another fax is black and white, a pale stamp on it a scatter of dots where the
         # fax's halftoning met its grey: smoothed, they are grey again where its letters and
@@ -735,7 +740,7 @@ def _ink_masks(
         dirt,
         observed if dirt.found else None,
         pen_dark,
-        ink.faint_mask(lifted, cleaned, taken=raw & (1 - cleaned)),
+        ink.faint_mask(lifted, cleaned, taken=raw & (1 - cleaned)) if company else None,
         streaks.dots(cleaned, aligned, printed) if streaks.found else None,
     )
 
