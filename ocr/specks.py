@@ -44,7 +44,9 @@ DIRT_PERCENTILE = 5.0
 # scanner's noise (σ up to 8) makes it.
 NOISE_LEVELS = 15
 # Specks run together into marks of a few square millimetres; a stamp's ring, pale as it may
-# be, is bigger, and stays ink.
+# be, is bigger, and stays ink. Only where a stamp may be: elsewhere a mark no darker than
+# the dirt is dirt whatever its size (a worn copy's specks run together down the page's right
+# margin into streaks of 5–12 mm², which a value's zone reaches; a pen's stroke is darker).
 MARK_MM2 = 5.0
 # Ballpoint ink comes out at 50–125 grey levels on the flattened page, also on a worn copy:
 # a mark this dark or darker is never taken for dirt, however dark the dirt around it.
@@ -86,12 +88,17 @@ NO_DIRT = Dirt(np.zeros((1, 1), np.uint8), 0, 0, 1.0)
 
 
 def without_dirt(
-    ink: np.ndarray, aligned: np.ndarray, printed: np.ndarray, px_per_mm: float
+    ink: np.ndarray,
+    aligned: np.ndarray,
+    printed: np.ndarray,
+    px_per_mm: float,
+    stamped: np.ndarray | None = None,
 ) -> tuple[np.ndarray, Dirt]:
     """`ink` (a mask over the aligned page) without a copier's specks: the marks the form does
     not explain (`printed`: where it printed, widened for blur, or where the page is not
     compared) lying wholly inside a patch of specks and no darker than they (on `aligned`,
-    the flattened page)."""
+    the flattened page). `stamped` marks where a stamp may be: a mark reaching there is dirt
+    only while small (`MARK_MM2`); without it, everywhere."""
     unexplained = ink & (1 - printed)
     count, labels, stats, centroids = blobs.components(unexplained)
     area_px = stats[:, cv2.CC_STAT_AREA]
@@ -136,7 +143,11 @@ def without_dirt(
         return ink, NO_DIRT
     grey = int(np.percentile(darkest[in_patch_specks], DIRT_PERCENTILE))
     floor = max(grey - NOISE_LEVELS, PEN_GREY)
-    dirt = inside & (darkest >= floor) & (area_px <= MARK_MM2 * px_per_mm**2)
+    small = area_px <= MARK_MM2 * px_per_mm**2
+    if stamped is not None:
+        near_stamp = np.bincount(which[stamped[ys, xs] > 0], minlength=count) > 0
+        small |= ~near_stamp
+    dirt = inside & (darkest >= floor) & small
     dirt[0] = False
     taken = int(np.count_nonzero(dirt))
     if taken == 0:
