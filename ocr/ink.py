@@ -636,9 +636,29 @@ def alterations(
     return found
 
 
-def field_zones() -> dict[str, Box]:
-    """The zones the alteration check looks at: each field's whole box, a little wider."""
+def value_zones() -> dict[str, Box]:
+    """Where each field's value is printed: its whole box, a little wider."""
     return {
         name: Box(box.x - 1.0, box.y - 0.5, box.w + 2.0, box.h + 1.0)
         for name, box in layout.FIELD_BOXES.items()
     }
+
+
+# How near the page's right edge a zone reaches: to the markers' outer edge, short of the
+# paper's edge, which a scanner's lid or a photo's background darkens.
+_ZONES_RIGHT_MM = layout.MARKERS[1].x + layout.MARKERS[1].w
+
+
+def field_zones() -> dict[str, Box]:
+    """The zones the alteration check looks at: each value's zone (`value_zones`), reaching
+    right on to the next field of its row, or to the page's right margin. A value that fills
+    its box leaves no room in it: what a forger adds after it lies beyond the box (a domain
+    written after the two lines of them, off the box's right edge)."""
+    zones = value_zones()
+    reach = {}
+    for name, zone in zones.items():
+        box = layout.FIELD_BOXES[name]
+        after = [b.x for b in layout.FIELD_BOXES.values() if b.y == box.y and b.x > box.x]
+        right = min(after) - 1.0 if after else _ZONES_RIGHT_MM
+        reach[name] = Box(zone.x, zone.y, max(zone.w, right - zone.x), zone.h)
+    return reach

@@ -764,7 +764,7 @@ def _unfolded(
     through and the ink judged, each with the displacement the fold left there (see
     `ocr.unfold`), and the alignment of that ink (its smoother displacement); as they were
     on any other page, and where that does not bring the printing onto the scan's ink."""
-    zones = [*ink.field_zones().values(), layout.CASE_NUMBER]
+    zones = [*ink.value_zones().values(), layout.CASE_NUMBER]
     observed, printed = masks.observed, masks.expected.mask
     before = unfold.in_place(observed, printed, ink.INK_DPI, zones)
     if before >= unfold.IN_PLACE_MIN:
@@ -977,7 +977,7 @@ def _find_ink(
     return signing.moved, rules
 
 
-# The values' part of the page: every field's zone (`ink.field_zones`, 49–191 × 48.5–166 mm)
+# The values' part of the page: every value's zone (`ink.value_zones`, 49–191 × 48.5–166 mm)
 # and the rules 2–4 mm around them.
 _VALUES_AREA = Box(45.0, 46.0, 150.0, 122.0)
 
@@ -992,7 +992,9 @@ def _alterations(masks: _Masks, rules: MovedLines | None = None) -> dict[str, in
     found = ink.alterations(observed, masks.expected, ink.field_zones(), blind)
     if rules is None:
         return found
-    for name, zone in ink.field_zones().items():
+    # A fold moves the form's lines where they are printed, in the value's box; the zone
+    # reaching on beyond it has none to lose.
+    for name, zone in ink.value_zones().items():
         lost = rules.share_of(zone)
         if lost > LOST_SHARE:
             was = found[name]

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from cesja.web.words import words
-from documents import FormData
+from documents import FormData, layout
 from documents.layout import Party
 from documents.simulate import (
     CAPTURES,
@@ -523,6 +523,43 @@ def test_a_fraud_under_the_same_wear_is_still_caught(
     judged = run(scenario, seed, form, other, SECRET_KEY, tmp_path)
     assert judged.reading.outcome == "matched", judged.reading.detail
     assert judged.ok, judged.problems  # every check the fraud must fail, failed
+
+
+# Domains that fill their box on two lines, and a forger's ", sklep-rowerowy.pl" written on
+# after the last of them: beyond the box's right edge, running off the page.
+WRITTEN_BEYOND_THE_BOX = [
+    ("scan-200dpi-colour", 35, "current_registrant", 3501050),
+    ("fax-standard", 35, "current_registrant", 3502050),
+    ("pc-fax-standard-grey", 39, "current_registrant", 3909050),
+    ("augraphy-low-ink", 14, "new_registrant", 1414050),
+]
+
+
+@pytest.mark.parametrize(
+    ("capture_name", "case", "party", "seed"),
+    WRITTEN_BEYOND_THE_BOX,
+    ids=[f"{c}-case{n}" for c, n, _, _ in WRITTEN_BEYOND_THE_BOX],
+)
+def test_a_value_written_on_beyond_a_full_box_is_an_alteration(
+    capture_name: str, case: int, party: Party, seed: int, tmp_path: Path
+) -> None:
+    """GIVEN a signed page whose domains fill their box, with one more domain written in by
+    hand after them, past the box's right edge
+    WHEN the reader reads it
+    THEN the domains are read as altered, and the close-up kept for the person who reviews
+    the page reaches the page's right margin, where the handwriting is."""
+    import cv2
+
+    form, other = generated_case(case)
+    scenario = crossed(sheet("fraud-written-in-value"), capture(capture_name), party)
+    reading = run(scenario, seed, form, other, SECRET_KEY, tmp_path).reading
+    assert reading.outcome == "matched", reading.detail
+    assert "unaltered" in failed_checks(reading, form), reading.alterations
+    assert reading.altered_fields == ["domains"], reading.alterations
+    close_up = reading.evidence["zone/domains.jpg"]
+    image = cv2.imdecode(np.frombuffer(close_up, np.uint8), cv2.IMREAD_GRAYSCALE)
+    box = layout.FIELD_BOXES["domains"]
+    assert image.shape[1] >= (200.0 - box.x) * 8, image.shape  # 8 px/mm, to the margin
 
 
 def test_a_worn_copy_s_copier_specks_are_no_ink(tmp_path: Path) -> None:
