@@ -363,6 +363,7 @@ def signing_ink(
     with_dirt: np.ndarray | None = None,
     pen_dark: np.ndarray | None = None,
     faint: np.ndarray | None = None,
+    grey: np.ndarray | None = None,
 ) -> SigningInk:
     """The signature and, for a company, the stamp in the signing area. `folded`: whether the
     form's lines a fold moved are looked for.
@@ -373,7 +374,9 @@ def signing_ink(
     the specks. `pen_dark` (a grey page's) marks where the page is as dark as a pen's stroke
     comes out: a band through the signature box paler than that is no signature
     (`bands_through`). `faint` (a grey page's, or a screened fax's made grey) is the page's
-    ink at a lighter grey: a stamp pressed too pale for `observed` is looked for in it."""
+    ink at a lighter grey: a stamp pressed too pale for `observed` is looked for in it.
+    `grey` (a grey page's, aligned as `observed`): how sharply its ink stands out, which a
+    signature's must (`signature_finding`)."""
     # The form's own lines a fold moved are not the party's ink (`ocr.folds`): taken off
     # before anything in the area is judged.
     moved = MovedLines.nothing(observed.shape, PX_PER_MM)
@@ -427,8 +430,13 @@ def signing_ink(
     if whole is not None and whole.shape == footprint.shape:
         footprint = footprint | whole
     box = layout.SIGNATURE.inset(0.6)
+    contrast = None
+    if grey is not None:
+        contrast = _sub(
+            stroke_contrast(_registered(grey, expected, SIGNING_AREA, shift)), SIGNING_AREA, box
+        )
     signature = signature_finding(
-        _sub(handwriting, SIGNING_AREA, box), _sub(footprint, SIGNING_AREA, box)
+        _sub(handwriting, SIGNING_AREA, box), _sub(footprint, SIGNING_AREA, box), contrast
     )
     lost = moved.share_of(layout.SIGNATURE)
     if lost > LOST_SHARE:
@@ -557,14 +565,66 @@ def tick_box_in_place(observed: np.ndarray, expected: ExpectedInk) -> bool:
     return int(np.count_nonzero(found)) >= _TICK_BOX_SEEN * int(np.count_nonzero(outline))
 
 
-def signature_finding(extra: np.ndarray, stamp: np.ndarray) -> InkFinding:
+# A pen's stroke stands out of the paper round it: within 1.5 mm, its core is darker than the
+# paper beside it by this many grey levels or more (of 255), however pale the pen or dim the
+# light. (A shone-over page's pale signature does within 1.5 mm; within the 5 pixels, 0.85 mm,
+# that `ocr.streaks` judges a streak's marks by, none of it did.) A dirty drum's band or a
+# copier's wavy grey, broken into marks across a signature box, stands out of nothing: its
+# marks are blurred dots on a grey of their own.
+_STROKE_MM = 1.5
+SHARP_LEVELS = 50
+# A signature holds at least this much ink whose marks stand out so: as much as it needs at
+# all. The band's marks the bench's missing signatures were read by had none at all (4 of the
+# 8 that passed over 60 cases); genuine pages 10.8 mm² and more.
+SIGNATURE_SHARP_MM2 = 10.0
+
+
+def stroke_contrast(grey: np.ndarray) -> np.ndarray:
+    """How far each pixel of `grey` (a grey page or a crop of it) is darker than the paper
+    round it within `_STROKE_MM`: a pen's stroke stands out by SHARP_LEVELS or more."""
+    size = 2 * round(_STROKE_MM * PX_PER_MM / 2) + 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    return cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, kernel)
+
+
+def _sharp_mm2(ink: np.ndarray, contrast: np.ndarray) -> float:
+    """The area of `ink`'s marks that stand out as a pen's strokes do: nine tenths of a
+    mark's pixels may be paler than a stroke's core (its edges, its thin joins), not all."""
+    count, labels = cv2.connectedComponents(ink.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return 0.0
+    marked = labels > 0
+    which, levels = labels[marked], contrast[: ink.shape[0], : ink.shape[1]][marked]
+    order = np.lexsort((levels, which))
+    which, levels = which[order], levels[order]
+    starts = np.searchsorted(which, np.arange(1, count))
+    sizes = np.bincount(which, minlength=count)[1:]
+    high = levels[starts + (0.9 * (sizes - 1)).astype(int)]
+    return float(sizes[high >= SHARP_LEVELS].sum()) * MM2_PER_PX
+
+
+def signature_finding(
+    extra: np.ndarray, stamp: np.ndarray, contrast: np.ndarray | None = None
+) -> InkFinding:
     """Handwriting in the signature box: enough ink, spread like a signature, not a stamp —
-    neither a stamp found whole nor the letters, dashes and arcs a faint one leaves."""
+    neither a stamp found whole nor the letters, dashes and arcs a faint one leaves.
+    `contrast` (a grey page's, `stroke_contrast`): enough of it stands out as a pen's
+    strokes do."""
     ink = pen_strokes(_without_specks(extra & (1 - stamp)), PX_PER_MM)
     area, width, height = measure(ink)
     present = area >= 10.0 and width >= 12.0 and height >= 3.0
     masked = float(np.count_nonzero(extra & stamp)) * MM2_PER_PX
     detail = f"{area:.0f} mm² of handwriting spanning {width:.0f}×{height:.0f} mm"
+    if present and contrast is not None:
+        sharp = _sharp_mm2(ink, contrast)
+        if sharp < SIGNATURE_SHARP_MM2:
+            present = False
+            detail = (
+                f"{area:.0f} mm² of marks spanning {width:.0f}×{height:.0f} mm, of which "
+                f"{sharp:.0f} mm² stand out as a pen's strokes do: a copier's or a printer's "
+                "grey, not a signature"
+            )
+            masked = 0.0
     if masked:
         detail += f" (a stamp's {masked:.0f} mm² of ink over the box left aside)"
     return InkFinding(present, area, width, height, detail)

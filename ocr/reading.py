@@ -945,6 +945,7 @@ def _find_ink(
         with_dirt=masks.with_dirt,
         pen_dark=masks.pen_dark,
         faint=masks.faint,
+        grey=masks.aligned if masks.streaks is not None else None,
     )
     reading.signature = signing.signature
     reading.stamp = signing.stamp

@@ -146,6 +146,10 @@ _READER_NOTES = (
         "{ink} mm² of handwriting spanning {width}×{height} mm (a stamp's {stamp} mm² of ink "
         "over the box left aside)"
     ),
+    N_(
+        "{ink} mm² of marks spanning {width}×{height} mm, of which {sharp} mm² stand out as a "
+        "pen's strokes do: a copier's or a printer's grey, not a signature"
+    ),
     N_("a round stamp of {width}×{height} mm"),
     N_("a framed stamp of {width}×{height} mm"),
     N_("a text stamp of {width}×{height} mm"),

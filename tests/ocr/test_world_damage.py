@@ -503,6 +503,12 @@ WORN_FRAUDS = [
     ("fraud-missing-signature", "augraphy-worn-copy", 8, "current_registrant", 821020),
     # a copier's pale wavy bands down the whole page, through the signature box
     ("fraud-missing-signature", "augraphy-worn-copy", 10, "current_registrant", 1021020),
+    # a band of grey noise across the signature box, broken into blurred marks of 15–214 mm²
+    # that nothing in them stands out of as a pen's stroke does
+    ("fraud-missing-signature", "augraphy-dirty-drum", 19, "new_registrant", 1915020),
+    ("fraud-missing-signature", "augraphy-dirty-drum", 27, "new_registrant", 2715020),
+    ("fraud-missing-signature", "augraphy-worn-copy", 22, "current_registrant", 2221020),
+    ("fraud-missing-signature", "augraphy-worn-copy", 59, "new_registrant", 5921020),
 ]
 
 
@@ -523,6 +529,21 @@ def test_a_fraud_under_the_same_wear_is_still_caught(
     judged = run(scenario, seed, form, other, SECRET_KEY, tmp_path)
     assert judged.reading.outcome == "matched", judged.reading.detail
     assert judged.ok, judged.problems  # every check the fraud must fail, failed
+
+
+def test_a_pale_signature_in_dim_light_still_stands_out_as_a_pen_s(tmp_path: Path) -> None:
+    """GIVEN a company's genuine page signed with a pale pen and scanned with light shone
+    unevenly over it: the signature a light grey on a dimmed page
+    WHEN the reader reads it
+    THEN the signature is found: its strokes stand out of the paper round them as a pen's do
+    (judged within 0.85 mm, they stood out by less than a copier's grey)."""
+    form, other = generated_case(2)
+    scenario = crossed(
+        sheet("genuine"), capture("augraphy-lighting-gradient"), "current_registrant"
+    )
+    judged = run(scenario, 220000, form, other, SECRET_KEY, tmp_path)
+    assert judged.reading.outcome == "matched", judged.reading.detail
+    assert "signature_present" not in failed_checks(judged.reading, form), judged.problems
 
 
 # Domains that fill their box on two lines, and a forger's ", sklep-rowerowy.pl" written on
