@@ -624,7 +624,7 @@ def signature_finding(
                 f"{sharp:.0f} mm² stand out as a pen's strokes do: a copier's or a printer's "
                 "grey, not a signature"
             )
-            masked = 0.0
+            masked = 0.0  # no signature to leave a stamp's ink aside from
     if masked:
         detail += f" (a stamp's {masked:.0f} mm² of ink over the box left aside)"
     return InkFinding(present, area, width, height, detail)
