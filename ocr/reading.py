@@ -732,9 +732,7 @@ def _ink_masks(
     observed = streaks.without_streak_marks(raw, aligned, printed)
     # A pale stamp's ring, or a signature's strokes, may be as pale as the dirt: in the
     # signing area only the dirt's small marks are taken.
-    signing = np.zeros_like(observed)
-    x0, y0, x1, y1 = ink.SIGNING_AREA.pixels(ink.INK_DPI)
-    signing[max(0, y0) : y1, max(0, x0) : x1] = 1
+    signing = ink.SIGNING_AREA.pixels(ink.INK_DPI)
     cleaned, dirt = without_dirt(observed, aligned, printed, ink.PX_PER_MM, stamped=signing)
     pen_dark = (lifted < PEN_GREY).astype(np.uint8)
     return _Masks(

@@ -92,13 +92,14 @@ def without_dirt(
     aligned: np.ndarray,
     printed: np.ndarray,
     px_per_mm: float,
-    stamped: np.ndarray | None = None,
+    stamped: tuple[int, int, int, int] | None = None,
 ) -> tuple[np.ndarray, Dirt]:
     """`ink` (a mask over the aligned page) without a copier's specks: the marks the form does
     not explain (`printed`: where it printed, widened for blur, or where the page is not
     compared) lying wholly inside a patch of specks and no darker than they (on `aligned`,
-    the flattened page). `stamped` marks where a stamp may be: a mark reaching there is dirt
-    only while small (`MARK_MM2`); without it, everywhere."""
+    the flattened page). `stamped` is where a stamp may be (x0, y0, x1, y1 in pixels of the
+    page): a mark reaching there is dirt only while small (`MARK_MM2`); without it,
+    everywhere."""
     unexplained = ink & (1 - printed)
     count, labels, stats, centroids = blobs.components(unexplained)
     area_px = stats[:, cv2.CC_STAT_AREA]
@@ -145,8 +146,9 @@ def without_dirt(
     floor = max(grey - NOISE_LEVELS, PEN_GREY)
     small = area_px <= MARK_MM2 * px_per_mm**2
     if stamped is not None:
-        near_stamp = np.bincount(which[stamped[ys, xs] > 0], minlength=count) > 0
-        small |= ~near_stamp
+        x0, y0, x1, y1 = stamped
+        there = (xs >= x0) & (xs < x1) & (ys >= y0) & (ys < y1)
+        small |= np.bincount(which[there], minlength=count) == 0
     dirt = inside & (darkest >= floor) & small
     dirt[0] = False
     taken = int(np.count_nonzero(dirt))
