@@ -90,3 +90,20 @@ def areas(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     is the background): for callers that need no other statistic, labelling alone is cheap."""
     count, labels = cv2.connectedComponents(mask, connectivity=8)
     return labels, np.bincount(labels.ravel(), minlength=count)
+
+
+def ninetieth(which: np.ndarray, values: np.ndarray, count: int) -> np.ndarray:
+    """Per label 0 … `count` − 1, the 90th percentile of `values` over its pixels (`which`
+    holds each pixel's label; the lower of the two nearest values, as an index is cut): how
+    a mark stands out, nine tenths of its pixels allowed to be paler than its strokes' core
+    (their edges, thin joins). 0 for a label with no pixel."""
+    levels = np.zeros(count, values.dtype)
+    if len(values) == 0:
+        return levels
+    order = np.lexsort((values, which))
+    which, values = which[order], values[order]
+    sizes = np.bincount(which, minlength=count)
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    present = sizes > 0
+    levels[present] = values[starts[present] + (0.9 * (sizes[present] - 1)).astype(int)]
+    return levels

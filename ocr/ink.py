@@ -595,12 +595,9 @@ def _sharp_mm2(ink: np.ndarray, contrast: np.ndarray) -> float:
         return 0.0
     marked = labels > 0
     which, levels = labels[marked], contrast[: ink.shape[0], : ink.shape[1]][marked]
-    order = np.lexsort((levels, which))
-    which, levels = which[order], levels[order]
-    starts = np.searchsorted(which, np.arange(1, count))
-    sizes = np.bincount(which, minlength=count)[1:]
-    high = levels[starts + (0.9 * (sizes - 1)).astype(int)]
-    return float(sizes[high >= SHARP_LEVELS].sum()) * MM2_PER_PX
+    sizes = np.bincount(which, minlength=count)
+    high = blobs.ninetieth(which, levels, count)
+    return float(sizes[1:][high[1:] >= SHARP_LEVELS].sum()) * MM2_PER_PX
 
 
 def signature_finding(

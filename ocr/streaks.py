@@ -215,14 +215,7 @@ class Streaks:
         # middle. A streak's dots come blurred into clouds. How sharp a mark is: how much
         # darker than its surroundings within a stroke's width (a black-hat), in the 90th
         # percentile over it.
-        contrast = cv2.morphologyEx(aligned, cv2.MORPH_BLACKHAT, _STROKE_KERNEL)[ys, xs]
-        order = np.lexsort((contrast, which))
-        ends = np.searchsorted(which[order], np.arange(count), side="right")
-        starts = np.r_[0, ends[:-1]]
-        for i in np.flatnonzero(inside):
-            if ends[i] > starts[i]:
-                sorted_contrast = contrast[order[starts[i] : ends[i]]]
-                sharp[i] = sorted_contrast[int(0.9 * (len(sorted_contrast) - 1))] >= SHARP
+        sharp = inside & (blobs.ninetieth(which, stroke_contrast(aligned)[ys, xs], count) >= SHARP)
         return labels, stats, inside, sharp
 
     def describe(self) -> str:
@@ -263,6 +256,13 @@ def _between(printed: np.ndarray, x: int, y: int, w: int, h: int, reach: int) ->
 def _without(ink: np.ndarray, labels: np.ndarray, taken: np.ndarray) -> np.ndarray:
     """`ink` without the marks of `labels` that `taken` (per label) holds."""
     return np.asarray(ink & (1 - taken.astype(np.uint8)[labels]), dtype=np.uint8)
+
+
+def stroke_contrast(aligned: np.ndarray) -> np.ndarray:
+    """How much darker each pixel of `aligned` is than the paper round it within a stroke's
+    width (a black-hat): a pen's stroke stands out by `SHARP` or more in the 90th percentile
+    over it (`blobs.ninetieth`), a streak's or a copier's blurred dots do not."""
+    return cv2.morphologyEx(aligned, cv2.MORPH_BLACKHAT, _STROKE_KERNEL)
 
 
 _PLACES = (
