@@ -9,11 +9,12 @@ pen's strokes join up into letters and loops, and a few specks of dust do not ma
 The scatter is found on the page aligned to the layout, where the form explains nothing: the
 squares of the page (`CELL_MM`) holding many specks (`CELL_SPECKS`), in patches of several
 squares reaching the paper's edge, widened where the scatter thins out. A mark counts as the
-copier's, and not as ink, only when it lies wholly inside such a patch, AND is small
-(`MARK_MM2`), AND is no darker than the specks there (the darker of them, `DIRT_PERCENTILE`)
-by more than a scanner's noise, AND is no darker than a pen's stroke ever comes out
-(`PEN_GREY`): a pen's line, a stamp's ring, or any ink darker than the dirt, is judged as any
-other.
+copier's, and not as ink, only when it lies wholly inside such a patch, AND is no darker than
+the specks there (the darker of them, `DIRT_PERCENTILE`) by more than a scanner's noise, AND
+is no darker than a pen's stroke mostly comes out (`PEN_GREY`), AND is either small
+(`MARK_MM2`) where a stamp may be, or elsewhere a speck or blurred as specks run together are
+(a pen's letters, paled by a worn copy as light as its dirt, stand out sharply): a pen's
+line, a stamp's ring, or any ink darker than the dirt, is judged as any other.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import cv2
 import numpy as np
 
 from ocr import blobs
+from ocr.streaks import SHARP, stroke_contrast
 
 # A speck: a mark the form does not explain, at most this big.
 SPECK_MM2 = 1.0
@@ -48,8 +50,10 @@ NOISE_LEVELS = 15
 # the dirt is dirt whatever its size (a worn copy's specks run together down the page's right
 # margin into streaks of 5–12 mm², which a value's zone reaches; a pen's stroke is darker).
 MARK_MM2 = 5.0
-# Ballpoint ink comes out at 50–125 grey levels on the flattened page, also on a worn copy:
-# a mark this dark or darker is never taken for dirt, however dark the dirt around it.
+# Ballpoint ink comes out at 50–125 grey levels on the flattened page, mostly also on a worn
+# copy: a mark this dark or darker is never taken for dirt, however dark the dirt around it.
+# (A worn copy paled a pen's letters to 136–153 once, bench case 17: they are told by their
+# sharpness, `stroke_contrast`.)
 PEN_GREY = 135
 # Before the specks are counted at all: a page with fewer than this, over its whole area,
 # has no copier's dirt to look for.
@@ -145,12 +149,22 @@ def without_dirt(
     grey = int(np.percentile(darkest[in_patch_specks], DIRT_PERCENTILE))
     floor = max(grey - NOISE_LEVELS, PEN_GREY)
     small = area_px <= MARK_MM2 * px_per_mm**2
+    away = np.zeros(count, bool)
     if stamped is not None:
         x0, y0, x1, y1 = stamped
         there = (xs >= x0) & (xs < x1) & (ys >= y0) & (ys < y1)
-        small |= np.bincount(which[there], minlength=count) == 0
+        away = np.bincount(which[there], minlength=count) == 0
+        small |= away
     dirt = inside & (darkest >= floor) & small
     dirt[0] = False
+    # Away from where a stamp may be, a pen's letters on a worn copy come out as pale as its
+    # dirt (136–153 against 135 and lighter), but not blurred as its specks run together:
+    # a mark bigger than a speck that stands out as a pen's stroke does is ink. (Where a
+    # stamp may be, sharp specks run together must not make a signature's stroke.)
+    letters = dirt & away & ~speck
+    if letters.any():
+        sharp = blobs.ninetieth(which, stroke_contrast(aligned)[ys, xs], count) >= SHARP
+        dirt &= ~(letters & sharp)
     taken = int(np.count_nonzero(dirt))
     if taken == 0:
         return ink, NO_DIRT
