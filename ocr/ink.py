@@ -607,7 +607,7 @@ def signature_finding(
     neither a stamp found whole nor the letters, dashes and arcs a faint one leaves.
     `contrast` (a grey page's, `stroke_contrast`): enough of it stands out as a pen's
     strokes do."""
-    ink = pen_strokes(_without_specks(extra & (1 - stamp)), PX_PER_MM)
+    ink = pen_strokes(_without_specks(extra & (1 - stamp)), PX_PER_MM, boxed=True)
     area, width, height = measure(ink)
     present = area >= 10.0 and width >= 12.0 and height >= 3.0
     masked = float(np.count_nonzero(extra & stamp)) * MM2_PER_PX

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from ocr import blobs
+from ocr.folds import MOVE_MAX_MM, STRIP_MARGIN_MM
 
 ROUND_RADIUS_MM = (10.0, 20.0)
 RING_COVERAGE = 0.55
@@ -128,10 +129,12 @@ def _letters_inside(
     return len(_letters(stats, ppm)) >= MIN_LETTERS
 
 
-def pen_strokes(ink: np.ndarray, ppm: float) -> np.ndarray:
+def pen_strokes(ink: np.ndarray, ppm: float, *, boxed: bool = False) -> np.ndarray:
     """The marks that can be a pen's: what is left when the pieces a stamp leaves behind are
     taken out — marks of a letter's size, straight rules (a frame's dashes) and arcs of a
-    stamp-sized circle (a ring). A signature's strokes are long and curve every which way."""
+    stamp-sized circle (a ring). A signature's strokes are long and curve every which way.
+    `boxed`: `ink` is the inside of a printed box, whose edges a crease bent are taken out
+    too (`_bent_edge`)."""
     _, labels, stats, _ = blobs.components(ink)
     keep = np.zeros(len(stats), dtype=np.uint8)
     for i in range(1, len(stats)):
@@ -145,7 +148,7 @@ def pen_strokes(ink: np.ndarray, ppm: float) -> np.ndarray:
             _straight(points, ppm)
             or _ring_arc(points, ppm)
             or _frame_piece(points, ppm)
-            or _bent_rule(points, ppm)
+            or (boxed and _bent_edge(points, ppm, ink.shape))
         ):
             continue
         keep[i] = 1
@@ -158,26 +161,72 @@ def _straight(points: np.ndarray, ppm: float) -> bool:
     return float(np.percentile(distance, 95)) <= 0.6 * ppm
 
 
-# A rule a crease bent is straight on either side of the bend, which lies anywhere between
-# this share of its length from either end.
+# A box's edge a crease bent is straight on either side of the bend, which lies anywhere
+# between this share of its length from either end. Each side is this long at least (mm) and
+# turns from the other by this much at most (degrees): the bench's creases bent a signature
+# box's edge into V's whose sides turn by 26–42°. The edge's ends lie where the fold moved it
+# no further than `ocr.folds` follows a moved line, which took it off there (a strip a
+# little wider): each within this reach of the box's side (mm, the box's inside beginning
+# 0.6 mm in), the edge running along the side within `_BENT_ALONG`.
 _BENDS = np.linspace(0.2, 0.8, 13)
+_BENT_SIDE_MM = 4.0
+_BENT_TURN_DEGREES = 60.0
+_BENT_REACH_MM = MOVE_MAX_MM + STRIP_MARGIN_MM + 1.0
+_BENT_ALONG = math.cos(math.radians(30.0))
 
 
-def _bent_rule(points: np.ndarray, ppm: float) -> bool:
-    """Points along two straight pieces meeting at a bend: a rule of the form a crease bent
-    (a box's edge drawn into a V 11 mm deep, further than `ocr.folds` follows a moved line).
-    A signature's strokes curve all along."""
+def _bent_edge(points: np.ndarray, ppm: float, shape: tuple[int, ...]) -> bool:
+    """Points along two straight sides meeting at a gentle bend, along a side of the box
+    `shape` is the inside of, both ends near it: the box's edge a crease bent further than
+    `ocr.folds` follows a moved line (into a V 11 mm deep). A signature's strokes curve all
+    along, and a letter's stem and foot turn sharply."""
     if len(points) < 20:
         return False
     vx, vy, x0, y0 = cv2.fitLine(points, cv2.DIST_L2, 0, 0.01, 0.01).ravel()
     along = (points[:, 0] - x0) * vx + (points[:, 1] - y0) * vy
+    ends = points[[int(np.argmin(along)), int(np.argmax(along))]]
+    if not _near_one_side(ends, (float(vx), float(vy)), ppm, shape):
+        return False
     ordered = np.sort(along)
     for share in _BENDS:
         bend = ordered[int(share * (len(ordered) - 1))]
-        before, after = points[along <= bend], points[along >= bend]
-        if min(len(before), len(after)) >= 10 and _straight(before, ppm) and _straight(after, ppm):
+        before = _side_direction(points[along <= bend], ppm)
+        after = _side_direction(points[along >= bend], ppm)
+        if (
+            before is not None
+            and after is not None
+            and abs(float(np.dot(before, after))) >= math.cos(math.radians(_BENT_TURN_DEGREES))
+        ):
             return True
     return False
+
+
+def _near_one_side(
+    ends: np.ndarray, direction: tuple[float, float], ppm: float, shape: tuple[int, ...]
+) -> bool:
+    """Whether both `ends` lie within `_BENT_REACH_MM` of one side of the box `shape` is the
+    inside of, and `direction` runs along that side."""
+    height, width = shape[0], shape[1]
+    reach = _BENT_REACH_MM * ppm
+    xs, ys = ends[:, 0], ends[:, 1]
+    across = abs(direction[0]) >= _BENT_ALONG  # along the top or the bottom
+    upright = abs(direction[1]) >= _BENT_ALONG  # along the left or the right side
+    return bool(
+        (across and (ys.max() <= reach or ys.min() >= height - 1 - reach))
+        or (upright and (xs.max() <= reach or xs.min() >= width - 1 - reach))
+    )
+
+
+def _side_direction(points: np.ndarray, ppm: float) -> np.ndarray | None:
+    """The direction of a bent edge's side (a unit vector), or None when the points are not
+    one: too few, too short (`_BENT_SIDE_MM`) or not straight."""
+    if len(points) < 10 or not _straight(points, ppm):
+        return None
+    vx, vy = cv2.fitLine(points, cv2.DIST_L2, 0, 0.01, 0.01).ravel()[:2]
+    along = points[:, 0] * vx + points[:, 1] * vy
+    if float(along.max() - along.min()) < _BENT_SIDE_MM * ppm:
+        return None
+    return np.array([vx, vy])
 
 
 # A frame's piece: at least this deep across its rectangle (mm), its ink within a stroke's

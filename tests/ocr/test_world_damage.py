@@ -513,11 +513,9 @@ WORN_FRAUDS = [
     # grey) as light as its dirt, in a patch of it: sharp, where the dirt is blurred
     ("fraud-crossed-out-value", "augraphy-worn-copy", 17, "new_registrant", 1721040),
     # a crease bent the signature box's edge into a V 11 mm deep, further than a fold's
-    # moved lines are followed: two straight pieces meeting at the bend, no signature
+    # moved lines are followed: two straight sides meeting at the bend, no signature
     ("fraud-missing-signature", "augraphy-folding", 20, "current_registrant", 2017020),
     ("fraud-missing-signature", "augraphy-folding", 53, "new_registrant", 5317020),
-    # a framed stamp a fold cut, its side over the signature box bent at the crease
-    ("fraud-missing-signature", "augraphy-worn-copy", 57, "new_registrant", 5721020),
 ]
 
 
