@@ -538,6 +538,31 @@ def test_a_fraud_under_the_same_wear_is_still_caught(
     assert judged.ok, judged.problems  # every check the fraud must fail, failed
 
 
+# Genuine signatures with a letter drawn as two straight strokes: an l's stem and its foot
+# (a clean scan, most of the signature under a stamp and its flourish), and a worn copy's.
+LETTERS_OF_TWO_STROKES = [
+    ("scan-200dpi-colour", 9, "new_registrant", 901001),
+    ("augraphy-worn-copy", 3, "current_registrant", 321000),
+]
+
+
+@pytest.mark.parametrize(
+    ("capture_name", "case", "party", "seed"),
+    LETTERS_OF_TWO_STROKES,
+    ids=[f"{c}-case{n}" for c, n, _, _ in LETTERS_OF_TWO_STROKES],
+)
+def test_a_signature_s_letter_is_not_taken_for_the_box_s_bent_edge(
+    capture_name: str, case: int, party: Party, seed: int, tmp_path: Path
+) -> None:
+    """GIVEN a genuine signed page whose signature holds a letter of two straight strokes
+    WHEN the reader reads it
+    THEN the page is signed: only a mark along a side of the box, ending near it and bent
+    gently, is taken for the box's own edge a crease bent."""
+    judged = _genuine_read(capture_name, case, party, seed, tmp_path)
+    form, _ = generated_case(case)
+    assert "signature_present" not in failed_checks(judged.reading, form), judged.problems
+
+
 def test_a_pale_signature_in_dim_light_still_stands_out_as_a_pen_s(tmp_path: Path) -> None:
     """GIVEN a company's genuine page signed with a pale pen and scanned with light shone
     unevenly over it: the signature a light grey on a dimmed page
