@@ -35,6 +35,11 @@ WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 # While the database is away, a job's end is written again after these waits, then every
 # last one, until it goes through or the worker is stopped.
 RECORD_RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
+# Stopped meanwhile, a worker still tries this long: a SQLite file locked by another process's
+# write for longer than the lock wait is free again a moment later, and the job's end is then
+# recorded rather than left leased until the next start. Under the supervisor's grace before
+# it ends a busy worker (20 s), which frees the lease itself.
+RECORD_AFTER_STOP_SECONDS = 10.0
 # A job the database's absence interrupted runs again this soon, the attempt not counted.
 INTERRUPTED_RETRY = timedelta(seconds=2)
 
@@ -407,9 +412,11 @@ class Worker(threading.Thread):
     def _recorded(self, job: JobRow, write: Callable[[], _T]) -> _T | None:
         """`write()`, the end of a job, tried again while the database is away: otherwise the
         job would stay leased (and wait out its lease) although it ran. None if the worker was
-        stopped first; then the next start of a worker on this host frees the lease."""
+        stopped and `RECORD_AFTER_STOP_SECONDS` went by; then the next start of a worker on
+        this host frees the lease."""
         waits = iter(RECORD_RETRY_SECONDS)
         wait = 0.0
+        give_up_at: float | None = None
         while True:
             try:
                 return write()
@@ -429,5 +436,11 @@ class Worker(threading.Thread):
             while time.monotonic() < until and not self.stop.is_set():
                 time.sleep(min(0.1, wait))
             if self.stop.is_set():
-                log.warning("stopped before the end of job %s %s was recorded", job.kind, job.ref)
-                return None
+                now = time.monotonic()
+                give_up_at = give_up_at or now + RECORD_AFTER_STOP_SECONDS
+                if now >= give_up_at:
+                    log.warning(
+                        "stopped before the end of job %s %s was recorded", job.kind, job.ref
+                    )
+                    return None
+                time.sleep(min(0.5, give_up_at - now))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from sqlmodel import Session, select
 
 from cesja import workers
 from cesja.db import jobs, make_engine, migrate
+from cesja.db.engine import LOCK_WAIT_SECONDS
 from cesja.db.models import JobRow, utcnow
 from tests.cesja.flow import runtime_of
 
@@ -114,3 +117,39 @@ def test_jobs_that_ended_long_ago_are_purged_by_the_periodic_job(client: TestCli
     with Session(runtime.engine) as session:
         left = {job.ref for job in session.exec(select(JobRow).where(JobRow.kind == "echo"))}
     assert left == {"recent", "waiting"}
+
+
+def test_a_worker_stopped_while_sqlite_is_locked_still_records_the_job_s_end(
+    tmp_path: Path,
+) -> None:
+    """GIVEN a worker on SQLite whose job has run, and another connection's write holding the
+    database's lock past the lock wait
+    WHEN the worker is stopped while it cannot record the job's end
+    THEN it tries on a little and, the lock freed, records it: the job is done, not left
+    leased until the service's next start (a busy service's clean stop left one leased once,
+    in a full run of the suite; this is a way it can)."""
+    path = tmp_path / "jobs.sqlite3"
+    engine = _engine(f"sqlite:///{path}")
+    _add(engine, 1)
+    stop = threading.Event()
+    locked = threading.Event()
+
+    def another_writer() -> None:
+        connection = sqlite3.connect(path, isolation_level=None)
+        connection.execute("BEGIN IMMEDIATE")
+        locked.set()
+        time.sleep(LOCK_WAIT_SECONDS + 1.5)
+        connection.execute("COMMIT")
+        connection.close()
+
+    def run(job: JobRow) -> None:
+        threading.Thread(target=another_writer).start()
+        locked.wait()
+        stop.set()
+
+    worker = jobs.Worker(engine, KINDS, {"echo": run}, threading.Event(), stop, name="test")
+    assert worker.run_one()
+    with Session(engine) as session:
+        (row,) = session.exec(select(JobRow))
+        assert row.done_at is not None, row
+        assert row.leased_until is None
