@@ -33,7 +33,7 @@ log = logging.getLogger("cesja.jobs")
 
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 # While the database is away, a job's end is written again after these waits, then every
-# last one, until it goes through or the worker is stopped.
+# last one, until it goes through or the worker is stopped (and RECORD_AFTER_STOP_SECONDS pass).
 RECORD_RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
 # Stopped meanwhile, a worker still tries this long: a SQLite file locked by another process's
 # write for longer than the lock wait is free again a moment later, and the job's end is then
