@@ -21,6 +21,7 @@ from documents.layout import Box
 from ocr import blobs
 from ocr.folds import LOST_SHARE, MovedLines, moved_lines
 from ocr.stamps import Stamp, find_faint_stamps, find_stamps, footprint_of, pen_strokes
+from ocr.streaks import stroke_contrast
 
 INK_DPI = 150.0
 PX_PER_MM = INK_DPI / 25.4
@@ -433,7 +434,9 @@ def signing_ink(
     contrast = None
     if grey is not None:
         contrast = _sub(
-            stroke_contrast(_registered(grey, expected, SIGNING_AREA, shift)), SIGNING_AREA, box
+            stroke_contrast(_registered(grey, expected, SIGNING_AREA, shift), _STROKE_PX),
+            SIGNING_AREA,
+            box,
         )
     signature = signature_finding(
         _sub(handwriting, SIGNING_AREA, box), _sub(footprint, SIGNING_AREA, box), contrast
@@ -571,20 +574,12 @@ def tick_box_in_place(observed: np.ndarray, expected: ExpectedInk) -> bool:
 # that `ocr.streaks` judges a streak's marks by, none of it did.) A dirty drum's band or a
 # copier's wavy grey, broken into marks across a signature box, stands out of nothing: its
 # marks are blurred dots on a grey of their own.
-_STROKE_MM = 1.5
+_STROKE_PX = 2 * round(1.5 * PX_PER_MM / 2) + 1
 SHARP_LEVELS = 50
 # A signature holds at least this much ink whose marks stand out so: as much as it needs at
 # all. The band's marks the bench's missing signatures were read by had none at all (4 of the
 # 8 that passed over 60 cases); genuine pages 10.8 mm² and more.
 SIGNATURE_SHARP_MM2 = 10.0
-
-
-def stroke_contrast(grey: np.ndarray) -> np.ndarray:
-    """How far each pixel of `grey` (a grey page or a crop of it) is darker than the paper
-    round it within `_STROKE_MM`: a pen's stroke stands out by SHARP_LEVELS or more."""
-    size = 2 * round(_STROKE_MM * PX_PER_MM / 2) + 1
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
-    return cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, kernel)
 
 
 def _sharp_mm2(ink: np.ndarray, contrast: np.ndarray) -> float:
@@ -605,8 +600,8 @@ def signature_finding(
 ) -> InkFinding:
     """Handwriting in the signature box: enough ink, spread like a signature, not a stamp —
     neither a stamp found whole nor the letters, dashes and arcs a faint one leaves.
-    `contrast` (a grey page's, `stroke_contrast`): enough of it stands out as a pen's
-    strokes do."""
+    `contrast` (a grey page's, `ocr.streaks.stroke_contrast` within `_STROKE_PX`): enough
+    of it stands out as a pen's strokes do."""
     ink = pen_strokes(_without_specks(extra & (1 - stamp)), PX_PER_MM, boxed=True)
     area, width, height = measure(ink)
     present = area >= 10.0 and width >= 12.0 and height >= 3.0

@@ -102,8 +102,8 @@ def without_dirt(
     not explain (`printed`: where it printed, widened for blur, or where the page is not
     compared) lying wholly inside a patch of specks and no darker than they (on `aligned`,
     the flattened page). `stamped` is where a stamp may be (x0, y0, x1, y1 in pixels of the
-    page): a mark reaching there is dirt only while small (`MARK_MM2`); without it,
-    everywhere."""
+    page): a mark reaching there is dirt only while small (`MARK_MM2`), one away from it only
+    while a speck or blurred; without it, every mark only while small."""
     unexplained = ink & (1 - printed)
     count, labels, stats, centroids = blobs.components(unexplained)
     area_px = stats[:, cv2.CC_STAT_AREA]

@@ -156,9 +156,17 @@ def pen_strokes(ink: np.ndarray, ppm: float, *, boxed: bool = False) -> np.ndarr
 
 
 def _straight(points: np.ndarray, ppm: float) -> bool:
+    return _line_along(points, ppm) is not None
+
+
+def _line_along(points: np.ndarray, ppm: float) -> np.ndarray | None:
+    """The direction (a unit vector) of the line the points lie along, within a stroke's
+    width, as a rule's do; None when they do not."""
     vx, vy, x0, y0 = cv2.fitLine(points, cv2.DIST_L2, 0, 0.01, 0.01).ravel()
     distance = np.abs((points[:, 0] - x0) * vy - (points[:, 1] - y0) * vx)
-    return float(np.percentile(distance, 95)) <= 0.6 * ppm
+    if float(np.percentile(distance, 95)) > 0.6 * ppm:
+        return None
+    return np.array([vx, vy])
 
 
 # A box's edge a crease bent is straight on either side of the bend, which lies anywhere
@@ -220,13 +228,13 @@ def _near_one_side(
 def _side_direction(points: np.ndarray, ppm: float) -> np.ndarray | None:
     """The direction of a bent edge's side (a unit vector), or None when the points are not
     one: too few, too short (`_BENT_SIDE_MM`) or not straight."""
-    if len(points) < 10 or not _straight(points, ppm):
+    direction = _line_along(points, ppm) if len(points) >= 10 else None
+    if direction is None:
         return None
-    vx, vy = cv2.fitLine(points, cv2.DIST_L2, 0, 0.01, 0.01).ravel()[:2]
-    along = points[:, 0] * vx + points[:, 1] * vy
+    along = points @ direction
     if float(along.max() - along.min()) < _BENT_SIDE_MM * ppm:
         return None
-    return np.array([vx, vy])
+    return direction
 
 
 # A frame's piece: at least this deep across its rectangle (mm), its ink within a stroke's

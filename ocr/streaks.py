@@ -41,7 +41,7 @@ FLANK_LEVELS = 4.0
 # noise (σ up to 8) can make it.
 NOISE_LEVELS = 25
 # A mark inside a streak is ink all the same when its strokes stand out this sharply (grey
-# levels over the surroundings within `_STROKE_KERNEL`): a pen's do, a streak's blurred dots
+# levels over the surroundings within `_STROKE_PX`): a pen's do, a streak's blurred dots
 # do not.
 SHARP = 50
 # A streak's dots on white paper are sharp too (black-hat 50–116 over the bench's dirty
@@ -55,7 +55,7 @@ SHARP = 50
 DOT_MM2 = 2.0
 DOT_MM = 2.2
 BETWEEN_MM = 0.5
-_STROKE_KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+_STROKE_PX = 5
 # Ballpoint ink comes out at 50–120 grey levels (of 255, on the flattened page): where a
 # streak's darker dots are no lighter than this, a stroke under it may be no darker than they.
 BLIND_GREY = 105
@@ -258,11 +258,13 @@ def _without(ink: np.ndarray, labels: np.ndarray, taken: np.ndarray) -> np.ndarr
     return np.asarray(ink & (1 - taken.astype(np.uint8)[labels]), dtype=np.uint8)
 
 
-def stroke_contrast(aligned: np.ndarray) -> np.ndarray:
-    """How much darker each pixel of `aligned` is than the paper round it within a stroke's
-    width (a black-hat): a pen's stroke stands out by `SHARP` or more in the 90th percentile
-    over it (`blobs.ninetieth`), a streak's or a copier's blurred dots do not."""
-    return cv2.morphologyEx(aligned, cv2.MORPH_BLACKHAT, _STROKE_KERNEL)
+def stroke_contrast(aligned: np.ndarray, width_px: int = _STROKE_PX) -> np.ndarray:
+    """How much darker each pixel of `aligned` is than the paper round it within `width_px`
+    (odd; a black-hat with an ellipse that wide): within a stroke's width, a pen's stroke
+    stands out by `SHARP` or more in the 90th percentile over it (`blobs.ninetieth`), a
+    streak's or a copier's blurred dots do not."""
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (width_px, width_px))
+    return cv2.morphologyEx(aligned, cv2.MORPH_BLACKHAT, kernel)
 
 
 _PLACES = (
