@@ -352,7 +352,14 @@ class Mailbox:
         typ, data = self._imap.list('""', _quoted(folder))
         if typ == "OK" and any(isinstance(d, bytes) for d in data):
             return
-        self._ok(self._imap.create(_quoted(folder)), f"create {folder}")
+        typ, data = self._imap.create(_quoted(folder))
+        # Another taker of the same mailbox (the service's other API process) may have made it
+        # since it was listed: the server says so by RFC 5530's response code.
+        if typ != "OK" and any(
+            isinstance(d, bytes) and d.upper().startswith(b"[ALREADYEXISTS]") for d in data
+        ):
+            return
+        self._ok((typ, data), f"create {folder}")
 
     @staticmethod
     def _ok(answer: tuple[str, Sequence[object]], what: str) -> None:

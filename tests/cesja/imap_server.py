@@ -186,6 +186,12 @@ class ImapServer:
             _, listed = imap.list()
         return {line.decode().rpartition(" ")[2].strip('"') for line in listed if line}
 
+    def create(self, user: str, folder: str) -> None:
+        """Make a folder in the user's mailbox, as another taker of it would."""
+        with self._session(user) as imap:
+            typ, _ = imap.create(f'"{folder}"')
+            assert typ == "OK"
+
     def count(self, user: str, folder: str) -> int:
         """How many messages the folder holds (0 when it does not exist)."""
         with self._session(user) as imap:

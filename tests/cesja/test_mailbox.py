@@ -4,6 +4,7 @@ Refused); a message taken before a crash is taken again and kept once."""
 
 from __future__ import annotations
 
+import imaplib
 import os
 import re
 import signal
@@ -253,6 +254,31 @@ def test_cesja_serve_takes_the_mailbox_when_it_is_configured_and_stops_cleanly(
 
 
 # Last: the server answers a failed login more slowly for a while after it.
+def test_a_folder_another_taker_made_meanwhile_is_taken_as_made(
+    imap: ImapServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN a mailbox without Processed, and another taker of it (the service's other API
+    process) making Processed after this one looked for it and before it makes it
+    WHEN this one opens the mailbox
+    THEN it opens: the server's "already exists" is the folder there (it had refused, and
+    `cesja serve` tried again a minute later)."""
+    user = "intake-race"
+    create = imaplib.IMAP4.create
+    raced: list[str] = []
+
+    def another_taker_first(connection: imaplib.IMAP4, folder: str) -> tuple[str, list[object]]:
+        if folder.strip('"') == mailbox.PROCESSED and not raced:
+            raced.append(folder)  # the other taker's own CREATE comes through here too
+            imap.create(user, mailbox.PROCESSED)
+        return create(connection, folder)
+
+    monkeypatch.setattr(imaplib.IMAP4, "create", another_taker_first)
+    opened = mailbox.Mailbox(mailbox.ImapAddress.parse(imap.url(user)))
+    opened.close()
+    assert raced
+    assert {mailbox.PROCESSED, mailbox.REFUSED} <= imap.folders(user)
+
+
 def test_a_refused_login_says_what_the_server_offers(
     imap: ImapServer, monkeypatch: pytest.MonkeyPatch, data_dir: Path
 ) -> None:
