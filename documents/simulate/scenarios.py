@@ -253,11 +253,15 @@ def _unstamped_sheet(s: Sitting) -> Paper:
     return paper
 
 
-def _party_field(s: Sitting) -> tuple[str, str]:
-    """One of the scenario party's printed values: its field key and its text."""
-    name = ALTERABLE_FIELDS[int(s.rng.integers(len(ALTERABLE_FIELDS)))]
-    key = f"{s.party}.{name}"
-    return key, printed_values(s.form)[key]
+def _party_field(s: Sitting, *, filled: bool = False) -> tuple[str, str]:
+    """One of the scenario party's printed values: its field key and its text; with `filled`,
+    one the form did not leave empty ("—")."""
+    values = printed_values(s.form)
+    names = [
+        name for name in ALTERABLE_FIELDS if not (filled and values[f"{s.party}.{name}"] == EMPTY)
+    ]
+    key = f"{s.party}.{names[int(s.rng.integers(len(names)))]}"
+    return key, values[key]
 
 
 def _crossed_out_sheet(s: Sitting) -> Paper:
@@ -284,7 +288,9 @@ def _written_in_sheet(s: Sitting) -> Paper:
 
 
 def _edited_pdf_sheet(s: Sitting) -> Paper:
-    key, old = _party_field(s)
+    # A value typed into a field the form left empty is ink where the form printed none:
+    # the alteration check's, as a written-in value is (tests/ocr/test_reading.py).
+    key, old = _party_field(s, filled=True)
     edited = edited_value_form(s.form, key, plausible_change(key.split(".")[1], old, s.rng))
     return signed(s, edited)
 

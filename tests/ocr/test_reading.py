@@ -294,6 +294,31 @@ def test_a_value_forged_by_one_character_is_never_read_as_the_case_s(
             assert reading.fields[field].verdict == "mismatch", (name, seed, reading.fields[field])
 
 
+def test_a_number_typed_into_a_field_the_form_left_empty_is_held_as_an_alteration(
+    tmp_path: Path,
+) -> None:
+    """GIVEN a foreign new registrant's page, whose PESEL the form prints as "—", printed from a
+    PDF edited to hold 11 digits there, signed, then scanned or faxed
+    THEN the page fails `unaltered` at that value: ink stands where the form printed none."""
+    from documents.form_data import EMPTY, printed_values
+    from documents.simulate import fax, random_form
+    from documents.simulate.scenarios import office_scan
+
+    form = random_form(np.random.default_rng(10_051))
+    field = "new_registrant.id_number"
+    assert printed_values(form)[field] == EMPTY
+    captures = {
+        "scan": office_scan,
+        "fax-standard": lambda p, r: fax(p, r, fine=False),
+        "fax-fine": lambda p, r: fax(p, r, fine=True),
+    }
+    for name, capture in captures.items():
+        reading = _forged_page_read(form, field, "92110804566", capture, 0, tmp_path / name)
+        assert reading.outcome == "matched", reading.detail
+        assert "unaltered" in failed_checks(reading, form), name
+        assert reading.alterations[field].present, (name, reading.alterations[field])
+
+
 # Characters OCR's Polish model does not know, so reads as the nearest one it does (é and è
 # as e, ô as ó, ľ as l, × as x), or reads as the word it expects (examp1e as example).
 SHAPE_FORGERIES = [
