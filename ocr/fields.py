@@ -104,6 +104,9 @@ class FieldReading:
     # characters taken from tesseract's alternatives (how many: `alternatives_used`).
     method: str = "read:pol"
     alternatives_used: int = 0
+    # Where tesseract read the value as the case holds it but the shapes found these
+    # characters (their places in the value) nearer others: the reason it is not a match.
+    doubted: tuple[int, ...] = ()
 
     @classmethod
     def from_dict(cls, name: str, data: Mapping[str, Any]) -> FieldReading:
@@ -117,6 +120,7 @@ class FieldReading:
             confidence=float(data.get("confidence", 0.0)),
             method=data.get("method", "read:pol"),
             alternatives_used=int(data.get("alternatives_used", 0)),
+            doubted=tuple(int(i) for i in data.get("doubted", ())),
         )
 
     def to_dict(self) -> dict[str, object]:
@@ -128,6 +132,7 @@ class FieldReading:
             "confidence": round(float(self.confidence), 1),
             "method": self.method,
             "alternatives_used": self.alternatives_used,
+            "doubted": list(self.doubted),
         }
 
 
@@ -317,9 +322,9 @@ def read_field(
     # page read as the case's so (tests/ocr/test_world_damage.py: a PESEL edited by one
     # digit, under a fax's lost lines).
     doubted = (
-        kind == "digits"
-        and shapes is not None
-        and any(margin <= -LINE_MIN_MARGIN for margin in shapes.margins)
+        tuple(i for i, margin in enumerate(shapes.margins) if margin <= -LINE_MIN_MARGIN)
+        if kind == "digits" and shapes is not None
+        else ()
     )
     crop = alignment.warp(gray, zone, OCR_PX_PER_MM)
     best: FieldReading | None = None
@@ -346,7 +351,9 @@ def read_field(
             name, expected, line.text, score, verdict, line.confidence, method=f"read:{language}"
         )
         if verdict == "match" and doubted:
-            return dataclasses.replace(reading, verdict="mismatch", method="read:doubted")
+            return dataclasses.replace(
+                reading, verdict="mismatch", method="read:doubted", doubted=doubted
+            )
         if verdict == "match":
             return reading
         if shapes is not None and _agreed(expected, shapes.margins, line.text):

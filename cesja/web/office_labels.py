@@ -5,7 +5,7 @@ language by `in_language`, with the catalogue's gettext."""
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -271,6 +271,15 @@ def marked_difference(expected: str, read: str) -> Markup:
     )
 
 
+def marked_doubt(read: str, doubted: Iterable[int]) -> Markup:
+    """A value read as printed, the characters whose shapes are nearer others marked."""
+    places = set(doubted)
+    return Markup("").join(
+        Markup("<mark>{}</mark>").format(ch) if i in places else escape(ch)
+        for i, ch in enumerate(read)
+    )
+
+
 def local_time(value: datetime | None) -> str:
     return value.astimezone(OFFICE_TZ).strftime("%d.%m.%Y %H:%M:%S") if value else ""
 
@@ -408,5 +417,6 @@ def in_language(_: Gettext, ngettext: Ngettext) -> dict[str, Any]:
         "event_summary": partial(event_summary, _),
         "waiting_for": partial(waiting_for, ngettext),
         "marked_difference": marked_difference,
+        "marked_doubt": marked_doubt,
         "local_time": local_time,
     }

@@ -125,6 +125,7 @@ class FieldView:
     verdict: str
     confidence: float | None
     zone: str  # the evidence stem of its crop (kept only for values in doubt)
+    doubted: tuple[int, ...] = ()  # read as printed, but these characters' shapes are not
 
 
 _CHECK_BOXES = (
@@ -315,6 +316,7 @@ def _fields(page: PageRow) -> list[FieldView]:
                 verdict=f.verdict,
                 confidence=f.confidence,
                 zone=f"zone/{name}",
+                doubted=f.doubted,
             )
         )
     # What disagrees first: the reviewer's eye goes there; values the form left empty last.

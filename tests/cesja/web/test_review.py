@@ -404,6 +404,31 @@ def test_pages_that_reached_no_case_are_listed_newest_first(staff: TestClient) -
     assert staff.get("/scans/SC-BROKEN/file").status_code == 404
 
 
+def test_a_number_read_as_printed_but_doubted_by_its_shapes_says_which_digits_and_why(
+    staff: TestClient,
+) -> None:
+    """GIVEN a page whose PESEL tesseract read as the case holds it, but two of whose digits'
+    shapes the reader found nearer other characters (a fax's lost line through them)
+    WHEN staff open the case
+    THEN the value is shown with those two digits marked and a sentence saying why it is in
+    doubt, not a reading identical to the form's with nothing to look at."""
+    case = create_case(staff)
+    pesel = "new_registrant.id_number"
+    fields = {
+        pesel: FieldReading(
+            pesel, "80042595360", "80042595360", 1.0, "mismatch", 91.0,
+            method="read:doubted", doubted=(3, 9),
+        ),
+    }  # fmt: skip
+    add_page(runtime_of(staff), case["id"], "new_registrant", fields=fields)
+
+    page = staff.get(f"/cases/{case['id']}").text
+    row = re.search(r'<tr class="verdict-mismatch">.*?</tr>', page, re.S)
+    assert row is not None
+    assert "800<mark>4</mark>25953<mark>6</mark>0" in row.group(0)
+    assert "kształty zaznaczonych znaków są bliższe innym znakom" in row.group(0)
+
+
 def test_what_was_read_is_shown_honestly_differences_marked_and_first(staff: TestClient) -> None:
     """GIVEN a page whose street was read with one digit changed (and a tag in it), whose name
     was read as printed, whose e-mail zone held nothing, and whose phone the form leaves empty
