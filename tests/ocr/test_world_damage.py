@@ -516,6 +516,9 @@ WORN_FRAUDS = [
     # moved lines are followed: two straight sides meeting at the bend, no signature
     ("fraud-missing-signature", "augraphy-folding", 20, "current_registrant", 2017020),
     ("fraud-missing-signature", "augraphy-folding", 53, "new_registrant", 5317020),
+    # a framed stamp a fold cut: the corner left over the signature box, its arms skewed to
+    # 83°, no longer square to the rectangle around it
+    ("fraud-missing-signature", "augraphy-worn-copy", 57, "current_registrant", 5721020),
 ]
 
 
