@@ -125,7 +125,7 @@ class FieldView:
     verdict: str
     confidence: float | None
     zone: str  # the evidence stem of its crop (kept only for values in doubt)
-    doubted: tuple[int, ...] = ()  # read as printed, but these characters' shapes are not
+    doubted: tuple[int, ...] = ()  # places read as printed whose shapes are nearer others
 
 
 _CHECK_BOXES = (
