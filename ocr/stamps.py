@@ -273,6 +273,7 @@ def _frame_piece(points: np.ndarray, ppm: float) -> bool:
 # cases under 10 captures (200), no signature's mark was taken for one.
 _CORNER_ARM_MM = 5.0
 _CORNER_SKEW_DEGREES = 30.0
+_CORNER_NEAR_MM = 0.6  # as near an arm as a rule's points lie to its line (`_line_along`)
 
 
 def _frame_corner(points: np.ndarray, ppm: float) -> bool:
@@ -291,15 +292,24 @@ def _frame_corner(points: np.ndarray, ppm: float) -> bool:
         return False
     off_chord = np.abs((points[:, 0] - first[0]) * chord[1] - (points[:, 1] - first[1]) * chord[0])
     corner = points[int(np.argmax(off_chord))]
-    arms = []
+    arms, length = [], 0.0
     for end in (first, second):
         arm = end - corner
         reach = float(np.hypot(*arm))
         if reach < _CORNER_ARM_MM * ppm:
             return False
         arms.append(arm / reach)
-    # Each point belongs to the arm it lies nearer, as a line through the corner.
-    nearer_first = _off_line(points, corner, arms[0]) <= _off_line(points, corner, arms[1])
+        length += reach
+    # A signature's strokes wander off the two arms. Nineteen points in twenty lie near them,
+    # first counted (more than two strips along the arms hold), then measured.
+    near = _CORNER_NEAR_MM * ppm
+    if 0.95 * len(points) > (length + 2 * near) * (2 * near + 1):
+        return False
+    off_first, off_second = (_off_line(points, corner, arm) for arm in arms)
+    if np.count_nonzero(np.minimum(off_first, off_second) > near) > 0.05 * len(points):
+        return False
+    # Each point belongs to the arm it lies nearer.
+    nearer_first = off_first <= off_second
     directions = [
         _side_direction(points[nearer_first], ppm),
         _side_direction(points[~nearer_first], ppm),
