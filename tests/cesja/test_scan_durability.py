@@ -16,7 +16,7 @@ import numpy as np
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-from cesja.db import make_engine
+from cesja.db import make_engine, read_only
 from cesja.db.models import JobRow, PageRow, ScanRow
 from cesja.intake.processing import READ_PAGE, page_ref
 from documents.simulate import to_pdf
@@ -104,7 +104,7 @@ def test_worker_killed_in_the_middle_of_a_scan_finishes_it_after_a_restart(
     scan_id = answer.json()["id"]
 
     def pages_stored() -> list[int]:
-        with Session(runtime.engine) as session:
+        with Session(read_only(runtime.engine)) as session:
             return list(
                 session.exec(
                     select(PageRow.index)
@@ -114,11 +114,11 @@ def test_worker_killed_in_the_middle_of_a_scan_finishes_it_after_a_restart(
             )
 
     def scan_row() -> ScanRow:
-        with Session(runtime.engine) as session:
+        with Session(read_only(runtime.engine)) as session:
             return session.get_one(ScanRow, scan_id)
 
     def jobs_in_hand() -> list[JobRow]:
-        with Session(runtime.engine) as session:
+        with Session(read_only(runtime.engine)) as session:
             return list(
                 session.exec(
                     select(JobRow)
@@ -129,7 +129,7 @@ def test_worker_killed_in_the_middle_of_a_scan_finishes_it_after_a_restart(
             )
 
     def job_row(ref: str) -> JobRow:
-        with Session(runtime.engine) as session:
+        with Session(read_only(runtime.engine)) as session:
             return session.exec(select(JobRow).where(JobRow.ref == ref)).one()
 
     log = tmp_path / "worker.log"

@@ -22,6 +22,7 @@ from cesja import intake, workers
 from cesja.casework import cases
 from cesja.casework.schemas import CaseCreate
 from cesja.config import Settings
+from cesja.db import read_only
 from cesja.db.models import JobRow, PageRow, ScanRow
 from cesja.runtime import Runtime, open_runtime
 from tests.cesja.flow import create_case, runtime_of
@@ -64,13 +65,13 @@ def service(client: TestClient, tmp_path: Path) -> Iterator[tuple[subprocess.Pop
 
 
 def scan_row(runtime: Runtime, scan_id: str) -> ScanRow:
-    with Session(runtime.engine) as session:
+    with Session(read_only(runtime.engine)) as session:
         return session.get_one(ScanRow, scan_id)
 
 
 def page_jobs(runtime: Runtime, scan_id: str) -> list[JobRow]:
     """The jobs of the scan's pages, first page first."""
-    with Session(runtime.engine) as session:
+    with Session(read_only(runtime.engine)) as session:
         found = session.exec(select(JobRow).where(col(JobRow.ref).startswith(f"{scan_id}/")))
         return sorted(found, key=lambda job: int(job.ref.rpartition("/")[2]))
 
@@ -81,7 +82,7 @@ def in_hand(runtime: Runtime, scan_id: str) -> list[JobRow]:
 
 
 def pages_stored(runtime: Runtime, scan_id: str) -> list[PageRow]:
-    with Session(runtime.engine) as session:
+    with Session(read_only(runtime.engine)) as session:
         return list(
             session.exec(
                 select(PageRow).where(PageRow.scan_id == scan_id).order_by(col(PageRow.index))
