@@ -206,6 +206,15 @@ _READER_NOTES = (
     ),
     N_("{ink} mm² of ink the form did not print"),
     N_("clean"),
+    # `ocr.ink.alterations`: a zone measured again piece by piece (a fold bent its line).
+    N_(
+        "{ink} mm² of ink the form did not print ({before} mm² before its pieces were "
+        "registered one by one)"
+    ),
+    N_(
+        "clean once its pieces were registered one by one ({before} mm² before: a fold or a "
+        "warp moved them)"
+    ),
     # `ocr.folds`: the form's own lines a fold moved, and a signature box too much under them.
     N_(
         "lines of the form a fold moved in the signing area, left aside at {places} mm "

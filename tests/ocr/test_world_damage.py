@@ -10,6 +10,7 @@ person); the bench measures all of them.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from documents.simulate import (
     CAPTURES,
     SHEETS,
     CaptureKind,
+    Paper,
     Sheet,
     crossed,
     edited_value_form,
@@ -30,8 +32,9 @@ from documents.simulate import (
     pc_fax,
     random_form,
     worn_scan,
+    write_in,
 )
-from documents.simulate.scenarios import fill_in, printed
+from documents.simulate.scenarios import Sitting, fill_in, printed, signed
 from ocr import PageReading, iter_pages
 from ocr import ink as ocr_ink
 from ocr.descreen import descreen
@@ -882,6 +885,65 @@ def test_a_value_a_fold_moved_is_not_read_twice(
     assert reading.altered_fields == [], {
         name: reading.alterations[name].detail for name in reading.altered_fields
     }
+
+
+# Genuine folded pages whose crease bent the line of a value: one registration for the whole
+# zone left the letters at one end a pixel or two off the rest, and their edges read as ink
+# the form did not print (the tops of "09-4" in "09-400 Płock, PL", 4.4 mm²; of "Wiec" in
+# "Wieczorek", 5.0 mm²).
+BENT_LINES: list[tuple[int, Party, int, str]] = [
+    (11, "current_registrant", 1117000, "new_registrant.postal_city"),
+    (16, "current_registrant", 1617000, "new_registrant.representatives"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "party", "seed", "field"), BENT_LINES, ids=["postal-city", "representatives"]
+)
+def test_a_value_whose_line_a_fold_bent_is_not_read_as_an_alteration(
+    case: int, party: Party, seed: int, field: str, tmp_path: Path
+) -> None:
+    """GIVEN a genuine page folded and unfolded, a crease bending a value's line so that its
+    letters at one end lie a pixel or two off the rest
+    WHEN the reader reads it
+    THEN the value's zone, registered piece by piece, is clean and its finding says so (in
+    Polish too); the page passes unaltered."""
+    reading = _genuine_read("augraphy-folding", case, party, seed, tmp_path).reading
+    assert reading.altered_fields == [], {
+        name: reading.alterations[name].detail for name in reading.altered_fields
+    }
+    detail = reading.alterations[field].detail
+    assert detail.startswith("clean once its pieces were registered one by one"), detail
+    assert "po dopasowaniu jego części osobno" in words("pl").reader_note(detail)
+
+
+@pytest.mark.parametrize(
+    ("case", "party", "seed", "field", "text"),
+    [(*BENT_LINES[0], "-12"), (*BENT_LINES[1], "Jan Nowak")],
+    ids=["postal-city", "representatives"],
+)
+def test_a_value_written_on_after_a_line_a_fold_bent_is_still_an_alteration(
+    case: int, party: Party, seed: int, field: str, text: str, tmp_path: Path
+) -> None:
+    """GIVEN the same pages, folded the same way, with something written by hand after the
+    value whose line the crease bent
+    WHEN the reader reads it
+    THEN that zone is altered: registering its pieces one by one takes off the bend, not the
+    pen."""
+    form, other = generated_case(case)
+
+    def written_on(s: Sitting) -> Paper:
+        paper = signed(s)
+        write_in(paper, np.random.default_rng(5), field, text)  # the sitting's draws kept
+        return paper
+
+    forged = dataclasses.replace(sheet("genuine"), make=written_on)
+    reading = run(
+        crossed(forged, capture("augraphy-folding"), party), seed, form, other, SECRET_KEY, tmp_path
+    ).reading
+    assert reading.outcome == "matched", reading.detail
+    assert reading.altered_fields == [field], reading.alterations
+    assert "unaltered" in failed_checks(reading, form)
 
 
 # A genuine page of a fine fax that lost six scan lines through the middle of the current
