@@ -934,7 +934,8 @@ def test_a_value_written_on_after_a_line_a_fold_bent_is_still_an_alteration(
 
     def written_on(s: Sitting) -> Paper:
         paper = signed(s)
-        write_in(paper, np.random.default_rng(5), field, text)  # the sitting's draws kept
+        # Its own draws: the sitting's are left to the fold, which stays the genuine page's.
+        write_in(paper, np.random.default_rng(5), field, text)
         return paper
 
     forged = dataclasses.replace(sheet("genuine"), make=written_on)
