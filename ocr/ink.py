@@ -278,14 +278,16 @@ _PIECE_MM = 8.0
 _PIECE_SHIFT_PX = 2
 
 
-def _piece_by_piece(observed: np.ndarray, expected: ExpectedInk, box: Box) -> np.ndarray:
+def _piece_by_piece(
+    observed: np.ndarray, expected: ExpectedInk, box: Box, shift: tuple[int, int]
+) -> np.ndarray:
     """`extra_ink_and_blind_spots`'s ink (specks in) with each _PIECE_MM of the zone's width
-    registered on its own, near where the zone as a whole is (`registration`)."""
+    registered on its own, near where the zone as a whole is (`shift`, its `registration`)."""
     seen = _crop(observed, box, _SEARCH_MM)
     want = _crop(expected.mask, box)
     grown = _crop(expected.grown, box)
     bands = _crop(expected.bands, box)
-    dy, dx = registration(observed, expected, box)
+    dy, dx = shift
     height, width = want.shape
     near = _PIECE_SHIFT_PX
     extra = np.zeros((height, width), np.uint8)
@@ -715,7 +717,8 @@ def alterations(
     """
     found = {}
     for name, zone in zones.items():
-        extra = extra_ink(observed, expected, zone)
+        shift = registration(observed, expected, zone)
+        extra = _without_specks(extra_ink_and_blind_spots(observed, expected, zone, shift)[0])
         area, width, height = measure(extra)
         present = _enough(area, width, height)
         detail = f"{area:.1f} mm² of ink the form did not print" if area else "clean"
@@ -728,7 +731,7 @@ def alterations(
             )
         elif present:
             whole = area
-            pieces = _piece_by_piece(observed, expected, zone)
+            pieces = _piece_by_piece(observed, expected, zone, shift)
             area, width, height = measure(_without_specks(pieces))
             present = _enough(area, width, height)
             if not present:
