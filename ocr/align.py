@@ -30,6 +30,11 @@ _ASPECT = _WIDTH_MM / _HEIGHT_MM
 # where both at once (a worn toner's light lines through it and a gradient of light over it:
 # augraphy's low ink under its lighting gradient), light grey.
 MARKER_LEVELS = (110, 160, 190)
+# Where a drum's band as dark as those levels runs through a marker, the two are one blob at
+# each of them: the marker is then told by its own black against the band's grey (augraphy's
+# dirty drum: a dense band at 107-130 of 255 on the flattened page; a dotted one's dots darker,
+# but each far smaller than a marker).
+MARKER_LEVELS_IN_BANDS = (80, 60)
 # Three markers stand for four only at a right angle (a scan's skew keeps it one): the cosine
 # of their corner's angle at most this (about 3°).
 _THREE_MAX_OFF_SQUARE = 0.05
@@ -371,22 +376,12 @@ def candidate_alignments(
     The markers are looked for as black first. A page whose black came out grey (light shone
     over it, a worn toner) has them looked for again as dark grey; and where a fourth marker
     cannot be told (a streak of a dirty drum runs through it, merging it with the band), the
-    three that can fix the rectangle, the fourth corner completing it.
+    three that can fix the rectangle, the fourth corner completing it. Only where neither
+    finds them are they looked for as black against a band's grey (`MARKER_LEVELS_IN_BANDS`).
     """
-    for level in MARKER_LEVELS:
-        markers = find_markers(flat, dpi, overview, level=level)
-        ring = _best_ring(markers)
-        if ring is not None:
-            ring = [_refine(flat, m, level) for m in ring]
-            break
-    else:
-        for level in MARKER_LEVELS:
-            three = _best_three(find_markers(flat, dpi, overview, level=level))
-            if three is not None:
-                ring = _completed([_refine(flat, m, level) for m in three])
-                break
-        else:
-            return []
+    ring = _marker_ring(flat, dpi, overview)
+    if ring is None:
+        return []
     # In clockwise order, the layout's top edge (TL→TR) is a short side.
     d01 = math.hypot(ring[1].x - ring[0].x, ring[1].y - ring[0].y)
     d12 = math.hypot(ring[2].x - ring[1].x, ring[2].y - ring[1].y)
@@ -394,6 +389,21 @@ def candidate_alignments(
     upright = [ring[(start + k) % 4] for k in range(4)]
     turned = upright[2:] + upright[:2]
     return [_alignment(upright), _alignment(turned)]
+
+
+def _marker_ring(flat: np.ndarray, dpi: float, overview: np.ndarray | None) -> list[Marker] | None:
+    """The four markers in clockwise order, found (or the fourth completed from three) at the
+    first of the levels that finds them."""
+    for levels in (MARKER_LEVELS, MARKER_LEVELS_IN_BANDS):
+        for level in levels:
+            ring = _best_ring(find_markers(flat, dpi, overview, level=level))
+            if ring is not None:
+                return [_refine(flat, m, level) for m in ring]
+        for level in levels:
+            three = _best_three(find_markers(flat, dpi, overview, level=level))
+            if three is not None:
+                return _completed([_refine(flat, m, level) for m in three])
+    return None
 
 
 def _best_ring(markers: list[Marker]) -> list[Marker] | None:

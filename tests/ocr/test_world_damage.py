@@ -449,6 +449,11 @@ WORN_GENUINE = [
     # a drum's dot under the comma between two domains: read as a semicolon, which no domain
     # name holds
     ("augraphy-dirty-drum", 4, "new_registrant", 415001),
+    # a band across both top markers, or down the left two, as dark as the grey the markers
+    # are looked for at: each marker one blob with the band, so no marker was found there
+    # (the page was routed by its code and could not be checked)
+    ("augraphy-dirty-drum", 16, "current_registrant", 1615000),
+    ("augraphy-dirty-drum", 18, "current_registrant", 1815000),
     ("augraphy-shadow", 0, "current_registrant", 19000),
     ("augraphy-lighting-gradient", 0, "current_registrant", 20000),
     # a printer running out of ink broke an l's stem into an i in a name and in an address
