@@ -18,7 +18,8 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 
@@ -358,6 +359,8 @@ def read_field(
             return reading
         if shapes is not None and _agreed(expected, shapes.margins, line.text):
             return dataclasses.replace(reading, verdict="match", method="glyphs+read")
+        if kind == "domain" and _bars_in_no_top_level(expected, line.text):
+            return dataclasses.replace(reading, verdict="match", method="read:top-level")
         if best is None or score > best.score:
             best, best_image = reading, image
     assert best is not None
@@ -594,6 +597,41 @@ def _agreed(expected: str, margins: tuple[float, ...], read: str) -> bool:
     return all(
         margin >= LINE_MIN_MARGIN or (margin > 0 and i in same) for i, margin in enumerate(margins)
     )
+
+
+# One upright bar, as a fax or a worn copy leaves an l and OCR reads it.
+_BARS = frozenset("il1!|")
+
+
+@cache
+def _top_levels() -> frozenset[str]:
+    lines = (files("ocr") / "tlds.txt").read_text(encoding="ascii").splitlines()
+    return frozenset(line.strip().lower() for line in lines if line and not line.startswith("#"))
+
+
+def _bars_in_no_top_level(expected: str, read: str) -> bool:
+    """Whether `read` is the domains `expected` but for bars (`_BARS`) in their top-level
+    labels, each read label one no domain can have (not in IANA's list: `pi` for `pl`).
+
+    A fax's `l` and its `i` are one bar, and OCR takes the wrong one now and then; in a
+    domain's name that is another name (`mlod.pl`), so the shapes or OCR must tell it, but a
+    top-level label read so is no domain at all: there is nothing else the page could name.
+    """
+    want = canonical("domain", expected).split(",")
+    got = canonical("domain", read).split(",")
+    if want == got or len(want) != len(got):
+        return False
+    for printed, seen in zip(want, got, strict=True):
+        if printed == seen:
+            continue
+        name, _, top = printed.rpartition(".")
+        seen_name, _, seen_top = seen.rpartition(".")
+        if seen_name != name or len(seen_top) != len(top) or seen_top in _top_levels():
+            return False
+        pairs = zip(top, seen_top, strict=True)
+        if any(a != b and not (a in _BARS and b in _BARS) for a, b in pairs):
+            return False
+    return True
 
 
 def _glyph_places(kind: Kind, text: str) -> list[tuple[int, str]]:

@@ -404,6 +404,45 @@ def test_a_domain_forged_by_one_letter_under_a_fine_pc_fax_is_caught(
     )
 
 
+# Genuine pages of standard PC faxes whose domains' ".pl" tesseract read as ".pi": on a fax an
+# l and an i are one bar, and the shapes leave which one to OCR.
+TOP_LEVEL_BARS = [
+    ("pc-fax-standard-grey", 4, "new_registrant", 409001),
+    ("pc-fax-standard-colour", 12, "new_registrant", 1210001),
+]
+
+
+@pytest.mark.parametrize(
+    ("capture_name", "case", "party", "seed"),
+    TOP_LEVEL_BARS,
+    ids=[f"{c}-case{n}" for c, n, _, _ in TOP_LEVEL_BARS],
+)
+def test_a_domain_s_top_level_label_read_with_a_bar_for_its_l_is_the_case_s(
+    capture_name: str, case: int, party: Party, seed: int, tmp_path: Path
+) -> None:
+    """GIVEN a genuine signed page sent by a PC fax at standard resolution, whose domains'
+    ".pl" OCR reads as ".pi" (no top-level domain: no domain anyone could hold)
+    WHEN the reader reads it
+    THEN the domains are the case's and the page passes every check, no person needed."""
+    judged = _genuine_read(capture_name, case, party, seed, tmp_path)
+    domains = judged.reading.fields["domains"]
+    assert domains.verdict == "match" and domains.method == "read:top-level", domains
+    assert judged.ok and not judged.review, judged.problems
+
+
+def test_a_domain_forged_by_one_bar_under_a_standard_pc_fax_is_caught(tmp_path: Path) -> None:
+    """GIVEN the sample case's page printed from a PDF whose domain example.pl was edited to
+    exampie.pl (an i for the l in the name, not in ".pl"), signed and sent by a PC fax at
+    standard resolution
+    WHEN the reader reads it
+    THEN the domain never reads as the case's: the page fails fields_match."""
+    form = make_sample_form()
+    forged = edited_value_form(form, "domains", "exampie.pl, żółw.pl")
+    _assert_forgery_caught_by_pc_fax(
+        form, forged, "new_registrant", "domains", tmp_path, fine=False, colour=False
+    )
+
+
 def _assert_forgery_caught_by_pc_fax(
     form: FormData,
     forged: FormData,
