@@ -237,7 +237,13 @@ def extra_ink_and_blind_spots(
     height, width = zone.shape
     grown = _crop(expected.grown, box)[:height, :width]
     bands = _crop(expected.bands, box)[:height, :width]
-    return zone & (1 - grown) & (1 - bands), bands
+    return _unexplained(zone, grown, bands), bands
+
+
+def _unexplained(seen: np.ndarray, grown: np.ndarray, bands: np.ndarray) -> np.ndarray:
+    """The ink of `seen` that neither the form's printing (`grown` for the capture's blur) nor
+    the bands along its own lines explain: all three the same shape."""
+    return seen & (1 - grown) & (1 - bands)
 
 
 def _registered(
@@ -307,7 +313,7 @@ def _piece_by_piece(
             y, x = y - near + moved_y, x - near + moved_x
         here = seen[y : y + height, x : x + piece.shape[1]]
         h, w = here.shape
-        extra[:h, x0 : x0 + w] = here & (1 - grown[:h, x0 : x0 + w]) & (1 - bands[:h, x0 : x0 + w])
+        extra[:h, x0 : x0 + w] = _unexplained(here, grown[:h, x0 : x0 + w], bands[:h, x0 : x0 + w])
     return extra
 
 
