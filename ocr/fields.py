@@ -74,19 +74,25 @@ _ZERO_FOLD = str.maketrans({"0": "o"})
 # No domain name holds a semicolon: one between the names is their comma (a dirty drum's dot
 # under it).
 _LIST_FOLD = str.maketrans({";": ","})
+# Nor holds an empty label: a dot, a space and a dot are one dot, read twice across the gap a
+# halftoned fax's dots left in it (a standard PC fax: "transport. .info.pl").
+_EMPTY_LABEL = re.compile(r"\.\s+\.")
 # Nor ends in a dot: one before the space between the names is their comma, its tail lost (a
 # standard fax's 98 lines an inch).
 _LIST_STOP = re.compile(r"\.(?=\s)")
 # An e-mail address on the page only has to be the one the case holds as far as a reader can
-# tell: no one is identified by it, and at fax resolution i, l and 1 are one bar.
-_EMAIL_FOLD = str.maketrans({"i": "l", "1": "l"})
+# tell: no one is identified by it, and at fax resolution i, l and 1 are one bar (a dotless ı
+# to OCR now and then), and a hyphen a halftoned fax thinned reads as a middle dot.
+_EMAIL_FOLD = str.maketrans({"i": "l", "ı": "l", "1": "l", "·": "-"})
 # In names and addresses a diacritic is not what tells one person or street from another
 # (identity rests on PESEL/NIP, compared digit by digit), and at fax resolution ź, ż and z
 # are the same blob. Domains keep theirs: żółw.pl and zolw.pl are different domains.
 _DIACRITIC_FOLD = str.maketrans("ąćęłńóśźż", "acelnoszz")
 # Nor, for the same reason, an i from an l: a capital I reads as l already, and a printer
-# running out of ink, or a fold through a line, leaves an l's stem broken into an i.
-_STROKE_FOLD = str.maketrans({"i": "l"})
+# running out of ink, or a fold through a line, leaves an l's stem broken into an i (or
+# into a dotless ı, as OCR has it now and then); nor a k from the kra OCR reads for it on a
+# worn copy (ĸ, a small capital K: no Polish name holds one).
+_STROKE_FOLD = str.maketrans({"i": "l", "ı": "l", "ĸ": "k"})
 _TEXT_PUNCTUATION = set(".,-'\"„”“`")
 _EDGE_JUNK = " .,:;'\"`_~-‘’"
 
@@ -186,7 +192,7 @@ def canonical(kind: Kind, text: str) -> str:
         number = parse_case_number(text)
         return number.case_id if number else ""
     if kind == "domain":
-        text = _LIST_STOP.sub(",", text)
+        text = _LIST_STOP.sub(",", _EMPTY_LABEL.sub(".", text))
     return "".join(_fold_char(kind, ch) for ch in text).strip(_EDGE_JUNK)
 
 
@@ -311,7 +317,13 @@ def read_field(
         if shapes.confirmed:
             shown = " ".join(line.text for line in ((printed,) if printed else printed_lines))
             return FieldReading(name, expected, shown, 1.0, "match", 100.0, method="glyphs")
-        if shapes.contradicted:
+        # A bare bar the shapes find for an l in a top-level label no domain has (a fold cut
+        # the l's top: "ı") names nothing else: OCR reads the value. A shape with more ink
+        # than the l (ľ, ĺ) is what is printed there.
+        bar_only = kind == "domain" and _bars_in_no_top_level(
+            expected, shapes.contradicted, seen_as=_BARE_BAR
+        )
+        if shapes.contradicted and not bar_only:
             verdict, score = compare(kind, expected, shapes.contradicted)
             if verdict == "mismatch":
                 return FieldReading(
@@ -599,8 +611,10 @@ def _agreed(expected: str, margins: tuple[float, ...], read: str) -> bool:
     )
 
 
-# One upright bar, as a fax or a worn copy leaves an l and OCR reads it.
-_BARS = frozenset("il1!|")
+# One upright bar, as a fax, a worn copy or a fold leaves an l and OCR reads it (dotless, or
+# with a speck over it or under it read as an accent: ".pı", ".pĺ").
+_BARS = frozenset("il1!|ıíìîïĺľļ")
+_BARE_BAR = frozenset("ı")
 
 
 @cache
@@ -609,9 +623,10 @@ def _top_levels() -> frozenset[str]:
     return frozenset(line.strip().lower() for line in lines if line and not line.startswith("#"))
 
 
-def _bars_in_no_top_level(expected: str, read: str) -> bool:
-    """Whether `read` is the domains `expected` but for bars (`_BARS`) in their top-level
-    labels, each read label one no domain can have (not in IANA's list: `pi` for `pl`).
+def _bars_in_no_top_level(expected: str, read: str, *, seen_as: frozenset[str] = _BARS) -> bool:
+    """Whether `read` is the domains `expected` but for bars (`_BARS`, read as one of
+    `seen_as`) in their top-level labels, each read label one no domain can have (not in
+    IANA's list: `pi` for `pl`).
 
     A fax's `l` and its `i` are one bar, and OCR takes the wrong one now and then; in a
     domain's name that is another name (`mlod.pl`), so the shapes or OCR must tell it, but a
@@ -629,7 +644,7 @@ def _bars_in_no_top_level(expected: str, read: str) -> bool:
         if seen_name != name or len(seen_top) != len(top) or seen_top in _top_levels():
             return False
         pairs = zip(top, seen_top, strict=True)
-        if any(a != b and not (a in _BARS and b in _BARS) for a, b in pairs):
+        if any(a != b and not (a in _BARS and b in seen_as) for a, b in pairs):
             return False
     return True
 

@@ -425,6 +425,7 @@ def test_faxed_names_and_addresses_are_confirmed_by_their_shapes(
         ("meble.net.pl, jez.net.pl", "match"),
         ("meble.net.pl; jez.net.pl", "match"),  # a dot under the comma
         ("meble.net.pl. jez.net.pl", "match"),  # the comma's tail lost
+        ("meble.net.pl, jez. .net.pl", "match"),  # a dot read twice: no label is empty
         ("meble.net.pl.jez.net.pl", "mismatch"),  # one domain, not two
         ("meble.net, pl, jez.net.pl", "mismatch"),
         ("meble.net.pl, jez.net.p1", "mismatch"),
@@ -435,3 +436,27 @@ def test_a_list_of_domains_is_compared_name_by_name(read: str, verdict: str) -> 
     WHEN OCR reads the list with its separator misread as another mark no domain holds there
     THEN it still matches; a dot or comma that changes a name does not."""
     assert compare("domain", "meble.net.pl, jez.net.pl", read)[0] == verdict
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected", "read", "verdict"),
+    [
+        # a halftoned fax thins an address's hyphen to a middle dot; i, l and ı are one bar
+        ("email", "iwona-jasinska@gmail.com", "iwona·jasinska@gmail.com", "match"),
+        ("email", "iwona-jasinska@gmail.com", "ıwona-jasinska@gmail.com", "match"),
+        ("email", "iwona-jasinska@gmail.com", "iwona.jasinska@gmail.com", "mismatch"),
+        # a worn copy's k read as a kra, an i as a dotless ı: no Polish name holds either
+        ("text", "Magdalena Nowicka-Przybylska", "Magdalena Nowicka-Przybylsĸa", "match"),
+        ("text", "Monika Zielińska", "Monıka Zielińska", "match"),
+        ("text", "Magdalena Nowicka-Przybylska", "Magdalena Nowicka-Przybylsha", "mismatch"),
+        # a domain keeps every letter: a dotless ı is not its i
+        ("domain", "miod.pl", "mıod.pl", "mismatch"),
+    ],
+)
+def test_a_character_ocr_reads_for_another_counts_only_where_it_names_no_one_else(
+    kind: str, expected: str, read: str, verdict: str
+) -> None:
+    """GIVEN a value and OCR's reading with one character read as another it looks like
+    THEN names, addresses and e-mail addresses take the two as one where no one could be named
+    by the difference; a domain, where any other character is another name, never does."""
+    assert compare(kind, expected, read)[0] == verdict

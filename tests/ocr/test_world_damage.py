@@ -215,6 +215,10 @@ READ_WHOLE = [
     ("pc-fax-standard-grey", 0, "current_registrant", 9000),
     ("pc-fax-standard-colour", 3, "new_registrant", 310001),
     ("pc-fax-standard-colour", 1, "current_registrant", 110000),
+    # a domain read with a dot twice across a gap the screen left ("transport. .info.pl"),
+    # and an e-mail address's hyphen thinned to a middle dot ("wroblewska·jasinska")
+    ("pc-fax-standard-grey", 14, "current_registrant", 1409000),
+    ("pc-fax-standard-grey", 17, "current_registrant", 1709000),
 ]
 
 
@@ -500,6 +504,9 @@ WORN_GENUINE = [
     ("augraphy-low-ink", 3, "new_registrant", 314001),
     ("augraphy-low-ink", 14, "current_registrant", 1414000),
     ("augraphy-low-ink", 17, "new_registrant", 1714001),
+    # a fold cut the top off the l of a domain's ".pl": the shapes find a dotless ı there,
+    # which makes no top-level domain, and OCR reads the domain as printed
+    ("augraphy-folding", 10, "new_registrant", 1017001),
 ]
 
 
