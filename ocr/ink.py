@@ -446,14 +446,17 @@ def signing_ink(
             )
         )
     whole = None
+    rings: list[Stamp] = []
     if moved.found:
         # A stamp cut by a strip is looked for whole too: the part of it over the signature
         # box must not pass for a signature (it may only count as a stamp found cut).
         dotted, blind = extra_ink_and_blind_spots(observed, expected, SIGNING_AREA)
-        whole = footprint_of(
-            find_stamps(_without_specks(dotted), PX_PER_MM, blind=blind, dotted=dotted),
-            dotted.shape,
-        )
+        uncut = find_stamps(_without_specks(dotted), PX_PER_MM, blind=blind, dotted=dotted)
+        whole = footprint_of(uncut, dotted.shape)
+        # A round stamp pressed over the stamp box's edges loses arcs of its rings with the
+        # strips: found whole, its rings are a stamp all the same. No line of the form, moved
+        # or not, is a ring, let alone two round one centre (a frame may be: not kept).
+        rings = [stamp for stamp in uncut if stamp.kind == "round"]
         observed = observed & (1 - moved.mask)
         if with_dirt is not None:
             with_dirt = with_dirt & (1 - moved.mask)
@@ -475,6 +478,8 @@ def signing_ink(
         faint = faint & (1 - moved.mask) if moved.found else faint
         pale = _without_specks(extra_ink_and_blind_spots(faint, expected, SIGNING_AREA, shift)[0])
         stamps = find_faint_stamps(pale, extra, PX_PER_MM)
+    if company and not stamps:
+        stamps = rings
     footprint = footprint_of(stamps, extra.shape)
     if whole is not None and whole.shape == footprint.shape:
         footprint = footprint | whole

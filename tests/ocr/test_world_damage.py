@@ -167,6 +167,34 @@ def test_a_round_stamp_on_a_page_fed_unevenly_is_still_found(tmp_path: Path) -> 
     assert judged.reading.stamp.detail.startswith("a round stamp")
 
 
+# Company pages of worn copies, stamped with a round stamp across the stamp box's top and
+# bottom edges, which the copy's warp moved: the strips the moved edges are taken off with cut
+# arcs out of both rings.
+RINGS_ACROSS_MOVED_EDGES = [
+    ("augraphy-worn-copy", 4, "new_registrant", 421001),
+    ("augraphy-worn-copy", 11, "current_registrant", 1121000),
+]
+
+
+@pytest.mark.parametrize(
+    ("capture_name", "case", "party", "seed"),
+    RINGS_ACROSS_MOVED_EDGES,
+    ids=[f"{c}-case{n}" for c, n, _, _ in RINGS_ACROSS_MOVED_EDGES],
+)
+def test_a_round_stamp_cut_by_the_strips_of_moved_lines_is_still_found(
+    capture_name: str, case: int, party: Party, seed: int, tmp_path: Path
+) -> None:
+    """GIVEN a company's genuine page whose round stamp lies across the stamp box's edges,
+    which a worn copy's warp moved off their printed place
+    WHEN the reader takes the moved edges off, and arcs of the rings with them
+    THEN the stamp is found all the same, as the rings it is before the strips are taken off,
+    and the page passes every check."""
+    judged = _genuine_read(capture_name, case, party, seed, tmp_path)
+    assert judged.reading.stamp is not None and judged.reading.stamp.present, judged.reading.stamp
+    assert judged.reading.stamp.detail.startswith("a round stamp")
+    assert judged.ok and not judged.review, judged.problems
+
+
 def test_a_round_stamp_whose_ring_is_found_a_little_off_is_still_found(tmp_path: Path) -> None:
     """GIVEN a company's genuine page under a dirty copier's rollers, stamped with a round
     stamp whose outer ring the circle search places a millimetre inside, through the name
