@@ -511,12 +511,12 @@ def _route_by_case_number(
     """The fallback route: the case number printed in readable text under the title.
 
     A case it names that exists is confirmed, where it can be, by the QR symbol registered
-    onto the code printed for that case (`route.read_code_as_printed`); a number read surely
-    routes the page unconfirmed too, unless the symbol is another case's code (a copied one:
-    then the page is not routed); one read unsurely (a place that could be either of two
-    characters) routes only confirmed. Either way the page is not vouched for by its code
-    (`routed_by` "case_number"), unless the registered symbol reads as another valid code of
-    ours: that one is read from the page itself, and routes it as any code read does.
+    onto the code printed for that case (`route.read_code_as_printed`): a symbol that decodes
+    so is the page's code, read, and vouches for it as any code read does (`routed_by` "qr"),
+    as does one that reads as another valid code of ours. A number read surely routes the page
+    unconfirmed too, not vouched for by any code (`routed_by` "case_number"), unless the symbol
+    is another case's code (a copied one: then the page is not routed); one read unsurely (a
+    place that could be either of two characters) routes only confirmed.
     """
     forms: dict[str, FormData | None] = {}
     unknown = None  # a case that a surely read number names, which does not exist
@@ -611,10 +611,12 @@ def _confirm_by_code(
                 return None
             found = _ours(route.read_code_as_printed(page, alignment, text))
             if any(f.text == text for f in found):
-                reading.routed_by = "case_number"
+                # The symbol decodes, error correction and all, as the code printed for the
+                # number: the page's own code, read (see `route.read_code_as_printed`).
+                reading.routed_by = "qr"
                 reading.detail = (
-                    "the QR code could not be read; routed by the printed case number; "
-                    "the QR code, registered onto the code printed for that number, agrees"
+                    "the QR code, folded past reading as it lies, was read once registered "
+                    "onto the code printed for the case number"
                 )
                 return printed
             for other in found:
