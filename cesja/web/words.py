@@ -117,6 +117,10 @@ _READER_NOTES = (
     N_("routed by the printed case number"),
     N_("the QR code, registered onto the code printed for that number, agrees"),
     N_(
+        "the QR code, folded past reading as it lies, was read once registered onto the code "
+        "printed for the case number"
+    ),
+    N_(
         "the QR code on the page is not the one printed for case {case}: it may have been put "
         "there from another page"
     ),

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import zxingcpp
 
+from cesja.web.words import words
 from documents import page_code
 from documents.layout import Party
 from documents.simulate import crossed, with_one_character_changed
@@ -107,6 +108,9 @@ def test_a_page_folded_past_reading_is_read_by_the_code_printed_for_its_number(
     assert (reading.case_id, reading.party) == (form.case_id, party)
     assert reading.routed_by == "qr" and reading.code_valid, reading.detail
     assert "registered onto the code printed for the case number" in reading.detail
+    assert "odczytano po dopasowaniu do kodu wydrukowanego" in words("pl").reader_note(
+        reading.detail
+    )
     assert "page_received" not in failed_checks(reading, form)
 
 
