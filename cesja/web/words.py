@@ -219,6 +219,15 @@ _READER_NOTES = (
         "clean once its pieces were registered one by one ({before} mm² before: a fold or a "
         "warp moved them)"
     ),
+    # `ocr.ink.alterations`: the tips of the next lines' letters, which a fax moved into a zone.
+    N_(
+        "clean once the tips of the letters of the lines next to it were set aside ({before} "
+        "mm² before: a fax or a scan moved those lines)"
+    ),
+    N_(
+        "{ink} mm² of ink the form did not print ({before} mm² before the tips of the letters "
+        "of the lines next to it were set aside)"
+    ),
     # `ocr.folds`: the form's own lines a fold moved, and a signature box too much under them.
     N_(
         "lines of the form a fold moved in the signing area, left aside at {places} mm "

@@ -1026,6 +1026,61 @@ def test_a_value_written_on_after_a_line_a_fold_bent_is_still_an_alteration(
     assert "unaltered" in failed_checks(reading, form)
 
 
+# A genuine page of a standard fax that lost scan lines between the heading of the new
+# registrant's section and the name under it: the name registered where it is, the heading's
+# descenders (the p, j and ę of "podpisuje tę stronę") reached a millimetre further into the
+# name's zone than printed, 3.5 mm² of ink the form did not print.
+TIPS_ABOVE: tuple[str, int, Party, int, str] = (
+    "fax-standard",
+    0,
+    "new_registrant",
+    2001,
+    "new_registrant.name",
+)
+
+
+def test_the_tips_of_the_line_above_a_value_a_fax_moved_are_no_alteration(tmp_path: Path) -> None:
+    """GIVEN a genuine page sent by a fax that moved the heading above a name a millimetre
+    closer to it, its letters' descenders reaching into the name's zone
+    WHEN the reader reads it
+    THEN those tips are the heading's: the zone is clean, its finding says why (in Polish
+    too), and the page passes unaltered."""
+    capture_name, case, party, seed, field = TIPS_ABOVE
+    reading = _genuine_read(capture_name, case, party, seed, tmp_path).reading
+    assert reading.altered_fields == [], {
+        name: reading.alterations[name].detail for name in reading.altered_fields
+    }
+    detail = reading.alterations[field].detail
+    assert detail.startswith("clean once the tips of the letters of the lines next to it"), detail
+    assert "po pominięciu końców liter sąsiednich wierszy" in words("pl").reader_note(detail)
+
+
+@pytest.mark.parametrize("text", ["-12", "Jan"])
+def test_a_word_written_after_a_value_whose_neighbour_a_fax_moved_is_an_alteration(
+    text: str, tmp_path: Path
+) -> None:
+    """GIVEN the same page, faxed the same way, with a number or a word written by hand after
+    the name
+    WHEN the reader reads it
+    THEN the name's zone is altered: only the tips of the printing beyond its edge are set
+    aside, not the pen."""
+    capture_name, case, party, seed, field = TIPS_ABOVE
+    form, other = generated_case(case)
+
+    def written_on(s: Sitting) -> Paper:
+        paper = signed(s)
+        write_in(paper, np.random.default_rng(5), field, text)
+        return paper
+
+    forged = dataclasses.replace(sheet("genuine"), make=written_on)
+    reading = run(
+        crossed(forged, capture(capture_name), party), seed, form, other, SECRET_KEY, tmp_path
+    ).reading
+    assert reading.outcome == "matched", reading.detail
+    assert reading.altered_fields == [field], reading.alterations
+    assert "unaltered" in failed_checks(reading, form)
+
+
 # A genuine page of a fine fax that lost six scan lines through the middle of the current
 # registrant's PESEL (78102914901): received blank, they cut every digit in two, and
 # tesseract read 78102914001.
