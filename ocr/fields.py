@@ -80,6 +80,9 @@ _EMPTY_LABEL = re.compile(r"\.\s+\.")
 # Nor ends in a dot: one before the space between the names is their comma, its tail lost (a
 # standard fax's 98 lines an inch).
 _LIST_STOP = re.compile(r"\.(?=\s)")
+# Nor is any name of the list without a dot: a comma before one ("las-lodka-rower,pl") is the
+# dot before its top-level label, its dot and the line's grey run together (a standard PC fax).
+_LABEL_COMMA = re.compile(r",(?=[^\s.,]+\s*(?:,|$))")
 # An e-mail address on the page only has to be the one the case holds as far as a reader can
 # tell: no one is identified by it, and at fax resolution i, l and 1 are one bar (a dotless ı
 # to OCR now and then), and a hyphen a halftoned fax thinned reads as a middle dot.
@@ -192,7 +195,7 @@ def canonical(kind: Kind, text: str) -> str:
         number = parse_case_number(text)
         return number.case_id if number else ""
     if kind == "domain":
-        text = _LIST_STOP.sub(",", _EMPTY_LABEL.sub(".", text))
+        text = _LABEL_COMMA.sub(".", _LIST_STOP.sub(",", _EMPTY_LABEL.sub(".", text)))
     return "".join(_fold_char(kind, ch) for ch in text).strip(_EDGE_JUNK)
 
 

@@ -426,6 +426,8 @@ def test_faxed_names_and_addresses_are_confirmed_by_their_shapes(
         ("meble.net.pl; jez.net.pl", "match"),  # a dot under the comma
         ("meble.net.pl. jez.net.pl", "match"),  # the comma's tail lost
         ("meble.net.pl, jez. .net.pl", "match"),  # a dot read twice: no label is empty
+        ("meble.net.pl, jez.net,pl", "match"),  # no name is without a dot: this comma is one
+        ("meble.net.pl, jez,net.pl", "mismatch"),  # "jez" and "net.pl": no dotless name here
         ("meble.net.pl.jez.net.pl", "mismatch"),  # one domain, not two
         ("meble.net, pl, jez.net.pl", "mismatch"),
         ("meble.net.pl, jez.net.p1", "mismatch"),
