@@ -247,6 +247,9 @@ READ_WHOLE = [
     # and an e-mail address's hyphen thinned to a middle dot ("wroblewska·jasinska")
     ("pc-fax-standard-grey", 14, "current_registrant", 1409000),
     ("pc-fax-standard-grey", 17, "current_registrant", 1709000),
+    # a domain's last dot read as a comma ("las-lodka-rower,pl"): no name of the list is
+    # without a dot
+    ("pc-fax-standard-colour", 6, "new_registrant", 610001),
 ]
 
 
