@@ -803,12 +803,12 @@ def _without_tips_beyond(
     # Where the zone lies in the widened crops, as printed (`beyond`) and as seen (`seen`).
     x0, y0, _, _ = box.pixels(INK_DPI)
     wide_x0, wide_y0, _, _ = Box(box.x - _SEARCH_MM, box.y - _SEARCH_MM, 0, 0).pixels(INK_DPI)
-    top, left = y0 - wide_y0, x0 - wide_x0
+    zone_top, zone_left = y0 - wide_y0, x0 - wide_x0
     dy, dx = shift
     fits = (
         min(wide_x0, wide_y0, dy, dx) >= 0
-        and beyond.shape[0] >= top + height
-        and beyond.shape[1] >= left + width
+        and beyond.shape[0] >= zone_top + height
+        and beyond.shape[1] >= zone_left + width
         and seen.shape[0] >= dy + height
         and seen.shape[1] >= dx + width
     )
@@ -819,16 +819,16 @@ def _without_tips_beyond(
     strokes = np.ascontiguousarray(seen[:, dx : dx + width])
     _, stroke_of = cv2.connectedComponents(strokes, connectivity=8)
     crossing = set(np.unique(stroke_of[:dy])) | set(np.unique(stroke_of[dy + height :]))
-    beyond = beyond[:, left : left + width].copy()
-    beyond[top : top + height] = 0
-    reach = min(round(_EDGE_SHIFT_MM * PX_PER_MM), top, beyond.shape[0] - top - height)
-    moved = [beyond[top - by : top - by + height] for by in range(-reach, reach + 1)]
+    beyond = beyond[:, zone_left : zone_left + width].copy()
+    beyond[zone_top : zone_top + height] = 0
+    reach = min(round(_EDGE_SHIFT_MM * PX_PER_MM), zone_top, beyond.shape[0] - zone_top - height)
+    moved = [beyond[zone_top - by : zone_top - by + height] for by in range(-reach, reach + 1)]
     deep = round(_EDGE_MM * PX_PER_MM)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(extra, connectivity=8)
     kept = extra.copy()
     for label in range(1, count):
-        top, tall = stats[label, cv2.CC_STAT_TOP], stats[label, cv2.CC_STAT_HEIGHT]
-        if top + tall > deep and top < height - deep:
+        first, tall = stats[label, cv2.CC_STAT_TOP], stats[label, cv2.CC_STAT_HEIGHT]
+        if first + tall > deep and first < height - deep:
             continue  # not along the top or bottom edge
         piece = labels == label
         ys, xs = np.nonzero(piece)
