@@ -9,6 +9,7 @@ a changed digit matches its own shape, never the expected one.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
@@ -313,6 +314,29 @@ def confirm_line(
     if fit < LINE_MIN_LIKENESS:
         return LineCheck(False, f"the line does not look as printed ({fit:.2f})")
     observed = np.roll(observed, (-dy, -dx), axis=(0, 1))
+    findings = _margins(observed, expected, bank, ink, readings)
+    # Where a character is not where the layout set it, a fold may have bent the line: the
+    # line as it follows the bend, where that leaves fewer characters in doubt. A bend makes
+    # no character another: a shape turned with the paper is no shape of the font, and the
+    # one it comes nearest says nothing; only one seen as the layout set it does. Nor does
+    # a bent line say what pushed the rest along: it moves along itself.
+    bent_along = False
+    if any(found.margin == -0.5 and not found.rival for found in findings):
+        bent = _bent(observed, bank, places)
+        if bent is not None:
+            bent_ink = [p for p in bent if p.ch != " "]
+            bent_expected = _drawn(bank, bent + near, observed.shape)
+            again = [
+                _Finding(-0.5) if _clear(after) and not _clear(before) else after
+                for before, after in zip(
+                    findings,
+                    _margins(observed, bent_expected, bank, bent_ink, readings),
+                    strict=True,
+                )
+            ]
+            if _in_doubt(again) < _in_doubt(findings):
+                places, ink, expected, findings = bent, bent_ink, bent_expected, again
+                bent_along = True
     start = ink[0].left + bank.pad
     end = ink[-1].left + bank.pad + ink[-1].advance
     slack = round(0.4 * scale)
@@ -330,13 +354,12 @@ def confirm_line(
     outside = np.concatenate([stray[:, : start - slack], stray[:, end + slack :]], axis=1)
     # Every place is looked at, not only up to the first doubt: a place that is clearly
     # another shape decides the value, whatever OCR would make of it.
-    doubt, contradicted, displaced = "", [], False
+    doubt, contradicted, displaced = "", [], bent_along
     previous: int | None = None
     whole = float((outside > 0.5).sum()) <= 0.02 * scale * scale
     if not whole:
         doubt = "ink before or after the line"
     margins = [0.5] * len(places)
-    findings = _margins(observed, expected, bank, ink, readings)
     closing = _closing(dpi, lines_per_inch)
     unsure = [k for k, found in enumerate(findings) if found.margin < LINE_MIN_MARGIN]
     if closing and unsure:
@@ -344,7 +367,7 @@ def confirm_line(
         drawn = _drawn(closed, places + near, observed.shape)
         again = _margins(observed, drawn, closed, ink, readings, frozenset(unsure))
         for k, found in zip(unsure, again, strict=True):
-            if found.margin > findings[k].margin:
+            if found.margin > findings[k].margin and not (bent_along and _clear(found)):
                 findings[k] = found
     # A neighbour's own ink may reach into a space (J's hook, ą's tail): only ink beyond the
     # line as printed, widened by a pixel for the capture's blur, counts there.
@@ -374,7 +397,7 @@ def confirm_line(
                     found, at = other, j
                     break
         previous = i
-        clear = found.margin <= -LINE_MIN_MARGIN and found.rival_likeness >= LINE_MIN_LIKENESS
+        clear = _clear(found)
         told_apart = alike is None or alike(found.rival) != alike(places[at].ch)
         if loses_strokes and clear:
             told_apart = told_apart and _adds_ink(bank, places[at].ch, found.rival)
@@ -391,6 +414,88 @@ def confirm_line(
         where = ", ".join(f"{rival!r} for {text[i]!r} at {i}" for i, rival in contradicted)
         return LineCheck(False, f"printed {where}", contradicted="".join(shown))
     return LineCheck(not doubt, doubt, margins=tuple(margins) if whole else ())
+
+
+# A fold bends a line: along it, its characters drift from where the layout set them, a
+# pixel or so from one character to the next, a few pixels in all.
+_BEND_REACH_PX = 4
+
+
+def _bent(observed: np.ndarray, bank: _Bank, places: list[_Place]) -> list[_Place] | None:
+    """The line's places moved to follow the line where a fold bent it: each character at
+    most `_BEND_REACH_PX` either way from where the layout set it and at most a pixel from
+    where the one before it moved, the best fit of all its characters together (the fit of
+    each with its neighbours as printed); None when the line fits nowhere so, or as set.
+
+    An edit still shows: each character is then compared as before, and a character put in
+    or taken out moves what follows it by its width at once (6 px at the least, a narrow
+    character at 8 pt), which a line drifting a pixel a character does not follow: the
+    characters either side of it are left 2 px or more from where they are.
+    """
+    glyph_h, glyph_w = bank.ink.shape[2:]
+    height, width = observed.shape
+    line = _drawn(bank, places, observed.shape)
+    reach = _BEND_REACH_PX
+    padded = np.pad(observed, reach)
+    ink = [k for k, p in enumerate(places) if p.ch != " "]
+    side = 2 * reach + 1
+    fits = np.full((len(ink), side, side), -1.0, np.float32)
+    for row, k in enumerate(ink):
+        place = places[k]
+        x0 = place.left + bank.pad - _HALF
+        x1 = place.left + bank.pad + place.advance + _HALF
+        printed = line[place.top : place.top + glyph_h, x0:x1]
+        if printed.std() > 0:
+            region = padded[place.top : place.top + glyph_h + 2 * reach, x0 : x1 + 2 * reach]
+            fits[row] = cv2.matchTemplate(region, printed, cv2.TM_CCOEFF_NORMED)
+        # Only where the whole shape is still inside the crop can it be compared.
+        fits[row, : max(0, 2 - place.top + reach)] = -np.inf
+        fits[row, max(0, height - glyph_h - 2 - place.top + reach + 1) :] = -np.inf
+        fits[row, :, : max(0, 3 - place.left + reach)] = -np.inf
+        fits[row, :, max(0, width - glyph_w - 3 - place.left + reach + 1) :] = -np.inf
+    # The best path through every character's fits, moving at most a pixel each way from
+    # one character to the next: for each, the best total up to it at each move, and which
+    # move of the character before led there.
+    total = fits[0].copy()
+    came_from = np.zeros((len(ink), side, side, 2), int)
+    for row in range(1, len(ink)):
+        best = np.full((side, side), -np.inf, np.float32)
+        for my in (-1, 0, 1):
+            for mx in (-1, 0, 1):
+                moved = np.full((side, side), -np.inf, np.float32)
+                moved[max(0, my) : side + min(0, my), max(0, mx) : side + min(0, mx)] = total[
+                    max(0, -my) : side + min(0, -my), max(0, -mx) : side + min(0, -mx)
+                ]
+                better = moved > best
+                best[better] = moved[better]
+                came_from[row][better] = (my, mx)
+        total = best + fits[row]
+    if not np.isfinite(total.max()):
+        return None
+    y, x = np.unravel_index(int(np.argmax(total)), total.shape)
+    moves = [(0, 0)] * len(ink)
+    for row in range(len(ink) - 1, -1, -1):
+        moves[row] = (int(y) - reach, int(x) - reach)
+        my, mx = came_from[row, y, x]
+        y, x = y - my, x - mx
+    if not any(moves):
+        return None
+    bent = list(places)
+    move = (0, 0)
+    for k, place in enumerate(places):
+        if k in ink:
+            move = moves[ink.index(k)]
+        bent[k] = dataclasses.replace(place, left=place.left + move[1], top=place.top + move[0])
+    return bent
+
+
+def _in_doubt(findings: list[_Finding]) -> int:
+    return sum(found.margin < LINE_MIN_MARGIN for found in findings)
+
+
+def _clear(found: _Finding) -> bool:
+    """Whether the place is clearly another shape than the one printed."""
+    return found.margin <= -LINE_MIN_MARGIN and found.rival_likeness >= LINE_MIN_LIKENESS
 
 
 def _drawn(bank: _Bank, places: list[_Place], shape: tuple[int, ...]) -> np.ndarray:
