@@ -776,10 +776,16 @@ def test_a_fold_through_the_signing_area_never_signs_or_ticks_a_page(
 FOLDED_VALUES: tuple[int, Party, int] = (1, "new_registrant", 0)  # case, party, seed
 
 
-def _folded(form: FormData, sent_as: FormData, tmp_path: Path, name: str) -> PageReading:
-    """`sent_as` printed for the first case above's party, signed, folded and unfolded as
-    that seed folds it, and read against `form`."""
-    _, party, seed = FOLDED_VALUES
+def _folded(
+    form: FormData,
+    sent_as: FormData,
+    tmp_path: Path,
+    name: str,
+    fold: tuple[int, Party, int] = FOLDED_VALUES,
+) -> PageReading:
+    """`sent_as` printed for the party of `fold` (case, party, seed; the case above unless
+    told), signed, folded and unfolded as that seed folds it, and read against `form`."""
+    _, party, seed = fold
     rng = np.random.default_rng(seed)
     paper = printed(sent_as, party, SECRET_KEY)
     fill_in(paper, rng, form.party(party))
@@ -820,6 +826,69 @@ def test_a_value_forged_by_one_character_on_a_folded_page_is_caught(
     form, _ = generated_case(FOLDED_VALUES[0])
     forged = edited_value_form(form, field, printed_instead)
     reading = _folded(form, forged, tmp_path, "forged")
+    assert reading.fields[field].verdict == "mismatch", reading.fields[field]
+    assert "fields_match" in failed_checks(reading, form)
+
+
+# Genuine folded pages whose lines the fold bent: the characters drift a pixel or two from
+# one word to the next, a few pixels in all, and OCR took a worn letter for another.
+BENT_LINES = [
+    # "Monte": a crease through the e, OCR "Montø"
+    (8, "new_registrant", 817001),
+    # a PESEL's last digit read 8 for 0
+    (18, "new_registrant", 1817001),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "party", "seed"), BENT_LINES, ids=[f"case{n}" for n, _, _ in BENT_LINES]
+)
+def test_a_line_a_fold_bent_is_read_as_printed(
+    case: int, party: Party, seed: int, tmp_path: Path
+) -> None:
+    """GIVEN a genuine page folded and unfolded, the crease bending the lines of its values
+    WHEN the reader reads it, following each line where the fold bent it
+    THEN every value reads as the case holds it: the page passes every check."""
+    judged = _genuine_read("augraphy-folding", case, party, seed, tmp_path)
+    assert judged.ok and not judged.review, judged.problems
+
+
+# A fold that bends the new registrant's lines of case 8.
+BENT_VALUES: tuple[int, Party, int] = (8, "new_registrant", 5)  # case, party, seed
+
+
+def test_the_page_whose_lines_a_fold_bends_passes(tmp_path: Path) -> None:
+    """GIVEN the genuine page of the forgeries below, folded and unfolded
+    THEN every value reads as the case holds it."""
+    form, _ = generated_case(BENT_VALUES[0])
+    reading = _folded(form, form, tmp_path, "genuine", BENT_VALUES)
+    assert "fields_match" not in failed_checks(reading, form), reading.mismatched_fields
+
+
+@pytest.mark.parametrize(
+    ("field", "printed_instead"),
+    [
+        ("new_registrant.name", "Katarzyna Dudiek"),
+        ("new_registrant.name", "Katarzyna Dudk"),
+        ("new_registrant.name", "Katarzyna Dudak"),
+        (
+            "domains",
+            "kwiaty-meble-serwís.pl, apteka-transport-sklep.pl, lodz-lodka.eu, jez-herbata.org.pl",
+        ),
+    ],
+    ids=["letter-put-in", "letter-taken-out", "letter-changed", "domain-accent"],
+)
+def test_a_value_forged_by_one_character_on_a_bent_line_is_caught(
+    field: str, printed_instead: str, tmp_path: Path
+) -> None:
+    """GIVEN the page above printed from a PDF with one character of a value put in, taken
+    out or changed, signed, and folded and unfolded the same way
+    WHEN the reader follows the lines the fold bent
+    THEN that value does not read as the case's (a character put in or taken out moves the
+    rest of its line at once, which no bend does): the page fails fields_match."""
+    form, _ = generated_case(BENT_VALUES[0])
+    forged = edited_value_form(form, field, printed_instead)
+    reading = _folded(form, forged, tmp_path, "forged", BENT_VALUES)
     assert reading.fields[field].verdict == "mismatch", reading.fields[field]
     assert "fields_match" in failed_checks(reading, form)
 
