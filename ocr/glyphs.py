@@ -428,9 +428,10 @@ def _bent(observed: np.ndarray, bank: _Bank, places: list[_Place]) -> list[_Plac
     each with its neighbours as printed); None when the line fits nowhere so, or as set.
 
     An edit still shows: each character is then compared as before, and a character put in
-    or taken out moves what follows it by its width at once (6 px at the least, a narrow
-    character at 8 pt), which a line drifting a pixel a character does not follow: the
-    characters either side of it are left 2 px or more from where they are.
+    or taken out moves what follows it by its width at once (about 6 px at the least: an
+    apostrophe at 7 pt, the smallest size a value is set in), which a line drifting a pixel a
+    character does not follow: a character either side of it is left 2 px or more from where
+    it is.
     """
     glyph_h, glyph_w = bank.ink.shape[2:]
     height, width = observed.shape
@@ -480,16 +481,17 @@ def _bent(observed: np.ndarray, bank: _Bank, places: list[_Place]) -> list[_Plac
         y, x = y - my, x - mx
     if not any(moves):
         return None
-    bent = list(places)
-    move = (0, 0)
+    # A space moves as the character before it did.
+    moved_as = dict(zip(ink, moves, strict=True))
+    bent, move = [], (0, 0)
     for k, place in enumerate(places):
-        if k in ink:
-            move = moves[ink.index(k)]
-        bent[k] = dataclasses.replace(place, left=place.left + move[1], top=place.top + move[0])
+        move = moved_as.get(k, move)
+        bent.append(dataclasses.replace(place, left=place.left + move[1], top=place.top + move[0]))
     return bent
 
 
 def _in_doubt(findings: list[_Finding]) -> int:
+    """How many places are not clearly their printed shape."""
     return sum(found.margin < LINE_MIN_MARGIN for found in findings)
 
 
