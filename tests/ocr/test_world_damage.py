@@ -831,11 +831,11 @@ def test_a_value_forged_by_one_character_on_a_folded_page_is_caught(
 
 
 # Genuine folded pages whose lines the fold bent: the characters drift a pixel or two from
-# one word to the next, a few pixels in all, and OCR took a worn letter for another.
+# one word to the next, a few pixels in all, and a worn letter was read as another.
 BENT_LINES = [
-    # "Monte": a crease through the e, OCR "Montø"
+    # a street's "Monte" read "Montø" through a crease
     (8, "new_registrant", 817001),
-    # a PESEL's last digit read 8 for 0
+    # a PESEL's 0 read 8
     (18, "new_registrant", 1817001),
 ]
 
