@@ -832,7 +832,7 @@ def test_a_value_forged_by_one_character_on_a_folded_page_is_caught(
 
 # Genuine folded pages whose lines the fold bent: the characters drift a pixel or two from
 # one word to the next, a few pixels in all, and a worn letter was read as another.
-BENT_LINES = [
+MISREAD_ON_BENT_LINES = [
     # a street's "Monte" read "Montø" through a crease
     (8, "new_registrant", 817001),
     # a PESEL's 0 read 8
@@ -841,7 +841,9 @@ BENT_LINES = [
 
 
 @pytest.mark.parametrize(
-    ("case", "party", "seed"), BENT_LINES, ids=[f"case{n}" for n, _, _ in BENT_LINES]
+    ("case", "party", "seed"),
+    MISREAD_ON_BENT_LINES,
+    ids=[f"case{n}" for n, _, _ in MISREAD_ON_BENT_LINES],
 )
 def test_a_line_a_fold_bent_is_read_as_printed(
     case: int, party: Party, seed: int, tmp_path: Path
@@ -1068,6 +1070,27 @@ def test_a_value_whose_line_a_fold_bent_is_not_read_as_an_alteration(
     assert "po dopasowaniu jego części osobno" in words("pl").reader_note(detail)
 
 
+def _written_after(
+    capture_name: str, case: int, party: Party, seed: int, field: str, text: str, tmp_path: Path
+) -> PageReading:
+    """The genuine page of `party` in generated case `case`, with `text` written by hand after
+    the value of `field`, made under the capture with `seed`, sent as a file and read: routed
+    to its case."""
+    form, other = generated_case(case)
+
+    def written_on(s: Sitting) -> Paper:
+        paper = signed(s)
+        # Its own draws: the sitting's are left to the capture, which stays the genuine page's.
+        write_in(paper, np.random.default_rng(5), field, text)
+        return paper
+
+    forged = dataclasses.replace(sheet("genuine"), make=written_on)
+    scenario = crossed(forged, capture(capture_name), party)
+    reading = run(scenario, seed, form, other, SECRET_KEY, tmp_path).reading
+    assert reading.outcome == "matched", reading.detail
+    return reading
+
+
 @pytest.mark.parametrize(
     ("case", "party", "seed", "field", "text"),
     [(*BENT_LINES[0], "-12"), (*BENT_LINES[1], "Jan Nowak")],
@@ -1081,19 +1104,8 @@ def test_a_value_written_on_after_a_line_a_fold_bent_is_still_an_alteration(
     WHEN the reader reads it
     THEN that zone is altered: registering its pieces one by one takes off the bend, not the
     pen."""
-    form, other = generated_case(case)
-
-    def written_on(s: Sitting) -> Paper:
-        paper = signed(s)
-        # Its own draws: the sitting's are left to the fold, which stays the genuine page's.
-        write_in(paper, np.random.default_rng(5), field, text)
-        return paper
-
-    forged = dataclasses.replace(sheet("genuine"), make=written_on)
-    reading = run(
-        crossed(forged, capture("augraphy-folding"), party), seed, form, other, SECRET_KEY, tmp_path
-    ).reading
-    assert reading.outcome == "matched", reading.detail
+    form, _ = generated_case(case)
+    reading = _written_after("augraphy-folding", case, party, seed, field, text, tmp_path)
     assert reading.altered_fields == [field], reading.alterations
     assert "unaltered" in failed_checks(reading, form)
 
@@ -1137,18 +1149,8 @@ def test_a_word_written_after_a_value_whose_neighbour_a_fax_moved_is_an_alterati
     THEN the name's zone is altered: only the tips of the printing beyond its edge are set
     aside, not the pen."""
     capture_name, case, party, seed, field = TIPS_ABOVE
-    form, other = generated_case(case)
-
-    def written_on(s: Sitting) -> Paper:
-        paper = signed(s)
-        write_in(paper, np.random.default_rng(5), field, text)
-        return paper
-
-    forged = dataclasses.replace(sheet("genuine"), make=written_on)
-    reading = run(
-        crossed(forged, capture(capture_name), party), seed, form, other, SECRET_KEY, tmp_path
-    ).reading
-    assert reading.outcome == "matched", reading.detail
+    form, _ = generated_case(case)
+    reading = _written_after(capture_name, case, party, seed, field, text, tmp_path)
     assert reading.altered_fields == [field], reading.alterations
     assert "unaltered" in failed_checks(reading, form)
 
