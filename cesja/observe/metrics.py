@@ -16,11 +16,12 @@ never an id or anything a sender chose.
 
 from __future__ import annotations
 
+import glob
 import logging
 import os
 import shutil
 import socket
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from prometheus_client import (
@@ -160,6 +161,25 @@ def process_ended(pid: int) -> None:
         multiprocess.mark_process_dead(pid, str(_directory))
 
 
+class _EveryProcess(multiprocess.MultiProcessCollector):
+    """prometheus-client's sum over the processes' files, leaving out empty ones.
+
+    A process makes its file and only then sizes it, so a scrape at that moment finds it
+    empty, and prometheus-client fails the whole scrape on it; a process killed in between
+    leaves it empty for good (prometheus/client_python#1199, open in 0.26). An empty file
+    holds no count, so leaving it out loses nothing."""
+
+    def collect(self) -> Iterable[Metric]:
+        return self.merge([f for f in glob.glob(os.path.join(self._path, "*.db")) if _holds(f)])
+
+
+def _holds(file: str) -> bool:
+    try:
+        return os.path.getsize(file) > 0
+    except FileNotFoundError:  # a live gauge's, removed as its process ended
+        return False
+
+
 class _CountedHere(Collector):
     def __init__(self, source: CollectorRegistry):
         self.source = source
@@ -173,7 +193,7 @@ def registry() -> CollectorRegistry:
     alone); a caller may add collectors of its own to it."""
     collected = CollectorRegistry(auto_describe=False)
     if _directory is not None:
-        multiprocess.MultiProcessCollector(collected, path=str(_directory))
+        _EveryProcess(collected, path=str(_directory))
         return collected
     start_in_this_process()
     assert _registry is not None

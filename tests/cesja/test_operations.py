@@ -274,6 +274,26 @@ def test_a_worker_killed_leaves_its_counts_and_only_its_liveness_goes(
     )
 
 
+def test_a_worker_killed_as_it_made_its_counts_file_leaves_scrapes_whole(
+    shared: Served, batch: Batch
+) -> None:
+    """GIVEN a worker process killed after it made the file of its counts and before it sized
+    it: an empty file, named after a process that never comes back
+    THEN /metrics still answers, every count as it was."""
+    service = shared.service
+    (directory,) = (service.runtime.settings.data_dir / "metrics").iterdir()
+    counted = scrape(service.http)
+    left = directory / "counter_4194305.db"  # past Linux's largest pid: no process writes it
+    left.touch()
+    try:
+        after = scrape(service.http)
+    finally:
+        left.unlink()
+    for outcome in ("matched", "blank"):
+        name = "cesja_pages_read_total"
+        assert after.value(name, outcome=outcome) == counted.value(name, outcome=outcome)
+
+
 # --- logs --------------------------------------------------------------------------------------
 
 
