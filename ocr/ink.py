@@ -377,6 +377,12 @@ def measure(mask: np.ndarray) -> tuple[float, float, float]:
 # Signature and stamp are judged together over one area: a stamp often covers part of the
 # signature box, and its ink there must not pass for a signature.
 SIGNING_AREA = Box(20.0, 198.0, 172.0, 52.0)
+# The stamp's box across the signing area (left and right, px): a stamp too pale for the ink
+# mask all round is looked for there alone (`find_faint_stamps`).
+_STAMP_BOX_PX = (
+    round((layout.STAMP.x - SIGNING_AREA.x) * PX_PER_MM),
+    round((layout.STAMP.x + layout.STAMP.w - SIGNING_AREA.x) * PX_PER_MM),
+)
 ALTERATION_MIN_MM2 = 3.0
 # A zone half under a streak as dark as a pen's ink cannot be told unaltered: a value written
 # into it may be there, unseen.
@@ -477,7 +483,7 @@ def signing_ink(
     if company and not stamps and faint is not None:
         faint = faint & (1 - moved.mask) if moved.found else faint
         pale = _without_specks(extra_ink_and_blind_spots(faint, expected, SIGNING_AREA, shift)[0])
-        stamps = find_faint_stamps(pale, extra, PX_PER_MM)
+        stamps = find_faint_stamps(pale, extra, PX_PER_MM, stamp_box=_STAMP_BOX_PX)
     if company and not stamps:
         stamps = rings
     footprint = footprint_of(stamps, extra.shape)

@@ -79,24 +79,61 @@ def find_stamps(
     return found
 
 
-def find_faint_stamps(faint: np.ndarray, ink: np.ndarray, px_per_mm: float) -> list[Stamp]:
+def find_faint_stamps(
+    faint: np.ndarray,
+    ink: np.ndarray,
+    px_per_mm: float,
+    *,
+    stamp_box: tuple[int, int] | None = None,
+) -> list[Stamp]:
     """Stamps pressed too pale for the ink mask: looked for in `faint`, the party's ink at a
-    lighter level of grey, where a pale stamp's letters and lines are whole again. Only a
-    frame whose edges the ink mask (`ink`) holds in part, with letters inside: the form's
-    printing seen through from the back, or shading, is as light as a pale stamp (mirrored
-    captions are rows of letters), but has no frame's edges in the page's ink. Rings are not
+    lighter level of grey, where a pale stamp's letters and lines are whole again. A frame
+    whose edges the ink mask (`ink`) holds in part, with letters inside: the form's printing
+    seen through from the back, or shading, is as light as a pale stamp (mirrored captions
+    are rows of letters), but has no frame's edges in the page's ink. A frame paler than
+    that all round (a red stamp under uneven light, a colour fax's) is one only closed on
+    all four sides, letters inside, within the stamp's box (`stamp_box`, its left and right
+    in px): the back's boxes seen through lie along the form's own edges, where nothing is
+    looked at, and the back's stamp, mirrored, over the signature's box. Rings are not
     looked for: at a lighter grey a pen's strokes come out thicker, and a signature's loop
     followed a ring well enough (a fine PC fax, the bench's case 0)."""
     level = _level_lines(faint, px_per_mm)
     # Ink within half a millimetre of a point: an edge's darker stretches, a little off it.
     near = cv2.dilate(ink, np.ones((3, 3), np.uint8), iterations=max(1, round(0.5 * px_per_mm / 2)))
-    edges = [line for line in level if _in_ink(near, line) >= FAINT_EDGE_IN_INK]
-    for top in edges:
-        for bottom in edges:
+    held = [_in_ink(near, line) >= FAINT_EDGE_IN_INK for line in level]
+    for top, top_held in zip(level, held, strict=True):
+        for bottom, bottom_held in zip(level, held, strict=True):
+            edged = top_held and bottom_held
+            if not edged and stamp_box is None:
+                continue
             frame = _frame_between(faint, top, bottom, px_per_mm)
-            if frame is not None and _letters_inside(faint, top, bottom, px_per_mm):
+            if frame is None:
+                continue
+            if not edged and not _closed_within(faint, top, bottom, px_per_mm, stamp_box):
+                continue
+            if _letters_inside(faint, top, bottom, px_per_mm):
                 return [frame]
     return []
+
+
+def _closed_within(
+    faint: np.ndarray,
+    top: tuple[float, ...],
+    bottom: tuple[float, ...],
+    ppm: float,
+    stamp_box: tuple[int, int] | None,
+) -> bool:
+    """Whether the frame between `top` and `bottom` has both its sides, and lies within
+    `stamp_box` (left and right, px) give or take FRAME_ENDS_MM."""
+    if stamp_box is None:
+        return False
+    t_y, b_y = (top[1] + top[3]) / 2, (bottom[1] + bottom[3]) / 2
+    left = max(min(top[0], top[2]), min(bottom[0], bottom[2]))
+    right = min(max(top[0], top[2]), max(bottom[0], bottom[2]))
+    slack = FRAME_ENDS_MM * ppm
+    if left < stamp_box[0] - slack or right > stamp_box[1] + slack:
+        return False
+    return _side(faint, left, t_y, b_y, ppm) and _side(faint, right, t_y, b_y, ppm)
 
 
 # A pale frame's edge: of its length, the share the ink mask holds (a pale stamp's frame is

@@ -34,7 +34,10 @@ from documents.simulate import (
     worn_scan,
     write_in,
 )
+from documents.simulate.handling import show_through
+from documents.simulate.ink import sign
 from documents.simulate.scenarios import Sitting, fill_in, printed, signed
+from documents.simulate.stamp import stamp
 from ocr import PageReading, iter_pages
 from ocr import ink as ocr_ink
 from ocr.descreen import descreen
@@ -121,6 +124,39 @@ def test_a_company_page_never_stamped_is_never_read_as_stamped(
     assert "stamp_present" in failed_checks(judged.reading, form), judged.reading.stamp
 
 
+class _ThinnestPaper:
+    """show_through's draws at their highest: the back let through at its strongest."""
+
+    def uniform(self, low: float, high: float) -> float:
+        return high
+
+
+def test_the_back_s_stamp_seen_through_a_page_never_stamped_is_no_stamp(tmp_path: Path) -> None:
+    """GIVEN a company's page signed but never stamped, printed on the back of the other
+    party's page, which is signed and stamped with a framed stamp, on paper that lets the back
+    through at its strongest (18 %)
+    WHEN the reader reads it, scanned in grey
+    THEN the stamp check fails: the back's frame, mirrored and pale, is no stamp."""
+    form, other = generated_case(1)
+    company = form.party("current_registrant")
+    address = f"{company.address.street}, {company.address.postal_code} {company.address.city}"
+
+    def on_a_stamped_back(s: Sitting) -> Paper:
+        paper = printed(s.form, s.party, s.key)
+        sign(paper, s.rng)
+        back = printed(s.form, "new_registrant", s.key)
+        sign(back, s.rng)
+        stamp(back, s.rng, company.name, company.nip or "", shape="rect", address=address)
+        show_through(paper, back, _ThinnestPaper())  # type: ignore[arg-type]
+        return paper
+
+    unstamped = dataclasses.replace(sheet("fraud-missing-stamp"), make=on_a_stamped_back)
+    scenario = crossed(unstamped, capture("scan-300dpi-grey"), "current_registrant")
+    reading = run(scenario, 1000, form, other, SECRET_KEY, tmp_path).reading
+    assert reading.outcome == "matched", reading.detail
+    assert "stamp_present" in failed_checks(reading, form), reading.stamp
+
+
 PALE_FRAMED_STAMPS = [
     # a shadow over the stamp: its letters and most of its bottom edge paler than ink
     ("augraphy-shadow", 1, "current_registrant", 119000),
@@ -131,6 +167,10 @@ PALE_FRAMED_STAMPS = [
     # our faxes' halftoning: the stamp's letters and its frame a scatter of dots
     ("fax-fine", 6, "current_registrant", 603000),
     ("fax-standard", 1, "current_registrant", 102000),
+    # light shone over the page from one side: the stamp's frame and letters paler than ink
+    # all round, or all but an eighth of the frame's bottom edge
+    ("augraphy-lighting-gradient", 2, "current_registrant", 220000),
+    ("augraphy-lighting-gradient", 12, "current_registrant", 1220000),
 ]
 
 
@@ -146,8 +186,8 @@ def test_a_framed_stamp_too_pale_for_the_ink_is_still_found(
     shadow, copied worn, or sent by a fax or a PC fax): its letters and parts of its frame
     lost from the page's ink
     WHEN the reader reads it
-    THEN the stamp is found at a lighter grey: its frame, held in part by the ink, with its
-    letters inside."""
+    THEN the stamp is found at a lighter grey: its frame, held in part by the ink or closed
+    on all four sides within the stamp's box, with its letters inside."""
     form, other = generated_case(case)
     scenario = crossed(sheet("genuine"), capture(capture_name), party)
     judged = run(scenario, seed, form, other, SECRET_KEY, tmp_path)
