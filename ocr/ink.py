@@ -377,8 +377,8 @@ def measure(mask: np.ndarray) -> tuple[float, float, float]:
 # Signature and stamp are judged together over one area: a stamp often covers part of the
 # signature box, and its ink there must not pass for a signature.
 SIGNING_AREA = Box(20.0, 198.0, 172.0, 52.0)
-# The stamp's box across the signing area (left and right, px): a stamp too pale for the ink
-# mask all round is looked for there alone (`find_faint_stamps`).
+# The stamp's box across the signing area (left and right, px): a pale frame whose edges the
+# ink mask does not hold is looked for there alone (`find_faint_stamps`).
 _STAMP_BOX_PX = (
     round((layout.STAMP.x - SIGNING_AREA.x) * PX_PER_MM),
     round((layout.STAMP.x + layout.STAMP.w - SIGNING_AREA.x) * PX_PER_MM),

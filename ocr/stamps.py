@@ -91,10 +91,11 @@ def find_faint_stamps(
     whose edges the ink mask (`ink`) holds in part, with letters inside: the form's printing
     seen through from the back, or shading, is as light as a pale stamp (mirrored captions
     are rows of letters), but has no frame's edges in the page's ink. A frame paler than
-    that all round (a red stamp under uneven light, a colour fax's) is one only closed on
-    all four sides, letters inside, within the stamp's box (`stamp_box`, its left and right
-    in px): the back's boxes seen through lie along the form's own edges, where nothing is
-    looked at, and the back's stamp, mirrored, over the signature's box. Rings are not
+    that (an edge of it, or both, held less: a stamp under light shone from one side) is
+    one only closed on all four sides, letters inside, within the stamp's box (`stamp_box`,
+    its left and right in px): the back's boxes seen through lie along the form's own edges,
+    where nothing is looked at, and the back's stamp, mirrored, over the signature's box.
+    Rings are not
     looked for: at a lighter grey a pen's strokes come out thicker, and a signature's loop
     followed a ring well enough (a fine PC fax, the bench's case 0)."""
     level = _level_lines(faint, px_per_mm)

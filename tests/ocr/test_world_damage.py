@@ -168,7 +168,7 @@ PALE_FRAMED_STAMPS = [
     ("fax-fine", 6, "current_registrant", 603000),
     ("fax-standard", 1, "current_registrant", 102000),
     # light shone over the page from one side: the stamp's frame and letters paler than ink
-    # all round, or all but an eighth of the frame's bottom edge
+    # all round, or but for its top edge and an eighth of its bottom one
     ("augraphy-lighting-gradient", 2, "current_registrant", 220000),
     ("augraphy-lighting-gradient", 12, "current_registrant", 1220000),
 ]
