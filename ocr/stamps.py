@@ -95,24 +95,20 @@ def find_faint_stamps(
     one only closed on all four sides, letters inside, within the stamp's box (`stamp_box`,
     its left and right in px): the back's boxes seen through lie along the form's own edges,
     where nothing is looked at, and the back's stamp, mirrored, over the signature's box.
-    Rings are not
-    looked for: at a lighter grey a pen's strokes come out thicker, and a signature's loop
-    followed a ring well enough (a fine PC fax, the bench's case 0)."""
+    Rings are not looked for: at a lighter grey a pen's strokes come out thicker, and a
+    signature's loop followed a ring well enough (a fine PC fax, the bench's case 0)."""
     level = _level_lines(faint, px_per_mm)
     # Ink within half a millimetre of a point: an edge's darker stretches, a little off it.
     near = cv2.dilate(ink, np.ones((3, 3), np.uint8), iterations=max(1, round(0.5 * px_per_mm / 2)))
     held = [_in_ink(near, line) >= FAINT_EDGE_IN_INK for line in level]
     for top, top_held in zip(level, held, strict=True):
         for bottom, bottom_held in zip(level, held, strict=True):
-            edged = top_held and bottom_held
-            if not edged and stamp_box is None:
+            if not (top_held and bottom_held) and (
+                stamp_box is None or not _closed_within(faint, top, bottom, px_per_mm, stamp_box)
+            ):
                 continue
             frame = _frame_between(faint, top, bottom, px_per_mm)
-            if frame is None:
-                continue
-            if not edged and not _closed_within(faint, top, bottom, px_per_mm, stamp_box):
-                continue
-            if _letters_inside(faint, top, bottom, px_per_mm):
+            if frame is not None and _letters_inside(faint, top, bottom, px_per_mm):
                 return [frame]
     return []
 
@@ -122,15 +118,11 @@ def _closed_within(
     top: tuple[float, ...],
     bottom: tuple[float, ...],
     ppm: float,
-    stamp_box: tuple[int, int] | None,
+    stamp_box: tuple[int, int],
 ) -> bool:
     """Whether the frame between `top` and `bottom` has both its sides, and lies within
     `stamp_box` (left and right, px) give or take FRAME_ENDS_MM."""
-    if stamp_box is None:
-        return False
-    t_y, b_y = (top[1] + top[3]) / 2, (bottom[1] + bottom[3]) / 2
-    left = max(min(top[0], top[2]), min(bottom[0], bottom[2]))
-    right = min(max(top[0], top[2]), max(bottom[0], bottom[2]))
+    t_y, b_y, left, right = _between(top, bottom)
     slack = FRAME_ENDS_MM * ppm
     if left < stamp_box[0] - slack or right > stamp_box[1] + slack:
         return False
@@ -157,10 +149,8 @@ def _letters_inside(
     """Whether letters lie between a frame's edges, MIN_LETTERS of them at least: a stamp's
     name and number. Their rows may be broken (by the bands along the form's lines, or a
     letter still too pale), so the letters are counted, not their rows."""
-    t_y, b_y = (top[1] + top[3]) / 2, (bottom[1] + bottom[3]) / 2
-    x0 = round(max(min(top[0], top[2]), min(bottom[0], bottom[2])))
-    x1 = round(min(max(top[0], top[2]), max(bottom[0], bottom[2])))
-    inside = faint[round(t_y + ppm) : round(b_y - ppm), x0:x1]
+    t_y, b_y, left, right = _between(top, bottom)
+    inside = faint[round(t_y + ppm) : round(b_y - ppm), round(left) : round(right)]
     if inside.size == 0:
         return False
     _, stats, _ = _components(inside)
@@ -749,15 +739,26 @@ def _line_along_row(
     return Stamp("framed", mask, (x1 - x0) / ppm, (y1 - y0) / ppm)
 
 
+def _between(
+    top: tuple[float, ...], bottom: tuple[float, ...]
+) -> tuple[float, float, float, float]:
+    """Between two level lines (x0, y0, x1, y1), one above the other: the height of each at
+    its middle, and the left and right of the stretch both lines span."""
+    return (
+        (top[1] + top[3]) / 2,
+        (bottom[1] + bottom[3]) / 2,
+        max(min(top[0], top[2]), min(bottom[0], bottom[2])),
+        min(max(top[0], top[2]), max(bottom[0], bottom[2])),
+    )
+
+
 def _frame_between(
     ink: np.ndarray, top: tuple[float, ...], bottom: tuple[float, ...], ppm: float
 ) -> Stamp | None:
-    t_y, b_y = (top[1] + top[3]) / 2, (bottom[1] + bottom[3]) / 2
+    t_y, b_y, left, right = _between(top, bottom)
     gap_mm = (b_y - t_y) / ppm
     if not FRAME_HEIGHT_MM[0] <= gap_mm <= FRAME_HEIGHT_MM[1]:
         return None
-    left = max(min(top[0], top[2]), min(bottom[0], bottom[2]))
-    right = min(max(top[0], top[2]), max(bottom[0], bottom[2]))
     lengths = sorted((abs(top[2] - top[0]), abs(bottom[2] - bottom[0])))
     # A frame's two edges are about as long as each other and lie over each other, end by
     # end (a stamp pressed askew shifts one by a few millimetres); a signature's underline
