@@ -259,6 +259,8 @@ def test_a_reviewer_clears_five_cases_in_a_row_with_the_keyboard_alone(
         staff.add_staff(session, "anna", "Anna Nowak", PASSWORD)
         session.commit()
     page.goto(live_service.url + "/sign-in")
+    # The login field takes the focus once the page is shown: keys typed before that are lost.
+    expect(page.get_by_role("textbox", name="Login")).to_be_focused()
     page.keyboard.type("anna")
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
